@@ -1,0 +1,33 @@
+# Set-up and the two jobs of the README. Each target creates .venv and installs on first use.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: demo test toolchain bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,examples]'
+	touch $(STAMP)
+
+## The bundled example: train on real digits, convert, inspect, generate, verify.
+demo: $(STAMP)
+	$(BIN)/python examples/digits/run_demo.py
+
+## The test suite. Installs the Cortex-M toolchain and QEMU first when possible (root + apt).
+test: $(STAMP) toolchain
+	$(BIN)/python -m pytest -q
+
+toolchain:
+	@scripts/ensure-toolchain.sh
+
+bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/convert.py
+	$(BIN)/python benchmarks/reference.py
+	$(BIN)/python benchmarks/firmware.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

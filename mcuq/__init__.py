@@ -1,0 +1,45 @@
+"""mcuq: a trained Keras/TensorFlow model to a microcontroller, exactly.
+
+The Python API mirrors the CLI's verbs. Everything is imported lazily: `import mcuq` does not
+import TensorFlow.
+
+    data = mcuq.convert("model.keras", "calib.npy")          # -> .tflite bytes
+    info = mcuq.inspect("model.tflite")                       # -> costs (dict)
+    mcuq.generate("model.tflite", "out/", target="c")         # -> project on disk
+    report = mcuq.verify("model.tflite", runners=["reference", "tflm"])
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def convert(model, calibration, **options) -> bytes:
+    """Full-int8 post-training quantization; returns the .tflite flatbuffer bytes.
+    Options: samples, seed, io_type ("int8"|"uint8"|"float32"), per_channel, progress."""
+    from .conversion import convert_model
+
+    return convert_model(model, calibration, **options).data
+
+
+def inspect(model, **options) -> dict:
+    """Ops, tensors, quantization, MACs, flash and arena of a .tflite model (path or bytes)."""
+    from .costs import inspect_model
+
+    return inspect_model(model, **options)
+
+
+def generate(model, out_dir, **options):
+    """Render a firmware project (target="tflm" or "c") into out_dir, atomically."""
+    from .codegen import generate_project
+
+    return generate_project(model, out_dir, **options)
+
+
+def verify(model, **options):
+    """Compare runners with the int8 reference; returns a report (see mcuq.verification)."""
+    from .verification import verify_model
+
+    return verify_model(model, **options)
+
+
+__all__ = ["convert", "inspect", "generate", "verify", "__version__"]

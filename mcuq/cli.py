@@ -1,0 +1,141 @@
+"""The `mcuq` command: parse arguments, call the library, print. No logic lives here.
+
+Heavy modules (TensorFlow above all) are imported inside the commands that need them, so
+`mcuq --help` and `mcuq inspect` stay fast.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from .errors import EXIT_USAGE, McuqError
+
+
+def _fail(err: McuqError) -> None:
+    click.echo(f"error: {err.message}", err=True)
+    if err.hint:
+        click.echo(f"  hint: {err.hint}", err=True)
+    sys.exit(err.exit_code)
+
+
+def handle_errors(fn):
+    """Map McuqError to its one-line message and exit code; never print a traceback for it."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except McuqError as e:
+            _fail(e)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="mcuq")
+def main() -> None:
+    """mcuq: a trained Keras model to a microcontroller, exactly.
+
+    \b
+    convert   full-int8 post-training quantization (TFLiteConverter)
+    inspect   ops, MACs, flash and RAM of a .tflite model
+    generate  C arrays and a firmware project (TFLite Micro or standalone C)
+    verify    compare every runner with mcuq's bit-exact int8 reference
+    """
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--calibration", "-c", "calibration", required=True,
+              help="Calibration data: .npy, .npz, a folder of .npy files, or package.module:function.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The .tflite file to write.")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Calibration samples to use (default: all, up to 500).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for choosing samples when there are more than --samples.")
+@click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32"]), default="int8",
+              show_default=True, help="Type of the model's input and output tensors.")
+@click.option("--per-tensor", is_flag=True, help="Per-tensor weight scales instead of per-channel.")
+@click.option("--force", "-f", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@handle_errors
+def convert(model, calibration, output, samples, seed, io_type, per_tensor, force, as_json):
+    """Quantize MODEL (.keras, .h5 or SavedModel folder) to a full-int8 .tflite."""
+    from .conversion import convert_to_file
+    from .report import print_convert
+
+    result = convert_to_file(model, calibration, output, samples=samples, seed=seed,
+                             io_type=io_type, per_channel=not per_tensor, force=force,
+                             progress=not as_json)
+    print_convert(result, as_json=as_json)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
+@click.option("--no-tflm", is_flag=True, help="Skip TFLite Micro's measured arena.")
+@handle_errors
+def inspect(model, as_json, no_tflm):
+    """Show what MODEL.tflite costs on a device: ops, MACs, flash, arena."""
+    from .costs import inspect_model
+    from .report import print_inspect
+
+    print_inspect(inspect_model(model, measure_tflm=not no_tflm), as_json=as_json)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=str),
+              help="Project folder to create.")
+@click.option("--target", type=click.Choice(["tflm", "c"]), default="tflm", show_default=True,
+              help="tflm: TFLite Micro project; c: standalone C99 with mcuq's kernels.")
+@click.option("--name", default=None, help="C identifier for the model (default: file stem).")
+@click.option("--vectors", type=click.IntRange(min=0), default=4, show_default=True,
+              help="Test vectors (inputs + expected outputs) compiled into the self-test.")
+@click.option("--force", "-f", is_flag=True, help="Replace OUT_DIR if it is not empty.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@handle_errors
+def generate(model, out_dir, target, name, vectors, force, as_json):
+    """Write C arrays and a firmware project for MODEL.tflite."""
+    from .codegen import generate_project
+    from .report import print_generate
+
+    result = generate_project(model, out_dir, target=target, name=name, vectors=vectors,
+                              force=force)
+    print_generate(result, as_json=as_json)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("--data", default=None, help="Inputs (.npy/.npz, float or int8). Default: random int8.")
+@click.option("--labels", default=None, help="Integer class labels (.npy) for accuracy.")
+@click.option("--float", "float_model", default=None,
+              help="The float model (.keras/.h5/SavedModel) for accuracy and agreement.")
+@click.option("--runners", default="reference,tflm,tflite", show_default=True,
+              help="Comma-separated: reference, tflite, tflite-default, tflm, host, cortex-m4.")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Inputs to run (default: all given, or 100 random).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random inputs.")
+@click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
+@handle_errors
+def verify(model, data, labels, float_model, runners, samples, seed, as_json):
+    """Run MODEL.tflite through every runner and compare each with the int8 reference."""
+    from .report import print_verify
+    from .verification import verify_model
+
+    report = verify_model(model, data=data, labels=labels, float_model=float_model,
+                          runners=[r.strip() for r in runners.split(",") if r.strip()],
+                          samples=samples, seed=seed, progress=not as_json)
+    print_verify(report, as_json=as_json)
+    sys.exit(report.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+__all__ = ["main", "EXIT_USAGE"]

@@ -1,0 +1,1 @@
+"""C arrays and firmware projects rendered from templates/."""

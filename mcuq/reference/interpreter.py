@@ -1,0 +1,81 @@
+"""Runs a parsed model through the reference kernels, vectorized over a batch of inputs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError, UnsupportedModelError
+from ..model import Model, load_model
+from .registry import kernel_for
+
+
+@dataclass
+class RunResult:
+    outputs: list[np.ndarray]  # one per model output, shape (B, *tensor.shape)
+    intermediates: dict[int, np.ndarray] = field(default_factory=dict)  # tensor index -> value
+
+
+class Interpreter:
+    """Prepares every op once (raising before anything runs if an op is unsupported), then
+    runs batches: `run([x0, x1, ...])` with x_i of shape (B, *input_shape)."""
+
+    def __init__(self, model):
+        self.model: Model = load_model(model)
+        if self.model.subgraph_count != 1:
+            raise UnsupportedModelError(
+                f"{self.model.source}: {self.model.subgraph_count} subgraphs; mcuq runs "
+                "single-subgraph models", "remove control flow (tf.cond/while) from the model")
+        self.plan = []
+        for op in self.model.operators:
+            k = kernel_for(op, self.model)
+            self.plan.append((op, k, k.prepare(op, self.model)))
+
+    def params(self, op_index: int):
+        return self.plan[op_index][2]
+
+    def normalize_inputs(self, inputs) -> list[np.ndarray]:
+        """Accept arrays shaped (B, *shape) or a single sample shaped `shape`."""
+        if isinstance(inputs, np.ndarray):
+            inputs = [inputs]
+        tensors = self.model.input_tensors()
+        if len(inputs) != len(tensors):
+            raise InputError(f"{self.model.source}: model has {len(tensors)} inputs, "
+                             f"got {len(inputs)} arrays", "pass one array per model input")
+        out = []
+        for x, t in zip(inputs, tensors):
+            x = np.asarray(x)
+            if x.shape == t.shape:
+                x = x[None]
+            if x.shape[1:] != t.shape:
+                raise InputError(f"{self.model.source}: input '{t.name}' expects shape "
+                                 f"(B, {', '.join(map(str, t.shape))}), got {x.shape}",
+                                 "reshape the data to the model's input shape")
+            if x.dtype != t.dtype:
+                raise InputError(f"{self.model.source}: input '{t.name}' is {t.type_name}, "
+                                 f"got {x.dtype}", "quantize the data first (mcuq verify does)")
+            out.append(x)
+        return out
+
+    def run(self, inputs, keep_intermediates: bool = False) -> RunResult:
+        inputs = self.normalize_inputs(inputs)
+        batch = inputs[0].shape[0]
+        values: dict[int, np.ndarray] = {}
+        for i, x in zip(self.model.inputs, inputs):
+            values[i] = x
+        for t in self.model.tensors:
+            if t.data is not None:
+                values[t.index] = np.broadcast_to(t.data, (batch, *t.shape))
+        for op, k, params in self.plan:
+            args = [values[i] if i >= 0 else None for i in op.inputs]
+            outs = k.run(params, args)
+            for i, v in zip(op.outputs, outs):
+                t = self.model.tensors[i]
+                values[i] = v
+                assert v.shape == (batch, *t.shape) and v.dtype == t.dtype, (
+                    f"{op.describe()} produced {v.shape} {v.dtype} for '{t.name}' "
+                    f"{(batch, *t.shape)} {t.dtype}")
+        outputs = [values[i] for i in self.model.outputs]
+        inter = {i: v for i, v in values.items()
+                 if self.model.tensors[i].data is None} if keep_intermediates else {}
+        return RunResult(outputs, inter)

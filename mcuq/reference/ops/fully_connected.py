@@ -1,0 +1,78 @@
+"""FULLY_CONNECTED, int8 input/weights/output with int32 bias, per-tensor or per-channel
+weights (TFLM reference_integer_ops::FullyConnected / FullyConnectedPerChannel)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import fixedpoint as fp
+from ..registry import register, unsupported
+
+
+@dataclass
+class FullyConnectedParams:
+    input_offset: int
+    output_offset: int
+    weights: np.ndarray  # int8 (out_depth, accum_depth)
+    bias: np.ndarray | None  # int32 (out_depth,)
+    multiplier: np.ndarray  # int64 (out_depth,) - per-tensor models repeat one value
+    shift: np.ndarray  # int64 (out_depth,)
+    per_channel: bool
+    act_min: int
+    act_max: int
+    accum_depth: int
+    out_depth: int
+    output_shape: tuple[int, ...]
+
+
+@register("FULLY_CONNECTED")
+class FullyConnected:
+    @staticmethod
+    def prepare(op, model) -> FullyConnectedParams:
+        x, w, b = (model.op_inputs(op) + [None])[:3]
+        (y,) = model.op_outputs(op)
+        for t in (x, w, y):
+            if t.type_name != "INT8":
+                raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
+                                  "convert with int8 activations and weights (mcuq convert)")
+        if w.data is None:
+            raise unsupported(op, model, "weights are not constant",
+                              "mcuq supports FULLY_CONNECTED with constant weights only")
+        if b is not None and (b.type_name != "INT32" or b.data is None):
+            raise unsupported(op, model, f"bias '{b.name}' is not a constant INT32 tensor",
+                              "convert with int32 bias (mcuq convert)")
+        if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
+            raise unsupported(op, model, "shuffled weights format", "use the default format")
+        out_depth, accum = w.shape
+        s_in, s_out = np.float32(x.scale), np.float32(y.scale)
+        per_channel = w.quant.per_channel
+        if per_channel:
+            real = [float(np.float64(s_in) * np.float64(sw) / np.float64(s_out))
+                    for sw in w.quant.scale]
+        else:
+            # GetQuantizedConvolutionMultipler: the input*filter product is taken in float.
+            real = [float(np.float64(np.float32(s_in * np.float32(w.scale))) / np.float64(s_out))]
+        mult, shift = fp.quantize_multipliers(real)
+        if not per_channel:
+            mult, shift = np.repeat(mult, out_depth), np.repeat(shift, out_depth)
+        lo, hi = fp.activation_range(op.options.get("fused_activation_function", "NONE"),
+                                     y.scale, y.zero_point)
+        return FullyConnectedParams(
+            input_offset=-x.zero_point, output_offset=y.zero_point,
+            weights=w.data, bias=None if b is None else b.data, multiplier=mult, shift=shift,
+            per_channel=per_channel, act_min=lo, act_max=hi, accum_depth=accum,
+            out_depth=out_depth, output_shape=y.shape)
+
+    @staticmethod
+    def run(p: FullyConnectedParams, inputs):
+        x = inputs[0]
+        batch = x.shape[0]
+        rows = x.reshape(-1, p.accum_depth).astype(np.int64) + p.input_offset
+        acc = fp.exact_matmul(rows, p.weights.T)
+        if p.bias is not None:
+            acc = acc + p.bias.astype(np.int64)
+        acc = fp.wrap_int32(acc)
+        out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift) + p.output_offset
+        out = np.clip(out, p.act_min, p.act_max).astype(np.int8)
+        return [out.reshape(batch, *p.output_shape)]

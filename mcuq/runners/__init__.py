@@ -1,0 +1,30 @@
+"""Runners: one interface, run(inputs) -> outputs (+ intermediates where the runner can)."""
+from __future__ import annotations
+
+from .base import Runner, RunResult
+
+RUNNER_NAMES = ("reference", "tflite", "tflite-default", "tflm", "host", "cortex-m4")
+
+
+def make_runner(name: str, model, **options) -> Runner:
+    """Build a runner by its report name."""
+    if name == "reference":
+        from .reference import ReferenceRunner
+        return ReferenceRunner(model)
+    if name == "tflite":
+        from .tflite import TfliteRunner
+        return TfliteRunner(model, kernels="ref")
+    if name == "tflite-default":
+        from .tflite import TfliteRunner
+        return TfliteRunner(model, kernels="default")
+    if name == "tflm":
+        from .tflm import TflmRunner
+        return TflmRunner(model)
+    if name in ("host", "cortex-m4"):
+        from .firmware import FirmwareRunner
+        return FirmwareRunner(model, target=name, **options)
+    from ..errors import InputError
+    raise InputError(f"unknown runner '{name}'", f"choose from {', '.join(RUNNER_NAMES)}")
+
+
+__all__ = ["Runner", "RunResult", "make_runner", "RUNNER_NAMES"]

@@ -1,0 +1,95 @@
+"""TensorFlow Lite's interpreter: LiteRT (ai-edge-litert), else tflite-runtime, else tf.lite.
+
+kernels="ref" uses the reference op resolver (must match mcuq's reference to the byte);
+kernels="default" uses the optimized kernels (XNNPACK off or on as the package builds them);
+they may differ by an LSB and are reported, never failed on.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ToolchainError
+from .base import Runner, RunResult
+
+
+def interpreter_module():
+    """(Interpreter class, OpResolverType enum, package name) from whatever is installed."""
+    try:
+        from ai_edge_litert import interpreter as m
+        return m.Interpreter, m.OpResolverType, "ai-edge-litert"
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime import interpreter as m  # needs numpy<2
+        return m.Interpreter, m.OpResolverType, "tflite-runtime"
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf
+        return tf.lite.Interpreter, tf.lite.experimental.OpResolverType, "tensorflow"
+    except ImportError:
+        raise ToolchainError("no TFLite interpreter is installed",
+                             "pip install ai-edge-litert") from None
+
+
+#: Ops whose kernels in TFLite's interpreter (LiteRT 2.3, reference op resolver) are known to
+#: round differently from TensorFlow Lite Micro. mcuq follows TFLite Micro; on models with these
+#: ops the `tflite` runner is reported with its LSB differences instead of failing the run.
+#: Each entry is proved by a test in tests/reference/test_tflite_differences.py.
+KNOWN_DIFFERENCES = {
+    "FULLY_CONNECTED": (
+        "LiteRT's reference FULLY_CONNECTED rescales with a single rounding (ties toward +inf "
+        "on the full product); TFLite Micro rounds twice (SaturatingRoundingDoublingHighMul, "
+        "then RoundingDivideByPOT). Results differ by 1 LSB where the product lies within "
+        "half an LSB of the first rounding step of a tie."),
+}
+
+
+def known_differences(model) -> dict[str, str]:
+    """The KNOWN_DIFFERENCES entries that apply to `model`'s ops."""
+    return {op: why for op, why in KNOWN_DIFFERENCES.items()
+            if any(o.opcode == op for o in model.operators)}
+
+
+class TfliteRunner(Runner):
+    gives_intermediates = True
+
+    def __init__(self, model, kernels: str = "ref"):
+        super().__init__(model)
+        if kernels not in ("ref", "default"):
+            raise ValueError(kernels)
+        self.kernels = kernels
+        self.name = "tflite" if kernels == "ref" else "tflite-default"
+        #: Exact unless the model has an op whose TFLite kernel is known to round differently.
+        self.differences = known_differences(model) if kernels == "ref" else {}
+        self.exact = kernels == "ref" and not self.differences
+
+    def _interpreter(self, preserve: bool):
+        Interpreter, OpResolverType, _ = interpreter_module()
+        resolver = (OpResolverType.BUILTIN_REF if self.kernels == "ref"
+                    else OpResolverType.AUTO)
+        it = Interpreter(model_content=self.model.data,
+                         experimental_op_resolver_type=resolver,
+                         experimental_preserve_all_tensors=preserve)
+        return it
+
+    def run(self, inputs, keep_intermediates=False):
+        it = self._interpreter(keep_intermediates)
+        batch = inputs[0].shape[0]
+        in_idx = [d["index"] for d in it.get_input_details()]
+        out_idx = [d["index"] for d in it.get_output_details()]
+        # Run the whole batch at once when the model's batch axis can be resized.
+        outs = [np.empty((batch, *t.shape), t.dtype) for t in self.model.output_tensors()]
+        inter_ids = [t.index for t in self.model.tensors if t.data is None]
+        inter = {i: np.empty((batch, *self.model.tensors[i].shape), self.model.tensors[i].dtype)
+                 for i in inter_ids} if keep_intermediates else {}
+        it.allocate_tensors()
+        for b in range(batch):
+            for k, x in zip(in_idx, inputs):
+                it.set_tensor(k, np.ascontiguousarray(x[b]))
+            it.invoke()
+            for k, o in zip(out_idx, outs):
+                o[b] = it.get_tensor(k).reshape(o.shape[1:])
+            for i in inter:
+                inter[i][b] = it.get_tensor(i).reshape(inter[i].shape[1:])
+        return RunResult(outs, inter)

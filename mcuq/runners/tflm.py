@@ -1,0 +1,50 @@
+"""TensorFlow Lite Micro through the tflite-micro package (its real C++ interpreter)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ToolchainError
+from .base import Runner, RunResult
+
+
+def tflm_runtime():
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ToolchainError(f"the tflite-micro package is not importable ({e})",
+                             "pip install tflite-micro") from None
+    return runtime
+
+
+class TflmRunner(Runner):
+    name = "tflm"
+    gives_intermediates = True
+
+    def __init__(self, model, arena_size: int | None = None):
+        super().__init__(model)
+        self.arena_size = arena_size or max(len(model.data) * 10, 1 << 20)
+
+    def _interpreter(self, preserve: bool):
+        rt = tflm_runtime()
+        cfg = (rt.InterpreterConfig.kPreserveAllTensors if preserve
+               else rt.InterpreterConfig.kAllocationRecording)
+        return rt.Interpreter.from_bytes(self.model.data, arena_size=self.arena_size,
+                                         intrepreter_config=cfg)
+
+    def run(self, inputs, keep_intermediates=False):
+        it = self._interpreter(keep_intermediates)
+        batch = inputs[0].shape[0]
+        outs = [np.empty((batch, *t.shape), t.dtype) for t in self.model.output_tensors()]
+        inter_ids = [t.index for t in self.model.tensors if t.data is None]
+        inter = {i: np.empty((batch, *self.model.tensors[i].shape), self.model.tensors[i].dtype)
+                 for i in inter_ids} if keep_intermediates else {}
+        for b in range(batch):
+            for k, x in enumerate(inputs):
+                it.set_input(np.ascontiguousarray(x[b]), k)
+            it.invoke()
+            for k, o in enumerate(outs):
+                o[b] = it.get_output(k).reshape(o.shape[1:])
+            for i in inter:
+                d = it.GetTensor(i, 0)["tensor_data"]
+                inter[i][b] = np.asarray(d).view(inter[i].dtype).reshape(inter[i].shape[1:])
+        return RunResult(outs, inter)

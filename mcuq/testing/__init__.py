@@ -1,0 +1,1 @@
+"""Support code for tests, benchmarks and users' own checks (like numpy.testing)."""
