@@ -1,0 +1,1 @@
+"""C emitters, one module per op family (mirrors mcuq/reference/ops/)."""

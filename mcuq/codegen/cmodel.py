@@ -1,0 +1,260 @@
+"""Everything the standalone C target's model.c needs, as plain data.
+
+The reference interpreter prepares every op once (mcuq.reference.registry); an emitter per op
+(mcuq/codegen/c_ops/) turns those same params into a static const parameter struct and one
+kernel call. Since the C code is built from the very numbers the reference uses, the two cannot
+drift apart: the tests prove the kernels agree.
+
+Storage of every tensor is decided here:
+  - constants: static const arrays in flash, emitted only when an emitter asks for them;
+  - model inputs/outputs: the caller's buffers (invoke's arguments), never copied;
+  - RESHAPE/SQUEEZE/EXPAND_DIMS outputs: aliases of their input (no code, no memory);
+  - everything else: an offset in one static arena planned by mcuq.memory.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..errors import UnsupportedModelError
+from ..model import Model, Operator
+from .carray import C_TYPES, format_values
+
+#: Ops that only change the shape: their output shares the input's bytes.
+ALIAS_OPS = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
+
+
+@dataclass
+class CArray:
+    name: str
+    ctype: str
+    count: int
+    body: str  # formatted initializer
+    comment: str = ""
+
+
+@dataclass
+class CStruct:
+    name: str
+    ctype: str
+    fields: list[tuple[str, str]]
+
+
+@dataclass
+class CCall:
+    index: int
+    op: str
+    comment: str
+    lines: list[str]
+
+
+@dataclass
+class Storage:
+    """Where a tensor's bytes live: kind in {"const", "input", "output", "arena"}."""
+    kind: str
+    slot: int = 0  # input/output number, or arena offset
+    root: int = -1  # tensor index owning the bytes (aliases point at their root)
+
+
+Emitter = Callable[["EmitContext", Operator, object], list[str]]
+EMITTERS: dict[str, Emitter] = {}
+
+
+def c_emitter(*names: str):
+    """Register a function emit(ctx, op, params) -> list of C statements."""
+    def wrap(fn):
+        for n in names:
+            EMITTERS[n] = fn
+        return fn
+    return wrap
+
+
+def _load_emitters() -> None:
+    from . import c_ops
+
+    for info in pkgutil.iter_modules(c_ops.__path__):
+        importlib.import_module(f"{c_ops.__name__}.{info.name}")
+
+
+class EmitContext:
+    """What an emitter may ask for: pointers to tensors, const arrays, parameter structs."""
+
+    def __init__(self, model: Model, storage: dict[int, Storage], prefix: str = "s"):
+        self.model = model
+        self.storage = storage
+        self.prefix = prefix
+        self.arrays: list[CArray] = []
+        self.structs: list[CStruct] = []
+        self.sources: set[str] = set()
+        self._const_names: dict[int, str] = {}
+        self._op: Operator | None = None
+
+    # -- kernels and sources ---------------------------------------------------------------
+    def use(self, *kernel_files: str) -> None:
+        """Firmware files (relative to firmware/kernels/, without extension) this op needs."""
+        self.sources.update(kernel_files)
+
+    # -- data ------------------------------------------------------------------------------
+    def array(self, stem: str, values, ctype: str | None = None, comment: str = "") -> str:
+        """A static const array in flash; returns its C name."""
+        v = np.asarray(values)
+        ctype = ctype or C_TYPES[v.dtype]
+        name = f"{self.prefix}_op{self._op.index}_{stem}" if self._op else f"{self.prefix}_{stem}"
+        self.arrays.append(CArray(name, ctype, int(v.size), format_values(v), comment))
+        return name
+
+    def const(self, tensor_index: int) -> str:
+        """The C name of a constant tensor's data (emitted once, in flash)."""
+        if tensor_index not in self._const_names:
+            t = self.model.tensors[tensor_index]
+            if t.data is None:
+                raise ValueError(f"tensor {tensor_index} is not constant")
+            name = f"{self.prefix}_t{tensor_index}"
+            self.arrays.append(CArray(name, C_TYPES[t.dtype], int(t.data.size),
+                                      format_values(t.data), f"'{t.name}' {list(t.shape)}"))
+            self._const_names[tensor_index] = name
+        return self._const_names[tensor_index]
+
+    def params(self, ctype: str, fields: dict[str, object]) -> str:
+        """A static const parameter struct; returns '&name'. Values: ints, or C expressions."""
+        name = f"{self.prefix}_op{self._op.index}_params"
+        self.structs.append(CStruct(name, ctype, [(k, _c_value(v)) for k, v in fields.items()]))
+        return f"&{name}"
+
+    def ptr(self, tensor_index: int, writable: bool = False) -> str:
+        """A C expression for a pointer to the tensor's data, typed by its dtype."""
+        t = self.model.tensors[tensor_index]
+        ctype = C_TYPES.get(t.dtype)
+        if ctype is None:
+            raise UnsupportedModelError(f"tensor '{t.name}' has type {t.type_name}",
+                                        "the C target handles int8/uint8/int16/int32/float32")
+        s = self.storage[tensor_index]
+        const = "" if writable else "const "
+        if s.kind == "const":
+            return self.const(tensor_index)
+        if s.kind == "input":
+            return f"(({const}{ctype} *)inputs[{s.slot}])"
+        if s.kind == "output":
+            return f"(({ctype} *)outputs[{s.slot}])"
+        return f"(({ctype} *)(s_arena + {s.slot}))"
+
+
+def _c_value(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "1" if v else "0"
+    if isinstance(v, (int, np.integer)):
+        v = int(v)
+        return "(-2147483647 - 1)" if v == -(1 << 31) else str(v)
+    return str(v)
+
+
+@dataclass
+class CModel:
+    """Plain data for templates/c/model.c.j2 and model.h.j2."""
+    name: str
+    arrays: list[CArray]
+    structs: list[CStruct]
+    calls: list[CCall]
+    sources: list[str]
+    arena_size: int
+    inputs: list[dict]
+    outputs: list[dict]
+    copies: list[str] = field(default_factory=list)  # output copies for aliased outputs
+    tensor_storage: dict[int, Storage] = field(default_factory=dict)
+
+
+def assign_storage(model: Model, plan_fn=None) -> tuple[dict[int, Storage], int]:
+    """Decide where every tensor lives; returns (storage, arena_size)."""
+    parent = {t.index: t.index for t in model.tensors}
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for op in model.operators:
+        if op.opcode in ALIAS_OPS:
+            src, dst = op.inputs[0], op.outputs[0]
+            if model.tensors[src].data is None:
+                parent[find(dst)] = find(src)
+    groups: dict[int, list[int]] = {}
+    for t in model.tensors:
+        if t.data is None:
+            groups.setdefault(find(t.index), []).append(t.index)
+    storage: dict[int, Storage] = {}
+    external: set[int] = set()
+    ins, outs = list(model.inputs), list(model.outputs)
+    for t in model.tensors:
+        if t.data is not None:
+            storage[t.index] = Storage("const", 0, t.index)
+    for root, members in groups.items():
+        in_members = [m for m in members if m in ins]
+        out_members = [m for m in members if m in outs]
+        if in_members:
+            storage.update({m: Storage("input", ins.index(in_members[0]), in_members[0])
+                            for m in members})
+            external.update(members)
+        elif len(out_members) == 1:
+            storage.update({m: Storage("output", outs.index(out_members[0]), out_members[0])
+                            for m in members})
+            external.update(members)
+    if plan_fn is None:
+        from ..memory import plan_arena as plan_fn
+    plan = plan_fn(model, external=external)
+    for t in model.tensors:
+        if t.index not in storage:
+            storage[t.index] = Storage("arena", plan.offsets[t.index], find(t.index))
+    return storage, plan.size
+
+
+def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None) -> CModel:
+    """Emit every op of `model` (already prepared by the reference interpreter)."""
+    from ..reference import Interpreter
+
+    _load_emitters()
+    interpreter = interpreter or Interpreter(model)
+    missing = [op for op in model.operators
+               if op.opcode not in EMITTERS and op.opcode not in ALIAS_OPS]
+    if missing:
+        op = missing[0]
+        raise UnsupportedModelError(
+            f"{model.source}: {op.describe()} has no C kernel in mcuq's standalone target",
+            f"use --target tflm, or an op from: {', '.join(sorted(EMITTERS))}")
+    storage, arena_size = assign_storage(model, plan_fn)
+    ctx = EmitContext(model, storage)
+    calls: list[CCall] = []
+    for op in model.operators:
+        if op.opcode in ALIAS_OPS and storage[op.outputs[0]].root == storage[op.inputs[0]].root:
+            continue
+        ctx._op = op
+        out = model.tensors[op.outputs[0]]
+        if op.opcode in ALIAS_OPS:  # alias broken by storage (e.g. input -> output): copy
+            lines = [f"memcpy({ctx.ptr(op.outputs[0], True)}, {ctx.ptr(op.inputs[0])}, "
+                     f"{out.nbytes});"]
+        else:
+            lines = EMITTERS[op.opcode](ctx, op, interpreter.params(op.index))
+        calls.append(CCall(op.index, op.opcode, f"-> '{out.name}' {list(out.shape)}", lines))
+    ctx._op = None
+    # An output that shares storage with an input or another output needs a final copy.
+    copies = []
+    for k, i in enumerate(model.outputs):
+        s = storage[i]
+        if s.kind != "output" or s.slot != k:
+            t = model.tensors[i]
+            copies.append(f"memcpy(outputs[{k}], {ctx.ptr(i)}, {t.nbytes});")
+    io = lambda idx: [{"index": i, "name": model.tensors[i].name,
+                       "ctype": C_TYPES[model.tensors[i].dtype],
+                       "bytes": model.tensors[i].nbytes,
+                       "size": model.tensors[i].size,
+                       "shape": list(model.tensors[i].shape),
+                       "scale": model.tensors[i].scale,
+                       "zero_point": model.tensors[i].zero_point} for i in idx]
+    return CModel(name=name, arrays=ctx.arrays, structs=ctx.structs, calls=calls,
+                  sources=sorted(ctx.sources), arena_size=int(arena_size),
+                  inputs=io(model.inputs), outputs=io(model.outputs), copies=copies,
+                  tensor_storage=storage)

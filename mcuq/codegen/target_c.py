@@ -1,0 +1,110 @@
+"""The standalone C99 target: model.c/model.h from the reference's prepared ops, mcuq's
+kernels copied from firmware/, test vectors, a self-test main.c and a Makefile."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..model import Model
+from ..reference import Interpreter
+from ..vectors import random_inputs
+from .carray import C_TYPES, format_values
+from .cmodel import CModel, build_cmodel
+from .render import ProjectWriter, firmware_dir
+from .targets import GenerateResult
+
+#: Firmware files every standalone project needs besides the kernels it calls.
+COMMON_KERNEL_FILES = ("mcuq_fixedpoint.h",)
+PLATFORM_FILES = ("mps2-an386/startup.c", "mps2-an386/mps2-an386.ld")
+
+
+def kernel_files(sources: list[str]) -> list[str]:
+    """Firmware kernel files (relative to firmware/kernels) for the emitted kernel names."""
+    root = firmware_dir() / "kernels"
+    files = list(COMMON_KERNEL_FILES)
+    for s in sources:
+        for ext in (".h", ".c"):
+            if (root / f"{s}{ext}").exists():
+                files.append(f"{s}{ext}")
+    # kernels may include shared helpers (mcuq_*.h); ship them all, they are small.
+    files += sorted(p.name for p in root.glob("mcuq_*.h") if p.name not in files)
+    return files
+
+
+def vector_data(model: Model, cm: CModel, interpreter: Interpreter, count: int, inputs=None):
+    """Template data for test_vectors.h: inputs and the reference's outputs."""
+    if inputs is None:
+        inputs = random_inputs(model, count, seed=0) if count else []
+    if not count or not len(inputs):
+        return []
+    inputs = interpreter.normalize_inputs(inputs)
+    outputs = interpreter.run(inputs).outputs
+    vectors = []
+    for v in range(inputs[0].shape[0]):
+        arrays, in_names, out_names = [], [], []
+        for k, x in enumerate(inputs):
+            n = f"s_vec{v}_in{k}"
+            arrays.append({"name": n, "ctype": C_TYPES[x.dtype], "count": int(x[v].size),
+                           "body": format_values(x[v])})
+            in_names.append(n)
+        for k, y in enumerate(outputs):
+            n = f"s_vec{v}_out{k}"
+            arrays.append({"name": n, "ctype": C_TYPES[y.dtype], "count": int(y[v].size),
+                           "body": format_values(y[v])})
+            out_names.append(n)
+        vectors.append({"arrays": arrays, "inputs": in_names, "outputs": out_names})
+    return vectors
+
+
+def template_data(model: Model, cm: CModel, vectors: list) -> dict:
+    def io(items):
+        return [dict(t, scale_c=f"{float(np.float32(t['scale']))!r}f") for t in items]
+    const_bytes = sum(a.count * _ctype_size(a.ctype) for a in cm.arrays)
+    return {
+        "version": __version__, "source": Path(model.source).name,
+        "name": cm.name, "NAME": cm.name.upper(), "header": "model.h",
+        "kernels": [s for s in cm.sources], "arrays": cm.arrays, "structs": cm.structs,
+        "calls": cm.calls, "copies": cm.copies, "arena_size": cm.arena_size,
+        "inputs": io(cm.inputs), "outputs": io(cm.outputs),
+        "single_io": len(cm.inputs) == 1 and len(cm.outputs) == 1,
+        "vectors": vectors, "const_bytes": const_bytes,
+        "io_bytes": sum(t["bytes"] for t in cm.inputs + cm.outputs),
+        "op_summary": ", ".join(f"{n} {op}" for op, n in
+                                Counter(c.op for c in cm.calls).most_common()),
+    }
+
+
+def _ctype_size(ctype: str) -> int:
+    return {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8,
+            "float": 4}[ctype]
+
+
+def render_c_model(writer: ProjectWriter, data: dict, prefix: str = "") -> None:
+    """model.h and model.c (also used by tests that link many models into one binary)."""
+    writer.render("c/model.h.j2", f"{prefix}model.h", data)
+    writer.render("c/model.c.j2", f"{prefix}model.c", data)
+
+
+def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool = False,
+               inputs=None) -> GenerateResult:
+    interpreter = Interpreter(model)
+    cm = build_cmodel(model, name, interpreter)
+    data = template_data(model, cm, vector_data(model, cm, interpreter, vectors, inputs))
+    fw = firmware_dir()
+    with ProjectWriter(out_dir, force) as w:
+        render_c_model(w, data)
+        w.render("c/test_vectors.h.j2", "test_vectors.h", data)
+        w.render("c/main.c.j2", "main.c", data)
+        w.render("c/Makefile.j2", "Makefile", data)
+        w.render("c/README.md.j2", "README.md", data)
+        for f in kernel_files(cm.sources):
+            w.copy(fw / "kernels" / f, f"mcuq/{f}")
+        for f in PLATFORM_FILES:
+            w.copy(fw / f, f"platform/{f}")
+    return GenerateResult(target="c", name=name, out_dir=w.dest, files=sorted(w.files),
+                          arena_bytes=cm.arena_size, flash_bytes=data["const_bytes"],
+                          details={"io_bytes": data["io_bytes"], "ops": len(cm.calls),
+                                   "kernels": cm.sources})

@@ -1,0 +1,40 @@
+"""What each `mcuq generate --target` renders; `generate_project` is the library entry point."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..model import load_model
+from .carray import c_identifier
+
+
+@dataclass
+class GenerateResult:
+    target: str
+    name: str
+    out_dir: Path
+    files: list[str]
+    arena_bytes: int
+    flash_bytes: int  # model / constants bytes in the project (before linking)
+    details: dict = field(default_factory=dict)
+
+
+def default_name(model_path, model) -> str:
+    stem = Path(model_path).stem if isinstance(model_path, (str, Path)) else "model"
+    return c_identifier(stem, "model file name")
+
+
+def generate_project(model, out_dir, target: str = "tflm", name: str | None = None,
+                     vectors: int = 4, force: bool = False, inputs=None) -> GenerateResult:
+    """Render the project for `target` into out_dir (atomically). `inputs`: optional arrays
+    for the test vectors (default: `vectors` random inputs, seed 0)."""
+    m = load_model(model)
+    cname = c_identifier(name, "--name") if name is not None else default_name(model, m)
+    if target == "c":
+        from .target_c import generate_c
+        return generate_c(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs)
+    if target == "tflm":
+        from .target_tflm import generate_tflm
+        return generate_tflm(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs)
+    raise InputError(f"unknown target '{target}'", "use --target tflm or --target c")

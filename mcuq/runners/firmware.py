@@ -1,0 +1,171 @@
+"""Runners `host` and `cortex-m4`: the generated standalone C project, built and run.
+
+The project is generated and built once per content hash (model bytes, mcuq version, every
+firmware/ and templates/ file, target, flags) in a cache folder, so repeated verifies reuse
+the binary. Inputs go in and outputs come out through files in the binary's `--stream` mode;
+under QEMU the files are reached through semihosting.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import McuqError, ToolchainError, VerificationError
+from .base import Runner, RunResult
+
+APT_LINE = ("sudo apt-get update && sudo apt-get install --no-install-recommends "
+            "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm")
+TOOLS = {
+    "host": ("cc",),
+    "cortex-m4": ("arm-none-eabi-gcc", "qemu-system-arm"),
+}
+
+
+def cache_root() -> Path:
+    root = os.environ.get("MCUQ_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mcuq")
+    return Path(root) / "firmware"
+
+
+def missing_tools(target: str) -> list[str]:
+    return [t for t in TOOLS[target] if shutil.which(t) is None]
+
+
+def require_tools(target: str) -> None:
+    missing = missing_tools(target)
+    if missing:
+        hint = APT_LINE if target == "cortex-m4" else "install a C compiler (apt-get install gcc)"
+        raise ToolchainError(f"{target}: {', '.join(missing)} not found on PATH", hint)
+
+
+def _sources_digest() -> str:
+    from ..codegen.render import firmware_dir, templates_dir
+
+    h = hashlib.sha256()
+    for root in (firmware_dir(), templates_dir()):
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts:
+                h.update(str(p.relative_to(root)).encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+class FirmwareRunner(Runner):
+    """Builds the standalone C target for `target` ("host" or "cortex-m4") and runs it.
+
+    sanitize=True builds the host binary with AddressSanitizer and UBSan (any report fails).
+    extra_cflags are added to the compile (tests use -DMCUQ_TEST_ROUNDING_FAULT).
+    """
+
+    gives_intermediates = False
+
+    def __init__(self, model, target: str = "host", sanitize: bool = False,
+                 extra_cflags: tuple[str, ...] = (), cache_dir: Path | None = None,
+                 timeout: float | None = None):
+        super().__init__(model)
+        if target not in TOOLS:
+            raise ValueError(target)
+        self.target = target
+        self.name = target
+        self.sanitize = sanitize and target == "host"
+        self.extra_cflags = tuple(extra_cflags)
+        self.cache_dir = Path(cache_dir) if cache_dir else cache_root()
+        self.timeout = timeout
+        self._binary: Path | None = None
+
+    # -- build -----------------------------------------------------------------------------
+    def key(self) -> str:
+        h = hashlib.sha256()
+        for part in (self.model.data, __version__.encode(), _sources_digest().encode(),
+                     self.target.encode(), str(self.sanitize).encode(),
+                     " ".join(self.extra_cflags).encode()):
+            h.update(part)
+            h.update(b"\0")
+        return h.hexdigest()[:24]
+
+    def build(self) -> Path:
+        if self._binary is not None:
+            return self._binary
+        require_tools(self.target)
+        from ..codegen.target_c import generate_c
+
+        folder = self.cache_dir / self.key()
+        name = "model"
+        binary = folder / "project" / "build" / self._make_target() / (
+            f"{name}.elf" if self.target == "cortex-m4" else name)
+        if not binary.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            generate_c(self.model, folder / "project", name, vectors=2, force=True)
+            cmd = ["make", "-C", str(folder / "project"), self._make_target()]
+            env = dict(os.environ, EXTRA_CFLAGS=" ".join(self.extra_cflags))
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:]
+                raise McuqError(f"{self.target}: building the generated C project failed "
+                                f"({folder / 'project'}):\n    " + "\n    ".join(tail),
+                                "this is a bug in mcuq's C target; please report it with "
+                                "the model")
+        self._binary = binary
+        return binary
+
+    def _make_target(self) -> str:
+        if self.target == "cortex-m4":
+            return "cortex-m4"
+        return "sanitize" if self.sanitize else "host"
+
+    # -- run -------------------------------------------------------------------------------
+    def _command(self, binary: Path, in_file: str, out_file: str) -> list[str]:
+        if self.target == "host":
+            return [str(binary), "--stream", in_file, out_file]
+        return ["qemu-system-arm", "-machine", "mps2-an386", "-nographic",
+                "-semihosting-config",
+                f"enable=on,target=native,arg=model,arg=--stream,arg={in_file},arg={out_file}",
+                "-kernel", str(binary)]
+
+    def run(self, inputs, keep_intermediates=False) -> RunResult:
+        binary = self.build()
+        batch = inputs[0].shape[0]
+        outs_t = self.model.output_tensors()
+        with tempfile.TemporaryDirectory(prefix="mcuq-run-") as tmp:
+            payload = b"".join(
+                np.ascontiguousarray(x[b]).tobytes() for b in range(batch) for x in inputs)
+            Path(tmp, "in.bin").write_bytes(payload)
+            timeout = self.timeout or (60.0 + 2.0 * batch)
+            try:
+                proc = subprocess.run(self._command(binary, "in.bin", "out.bin"), cwd=tmp,
+                                      stdin=subprocess.DEVNULL, capture_output=True,
+                                      timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise VerificationError(
+                    f"{self.target}: firmware did not finish {batch} inferences in "
+                    f"{timeout:.0f} s (hang?)",
+                    "run the generated project's self-test (make run-host / run-qemu)") from None
+            if proc.returncode != 0:
+                text = (proc.stdout + proc.stderr).decode(errors="replace").strip()
+                what = "faulted (hard fault / lockup)" if (
+                    proc.returncode == 134 or "Lockup" in text) else "failed"
+                first = text.splitlines()[:6]
+                raise VerificationError(
+                    f"{self.target}: firmware {what} with exit status {proc.returncode}"
+                    + (":\n    " + "\n    ".join(first) if first else ""),
+                    "run the generated project's self-test to reproduce")
+            data = Path(tmp, "out.bin").read_bytes()
+        per_sample = sum(t.nbytes for t in outs_t)
+        if len(data) != per_sample * batch:
+            raise VerificationError(
+                f"{self.target}: firmware wrote {len(data)} bytes for {batch} samples, "
+                f"expected {per_sample * batch}", "run the generated project's self-test")
+        raw = np.frombuffer(data, np.uint8).reshape(batch, per_sample)
+        outputs, off = [], 0
+        for t in outs_t:
+            chunk = raw[:, off:off + t.nbytes].copy()
+            outputs.append(chunk.view(t.dtype).reshape(batch, *t.shape))
+            off += t.nbytes
+        return RunResult(outputs, {})

@@ -1,0 +1,129 @@
+"""Many models through the standalone C target in ONE build: property tests generate a batch
+of one-op models, this links them all into one host (or Cortex-M4) binary and runs every case
+against the reference. Returns per-case mismatch descriptions (empty list: all identical)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..codegen.cmodel import build_cmodel
+from ..codegen.render import ProjectWriter, firmware_dir
+from ..codegen.target_c import PLATFORM_FILES, kernel_files, render_c_model, template_data
+from ..model import load_model
+from ..reference import Interpreter
+from ..runners.firmware import require_tools
+
+HOST_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-g", "-fno-omit-frame-pointer",
+              "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+ARM_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-mcpu=cortex-m4", "-mthumb",
+             "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-ffunction-sections", "-fdata-sections"]
+
+
+@dataclass
+class Case:
+    model: bytes
+    inputs: list[np.ndarray]  # one array per model input, (B, *shape)
+
+
+def run_batch(cases: list[Case], target: str = "host", extra_cflags: tuple[str, ...] = (),
+              workdir: str | None = None) -> list[str]:
+    """Build all cases into one binary for `target`, run each, compare with the reference.
+    Returns a list of failure descriptions (one per mismatching case)."""
+    require_tools(target)
+    tmp_ctx = tempfile.TemporaryDirectory(prefix="mcuq-batch-") if workdir is None else None
+    root = Path(workdir or tmp_ctx.name)
+    try:
+        return _run(cases, target, extra_cflags, root)
+    finally:
+        if tmp_ctx is not None:
+            tmp_ctx.cleanup()
+
+
+def _run(cases, target, extra_cflags, root: Path) -> list[str]:
+    models, expected, entries, sources = [], [], [], set()
+    proj = root / "proj"
+    with ProjectWriter(proj, force=True) as w:
+        for k, case in enumerate(cases):
+            m = load_model(case.model)
+            interp = Interpreter(m)
+            cm = build_cmodel(m, f"case{k}", interp)
+            data = template_data(m, cm, [])
+            render_c_model(w, data, prefix=f"case{k}/")
+            sources.update(cm.sources)
+            models.append(m)
+            expected.append(interp.run(case.inputs).outputs)
+            entries.append({"name": f"case{k}", "dir": f"case{k}",
+                            "num_inputs": len(m.inputs), "num_outputs": len(m.outputs)})
+        fw = firmware_dir()
+        for f in kernel_files(sorted(sources)):
+            w.copy(fw / "kernels" / f, f"mcuq/{f}")
+        for f in PLATFORM_FILES:
+            w.copy(fw / f, f"platform/{f}")
+        w.render("c/batch_main.c.j2", "main.c", {
+            "version": "test", "source": "property tests", "cases": entries,
+            "max_in": max(sum(t.nbytes for t in m.input_tensors()) for m in models),
+            "max_out": max(sum(t.nbytes for t in m.output_tensors()) for m in models),
+            "max_inputs": max(len(m.inputs) for m in models),
+            "max_outputs": max(len(m.outputs) for m in models)})
+    srcs = [str(p) for p in sorted(proj.glob("case*/model.c"))] + \
+        [str(p) for p in sorted((proj / "mcuq").glob("*.c"))] + [str(proj / "main.c")]
+    if target == "host":
+        binary = proj / "batch"
+        cmd = ["cc", *HOST_FLAGS, *extra_cflags, f"-I{proj / 'mcuq'}", *srcs, "-o", str(binary)]
+    else:
+        binary = proj / "batch.elf"
+        cmd = ["arm-none-eabi-gcc", *ARM_FLAGS, *extra_cflags, f"-I{proj / 'mcuq'}", *srcs,
+               str(proj / "platform/mps2-an386/startup.c"), "--specs=nano.specs",
+               "--specs=rdimon.specs", "-nostartfiles",
+               f"-T{proj / 'platform/mps2-an386/mps2-an386.ld'}", "-Wl,--gc-sections",
+               "-o", str(binary)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError("C build failed:\n" + proc.stderr[-4000:])
+    failures = []
+    for k, (case, m, exp) in enumerate(zip(cases, models, expected)):
+        batch = case.inputs[0].shape[0]
+        inp = root / f"in{k}.bin"
+        out = root / f"out{k}.bin"
+        inp.write_bytes(b"".join(np.ascontiguousarray(x[b]).tobytes()
+                                 for b in range(batch) for x in case.inputs))
+        if target == "host":
+            run = [str(binary), str(k), str(inp), str(out)]
+            env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+            res = subprocess.run(run, capture_output=True, timeout=60, env=env)
+        else:
+            run = ["qemu-system-arm", "-machine", "mps2-an386", "-nographic",
+                   "-semihosting-config",
+                   f"enable=on,target=native,arg=batch,arg={k},arg={inp.name},arg={out.name}",
+                   "-kernel", str(binary)]
+            res = subprocess.run(run, capture_output=True, timeout=120, cwd=root,
+                                 stdin=subprocess.DEVNULL)
+        if res.returncode != 0:
+            failures.append(f"case {k} ({_ops(m)}): exit {res.returncode}: "
+                            + (res.stdout + res.stderr).decode(errors="replace")[-1500:])
+            continue
+        raw = np.frombuffer(out.read_bytes(), np.uint8)
+        per = sum(t.nbytes for t in m.output_tensors())
+        if raw.size != per * batch:
+            failures.append(f"case {k} ({_ops(m)}): {raw.size} output bytes, expected {per * batch}")
+            continue
+        raw = raw.reshape(batch, per)
+        off = 0
+        for j, (t, e) in enumerate(zip(m.output_tensors(), exp)):
+            got = raw[:, off:off + t.nbytes].copy().view(t.dtype).reshape(e.shape)
+            off += t.nbytes
+            if not np.array_equal(got, e, equal_nan=True):
+                bad = np.argwhere(got != e)
+                first = tuple(int(v) for v in bad[0])
+                failures.append(f"case {k} ({_ops(m)}) output {j}: {len(bad)} of {e.size} "
+                                f"differ; first at {first}: ref {e[first]} vs C {got[first]}")
+    return failures
+
+
+def _ops(model) -> str:
+    return ",".join(op.opcode for op in model.operators)

@@ -1,0 +1,30 @@
+"""Collect a batch of hypothesis-generated one-op models, then check them all through ONE C
+build (mcuq.testing.cbatch): the C kernels must give the reference's bytes on every case."""
+from __future__ import annotations
+
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+
+from mcuq.model import load_model
+from mcuq.testing.cbatch import Case, run_batch
+from tests.exactness import EXAMPLES, random_inputs
+
+
+def collect_cases(model_strategy, examples: int = EXAMPLES, batch: int = 3) -> list[Case]:
+    cases: list[Case] = []
+
+    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(model_strategy, st.integers(0, 2**16))
+    def collect(model, seed):
+        cases.append(Case(model, random_inputs(load_model(model), batch, seed)))
+
+    collect()
+    return cases
+
+
+def assert_c_matches_reference(model_strategy, target: str = "host", examples: int = EXAMPLES,
+                               extra_cflags: tuple[str, ...] = ()) -> int:
+    cases = collect_cases(model_strategy, examples)
+    failures = run_batch(cases, target, extra_cflags)
+    assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(failures[:10])
+    return len(cases)
