@@ -61,7 +61,9 @@ def vector_data(model: Model, cm: CModel, interpreter: Interpreter, count: int, 
 
 def template_data(model: Model, cm: CModel, vectors: list) -> dict:
     def io(items):
-        return [dict(t, scale_c=f"{float(np.float32(t['scale']))!r}f") for t in items]
+        offsets = np.cumsum([0] + [t["bytes"] for t in items])
+        return [dict(t, scale_c=f"{float(np.float32(t['scale']))!r}f", offset=int(o))
+                for t, o in zip(items, offsets)]
     const_bytes = sum(a.count * _ctype_size(a.ctype) for a in cm.arrays)
     return {
         "version": __version__, "source": Path(model.source).name,
@@ -99,6 +101,7 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
         w.render("c/test_vectors.h.j2", "test_vectors.h", data)
         w.render("c/main.c.j2", "main.c", data)
         w.render("c/Makefile.j2", "Makefile", data)
+        w.render("c/footprint.c.j2", "footprint.c", data)
         w.render("c/README.md.j2", "README.md", data)
         for f in kernel_files(cm.sources):
             w.copy(fw / "kernels" / f, f"mcuq/{f}")

@@ -57,6 +57,36 @@ def _sources_digest() -> str:
     return h.hexdigest()
 
 
+def project_dir(model, variant: str, cache_dir: Path | None = None) -> Path:
+    """The generated standalone project for `model` (name "model") in the build cache, keyed
+    by content: model bytes, mcuq version, every firmware/ and templates/ file, `variant`."""
+    from ..codegen.target_c import generate_c
+
+    h = hashlib.sha256()
+    for part in (model.data, __version__.encode(), _sources_digest().encode(), variant.encode()):
+        h.update(part)
+        h.update(b"\0")
+    folder = (cache_dir or cache_root()) / h.hexdigest()[:24]
+    project = folder / "project"
+    if not (project / "Makefile").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        generate_c(model, project, "model", vectors=2, force=True)
+    return project
+
+
+def make(project: Path, goal: str, extra_cflags: tuple[str, ...] = ()) -> str:
+    """Run `make goal` in a generated project; a failure is an McuqError with the log's tail."""
+    env = dict(os.environ, EXTRA_CFLAGS=" ".join(extra_cflags))
+    proc = subprocess.run(["make", "-C", str(project), goal], capture_output=True, text=True,
+                          env=env)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:]
+        raise McuqError(f"building the generated C project failed ({project}, make {goal}):"
+                        "\n    " + "\n    ".join(tail),
+                        "this is a bug in mcuq's C target; please report it with the model")
+    return proc.stdout
+
+
 class FirmwareRunner(Runner):
     """Builds the standalone C target for `target` ("host" or "cortex-m4") and runs it.
 
@@ -81,39 +111,17 @@ class FirmwareRunner(Runner):
         self._binary: Path | None = None
 
     # -- build -----------------------------------------------------------------------------
-    def key(self) -> str:
-        h = hashlib.sha256()
-        for part in (self.model.data, __version__.encode(), _sources_digest().encode(),
-                     self.target.encode(), str(self.sanitize).encode(),
-                     " ".join(self.extra_cflags).encode()):
-            h.update(part)
-            h.update(b"\0")
-        return h.hexdigest()[:24]
-
     def build(self) -> Path:
-        if self._binary is not None:
-            return self._binary
-        require_tools(self.target)
-        from ..codegen.target_c import generate_c
-
-        folder = self.cache_dir / self.key()
-        name = "model"
-        binary = folder / "project" / "build" / self._make_target() / (
-            f"{name}.elf" if self.target == "cortex-m4" else name)
-        if not binary.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            generate_c(self.model, folder / "project", name, vectors=2, force=True)
-            cmd = ["make", "-C", str(folder / "project"), self._make_target()]
-            env = dict(os.environ, EXTRA_CFLAGS=" ".join(self.extra_cflags))
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if proc.returncode != 0:
-                tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:]
-                raise McuqError(f"{self.target}: building the generated C project failed "
-                                f"({folder / 'project'}):\n    " + "\n    ".join(tail),
-                                "this is a bug in mcuq's C target; please report it with "
-                                "the model")
-        self._binary = binary
-        return binary
+        if self._binary is None:
+            require_tools(self.target)
+            goal = self._make_target()
+            project = project_dir(self.model, f"{goal}|{' '.join(self.extra_cflags)}",
+                                  self.cache_dir)
+            binary = project / "build" / goal / ("model.elf" if goal == "cortex-m4" else "model")
+            if not binary.exists():
+                make(project, goal, self.extra_cflags)
+            self._binary = binary
+        return self._binary
 
     def _make_target(self) -> str:
         if self.target == "cortex-m4":
