@@ -208,7 +208,7 @@ def assign_storage(model: Model, plan_fn=None) -> tuple[dict[int, Storage], int]
     plan = plan_fn(model, external=external)
     for t in model.tensors:
         if t.index not in storage:
-            storage[t.index] = Storage("arena", plan.offsets[t.index], find(t.index))
+            storage[t.index] = Storage("arena", plan.offsets.get(t.index, 0), find(t.index))
     return storage, plan.size
 
 

@@ -1,8 +1,4 @@
-"""Text and JSON views of each verb's result. The CLI calls one print_* per verb.
-
-Each print_* takes the library's result object; JSON output uses DESIGN.md's vocabulary.
-Shared helpers (json encoding of numpy values, aligned tables) live at the top.
-"""
+"""Helpers shared by every verb's report: JSON encoding of numpy values, aligned tables."""
 from __future__ import annotations
 
 import dataclasses
@@ -57,23 +53,3 @@ def human_bytes(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.1f} KiB"
     return f"{n / (1024 * 1024):.2f} MiB"
-
-
-# --- convert ------------------------------------------------------------------------------
-def print_convert(result, as_json: bool = False) -> None:
-    raise NotImplementedError
-
-
-# --- inspect ------------------------------------------------------------------------------
-def print_inspect(info, as_json: bool = False) -> None:
-    raise NotImplementedError
-
-
-# --- generate -----------------------------------------------------------------------------
-def print_generate(result, as_json: bool = False) -> None:
-    raise NotImplementedError
-
-
-# --- verify -------------------------------------------------------------------------------
-def print_verify(report, as_json: bool = False) -> None:
-    raise NotImplementedError
