@@ -4,7 +4,7 @@ The Python API mirrors the CLI's verbs. Everything is imported lazily: `import m
 import TensorFlow.
 
     data = mcuq.convert("model.keras", "calib.npy")          # -> .tflite bytes
-    info = mcuq.inspect("model.tflite")                       # -> costs (dict)
+    info = mcuq.inspect("model.tflite")                       # -> costs (Inspection)
     mcuq.generate("model.tflite", "out/", target="c")         # -> project on disk
     report = mcuq.verify("model.tflite", runners=["reference", "tflm"])
 """
@@ -21,8 +21,9 @@ def convert(model, calibration, **options) -> bytes:
     return convert_model(model, calibration, **options).data
 
 
-def inspect(model, **options) -> dict:
-    """Ops, tensors, quantization, MACs, flash and arena of a .tflite model (path or bytes)."""
+def inspect(model, **options):
+    """Ops, tensors, quantization, MACs, flash and arena of a .tflite model (path or bytes);
+    returns a mcuq.costs.Inspection (`.as_dict()` for plain data)."""
     from .costs import inspect_model
 
     return inspect_model(model, **options)

@@ -78,13 +78,16 @@ def convert(model, calibration, output, samples, seed, io_type, per_tensor, forc
 @click.argument("model", type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
 @click.option("--no-tflm", is_flag=True, help="Skip TFLite Micro's measured arena.")
+@click.option("--cortex-m4", "footprint", is_flag=True,
+              help="Also build the standalone C target for Cortex-M4 and report its flash/RAM.")
 @handle_errors
-def inspect(model, as_json, no_tflm):
+def inspect(model, as_json, no_tflm, footprint):
     """Show what MODEL.tflite costs on a device: ops, MACs, flash, arena."""
     from .costs import inspect_model
     from .report import print_inspect
 
-    print_inspect(inspect_model(model, measure_tflm=not no_tflm), as_json=as_json)
+    print_inspect(inspect_model(model, measure_tflm=not no_tflm, footprint=footprint),
+                  as_json=as_json)
 
 
 @main.command()

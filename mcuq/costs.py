@@ -1,0 +1,166 @@
+"""What a .tflite model costs on a device: per-op MACs, weight bytes and live activation bytes,
+totals for flash and the activation arena (mcuq's plans next to TFLite Micro's measurement),
+and the ops TFLite Micro or mcuq cannot run.
+
+Reads only the flatbuffer (mcuq.model); never imports TensorFlow. TFLite Micro's arena comes
+from the tflite-micro package (mcuq.tflm_arena), optional with `measure_tflm=False`.
+
+MACs count the multiply-accumulates of CONV_2D (out elements × KH·KW·Cin), DEPTHWISE_CONV_2D
+(out elements × KH·KW) and FULLY_CONNECTED (out elements × input depth); every other op counts 0.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .errors import McuqError
+from .memory import plan_arena, plan_tflm_like
+from .model import Model, Tensor, load_model
+
+
+@dataclass
+class TensorBrief:
+    index: int
+    name: str
+    shape: list[int]
+    dtype: str
+    scale: float | None = None
+    zero_point: int | None = None
+    channels: int = 0  # per-channel scales (0: per-tensor or not quantized)
+
+
+@dataclass
+class OpCost:
+    index: int
+    op: str
+    inputs: list[TensorBrief]
+    outputs: list[TensorBrief]
+    macs: int
+    weight_bytes: int
+    live_bytes: int  # activation bytes live while this op runs (TFLM-like plan)
+    tflm: bool  # TFLite Micro has a kernel for it
+    mcuq: bool  # mcuq's reference and C target implement it
+
+
+@dataclass
+class ArenaFigures:
+    plan_bytes: int  # TFLM-like greedy head plan (inputs/outputs included, 16-byte aligned)
+    lower_bound_bytes: int  # largest set of tensors live at once: no plan can be smaller
+    c_arena_bytes: int | None  # mcuq's standalone C target (caller-owned I/O buffers excluded)
+    c_io_bytes: int  # the model's input + output buffers (owned by the caller in the C target)
+    tflm_total_bytes: int | None = None  # measured by TFLite Micro (tflite-micro package)
+    tflm_head_bytes: int | None = None
+    tflm_tail_bytes: int | None = None
+    tflm_error: str | None = None
+
+
+@dataclass
+class Inspection:
+    source: str
+    flash_bytes: int  # the model flatbuffer
+    weight_bytes: int
+    macs: int
+    op_counts: dict[str, int]
+    inputs: list[TensorBrief]
+    outputs: list[TensorBrief]
+    ops: list[OpCost]
+    arena: ArenaFigures
+    tflm_unsupported: list[str] = field(default_factory=list)
+    mcuq_unsupported: list[str] = field(default_factory=list)
+    footprint: dict | None = None  # Cortex-M4 build of the C target, when requested
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def brief(t: Tensor) -> TensorBrief:
+    q = t.quant
+    return TensorBrief(
+        index=t.index, name=t.name, shape=list(t.shape), dtype=t.type_name.lower(),
+        scale=None if q is None else float(q.scale[0]),
+        zero_point=None if q is None else int(q.zero_point[0]),
+        channels=int(q.scale.size) if q is not None and q.per_channel else 0)
+
+
+def op_macs(model: Model, op) -> int:
+    ins = model.op_inputs(op)
+    outs = model.op_outputs(op)
+    if not outs or len(ins) < 2 or ins[1] is None:
+        return 0
+    out_elems, w = outs[0].size, ins[1].shape
+    if op.opcode == "CONV_2D" and len(w) == 4:
+        return out_elems * int(np.prod(w[1:]))
+    if op.opcode == "DEPTHWISE_CONV_2D" and len(w) == 4:
+        return out_elems * w[1] * w[2]
+    if op.opcode == "FULLY_CONNECTED" and len(w) == 2:
+        return out_elems * w[1]
+    return 0
+
+
+def tflm_ops() -> set[str] | None:
+    """Builtin ops TFLite Micro's MicroMutableOpResolver can add (None if unknown)."""
+    try:
+        from .codegen.tflm_ops import ADD_METHODS
+    except ImportError:  # pragma: no cover - the table ships with mcuq
+        return None
+    return set(ADD_METHODS)
+
+
+def mcuq_ops() -> set[str]:
+    from .codegen.cmodel import ALIAS_OPS, EMITTERS, _load_emitters
+    from .reference.registry import supported_ops
+
+    _load_emitters()
+    return set(supported_ops()) & (set(EMITTERS) | set(ALIAS_OPS))
+
+
+def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> Inspection:
+    m = load_model(model)
+    head = plan_tflm_like(m)
+    io = set(m.inputs) | set(m.outputs)
+    try:
+        c_arena = plan_arena(m, external=io).size
+    except Exception:  # noqa: BLE001 - a plan is a figure, never a reason to fail inspect
+        c_arena = None
+    arena = ArenaFigures(plan_bytes=head.size, lower_bound_bytes=head.lower_bound,
+                         c_arena_bytes=c_arena,
+                         c_io_bytes=sum(m.tensors[i].nbytes for i in io))
+    if measure_tflm:
+        try:
+            from .tflm_arena import measure_tflm_arena
+
+            measured = measure_tflm_arena(m)
+            arena.tflm_total_bytes = measured.total_bytes
+            arena.tflm_head_bytes = measured.head_bytes
+            arena.tflm_tail_bytes = measured.tail_bytes
+        except McuqError as e:
+            arena.tflm_error = e.message
+    tflm, ours = tflm_ops(), mcuq_ops()
+    ops = []
+    for op in m.operators:
+        ops.append(OpCost(
+            index=op.index, op=op.opcode,
+            inputs=[brief(t) for t in m.op_inputs(op) if t is not None and t.data is None],
+            outputs=[brief(t) for t in m.op_outputs(op)],
+            macs=op_macs(m, op),
+            weight_bytes=sum(t.nbytes for t in m.op_inputs(op) if t is not None
+                             and t.data is not None),
+            live_bytes=sum(b.size for b in head.live_at(op.index)),
+            tflm=tflm is None or op.opcode in tflm,
+            mcuq=op.opcode in ours))
+    weights = sum(t.nbytes for t in m.tensors if t.data is not None)
+    result = Inspection(
+        source=m.source, flash_bytes=m.size, weight_bytes=weights,
+        macs=sum(o.macs for o in ops),
+        op_counts=dict(Counter(op.opcode for op in m.operators).most_common()),
+        inputs=[brief(t) for t in m.input_tensors()],
+        outputs=[brief(t) for t in m.output_tensors()], ops=ops, arena=arena,
+        tflm_unsupported=sorted({o.op for o in ops if not o.tflm}),
+        mcuq_unsupported=sorted({o.op for o in ops if not o.mcuq}))
+    if footprint:
+        from .footprint import cortex_m4_footprint
+
+        result.footprint = cortex_m4_footprint(m).as_dict()
+    return result

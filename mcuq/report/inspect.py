@@ -1,0 +1,67 @@
+"""`mcuq inspect`: per-op table, totals, arena plans next to TFLite Micro's measurement."""
+from __future__ import annotations
+
+import click
+
+from .common import human_bytes, print_json, table
+
+
+def _shape(t) -> str:
+    return "x".join(map(str, t.shape)) or "scalar"
+
+
+def _quant(t) -> str:
+    if t.scale is None:
+        return t.dtype
+    q = f"{t.dtype} s={t.scale:.3g} zp={t.zero_point}"
+    return q + (f" ({t.channels} ch)" if t.channels else "")
+
+
+def _maybe(n) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def print_inspect(info, as_json: bool = False) -> None:
+    if as_json:
+        print_json(info.as_dict())
+        return
+    echo = click.echo
+    echo(f"{info.source}: {len(info.ops)} ops, {human_bytes(info.flash_bytes)} flatbuffer")
+    for kind, ts in (("input", info.inputs), ("output", info.outputs)):
+        for t in ts:
+            echo(f"  {kind:6} '{t.name}' {_shape(t)} {_quant(t)}")
+    rows = []
+    for o in info.ops:
+        flags = ("" if o.tflm else " !tflm") + ("" if o.mcuq else " !mcuq")
+        rows.append([o.index, o.op + flags, " ".join(_shape(t) for t in o.inputs) or "-",
+                     " ".join(_shape(t) for t in o.outputs),
+                     " ".join(_quant(t) for t in o.outputs),
+                     f"{o.macs:,}", f"{o.weight_bytes:,}", f"{o.live_bytes:,}"])
+    echo("")
+    echo(table(rows, ["#", "op", "in", "out", "out quant", "MACs", "weights B", "live RAM B"],
+               "rllllrrr"))
+    a = info.arena
+    echo("")
+    echo(f"MACs {info.macs:,}   weights {human_bytes(info.weight_bytes)}   "
+         f"flash (model) {human_bytes(info.flash_bytes)}")
+    echo("arena:")
+    echo(f"  planned (TFLite Micro-style greedy, 16-aligned)  {a.plan_bytes:>9,} B   "
+         f"largest live set {a.lower_bound_bytes:,} B")
+    if a.tflm_total_bytes is not None:
+        echo(f"  TFLite Micro measured head                       {a.tflm_head_bytes:>9,} B   "
+             f"(+ tail {a.tflm_tail_bytes:,} B = total {a.tflm_total_bytes:,} B)")
+    elif a.tflm_error:
+        echo(f"  TFLite Micro measured: not available ({a.tflm_error})")
+    if a.c_arena_bytes is not None:
+        echo(f"  mcuq C target arena                              {a.c_arena_bytes:>9,} B   "
+             f"(+ caller-owned I/O {a.c_io_bytes:,} B)")
+    if info.footprint:
+        f = info.footprint
+        echo(f"Cortex-M4 build (mcuq C target): flash {f['flash_bytes']:,} B, "
+             f"RAM {f['ram_bytes']:,} B (arena {f['arena_bytes']:,} B), "
+             f"stack {f['stack_bytes']:,} B")
+    if info.tflm_unsupported:
+        echo(f"warning: TFLite Micro has no kernel for: {', '.join(info.tflm_unsupported)}")
+    if info.mcuq_unsupported:
+        echo(f"note: mcuq's reference/C target does not implement: "
+             f"{', '.join(info.mcuq_unsupported)} (verify and --target c will refuse)")
