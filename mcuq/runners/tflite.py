@@ -86,7 +86,7 @@ class TfliteRunner(Runner):
         it.allocate_tensors()
         for b in range(batch):
             for k, x in zip(in_idx, inputs):
-                it.set_tensor(k, np.ascontiguousarray(x[b]))
+                it.set_tensor(k, np.array(x[b], dtype=x.dtype, order="C"))
             it.invoke()
             for k, o in zip(out_idx, outs):
                 o[b] = it.get_tensor(k).reshape(o.shape[1:])

@@ -40,7 +40,7 @@ class TflmRunner(Runner):
                  for i in inter_ids} if keep_intermediates else {}
         for b in range(batch):
             for k, x in enumerate(inputs):
-                it.set_input(np.ascontiguousarray(x[b]), k)
+                it.set_input(np.array(x[b], dtype=x.dtype, order="C"), k)
             it.invoke()
             for k, o in enumerate(outs):
                 o[b] = it.get_output(k).reshape(o.shape[1:])
