@@ -35,13 +35,23 @@ def interpreter_module():
 #: Ops whose kernels in TFLite's interpreter (LiteRT 2.3, reference op resolver) are known to
 #: round differently from TensorFlow Lite Micro. mcuq follows TFLite Micro; on models with these
 #: ops the `tflite` runner is reported with its LSB differences instead of failing the run.
-#: Each entry is proved by a test in tests/reference/test_tflite_differences.py.
+#: Each entry is proved by a test (named in the entry or in tests/reference/test_tflite_differences.py).
 KNOWN_DIFFERENCES = {
     "FULLY_CONNECTED": (
         "LiteRT's reference FULLY_CONNECTED rescales with a single rounding (ties toward +inf "
         "on the full product); TFLite Micro rounds twice (SaturatingRoundingDoublingHighMul, "
         "then RoundingDivideByPOT). Results differ by 1 LSB where the product lies within "
         "half an LSB of the first rounding step of a tie."),
+    "LOGISTIC": (
+        "LiteRT's int8 LOGISTIC reads a float-filled 256-entry table (1/(1+exp(-x))); "
+        "TFLite Micro evaluates gemmlowp's fixed-point logistic. They differ by 1 LSB on rare "
+        "inputs, and for input scales >= 15/8 TFLite Micro saturates x == zero_point to -128. "
+        "Proved by tests/reference/test_sigmoid_tanh.py::test_tflite_float_table_differs_from_tflm."),
+    "TANH": (
+        "LiteRT's int8 TANH reads a float-filled 256-entry table (tanh(x)); TFLite Micro "
+        "evaluates gemmlowp's fixed-point tanh. They differ by 1 LSB on rare inputs (and more "
+        "for input scales where TFLite Micro's input radius becomes 0). Proved by "
+        "tests/reference/test_sigmoid_tanh.py::test_tflite_float_table_differs_from_tflm."),
 }
 
 

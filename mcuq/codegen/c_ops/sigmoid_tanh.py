@@ -1,0 +1,22 @@
+"""LOGISTIC, TANH -> firmware/kernels/sigmoid_tanh.c (gemmlowp fixed point, no lookup tables)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cmodel import c_emitter
+
+FUNCTIONS = {"LOGISTIC": "mcuq_logistic_s8", "TANH": "mcuq_tanh_s8"}
+
+
+@c_emitter("LOGISTIC", "TANH")
+def emit(ctx, op, p):
+    ctx.use("sigmoid_tanh")
+    params = ctx.params("mcuq_sigmoid_tanh_params_t", {
+        "input_zero_point": p.input_zero_point,
+        "input_range_radius": p.input_range_radius,
+        "input_multiplier": p.input_multiplier,
+        "input_left_shift": p.input_left_shift,
+        "size": int(np.prod(p.output_shape)),
+    })
+    return [f"{FUNCTIONS[op.opcode]}({params}, {ctx.ptr(op.inputs[0])}, "
+            f"{ctx.ptr(op.outputs[0], True)});"]
