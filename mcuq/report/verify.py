@@ -1,0 +1,99 @@
+"""Text and JSON views of `mcuq verify` (mcuq.verification.VerifyReport)."""
+from __future__ import annotations
+
+import click
+
+from .common import print_json, table, to_jsonable
+
+
+def verify_dict(report) -> dict:
+    """One JSON object in DESIGN.md's vocabulary."""
+    d = to_jsonable(report)
+    d["status"] = "PASS" if report.passed else "FAIL"
+    return d
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100.0 * x:.2f}%"
+
+
+def _num(x, fmt="{:.4g}") -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and x != x:
+        return "nan"
+    if x == float("inf"):
+        return "inf"
+    if x == float("-inf"):
+        return "-inf"
+    return fmt.format(x)
+
+
+def _divergence_lines(r) -> list[str]:
+    d = r.first_diverging_tensor
+    if d is None:
+        return []
+    lines = [f"  {r.runner}: first diverging tensor {d.describe()}: {d.mismatched_elements} "
+             f"element(s) differ in {d.samples_checked} re-run sample(s), max {d.max_abs_lsb} LSB"]
+    for e in d.examples:
+        pos = ", ".join(map(str, e["position"]))
+        lines.append(f"    sample {e['sample']} [{pos}]: reference {e['reference']}, "
+                     f"{r.runner} {e['runner']}")
+    return lines
+
+
+def verify_text(report) -> str:
+    out = [f"model:  {report.model}", f"inputs: {report.inputs}",
+           f"judge:  {report.judge} ({report.samples} inferences in "
+           f"{report.reference_seconds:.2f} s)", ""]
+    rows = []
+    for r in report.runners:
+        for o in r.outputs:
+            rows.append([r.runner, o.output, _pct(o.exact),
+                         "-" if o.max_abs_lsb is None else o.max_abs_lsb,
+                         f"{o.mismatched_elements}/{o.elements}",
+                         {"exact": "exact", "mismatch": "MISMATCH",
+                          "differs": "differs (reported)"}[r.status]])
+    if rows:
+        out.append(table(rows, ["runner", "output", "exact", "max_abs_lsb", "mismatched",
+                                "status"], "llrrrl"))
+    else:
+        out.append("(no runner compared: the reference ran alone)")
+    notes = [f"  {r.runner}: {r.note}" for r in report.runners if r.note and r.status != "exact"]
+    notes += [line for r in report.runners for line in _divergence_lines(r)]
+    notes += [f"  {r.runner} output '{o.output}': {o.note}"
+              for r in report.runners for o in r.outputs if o.note]
+    if notes:
+        out += [""] + notes
+    if report.metrics:
+        out += ["", f"int8 reference vs float model ({report.float_model or 'none'})"
+                + (f", labels {report.labels}" if report.labels else "") + ":"]
+        mrows = []
+        for m in report.metrics:
+            acc = m.accuracy or {}
+            mrows.append([m.output, _pct(m.top1_agreement), _pct(acc.get("int8")),
+                          _pct(acc.get("float")), _num(m.sqnr_db, "{:.2f}"),
+                          _num(m.cosine, "{:.5f}"), _num(m.rmse), _num(m.mae)])
+        out.append(table(mrows, ["output", "top1_agreement", "accuracy int8", "accuracy float",
+                                 "sqnr_db", "cosine", "rmse", "mae"]))
+    out.append("")
+    failed = [r.runner for r in report.runners if not r.passed]
+    differs = [r.runner for r in report.runners if r.status == "differs"]
+    exact = [r.runner for r in report.runners if r.status == "exact"]
+    if report.passed:
+        line = (f"PASS: {', '.join(exact) or 'no runner'} identical to the reference on "
+                f"{report.samples} samples")
+        if differs:
+            line += f"; {', '.join(differs)} differ by LSBs (reported, not failed on)"
+    else:
+        line = (f"FAIL: {', '.join(failed)} differ(s) from the reference where exactness is "
+                "required")
+    out.append(line)
+    return "\n".join(out)
+
+
+def print_verify(report, as_json: bool = False) -> None:
+    if as_json:
+        print_json(verify_dict(report))
+    else:
+        click.echo(verify_text(report))

@@ -1,0 +1,579 @@
+"""`mcuq verify`: the same inputs through every runner, each compared with the int8 reference.
+
+    report = verify_model("model.tflite", data="x.npy", float_model="model.keras",
+                          runners=("reference", "tflm", "tflite"))
+    report.exit_code  # 0: every runner that must be exact is; 1: a mismatch
+
+Inputs: the given data (float data quantized with the input's scale/zero point exactly as
+TFLite's QUANTIZE does; int8 data used as is; .npz for several inputs, matched by input name
+or order), or `samples` (default 100) random int8 inputs from `seed`.
+
+Runners are names (`mcuq.runners.make_runner`, options per name from `runner_options`) or
+Runner instances (tests pass e.g. a runner built on a tampered copy of the model; its tensors
+are matched to the reference's by index). The reference always runs: it is the judge. A
+runner "must be exact" when its `.exact` flag says so (reference kernels of TFLite on ops in
+KNOWN_DIFFERENCES and TFLite's optimized kernels are reported, never failed on). On a mismatch,
+runners that give intermediates re-run the differing samples keeping every tensor, and the
+first tensor (in op order) that differs from the reference is named with example positions.
+"""
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import metrics
+from .errors import InputError
+from .model import Model, Tensor, load_model
+from .runners import Runner, make_runner
+
+DEFAULT_RUNNERS = ("reference", "tflm", "tflite")
+DEFAULT_SAMPLES = 100
+#: Samples re-run with every intermediate kept when a runner's outputs differ.
+WALK_SAMPLES = 16
+#: Example positions listed for the first diverging tensor.
+EXAMPLE_POSITIONS = 5
+#: Samples per runner call (the progress bar advances per chunk); firmware runs in one go.
+CHUNK = 64
+
+
+# -- result objects (field names are DESIGN.md's vocabulary) --------------------------------
+@dataclass
+class OutputComparison:
+    output: str  # output tensor name
+    index: int  # position among the model's outputs
+    elements: int
+    exact: float  # fraction of elements identical to the reference
+    max_abs_lsb: int | None  # None when the shapes differ
+    mismatched_elements: int
+    note: str = ""
+
+
+@dataclass
+class Divergence:
+    """The first tensor, in op order, where a runner differs from the reference."""
+
+    tensor: str
+    tensor_index: int
+    op: str  # opcode of the op that writes the tensor
+    op_index: int
+    samples_checked: int
+    mismatched_elements: int
+    max_abs_lsb: int
+    examples: list[dict] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return (f"'{self.tensor}' (tensor {self.tensor_index}, output of op #{self.op_index} "
+                f"{self.op})")
+
+
+@dataclass
+class RunnerReport:
+    runner: str
+    must_be_exact: bool
+    passed: bool
+    status: str  # "exact", "mismatch" (fails the run) or "differs" (reported only)
+    seconds: float
+    outputs: list[OutputComparison]
+    first_diverging_tensor: Divergence | None = None
+    note: str = ""
+
+    @property
+    def exact(self) -> bool:
+        return all(o.mismatched_elements == 0 for o in self.outputs)
+
+
+@dataclass
+class OutputMetrics:
+    """Dequantized int8 reference outputs vs the float model's (and vs labels)."""
+
+    output: str
+    index: int
+    top1_agreement: float | None = None
+    accuracy: dict | None = None  # {"int8": ..., "float": ...} (first output, with labels)
+    sqnr_db: float | None = None
+    cosine: float | None = None
+    rmse: float | None = None
+    mae: float | None = None
+
+
+@dataclass
+class VerifyReport:
+    model: str
+    samples: int
+    inputs: str  # where the inputs came from
+    judge: str
+    reference_seconds: float
+    runners: list[RunnerReport]
+    float_model: str | None = None
+    labels: str | None = None
+    metrics: list[OutputMetrics] | None = None
+    passed: bool = True
+    exit_code: int = 0
+
+
+# -- inputs --------------------------------------------------------------------------------
+@dataclass
+class Inputs:
+    arrays: list[np.ndarray]  # per model input, (N, *tensor.shape), tensor dtype
+    real: list[np.ndarray]  # the same samples as float values (for the float model)
+    source: str
+    labels: np.ndarray | None = None
+
+
+def _read_array_file(path: str):
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file" if not p.exists() else f"{path}: not a file",
+                         "pass a .npy file (or .npz for several inputs)")
+    try:
+        obj = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise InputError(f"{path}: cannot read as .npy/.npz ({e})",
+                         "save the data with numpy.save / numpy.savez") from None
+    if isinstance(obj, np.lib.npyio.NpzFile):
+        with obj:
+            return {k: obj[k] for k in obj.files}
+    return obj
+
+
+def _data_arrays(path: str, model: Model) -> list[np.ndarray]:
+    """One array per model input from a .npy (one input) or .npz (by name, else by order)."""
+    obj = _read_array_file(path)
+    tensors = model.input_tensors()
+    names = [t.name for t in tensors]
+    if not isinstance(obj, dict):
+        if len(tensors) != 1:
+            raise InputError(f"{path}: one array for a model with {len(tensors)} inputs "
+                             f"({', '.join(names)})",
+                             "pass an .npz with one array per input, named after the inputs "
+                             "or in their order")
+        return [obj]
+    if all(n in obj for n in names):
+        return [obj[n] for n in names]
+    if len(obj) == len(tensors):
+        return list(obj.values())
+    raise InputError(f"{path}: holds arrays {', '.join(obj) or '(none)'}; the model's inputs "
+                     f"are {', '.join(names)}",
+                     "name the arrays after the inputs, or store exactly one per input in order")
+
+
+def _fit_shape(x: np.ndarray, t: Tensor, path: str) -> np.ndarray:
+    """(N, *t.shape) from data shaped that way, or (N, *t.shape[1:]) when the model's batch
+    axis is 1 (the usual Keras layout)."""
+    shape = tuple(t.shape)
+    if x.ndim >= 1 and x.shape[1:] == shape:
+        return x
+    if shape and shape[0] == 1 and x.ndim >= 1 and x.shape[1:] == shape[1:]:
+        return x[:, None]
+    want = f"(N, {', '.join(map(str, shape[1:]))})" if shape and shape[0] == 1 else ""
+    full = f"(N, {', '.join(map(str, shape))})"
+    raise InputError(f"{path}: input '{t.name}' expects samples shaped "
+                     f"{want + ' or ' if want else ''}{full}, got an array of shape {x.shape}",
+                     "reshape the data to the model's input shape (first axis: samples)")
+
+
+def _to_model_dtype(x: np.ndarray, t: Tensor, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values for the runners, float values for the float model)."""
+    if np.issubdtype(x.dtype, np.floating):
+        if not np.all(np.isfinite(x)):
+            raise InputError(f"{path}: input '{t.name}' holds NaN or infinite values",
+                             "clean the data before verifying")
+        if np.issubdtype(t.dtype, np.floating):
+            return x.astype(t.dtype), x.astype(np.float32)
+        if t.quant is None:
+            raise InputError(f"{path}: input '{t.name}' is {t.type_name} without quantization "
+                             "parameters; float data cannot be quantized for it",
+                             f"pass {t.type_name} data")
+        return metrics.quantize(x, t.scale, t.zero_point, t.dtype), x.astype(np.float32)
+    if x.dtype == t.dtype and t.quant is not None:
+        return x, metrics.dequantize(x, t.scale, t.zero_point).astype(np.float32)
+    if x.dtype == t.dtype:
+        return x, x.astype(np.float32)
+    expect = (f"{t.type_name.lower()} (used as is) or float (quantized with the input's scale "
+              f"and zero point)") if not np.issubdtype(t.dtype, np.floating) else "float"
+    raise InputError(f"{path}: input '{t.name}' expects {expect}, got {x.dtype}",
+                     f"convert the array (e.g. x.astype(np.float32) for real values)")
+
+
+def _labels(path: str, n: int) -> np.ndarray:
+    y = _read_array_file(path)
+    if isinstance(y, dict):
+        if len(y) != 1:
+            raise InputError(f"{path}: holds {len(y)} arrays; labels are one array",
+                             "save the labels with numpy.save")
+        y = next(iter(y.values()))
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot
+        y = np.argmax(y, axis=1)
+    elif y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise InputError(f"{path}: labels must be shaped (N,) or one-hot (N, classes), got "
+                         f"{y.shape}", "pass integer class labels")
+    if not (np.issubdtype(y.dtype, np.integer) or (
+            np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)))):
+        raise InputError(f"{path}: labels are {y.dtype}, expected integer class indices",
+                         "pass integer class labels (or one-hot rows)")
+    if y.shape[0] < n:
+        raise InputError(f"{path}: {y.shape[0]} labels for {n} samples",
+                         "pass one label per data sample")
+    return y[:n].astype(np.int64)
+
+
+def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: int = 0,
+                   labels=None) -> Inputs:
+    """The runners' inputs and their float values. `data` is a path or a list of arrays."""
+    from .vectors import random_inputs
+
+    tensors = model.input_tensors()
+    if data is None:
+        if labels is not None:
+            raise InputError(f"{labels}: labels given without --data",
+                             "pass the data the labels belong to with --data")
+        n = samples or DEFAULT_SAMPLES
+        arrays = random_inputs(model, n, seed)
+        real = [metrics.dequantize(x, t.scale, t.zero_point).astype(np.float32)
+                if t.quant is not None and not np.issubdtype(t.dtype, np.floating)
+                else x.astype(np.float32) for x, t in zip(arrays, tensors)]
+        kind = ", ".join(sorted({t.type_name.lower() for t in tensors}))
+        return Inputs(arrays, real, f"{n} random {kind} samples (seed {seed})")
+    if isinstance(data, (str, Path)):
+        path = str(data)
+        raw = _data_arrays(path, model)
+    else:
+        path = "<data>"
+        raw = [np.asarray(x) for x in (data if isinstance(data, (list, tuple)) else [data])]
+        if len(raw) != len(tensors):
+            raise InputError(f"{path}: {len(raw)} arrays for {len(tensors)} model inputs",
+                             "pass one array per model input")
+    shaped = [_fit_shape(np.asarray(x), t, path) for x, t in zip(raw, tensors)]
+    counts = {a.shape[0] for a in shaped}
+    if len(counts) != 1:
+        counted = ", ".join(f"{t.name}: {a.shape[0]}" for t, a in zip(tensors, shaped))
+        raise InputError(f"{path}: inputs hold different sample counts ({counted})",
+                         "give every input the same number of samples")
+    n = counts.pop()
+    if n == 0:
+        raise InputError(f"{path}: no samples", "pass at least one sample")
+    if samples is not None and samples < n:
+        shaped = [a[:samples] for a in shaped]
+        n = samples
+    arrays, real = [], []
+    for x, t in zip(shaped, tensors):
+        q, r = _to_model_dtype(x, t, path)
+        arrays.append(q)
+        real.append(r)
+    y = _labels(str(labels), n) if labels is not None else None
+    quantized = any(np.issubdtype(np.asarray(x).dtype, np.floating)
+                    and not np.issubdtype(t.dtype, np.floating) for x, t in zip(raw, tensors))
+    return Inputs(arrays, real, f"{path}: {n} samples" + (" (float, quantized with the "
+                  "input scale/zero point)" if quantized else ""), y)
+
+
+# -- runners -------------------------------------------------------------------------------
+def _build_runners(model: Model, runners, runner_options) -> list[Runner]:
+    options = runner_options or {}
+    out = []
+    for r in runners:
+        if isinstance(r, Runner):
+            out.append(r)
+        elif r == "reference":
+            continue  # the judge: always runs
+        elif isinstance(r, str):
+            out.append(make_runner(r, model, **options.get(r, {})))
+        else:
+            raise TypeError(f"runner must be a name or a Runner, got {r!r}")
+    names = [r.name for r in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise InputError(f"runner {', '.join(sorted(dup))} given twice",
+                         "list each runner once")
+    return out
+
+
+def _chunk(runner: Runner) -> int:
+    from .runners.firmware import FirmwareRunner
+
+    return 1 << 30 if isinstance(runner, FirmwareRunner) else CHUNK
+
+
+def _run_all(runner: Runner, arrays: list[np.ndarray], bar) -> tuple[list[np.ndarray], float]:
+    n = arrays[0].shape[0]
+    step = _chunk(runner)
+    parts = []
+    t0 = time.perf_counter()
+    for start in range(0, n, step):
+        part = runner.run([a[start:start + step] for a in arrays]).outputs
+        parts.append(part)
+        bar.update(min(step, n - start))
+    seconds = time.perf_counter() - t0
+    outs = [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+    return outs, seconds
+
+
+def _lsb(model: Model, t: Tensor) -> float:
+    """One LSB of an output tensor in its own units (1 for integer tensors)."""
+    if not np.issubdtype(t.dtype, np.floating):
+        return 1.0
+    for op in model.operators:
+        if t.index in op.outputs and op.opcode == "DEQUANTIZE":
+            src = model.tensors[op.inputs[0]]
+            return src.scale if src.quant is not None else 0.0
+    return 0.0
+
+
+def _same_graph(a: Model, b: Model) -> bool:
+    if a is b:
+        return True
+    return (len(a.tensors) == len(b.tensors)
+            and all(x.shape == y.shape and x.dtype == y.dtype for x, y in zip(a.tensors, b.tensors))
+            and [(o.opcode, o.inputs, o.outputs) for o in a.operators]
+            == [(o.opcode, o.inputs, o.outputs) for o in b.operators])
+
+
+class InconsistentRerun(Exception):
+    """The runner computed other outputs when asked to keep its intermediates."""
+
+
+def first_diverging_tensor(model: Model, reference: Runner, runner: Runner,
+                           arrays: list[np.ndarray], sample_ids: np.ndarray,
+                           outputs: list[np.ndarray] | None = None) -> Divergence | None:
+    """Re-run `sample_ids` keeping every tensor; the first op output (in op order) where the
+    runner differs from the reference. With `outputs` (the runner's outputs for all samples
+    from the normal run) raise InconsistentRerun if the re-run's outputs are not the same:
+    its intermediates would then not explain the mismatch."""
+    sub = [a[sample_ids] for a in arrays]
+    ref = reference.run(sub, keep_intermediates=True).intermediates
+    with warnings.catch_warnings():  # LiteRT warns that keeping every tensor costs memory
+        warnings.simplefilter("ignore", UserWarning)
+        rerun = runner.run(sub, keep_intermediates=True)
+    if outputs is not None and not all(
+            np.array_equal(o[sample_ids], g) for o, g in zip(outputs, rerun.outputs)):
+        raise InconsistentRerun(runner.name)
+    got = rerun.intermediates
+    for op in model.operators:
+        for ti in op.outputs:
+            a, b = ref.get(ti), got.get(ti)
+            if a is None or b is None or a.shape != b.shape:
+                continue
+            if np.array_equal(a, b):
+                continue
+            t = model.tensors[ti]
+            cmp = metrics.compare_exact(a, b, _lsb(model, t))
+            return Divergence(
+                tensor=t.name, tensor_index=ti, op=op.opcode, op_index=op.index,
+                samples_checked=len(sample_ids), mismatched_elements=cmp.mismatched_elements,
+                max_abs_lsb=cmp.max_abs_lsb,
+                examples=metrics.first_differences(a, b, EXAMPLE_POSITIONS, sample_ids))
+    return None
+
+
+def _runner_note(runner: Runner) -> str:
+    diffs = getattr(runner, "differences", None) or {}
+    if diffs:
+        return ("TFLite's reference kernels round differently from TFLite Micro on "
+                f"{', '.join(sorted(diffs))}: differences are reported, not failed on")
+    if not runner.exact:
+        return "optimized kernels: LSB differences are reported, never failed on"
+    return ""
+
+
+def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray],
+                   runner: Runner, outputs: list[np.ndarray], arrays: list[np.ndarray],
+                   seconds: float) -> RunnerReport:
+    comps = []
+    differing = np.zeros(arrays[0].shape[0], bool)
+    for k, t in enumerate(model.output_tensors()):
+        r = ref_outputs[k]
+        g = outputs[k] if k < len(outputs) else None
+        if g is None or g.shape != r.shape:
+            got = "nothing" if g is None else f"shape {g.shape}"
+            comps.append(OutputComparison(t.name, k, int(r.size), 0.0, None, int(r.size),
+                                          f"runner gave {got}, expected {r.shape}"))
+            differing[:] = True
+            continue
+        c = metrics.compare_exact(r, g, _lsb(model, t))
+        comps.append(OutputComparison(t.name, k, c.elements, c.exact, c.max_abs_lsb,
+                                      c.mismatched_elements))
+        if c.mismatched_elements:
+            differing |= np.any((r != g).reshape(r.shape[0], -1), axis=1)
+    exact = all(c.mismatched_elements == 0 for c in comps)
+    must = bool(runner.exact)
+    note = _runner_note(runner)
+    div = None
+    if not exact:
+        if runner.gives_intermediates and _same_graph(model, runner.model):
+            ids = np.flatnonzero(differing)[:WALK_SAMPLES]
+            try:
+                div = first_diverging_tensor(model, reference, runner, arrays, ids, outputs)
+            except InconsistentRerun:
+                note = (note + "; " if note else "") + (
+                    f"{runner.name} computed other outputs with its intermediates kept: "
+                    "no diverging tensor named")
+        elif not runner.gives_intermediates:
+            note = (note + "; " if note else "") + (
+                f"{runner.name} cannot give intermediate tensors: only outputs are compared")
+    status = "exact" if exact else ("mismatch" if must else "differs")
+    return RunnerReport(runner.name, must, exact or not must, status, seconds, comps, div, note)
+
+
+# -- float model ---------------------------------------------------------------------------
+def _load_float_model(path: str):
+    """A callable list[np.ndarray] -> list[np.ndarray] running the float model, with
+    `.inputs`: the model's per-sample input shapes (None where unknown)."""
+    try:
+        from .sources import load_model_source
+
+        source = load_model_source(path)
+    except ImportError:  # mcuq.sources (or what it imports) is not there yet
+        source = None
+    if source is not None:
+        run = getattr(source, "predict", None)
+        if run is None:
+            def run(xs: list[np.ndarray]) -> list[np.ndarray]:
+                import tensorflow as tf
+
+                parts = [source._call([tf.constant(x[i:i + CHUNK]) for x in xs])
+                         for i in range(0, xs[0].shape[0], CHUNK)]
+                return [np.concatenate([np.asarray(p[k]) for p in parts])
+                        for k in range(len(parts[0]))]
+        predict = lambda xs: [np.asarray(o) for o in run(xs)]  # noqa: E731
+        predict.inputs = [(None, *i.shape) for i in source.inputs]
+        return predict
+    # TODO(lead): drop this fallback once mcuq.sources and mcuq.conversion are both in.
+    model = _load_keras_directly(path)
+
+    def predict(xs: list[np.ndarray]) -> list[np.ndarray]:
+        if hasattr(model, "predict"):
+            out = model.predict(xs if len(xs) > 1 else xs[0], batch_size=CHUNK, verbose=0)
+        else:
+            out = model(*xs)
+        if isinstance(out, dict):
+            out = [out[k] for k in sorted(out)]
+        if not isinstance(out, (list, tuple)):
+            out = [out]
+        return [np.asarray(o) for o in out]
+
+    predict.inputs = _keras_input_shapes(model)
+    return predict
+
+
+def _load_keras_directly(path: str):
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: no such file or folder",
+                         "pass the float model (.keras, .h5 or a SavedModel folder)")
+    import keras
+
+    try:
+        if p.is_dir():
+            return keras.layers.TFSMLayer(str(p), call_endpoint="serving_default")
+        return keras.models.load_model(str(p), compile=False)
+    except Exception as e:  # keras raises many types for unreadable files
+        raise InputError(f"{path}: cannot load the float model ({type(e).__name__}: {e})",
+                         "pass a .keras, .h5 or SavedModel folder written by Keras") from None
+
+
+def _keras_input_shapes(model) -> list[tuple | None]:
+    try:
+        return [tuple(i.shape) for i in model.inputs]
+    except (AttributeError, TypeError):
+        return []
+
+
+def _float_inputs(real: list[np.ndarray], shapes: list) -> list[np.ndarray]:
+    out = []
+    for k, x in enumerate(real):
+        shape = shapes[k] if k < len(shapes) else None
+        n = x.shape[0]
+        if shape is not None and all(d is not None for d in shape[1:]) and \
+                int(np.prod(shape[1:], dtype=np.int64)) == x[0].size:
+            out.append(x.reshape(n, *shape[1:]))
+        elif x.ndim >= 2 and x.shape[1] == 1:
+            out.append(x.reshape(n, *x.shape[2:]))  # drop the model's batch-of-1 axis
+        else:
+            out.append(x)
+    return out
+
+
+def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
+                  float_model: str | None) -> list[OutputMetrics]:
+    tensors = model.output_tensors()
+    deq = [metrics.dequantize(o, t.scale, t.zero_point)
+           if t.quant is not None and not np.issubdtype(t.dtype, np.floating)
+           else o.astype(np.float64) for o, t in zip(ref_outputs, tensors)]
+    fouts = None
+    if float_model is not None:
+        predict = _load_float_model(float_model)
+        raw = predict(_float_inputs(inputs.real, predict.inputs))
+        if len(raw) != len(tensors):
+            raise InputError(f"{float_model}: {len(raw)} outputs, the .tflite model has "
+                             f"{len(tensors)}", "pass the float model the .tflite came from")
+        fouts = []
+        for o, t, d in zip(raw, tensors, deq):
+            if o.size != d.size:
+                raise InputError(f"{float_model}: output of shape {o.shape} does not match "
+                                 f"'{t.name}' {t.shape} for {d.shape[0]} samples",
+                                 "pass the float model the .tflite came from")
+            fouts.append(o.reshape(d.shape).astype(np.float64))
+    result = []
+    for k, (t, d) in enumerate(zip(tensors, deq)):
+        m = OutputMetrics(t.name, k)
+        if fouts is not None:
+            f = fouts[k]
+            m.top1_agreement = metrics.top1_agreement(d, f)
+            m.sqnr_db = metrics.sqnr_db(f, d)
+            m.cosine = metrics.cosine(f, d)
+            m.rmse = metrics.rmse(f, d)
+            m.mae = metrics.mae(f, d)
+        if inputs.labels is not None and k == 0:
+            m.accuracy = {"int8": metrics.accuracy(d, inputs.labels),
+                          "float": metrics.accuracy(fouts[0], inputs.labels)
+                          if fouts is not None else None}
+        result.append(m)
+    return result
+
+
+# -- the verb ------------------------------------------------------------------------------
+def verify_model(model, data=None, labels=None, float_model=None,
+                 runners: Sequence = DEFAULT_RUNNERS, samples: int | None = None, seed: int = 0,
+                 progress: bool = False, runner_options: dict | None = None) -> VerifyReport:
+    """Run `model` through `runners` and compare each with the reference. See the module doc."""
+    m = load_model(model)
+    inputs = prepare_inputs(m, data, samples, seed, labels)
+    reference = make_runner("reference", m)  # prepares every op: unsupported ops fail here
+    others = _build_runners(m, runners, runner_options)
+    n = inputs.arrays[0].shape[0]
+
+    from tqdm import tqdm
+
+    reports = []
+    with tqdm(total=n * (1 + len(others)), file=sys.stderr, disable=not progress, delay=1.0,
+              unit="inference", desc="verify", leave=False) as bar:
+        bar.set_postfix_str("reference", refresh=False)
+        ref_outputs, ref_seconds = _run_all(reference, inputs.arrays, bar)
+        for r in others:
+            bar.set_postfix_str(r.name, refresh=False)
+            outs, seconds = _run_all(r, inputs.arrays, bar)
+            reports.append(compare_runner(m, reference, ref_outputs, r, outs, inputs.arrays,
+                                          seconds))
+    fm = None
+    if float_model is not None or inputs.labels is not None:
+        fm = float_metrics(m, ref_outputs, inputs,
+                           str(float_model) if float_model is not None else None)
+    passed = all(r.passed for r in reports)
+    return VerifyReport(
+        model=m.source, samples=n, inputs=inputs.source, judge="reference",
+        reference_seconds=ref_seconds, runners=reports,
+        float_model=str(float_model) if float_model is not None else None,
+        labels=str(labels) if labels is not None else None, metrics=fm,
+        passed=passed, exit_code=0 if passed else 1)
+
+
+__all__ = ["verify_model", "VerifyReport", "RunnerReport", "OutputComparison", "Divergence",
+           "OutputMetrics", "prepare_inputs", "first_diverging_tensor", "DEFAULT_RUNNERS"]
