@@ -15,6 +15,9 @@ EXAMPLES = int(os.environ.get("MCUQ_EXAMPLES", "25"))
 
 
 def random_inputs(model, batch: int, seed: int = 0) -> list[np.ndarray]:
+    if any(not np.issubdtype(t.dtype, np.integer) for t in model.input_tensors()):
+        from mcuq.vectors import random_inputs as real_valued  # float I/O models
+        return real_valued(model, batch, seed)
     rng = np.random.default_rng(seed)
     out = []
     for t in model.input_tensors():
@@ -24,6 +27,13 @@ def random_inputs(model, batch: int, seed: int = 0) -> list[np.ndarray]:
 
 
 def describe_mismatch(name: str, ref: np.ndarray, got: np.ndarray) -> str:
+    if not np.issubdtype(ref.dtype, np.integer):
+        bits = f"u{ref.itemsize}"
+        bad = np.argwhere(np.ascontiguousarray(ref).view(bits)
+                          != np.ascontiguousarray(got).view(bits))
+        pos = ", ".join(f"{tuple(int(v) for v in p)}: ref {ref[tuple(p)]!r} vs {got[tuple(p)]!r}"
+                        for p in bad[:5])
+        return f"{name}: {len(bad)} of {ref.size} elements differ bitwise; e.g. {pos}"
     diff = ref.astype(np.int64) - got.astype(np.int64)
     bad = np.argwhere(diff != 0)
     pos = ", ".join(f"{tuple(int(v) for v in p)}: ref {int(ref[tuple(p)])} vs {int(got[tuple(p)])}"

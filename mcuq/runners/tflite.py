@@ -47,6 +47,12 @@ KNOWN_DIFFERENCES = {
         "TFLite Micro evaluates gemmlowp's fixed-point logistic. They differ by 1 LSB on rare "
         "inputs, and for input scales >= 15/8 TFLite Micro saturates x == zero_point to -128. "
         "Proved by tests/reference/test_sigmoid_tanh.py::test_tflite_float_table_differs_from_tflm."),
+    "RELU6": (
+        "TFLite Micro clamps RELU6 in the input's quantization and ignores the output's; "
+        "LiteRT requantizes to the output scale. They differ whenever input and output "
+        "quantization differ (converted models fuse RELU6 or give both the same quantization). "
+        "Proved by tests/reference/test_activations.py::"
+        "test_relu6_tflm_ignores_output_quantization_tflite_does_not."),
     "TANH": (
         "LiteRT's int8 TANH reads a float-filled 256-entry table (tanh(x)); TFLite Micro "
         "evaluates gemmlowp's fixed-point tanh. They differ by 1 LSB on rare inputs (and more "

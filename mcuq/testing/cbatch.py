@@ -117,7 +117,7 @@ def _run(cases, target, extra_cflags, root: Path) -> list[str]:
         for j, (t, e) in enumerate(zip(m.output_tensors(), exp)):
             got = raw[:, off:off + t.nbytes].copy().view(t.dtype).reshape(e.shape)
             off += t.nbytes
-            if not np.array_equal(got, e, equal_nan=True):
+            if got.tobytes() != np.ascontiguousarray(e).tobytes():  # bytes: -0.0 != +0.0
                 bad = np.argwhere(got != e)
                 first = tuple(int(v) for v in bad[0])
                 failures.append(f"case {k} ({_ops(m)}) output {j}: {len(bad)} of {e.size} "
