@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade pip 'setuptools>=77' wheel
 	$(BIN)/pip install -q -e '.[test,examples]'
 	touch $(STAMP)
 

@@ -53,6 +53,7 @@ class ArenaFigures:
     tflm_total_bytes: int | None = None  # measured by TFLite Micro (tflite-micro package)
     tflm_head_bytes: int | None = None
     tflm_tail_bytes: int | None = None
+    tflm_required_bytes: int | None = None  # smallest arena_size that allocates and invokes
     tflm_error: str | None = None
 
 
@@ -102,10 +103,10 @@ def op_macs(model: Model, op) -> int:
 def tflm_ops() -> set[str] | None:
     """Builtin ops TFLite Micro's MicroMutableOpResolver can add (None if unknown)."""
     try:
-        from .codegen.tflm_ops import ADD_METHODS
+        from .codegen.tflm_ops import BUILTIN_ADD_METHODS, CUSTOM_ADD_METHODS
     except ImportError:  # pragma: no cover - the table ships with mcuq
         return None
-    return set(ADD_METHODS)
+    return set(BUILTIN_ADD_METHODS) | {f"CUSTOM:{n}" for n in CUSTOM_ADD_METHODS}
 
 
 def mcuq_ops() -> set[str]:
@@ -135,6 +136,7 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
             arena.tflm_total_bytes = measured.total_bytes
             arena.tflm_head_bytes = measured.head_bytes
             arena.tflm_tail_bytes = measured.tail_bytes
+            arena.tflm_required_bytes = measured.required_bytes
         except McuqError as e:
             arena.tflm_error = e.message
     tflm, ours = tflm_ops(), mcuq_ops()

@@ -24,8 +24,10 @@ def conv_dw_fc_model() -> bytes:
          fused_activation_function="RELU")
     dw = b.const("dw_w", rng.integers(-127, 128, (1, 3, 3, 4), dtype=np.int8),
                  scale=np.full(4, 0.01, np.float32), axis=3)
+    dw_b = b.const("dw_b", np.zeros(4, np.int32), scale=np.full(4, 0.0005, np.float32))
     d = b.tensor("dw", (1, 3, 3, 4), scale=0.05, zero_point=-128)
-    b.op("DEPTHWISE_CONV_2D", [c, dw, -1], [d], version=3, padding="VALID", stride_w=2,
+    # (TFLite Micro's DEPTHWISE_CONV_2D crashes without a bias; the converter always adds one)
+    b.op("DEPTHWISE_CONV_2D", [c, dw, dw_b], [d], version=3, padding="VALID", stride_w=2,
          stride_h=2, depth_multiplier=1)
     shape = b.const("shape", np.array([1, 36], np.int32))
     r = b.tensor("flat", (1, 36), scale=0.05, zero_point=-128)
@@ -54,7 +56,7 @@ def test_macs_and_weight_bytes_are_hand_computed(model_file):
     assert info.macs == 6912 + 324 + 360
     weights = {o.op: o.weight_bytes for o in info.ops}
     assert weights["CONV_2D"] == 4 * 27 + 4 * 4  # int8 weights + int32 bias
-    assert weights["DEPTHWISE_CONV_2D"] == 36
+    assert weights["DEPTHWISE_CONV_2D"] == 36 + 4 * 4
     assert weights["RESHAPE"] == 2 * 4  # the int32 shape tensor
     assert info.flash_bytes == model_file.stat().st_size
     assert info.op_counts == {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "RESHAPE": 1,

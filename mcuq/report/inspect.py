@@ -49,7 +49,8 @@ def print_inspect(info, as_json: bool = False) -> None:
          f"largest live set {a.lower_bound_bytes:,} B")
     if a.tflm_total_bytes is not None:
         echo(f"  TFLite Micro measured head                       {a.tflm_head_bytes:>9,} B   "
-             f"(+ tail {a.tflm_tail_bytes:,} B = total {a.tflm_total_bytes:,} B)")
+             f"(+ tail {a.tflm_tail_bytes:,} B = total {a.tflm_total_bytes:,} B; "
+             f"smallest arena that runs: {a.tflm_required_bytes:,} B)")
     elif a.tflm_error:
         echo(f"  TFLite Micro measured: not available ({a.tflm_error})")
     if a.c_arena_bytes is not None:

@@ -1,0 +1,144 @@
+"""The TensorFlow Lite Micro target: the model as a C array, a MicroMutableOpResolver with
+exactly the model's ops, an arena sized from TFLM's own measurement, test vectors with the
+reference's outputs, a self-test main.cc, a Makefile, a CMakeLists.txt and a README."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import UnsupportedModelError
+from ..model import Model
+from ..reference import Interpreter
+from ..tflm_arena import TflmArena, measure_tflm_arena
+from ..vectors import random_inputs
+from .carray import C_TYPES, format_bytes, format_values
+from .render import ProjectWriter
+from .targets import GenerateResult
+from .tflm_ops import resolver_calls
+
+#: Arena margin over TFLM's measurement: at least 1 KiB, at least 10 % (see arena_margin).
+ARENA_MARGIN_MIN_BYTES = 1024
+ARENA_MARGIN_FRACTION = 0.10
+ARENA_ALIGN = 16
+
+FILES = (  # template -> project file
+    ("tflm/model_data.h.j2", "model_data.h"),
+    ("tflm/model_data.cc.j2", "model_data.cc"),
+    ("tflm/model_settings.h.j2", "model_settings.h"),
+    ("tflm/test_vectors.h.j2", "test_vectors.h"),
+    ("tflm/main.cc.j2", "main.cc"),
+    ("tflm/Makefile.j2", "Makefile"),
+    ("tflm/CMakeLists.txt.j2", "CMakeLists.txt"),
+    ("tflm/README.md.j2", "README.md"),
+)
+
+_INT_RANGES = {"int8_t": (-128, 127), "uint8_t": (0, 255), "int16_t": (-32768, 32767)}
+
+
+def arena_margin(measured: int) -> int:
+    """Bytes added to TFLM's measured arena.
+
+    The measurement comes from the 64-bit host build of TFLM. On a 32-bit Cortex-M the
+    persistent part (TfLiteEvalTensor, TfLiteTensor, node/registration structs: mostly
+    pointers) is smaller, but optimized kernels (CMSIS-NN) may request scratch buffers the
+    reference kernels do not, and the toolchain's alignment of structs may differ. A margin of
+    max(1 KiB, 10 %) covers those on the models mcuq targets; main.cc prints
+    `arena_used_bytes()` on boot so the arena can be trimmed to the device's own figure.
+    """
+    return max(ARENA_MARGIN_MIN_BYTES, math.ceil(measured * ARENA_MARGIN_FRACTION))
+
+
+def arena_size(arena: TflmArena) -> tuple[int, int, int]:
+    """(measured, margin, arena constant): measured = max(TFLM's reported total, the smallest
+    arena that works); the constant is measured + margin rounded up to 16 bytes."""
+    measured = max(arena.total_bytes, arena.required_bytes)
+    margin = arena_margin(measured)
+    size = -(-(measured + margin) // ARENA_ALIGN) * ARENA_ALIGN
+    return measured, margin, size
+
+
+def _io(model: Model, tensors, kind: str) -> list[dict]:
+    out = []
+    for k, t in enumerate(tensors):
+        ctype = C_TYPES.get(t.dtype)
+        if ctype is None or t.type_name == "BOOL":
+            raise UnsupportedModelError(
+                f"{model.source}: {kind} {k} '{t.name}' has type {t.type_name}",
+                "convert with int8 (or float32) inputs and outputs (mcuq convert --io int8)")
+        lo_hi = _INT_RANGES.get(ctype)
+        quantized = lo_hi is not None and t.quant is not None and t.quant.scale.size == 1
+        out.append({
+            "index": k, "name": t.name, "ctype": ctype, "type_name": t.type_name,
+            "dims": [int(d) for d in t.shape] or [1], "rank": len(t.shape),
+            "elements": t.size, "bytes": t.nbytes, "quantized": quantized,
+            "scale": float(t.scale), "zero_point": t.zero_point,
+            "scale_c": f"{float(np.float32(t.scale))!r}f",
+            "scale_str": str(np.float32(t.scale)),
+            "qmin": lo_hi[0] if lo_hi else 0, "qmax": lo_hi[1] if lo_hi else 0,
+        })
+    return out
+
+
+def vector_data(model: Model, interpreter: Interpreter, count: int, inputs=None) -> list[dict]:
+    """Test vectors: inputs (given, or `count` random ones with seed 0) and the reference's
+    outputs for them."""
+    if inputs is None:
+        inputs = random_inputs(model, count, seed=0) if count else []
+    if not len(inputs):
+        return []
+    inputs = interpreter.normalize_inputs(inputs)
+    outputs = interpreter.run(inputs).outputs
+    vectors = []
+    for v in range(inputs[0].shape[0]):
+        def arrays(values, kind):
+            return [{"name": f"kVector{v}{kind}{k}", "ctype": C_TYPES[x.dtype],
+                     "count": int(x[v].size), "body": format_values(x[v])}
+                    for k, x in enumerate(values)]
+        vectors.append({"inputs": arrays(inputs, "Input"), "outputs": arrays(outputs, "Output")})
+    return vectors
+
+
+def template_data(model: Model, name: str, arena: TflmArena, vectors: list) -> dict:
+    ops = resolver_calls(model)
+    measured, margin, size = arena_size(arena)
+    return {
+        "version": __version__, "source": Path(model.source).name, "name": name,
+        "NAME": name.upper(), "model_bytes": format_bytes(model.data),
+        "model_len": len(model.data), "schema_version": model.version,
+        "ops": [{"op": op, "method": method} for op, method in ops],
+        "op_counts": {op: sum(1 for o in model.operators if o.opcode == op) for op, _ in ops},
+        "num_operators": len(model.operators),
+        "inputs": _io(model, model.input_tensors(), "input"),
+        "outputs": _io(model, model.output_tensors(), "output"),
+        "arena": {"total": arena.total_bytes, "head": arena.head_bytes,
+                  "tail": arena.tail_bytes, "required": arena.required_bytes,
+                  "measured": measured, "margin": margin, "size": size,
+                  "margin_min": ARENA_MARGIN_MIN_BYTES,
+                  "margin_percent": int(round(ARENA_MARGIN_FRACTION * 100))},
+        "vectors": vectors,
+    }
+
+
+def generate_tflm(model: Model, out_dir, name: str, vectors: int = 4, force: bool = False,
+                  inputs=None) -> GenerateResult:
+    resolver_calls(model)  # an op TFLM lacks fails before anything is measured or written
+    writer = ProjectWriter(out_dir, force)  # a non-empty OUT_DIR fails before measuring, too
+    interpreter = Interpreter(model)
+    arena = measure_tflm_arena(model)
+    data = template_data(model, name, arena, vector_data(model, interpreter, vectors, inputs))
+    with writer as w:
+        for template, rel in FILES:
+            w.render(template, rel, data)
+    a = data["arena"]
+    return GenerateResult(
+        target="tflm", name=name, out_dir=w.dest, files=sorted(w.files),
+        arena_bytes=a["size"], flash_bytes=len(model.data),
+        details={"ops": [o["op"] for o in data["ops"]],
+                 "resolver_size": len(data["ops"]),
+                 "vectors": len(data["vectors"]),
+                 "tflm_arena_total": a["total"], "tflm_arena_head": a["head"],
+                 "tflm_arena_tail": a["tail"], "tflm_arena_required": a["required"],
+                 "arena_margin": a["margin"]})
