@@ -1,0 +1,429 @@
+"""Full-int8 post-training quantization with TensorFlow's TFLiteConverter.
+
+The model is traced with a fixed batch of 1 (so Keras Flatten becomes one RESHAPE), variables
+are frozen, and the converter runs with Optimize.DEFAULT, a representative dataset from the
+validated calibration data, TFLITE_BUILTINS_INT8 only and int8 (or uint8/float32) I/O. The
+result must be fully integer: TensorFlow Lite Micro cannot run float or hybrid ops, so any op
+left with a float tensor is an UnsupportedModelError naming the op and its Keras layer.
+
+TensorFlow is imported inside the functions only.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, UnsupportedModelError
+from .model import Model, parse_model
+
+IO_TYPES = ("int8", "uint8", "float32")
+BATCH_NOTE = ("batch axis fixed to 1 (traced with a batch-1 input signature: Flatten is one "
+              "RESHAPE; run the model one sample at a time)")
+_FLOAT_TYPES = {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16", "COMPLEX64", "COMPLEX128"}
+#: Non-constant tensors of these types are integer index/shape paths (e.g. Embedding), allowed.
+_INDEX_TYPES = {"INT32", "BOOL"}
+
+
+@dataclass
+class TensorInfo:
+    name: str
+    shape: list[int]
+    dtype: str
+    scale: float | None
+    zero_point: int | None
+
+
+@dataclass
+class ConvertResult:
+    data: bytes = field(repr=False)
+    source: str
+    model_kind: str
+    output: str | None
+    io_type: str
+    per_channel: bool
+    float_bytes: int | None  # float32 weights of the source model
+    tflite_bytes: int  # the whole .tflite file
+    weight_bytes: int  # constant tensors inside it
+    op_counts: dict[str, int]
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    samples_used: int
+    samples_total: int
+    calibration: str
+    matched_by: str
+    seed: int
+    batch: str
+    seconds: float
+    tensorflow: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def size_ratio(self) -> float | None:
+        return self.float_bytes / self.tflite_bytes if self.float_bytes else None
+
+
+# --------------------------------------------------------------------------------------------
+# Quiet native output
+# --------------------------------------------------------------------------------------------
+
+_NOISE = [re.compile(p) for p in (
+    r"^[IW]\d{4} ",  # absl INFO/WARNING lines from C++
+    r"^WARNING: All log messages before absl::InitializeLog",
+    r"^fully_quantize: ",
+    r"^E\d{4} .*(cuInit|cuda|CUDA)",
+    r"^To enable the following instructions",
+    r"Statistics for quantized inputs were expected",
+    r"^\s*warnings\.warn\(",
+    r"^Estimated count of arithmetic ops",
+    r"^\s*$",
+)]
+
+
+@contextlib.contextmanager
+def quiet_native_output(progress_sink: list | None = None):
+    """Capture what TensorFlow's C++ code prints on fds 1 and 2; afterwards, pass on to stderr
+    every line that is not known log noise (so real errors still show). If progress_sink is a
+    list, a writable text stream on the original stderr is appended to it (for tqdm)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = (os.dup(1), os.dup(2))
+    except (OSError, ValueError):  # no real fds (embedded interpreters): do nothing
+        yield None
+        return
+    tmp = tempfile.TemporaryFile()
+    progress = None
+    try:
+        os.dup2(tmp.fileno(), 1)
+        os.dup2(tmp.fileno(), 2)
+        if progress_sink is not None:
+            progress = _progress_stream(saved[1])
+            progress_sink.append(progress)
+        py_out = io.StringIO()
+        with contextlib.redirect_stdout(py_out):
+            yield tmp
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+        if progress is not None and progress is not sys.stderr:
+            with contextlib.suppress(Exception):
+                progress.close()
+        tmp.seek(0)
+        text = tmp.read().decode(errors="replace")
+        tmp.close()
+        kept = [ln for ln in text.splitlines() if not any(p.search(ln) for p in _NOISE)]
+        if kept:
+            sys.stderr.write("\n".join(kept) + "\n")
+
+
+def _progress_stream(fd: int):
+    """Where the progress bar goes: sys.stderr if it is not fd 2 (e.g. click's test runner),
+    else a stream on the saved real stderr (fd 2 is captured meanwhile)."""
+    try:
+        if sys.stderr.fileno() != 2:
+            return sys.stderr
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return sys.stderr
+    return os.fdopen(os.dup(fd), "w", buffering=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion
+# --------------------------------------------------------------------------------------------
+
+def convert_model(model: Any, calibration: Any, samples: int | None = None, seed: int = 0,
+                  io_type: str = "int8", per_channel: bool = True,
+                  progress: bool = False) -> ConvertResult:
+    """Convert `model` (path or keras.Model) to full-int8 .tflite bytes (in the result)."""
+    from .sources import (CalibrationWarning, check_calibration_source, load_calibration,
+                          load_model_source)
+
+    start = time.perf_counter()
+    if io_type not in IO_TYPES:
+        raise InputError(f"unknown I/O type '{io_type}'", f"choose from {', '.join(IO_TYPES)}")
+    if samples is not None and samples < 1:
+        raise InputError(f"samples must be at least 1 (got {samples})", "pass --samples N >= 1")
+    check_calibration_source(calibration)
+    src = load_model_source(model)
+    calib = load_calibration(calibration, src.inputs, samples=samples, seed=seed)
+    for w in calib.warnings:
+        warnings.warn(w, CalibrationWarning, stacklevel=2)
+    data = _run_converter(src, calib, io_type, per_channel, progress)
+    parsed = parse_model(data, src.source)
+    check_fully_integer(parsed, io_type, src.layer_names)
+    import tensorflow as tf
+
+    return ConvertResult(
+        data=data, source=src.source, model_kind=src.kind, output=None, io_type=io_type,
+        per_channel=per_channel, float_bytes=src.float_bytes, tflite_bytes=len(data),
+        weight_bytes=int(sum(t.nbytes for t in parsed.tensors if t.is_constant)),
+        op_counts=dict(Counter(op.opcode for op in parsed.operators)),
+        inputs=[_info(t, n) for t, n in zip(parsed.input_tensors(),
+                                            [i.name for i in src.inputs])],
+        outputs=[_info(t, n) for t, n in zip(parsed.output_tensors(),
+                                             src.output_names or [None] * len(parsed.outputs))],
+        samples_used=calib.count, samples_total=calib.total, calibration=calib.source,
+        matched_by=calib.matched_by, seed=seed, batch=BATCH_NOTE,
+        seconds=round(time.perf_counter() - start, 3), tensorflow=tf.__version__,
+        warnings=list(calib.warnings))
+
+
+def _info(t, name: str | None) -> TensorInfo:
+    return TensorInfo(name=name or t.name, shape=list(t.shape), dtype=t.type_name.lower(),
+                      scale=float(t.scale) if t.quant is not None else None,
+                      zero_point=int(t.zero_point) if t.quant is not None else None)
+
+
+def build_converter(concrete_function, representative_dataset, io_type: str = "int8",
+                    per_channel: bool = True):
+    """The TFLiteConverter exactly as mcuq configures it (also used by the benchmark)."""
+    from .sources import import_tf
+
+    tf = import_tf()
+    # No trackable_obj on purpose: with one, TF 2.21 round-trips through a SavedModel, which
+    # reverses the order of a multi-output model's outputs, renames every input
+    # ("serving_default_x:0") and is 4x slower on small models. Without one, the converter
+    # freezes the function itself and keeps the model's input and output order and names.
+    import logging
+
+    absl = logging.getLogger("absl")
+    quiet = _DropMessage("trackable_obj")
+    absl.addFilter(quiet)
+    try:
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function])
+    finally:
+        absl.removeFilter(quiet)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative_dataset
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    io = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
+    conv.inference_input_type = io
+    conv.inference_output_type = io
+    # The converter's own switch for per-tensor weight scales (lite.py passes it to the
+    # calibration quantizer as disable_per_channel).
+    conv._experimental_disable_per_channel = not per_channel
+    return conv
+
+
+class _DropMessage:
+    def __init__(self, text: str):
+        self.text = text
+
+    def filter(self, record) -> bool:
+        return self.text not in record.getMessage()
+
+
+def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool) -> bytes:
+    from tqdm import tqdm
+
+    sinks: list = []
+
+    def representative_dataset():
+        bar = tqdm(total=calib.count, desc="calibrating", unit="sample", file=sinks[0],
+                   disable=None if progress else True,  # None: off when not a terminal
+                   leave=False, dynamic_ncols=True)
+        with bar:
+            for i in range(calib.count):
+                yield calib.sample(i)
+                bar.update(1)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
+        try:
+            with quiet_native_output(sinks):
+                if not sinks:
+                    sinks.append(sys.stderr)
+                cf = src.concrete_function()
+                conv = build_converter(cf, representative_dataset, io_type, per_channel)
+                data = conv.convert()
+        except Exception as e:  # noqa: BLE001 - ConverterError, RuntimeError, ValueError...
+            raise _converter_error(src, e) from None
+    return bytes(data)
+
+
+def _converter_error(src, e: Exception) -> UnsupportedModelError:
+    text = str(e)
+    ops = sorted(set(re.findall(r"'(tf\.\w+|tfl\.\w+)'", text)))
+    lines = [ln.strip() for ln in text.splitlines() if "error" in ln.lower()] or \
+        [ln.strip() for ln in text.splitlines() if ln.strip()]
+    detail = lines[0][:400] if lines else type(e).__name__
+    msg = f"{src.source}: TFLiteConverter cannot make this model full int8: {detail}"
+    if ops:
+        msg += f" (ops: {', '.join(ops)})"
+    return UnsupportedModelError(
+        msg, "replace the layers behind these ops with ones that have int8 TFLite kernels "
+             "(Dense, Conv2D, DepthwiseConv2D, pooling, ReLU/ReLU6, Add, Concatenate, Softmax...)")
+
+
+# --------------------------------------------------------------------------------------------
+# All-integer check
+# --------------------------------------------------------------------------------------------
+
+def layer_of(names: list[str], layer_names=frozenset()) -> str:
+    """The Keras layer an op came from, read from its tensors' names
+    ("model_1/conv2d_3_1/Relu;model_1/conv2d_3_1/BiasAdd" -> "conv2d_3")."""
+    found = None
+    for full in names:
+        for part in full.split(";"):
+            comps = [c for c in part.split("/") if c]
+            for c in comps:
+                base = re.sub(r"_\d+$", "", c)
+                if c in layer_names:
+                    found = c
+                elif base in layer_names:
+                    found = base
+            if found:
+                return found
+    for full in names:
+        comps = [c for c in full.split(";")[0].split("/") if c]
+        if len(comps) >= 2:
+            return re.sub(r"_\d+$", "", comps[-2]) if len(comps) > 2 else comps[0]
+        if comps:
+            return comps[0]
+    return "?"
+
+
+def integer_problems(model: Model, io_type: str = "int8") -> list[tuple[Any, str]]:
+    """(operator, what is wrong) for every op that is not pure integer."""
+    inputs, outputs = set(model.inputs), set(model.outputs)
+    edge_in = {"int8": "INT8", "uint8": "UINT8", "float32": "FLOAT32"}[io_type]
+    problems = []
+    for op in model.operators:
+        if io_type != "int8":
+            # The converter's own edge ops: QUANTIZE after a float32/uint8 input,
+            # DEQUANTIZE (float32) or QUANTIZE (uint8) before an output.
+            if op.opcode == "QUANTIZE" and any(i in inputs for i in op.inputs):
+                if all(model.tensors[i].type_name == edge_in for i in op.inputs if i >= 0):
+                    continue
+            if op.opcode in ("DEQUANTIZE", "QUANTIZE") and any(o in outputs for o in op.outputs):
+                if all(model.tensors[o].type_name == edge_in for o in op.outputs):
+                    continue
+        bad = []
+        for role, idxs in (("input", op.inputs), ("output", op.outputs)):
+            for k, i in enumerate(idxs):
+                if i < 0:
+                    continue
+                t = model.tensors[i]
+                ty = t.type_name
+                if ty in _FLOAT_TYPES:
+                    bad.append(f"{role} {k} '{t.name}' is {ty}")
+                elif ty == "INT8" or ty in _INDEX_TYPES:
+                    continue
+                elif not t.is_constant:
+                    bad.append(f"{role} {k} '{t.name}' is {ty}")
+        if bad:
+            kinds = {model.tensors[i].type_name for i in op.inputs if i >= 0}
+            hybrid = ("FLOAT32" in kinds and "INT8" in kinds and
+                      any(model.tensors[i].is_constant and model.tensors[i].type_name == "INT8"
+                          for i in op.inputs if i >= 0))
+            what = "; ".join(bad[:3]) + ("; ..." if len(bad) > 3 else "")
+            if hybrid:
+                what += " (hybrid: float activations with int8 weights)"
+            problems.append((op, what))
+    for t in model.input_tensors() + model.output_tensors():
+        if t.type_name != edge_in:
+            problems.append((None, f"model {'input' if t.index in inputs else 'output'} "
+                                   f"'{t.name}' is {t.type_name}, expected {edge_in}"))
+    return problems
+
+
+def check_fully_integer(model: Model, io_type: str = "int8", layer_names=frozenset()) -> None:
+    """Raise UnsupportedModelError naming every op (and its layer) that is not pure integer."""
+    problems = integer_problems(model, io_type)
+    if not problems:
+        return
+    parts = []
+    for op, what in problems:
+        if op is None:
+            parts.append(what)
+            continue
+        names = [model.tensors[i].name for i in op.outputs] + \
+                [model.tensors[i].name for i in op.inputs if i >= 0]
+        parts.append(f"{op.describe()} (layer '{layer_of(names, layer_names)}'): {what}")
+    n = sum(1 for op, _ in problems if op is not None)
+    raise UnsupportedModelError(
+        f"{model.source}: not fully int8: {n} op(s) keep float tensors, which TensorFlow Lite "
+        "Micro cannot run: " + " | ".join(parts),
+        "replace those layers with ones that have int8 kernels (e.g. LayerNormalization -> "
+        "BatchNormalization, GRU/LSTM -> Conv1D/Dense), or run them outside the model")
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
+
+def check_output(output, force: bool) -> Path:
+    out = Path(output)
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder", "pass a file name such as model.tflite")
+    if out.exists() and not force:
+        raise InputError(f"{out}: already exists", "pass --force to overwrite it, or choose "
+                                                   "another -o/--output")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{out}: folder {parent} does not exist", "create it first")
+    return out
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary sibling, then rename into place: never a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
+                               prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def convert_to_file(model, calibration, output, samples=None, seed=0, io_type="int8",
+                    per_channel=True, force=False, progress=False) -> ConvertResult:
+    """convert_model, then write the .tflite atomically. Refuses to overwrite without force.
+    Calibration warnings are printed to stderr as they happen (and kept in the result)."""
+    from .sources import CalibrationWarning
+
+    out = check_output(output, force)
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CalibrationWarning):
+            sys.stderr.write(f"warning: {message}\n")
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", CalibrationWarning)
+        warnings.showwarning = show
+        result = convert_model(model, calibration, samples=samples, seed=seed, io_type=io_type,
+                               per_channel=per_channel, progress=progress)
+    out = check_output(output, force)  # again: it may have appeared meanwhile
+    write_atomic(out, result.data)
+    result.output = str(out)
+    return result
+
+
+__all__ = ["ConvertResult", "TensorInfo", "convert_model", "convert_to_file", "build_converter",
+           "check_fully_integer", "integer_problems", "layer_of", "quiet_native_output",
+           "write_atomic", "IO_TYPES", "BATCH_NOTE"]

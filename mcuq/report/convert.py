@@ -1,0 +1,49 @@
+"""The summary `mcuq convert` prints: sizes, ops, I/O quantization, time (text or JSON)."""
+from __future__ import annotations
+
+import click
+
+from .common import human_bytes, print_json, table, to_jsonable
+
+
+def convert_dict(result) -> dict:
+    """JSON view (everything but the model bytes)."""
+    d = to_jsonable({k: v for k, v in vars(result).items() if k != "data"})
+    d["size_ratio"] = round(result.size_ratio, 3) if result.size_ratio else None
+    return d
+
+
+def print_convert(result, as_json: bool = False) -> None:
+    if as_json:
+        print_json(convert_dict(result))
+        return
+    echo = click.echo
+    where = result.output or "<bytes>"
+    echo(f"converted {result.source} ({result.model_kind}) -> {where} "
+         f"in {result.seconds:.1f} s (TensorFlow {result.tensorflow})")
+    echo(f"  quantization  full int8, {result.io_type} I/O, "
+         f"{'per-channel' if result.per_channel else 'per-tensor'} weights")
+    echo(f"  calibration   {result.samples_used} of {result.samples_total} samples from "
+         f"{result.calibration} (seed {result.seed}"
+         + (", arrays matched by order" if result.matched_by == "order" else "") + ")")
+    echo(f"  batch         {result.batch}")
+    if result.float_bytes:
+        echo(f"  size          float32 weights {human_bytes(result.float_bytes)} -> .tflite "
+             f"{human_bytes(result.tflite_bytes)} ({result.size_ratio:.1f}x smaller; "
+             f"int8 weights {human_bytes(result.weight_bytes)})")
+    else:
+        echo(f"  size          .tflite {human_bytes(result.tflite_bytes)} "
+             f"(constants {human_bytes(result.weight_bytes)})")
+    ops = sorted(result.op_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    echo(f"  ops           {sum(result.op_counts.values())}: "
+         + ", ".join(f"{name} x{n}" for name, n in ops))
+    rows = []
+    for kind, infos in (("input", result.inputs), ("output", result.outputs)):
+        for t in infos:
+            rows.append([kind, t.name, "x".join(str(d) for d in t.shape), t.dtype,
+                         f"{t.scale:.6g}" if t.scale is not None else "-",
+                         t.zero_point if t.zero_point is not None else "-"])
+    echo("")
+    echo(table(rows, ["", "name", "shape", "type", "scale", "zero point"], align="llllrr"))
+    for w in result.warnings:
+        echo(f"warning: {w}")
