@@ -88,6 +88,13 @@ class ModelSource:
     float_bytes: int | None
     _call: Callable = field(repr=False)  # (list of tf tensors) -> list of tf tensors
 
+    def predict(self, xs: list[np.ndarray], chunk: int = 256) -> list[np.ndarray]:
+        """Run the float model on arrays (B, *input_shape), one per input, in chunks."""
+        tf = import_tf()
+        parts = [self._call([tf.constant(x[i:i + chunk]) for x in xs])
+                 for i in range(0, xs[0].shape[0], chunk)]
+        return [np.concatenate([np.asarray(p[k]) for p in parts]) for k in range(len(parts[0]))]
+
     def concrete_function(self):
         """The model traced with a fixed batch of 1 (the converter freezes the variables)."""
         tf = import_tf()

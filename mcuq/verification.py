@@ -425,66 +425,13 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
 # -- float model ---------------------------------------------------------------------------
 def _load_float_model(path: str):
     """A callable list[np.ndarray] -> list[np.ndarray] running the float model, with
-    `.inputs`: the model's per-sample input shapes (None where unknown)."""
-    try:
-        from .sources import load_model_source
+    `.inputs`: the model's per-sample input shapes."""
+    from .sources import load_model_source
 
-        source = load_model_source(path)
-    except ImportError:  # mcuq.sources (or what it imports) is not there yet
-        source = None
-    if source is not None:
-        run = getattr(source, "predict", None)
-        if run is None:
-            def run(xs: list[np.ndarray]) -> list[np.ndarray]:
-                import tensorflow as tf
-
-                parts = [source._call([tf.constant(x[i:i + CHUNK]) for x in xs])
-                         for i in range(0, xs[0].shape[0], CHUNK)]
-                return [np.concatenate([np.asarray(p[k]) for p in parts])
-                        for k in range(len(parts[0]))]
-        predict = lambda xs: [np.asarray(o) for o in run(xs)]  # noqa: E731
-        predict.inputs = [(None, *i.shape) for i in source.inputs]
-        return predict
-    # TODO(lead): drop this fallback once mcuq.sources and mcuq.conversion are both in.
-    model = _load_keras_directly(path)
-
-    def predict(xs: list[np.ndarray]) -> list[np.ndarray]:
-        if hasattr(model, "predict"):
-            out = model.predict(xs if len(xs) > 1 else xs[0], batch_size=CHUNK, verbose=0)
-        else:
-            out = model(*xs)
-        if isinstance(out, dict):
-            out = [out[k] for k in sorted(out)]
-        if not isinstance(out, (list, tuple)):
-            out = [out]
-        return [np.asarray(o) for o in out]
-
-    predict.inputs = _keras_input_shapes(model)
+    source = load_model_source(path)
+    predict = lambda xs: source.predict(xs, CHUNK)  # noqa: E731
+    predict.inputs = [(None, *i.shape) for i in source.inputs]
     return predict
-
-
-def _load_keras_directly(path: str):
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{path}: no such file or folder",
-                         "pass the float model (.keras, .h5 or a SavedModel folder)")
-    import keras
-
-    try:
-        if p.is_dir():
-            return keras.layers.TFSMLayer(str(p), call_endpoint="serving_default")
-        return keras.models.load_model(str(p), compile=False)
-    except Exception as e:  # keras raises many types for unreadable files
-        raise InputError(f"{path}: cannot load the float model ({type(e).__name__}: {e})",
-                         "pass a .keras, .h5 or SavedModel folder written by Keras") from None
-
-
-def _keras_input_shapes(model) -> list[tuple | None]:
-    try:
-        return [tuple(i.shape) for i in model.inputs]
-    except (AttributeError, TypeError):
-        return []
-
 
 def _float_inputs(real: list[np.ndarray], shapes: list) -> list[np.ndarray]:
     out = []

@@ -39,3 +39,24 @@ def zoo_keras_dir(tmp_path_factory):
     vec, img = calibration("two_in_two_out", n=80)
     np.savez(d / "two_calib.npz", vector=vec, image=img)
     return d
+
+
+@pytest.fixture
+def host_cc():
+    """A host C compiler, or skip with the line that installs it."""
+    from mcuq.runners.firmware import missing_tools
+
+    missing = missing_tools("host")
+    if missing:
+        pytest.skip(f"no host C compiler ({', '.join(missing)}); install gcc")
+
+
+@pytest.fixture
+def cortex_m4():
+    """Debian's Cortex-M toolchain and QEMU (`make test` installs them as root with apt-get),
+    or skip with the line that installs them."""
+    from mcuq.runners.firmware import APT_LINE, missing_tools
+
+    missing = missing_tools("cortex-m4")
+    if missing:
+        pytest.skip(f"{', '.join(missing)} missing; install with: {APT_LINE}")

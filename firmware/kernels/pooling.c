@@ -1,0 +1,83 @@
+#include "pooling.h"
+
+#include "mcuq_fixedpoint.h"
+
+/* Channels processed together: a fixed-size block on the stack keeps the contiguous channel
+ * axis innermost without a scratch buffer. */
+#define MCUQ_POOL_BLOCK 32
+
+/* The window of output (oy, ox) clipped to the image: rows [y0, y1), columns [x0, x1). */
+typedef struct {
+  int32_t y0, y1, x0, x1;
+} mcuq_window_t;
+
+static inline mcuq_window_t mcuq_pool_window(const mcuq_pool_params_t *p, int32_t oy,
+                                             int32_t ox) {
+  const int32_t iy = oy * p->stride_h - p->pad_h;
+  const int32_t ix = ox * p->stride_w - p->pad_w;
+  mcuq_window_t w;
+  w.y0 = iy < 0 ? 0 : iy;
+  w.y1 = iy + p->filter_h < p->in_h ? iy + p->filter_h : p->in_h;
+  w.x0 = ix < 0 ? 0 : ix;
+  w.x1 = ix + p->filter_w < p->in_w ? ix + p->filter_w : p->in_w;
+  return w;
+}
+
+void mcuq_avg_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
+                      int8_t *restrict output) {
+  const int32_t ch = p->channels;
+  int32_t acc[MCUQ_POOL_BLOCK];
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *in_b = input + b * p->in_h * p->in_w * ch;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const mcuq_window_t w = mcuq_pool_window(p, oy, ox);
+        const int32_t count = (w.y1 - w.y0) * (w.x1 - w.x0); /* > 0, checked at generation */
+        int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * ch;
+        for (int32_t c0 = 0; c0 < ch; c0 += MCUQ_POOL_BLOCK) {
+          const int32_t n = ch - c0 < MCUQ_POOL_BLOCK ? ch - c0 : MCUQ_POOL_BLOCK;
+          for (int32_t j = 0; j < n; ++j) acc[j] = 0;
+          for (int32_t y = w.y0; y < w.y1; ++y) {
+            for (int32_t x = w.x0; x < w.x1; ++x) {
+              const int8_t *px = in_b + (y * p->in_w + x) * ch + c0;
+              for (int32_t j = 0; j < n; ++j) acc[j] += px[j];
+            }
+          }
+          for (int32_t j = 0; j < n; ++j) {
+            /* TFLM's rounding: half away from zero with C's truncating division */
+            const int32_t a = acc[j];
+            const int32_t avg = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+            out[c0 + j] = (int8_t)mcuq_clamp(avg, p->act_min, p->act_max);
+          }
+        }
+      }
+    }
+  }
+}
+
+void mcuq_max_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
+                      int8_t *restrict output) {
+  const int32_t ch = p->channels;
+  int8_t mx[MCUQ_POOL_BLOCK];
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *in_b = input + b * p->in_h * p->in_w * ch;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const mcuq_window_t w = mcuq_pool_window(p, oy, ox);
+        int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * ch;
+        for (int32_t c0 = 0; c0 < ch; c0 += MCUQ_POOL_BLOCK) {
+          const int32_t n = ch - c0 < MCUQ_POOL_BLOCK ? ch - c0 : MCUQ_POOL_BLOCK;
+          for (int32_t j = 0; j < n; ++j) mx[j] = INT8_MIN;
+          for (int32_t y = w.y0; y < w.y1; ++y) {
+            for (int32_t x = w.x0; x < w.x1; ++x) {
+              const int8_t *px = in_b + (y * p->in_w + x) * ch + c0;
+              for (int32_t j = 0; j < n; ++j) mx[j] = px[j] > mx[j] ? px[j] : mx[j];
+            }
+          }
+          for (int32_t j = 0; j < n; ++j)
+            out[c0 + j] = (int8_t)mcuq_clamp(mx[j], p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+}

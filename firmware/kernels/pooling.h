@@ -1,0 +1,21 @@
+/* AVERAGE_POOL_2D and MAX_POOL_2D, int8 NHWC (mirrors mcuq/reference/ops/pooling.py).
+ * Input and output share their quantization; windows are clipped to the image. */
+#ifndef MCUQ_POOLING_H
+#define MCUQ_POOLING_H
+
+#include <stdint.h>
+
+typedef struct {
+  int32_t batches;
+  int32_t in_h, in_w, channels;
+  int32_t out_h, out_w;
+  int32_t filter_h, filter_w, stride_h, stride_w, pad_h, pad_w;
+  int32_t act_min, act_max;
+} mcuq_pool_params_t;
+
+void mcuq_avg_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
+                      int8_t *restrict output);
+void mcuq_max_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
+                      int8_t *restrict output);
+
+#endif

@@ -1,0 +1,20 @@
+"""AVERAGE_POOL_2D, MAX_POOL_2D -> firmware/kernels/pooling.c."""
+from __future__ import annotations
+
+from ..cmodel import c_emitter
+
+
+@c_emitter("AVERAGE_POOL_2D", "MAX_POOL_2D")
+def emit(ctx, op, p):
+    ctx.use("pooling")
+    n, in_h, in_w, ch = p.input_shape
+    params = ctx.params("mcuq_pool_params_t", {
+        "batches": n, "in_h": in_h, "in_w": in_w, "channels": ch,
+        "out_h": p.output_shape[1], "out_w": p.output_shape[2],
+        "filter_h": p.filter_h, "filter_w": p.filter_w,
+        "stride_h": p.stride_h, "stride_w": p.stride_w,
+        "pad_h": p.padding.pad_h, "pad_w": p.padding.pad_w,
+        "act_min": p.act_min, "act_max": p.act_max,
+    })
+    fn = "mcuq_avg_pool_s8" if op.opcode == "AVERAGE_POOL_2D" else "mcuq_max_pool_s8"
+    return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.outputs[0], True)});"]
