@@ -1,0 +1,102 @@
+"""The bundled example, end to end through the real `mcuq` command:
+
+  train a small CNN on scikit-learn's 8x8 digits (real data that installs offline)
+  -> mcuq convert   (full-int8 PTQ, calibrated on the training split)
+  -> mcuq inspect   (MACs, flash, arena: mcuq's plan next to TFLite Micro's measurement)
+  -> mcuq generate  (a TFLite Micro project and a standalone C project)
+  -> mcuq verify    (reference vs TFLite, TFLite Micro, the C build on the host and on
+                     Cortex-M4 under QEMU; int8 vs float accuracy on the held-out split)
+
+Everything lands in examples/digits/build/. Run with `make demo`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BUILD = HERE / "build"
+MCUQ = [sys.executable, "-m", "mcuq.cli"]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def step(title: str, args: list[str], capture_json: bool = False):
+    print(f"\n=== {title}\n$ mcuq {' '.join(args)}", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(MCUQ + args, text=True, env=ENV,
+                          stdout=subprocess.PIPE if capture_json else None)
+    if proc.returncode != 0:
+        sys.exit(f"demo: `mcuq {args[0]}` failed with exit code {proc.returncode}")
+    print(f"({time.perf_counter() - t0:.1f} s)", flush=True)
+    return json.loads(proc.stdout) if capture_json else None
+
+
+def main() -> None:
+    BUILD.mkdir(exist_ok=True)
+    data = BUILD / "data"
+    print("=== train a small CNN on scikit-learn's digits", flush=True)
+    subprocess.run([sys.executable, str(HERE / "train.py"), "--out", str(data)], check=True,
+                   env=ENV)
+    tflite = BUILD / "digits.tflite"
+    step("convert", ["convert", str(data / "model.keras"), "--calibration",
+                     str(data / "calib.npy"), "-o", str(tflite), "--force"])
+    step("inspect", ["inspect", str(tflite)])
+    projects = {}
+    for target in ("tflm", "c"):
+        projects[target] = BUILD / f"firmware-{target}"
+        step(f"generate --target {target}", ["generate", str(tflite), "-o",
+                                             str(projects[target]), "--target", target,
+                                             "--name", "digits", "--force"])
+    runners = ["reference", "tflite", "tflm", "tflite-default"]
+    if shutil.which("cc"):
+        runners.append("host")
+    if shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm"):
+        runners.append("cortex-m4")
+    else:
+        print("note: arm-none-eabi-gcc/qemu-system-arm missing, skipping the cortex-m4 runner "
+              "(sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")
+    verify_args = ["verify", str(tflite), "--data", str(data / "test_x.npy"), "--labels",
+                   str(data / "test_y.npy"), "--float", str(data / "model.keras"),
+                   "--runners", ",".join(runners)]
+    step("verify", verify_args)
+    report = step("verify --json (the same run, read by the report below)",
+                  verify_args + ["--json"], capture_json=True)
+    summary(tflite, report, projects)
+
+
+def summary(tflite: Path, report: dict, projects: dict) -> None:
+    import mcuq
+
+    info = mcuq.inspect(tflite)
+    a = info.arena
+    m = report["metrics"][0]
+    exact = [r["runner"] for r in report["runners"] if r["status"] == "exact"]
+    differ = [f"{r['runner']} (max {max(o['max_abs_lsb'] for o in r['outputs'])} LSB, reported)"
+              for r in report["runners"] if r["status"] != "exact"]
+    lines = [
+        ("model", f"{tflite.name}: {len(info.ops)} ops, {info.macs:,} MACs, "
+                  f"{info.flash_bytes:,} B flatbuffer"),
+        ("accuracy", f"float {m['accuracy']['float']:.2%}  int8 {m['accuracy']['int8']:.2%}  "
+                     f"on {report['samples']} held-out digits; top-1 agreement "
+                     f"{m['top1_agreement']:.2%}, SQNR {m['sqnr_db']:.1f} dB"),
+        ("arena", f"TFLite Micro {a.tflm_total_bytes:,} B (measured); mcuq C target "
+                  f"{a.c_arena_bytes:,} B + {a.c_io_bytes:,} B caller I/O"),
+        ("projects", f"{projects['tflm']} (TFLite Micro), {projects['c']} (standalone C)"),
+        ("bit-exact", ", ".join(exact) + " == reference on every output byte"),
+        ("differs", ", ".join(differ) or "none"),
+        ("verdict", report["status"]),
+    ]
+    print("\n=== report")
+    for k, v in lines:
+        print(f"  {k:10} {v}")
+    if report["exit_code"] != 0:
+        sys.exit(report["exit_code"])
+
+
+if __name__ == "__main__":
+    main()
