@@ -107,7 +107,23 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
             w.copy(fw / "kernels" / f, f"mcuq/{f}")
         for f in PLATFORM_FILES:
             w.copy(fw / f, f"platform/{f}")
+    details = {"io_bytes": data["io_bytes"], "ops": len(cm.calls), "kernels": cm.sources}
+    details.update(cortex_m4_figures(model))
     return GenerateResult(target="c", name=name, out_dir=w.dest, files=sorted(w.files),
                           arena_bytes=cm.arena_size, flash_bytes=data["const_bytes"],
-                          details={"io_bytes": data["io_bytes"], "ops": len(cm.calls),
-                                   "kernels": cm.sources})
+                          details=details)
+
+
+def cortex_m4_figures(model: Model) -> dict:
+    """Flash and RAM of the Cortex-M4 build (a cached build with arm-none-eabi-gcc), or a note
+    saying how to get them when the cross toolchain is missing."""
+    from ..errors import McuqError
+    from ..footprint import cortex_m4_footprint
+    from ..runners.firmware import APT_LINE, missing_tools
+
+    if "arm-none-eabi-gcc" in missing_tools("cortex-m4"):
+        return {"cortex_m4_note": f"flash/RAM need arm-none-eabi-gcc: {APT_LINE}"}
+    try:
+        return {"cortex_m4": cortex_m4_footprint(model).as_dict()}
+    except McuqError as e:
+        return {"cortex_m4_note": f"Cortex-M4 build failed: {e.message}"}

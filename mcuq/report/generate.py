@@ -13,7 +13,13 @@ def print_generate(result, as_json: bool = False) -> None:
         return
     d = result.details or {}
     click.echo(f"generated {result.target} project '{result.name}' in {result.out_dir}")
-    rows = [["files", len(result.files), ", ".join(result.files)]]
+    top = [f for f in result.files if "/" not in f]
+    folders: dict[str, int] = {}
+    for f in result.files:
+        if "/" in f:
+            folders[f.split("/")[0]] = folders.get(f.split("/")[0], 0) + 1
+    listing = ", ".join(top + [f"{k}/ ({n} files)" for k, n in folders.items()])
+    rows = [["files", len(result.files), listing]]
     flash_what = "model array" if result.target == "tflm" else "weights and parameters"
     rows.append(["flash", result.flash_bytes, f"{human_bytes(result.flash_bytes)} ({flash_what})"])
     if result.target == "tflm":
@@ -30,6 +36,16 @@ def print_generate(result, as_json: bool = False) -> None:
         rows.append(["op types", len(ops), ", ".join(map(str, ops))])
     elif ops is not None:
         rows.append(["kernel calls", ops, ", ".join(map(str, d.get("kernels", [])))])
+    m4 = d.get("cortex_m4")
+    if m4:
+        rows.append(["Cortex-M4 flash", m4["flash_bytes"],
+                     f"{human_bytes(m4['flash_bytes'])}: code + constants (arm-none-eabi-size, "
+                     "model image minus a baseline image)"])
+        rows.append(["Cortex-M4 RAM", m4["ram_bytes"],
+                     f"{human_bytes(m4['ram_bytes'])}: arena + data + bss (incl. the test "
+                     f"image's I/O buffers); stack {m4['stack_bytes']} B"])
+    elif result.target == "c" and d.get("cortex_m4_note"):
+        rows.append(["Cortex-M4", "-", d["cortex_m4_note"]])
     if "vectors" in d:
         rows.append(["test vectors", d["vectors"], "checked by the self-test on boot"])
     click.echo(table(rows, ["", "value", "detail"], align="lrl"))
