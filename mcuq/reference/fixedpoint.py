@@ -7,6 +7,7 @@ prepare time) use floats, mirroring the C expressions exactly.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -56,26 +57,34 @@ def wrap_int32(x):
 
 
 def saturating_rounding_doubling_high_mul(a, b):
-    """gemmlowp SaturatingRoundingDoublingHighMul for int32 a, b."""
+    """gemmlowp SaturatingRoundingDoublingHighMul for int32 a, b.
+
+    (a*b + nudge) / 2^31 with C's truncating division, nudge = 2^30 for a non-negative
+    product and 1 - 2^30 otherwise, equals floor((a*b + 2^30) / 2^31) in both cases (for a
+    negative product the truncation is a ceiling). The only overflow, a == b == INT32_MIN,
+    gives 2^31 there and saturates to INT32_MAX; every other int32 pair stays below it."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
-    overflow = (a == b) & (a == INT32_MIN)
-    ab = a * b
-    nudge = np.where(ab >= 0, np.int64(1 << 30), np.int64(1 - (1 << 30)))
-    num = ab + nudge
-    # C integer division truncates toward zero.
-    high = np.where(num >= 0, num >> 31, -((-num) >> 31))
-    return np.where(overflow, np.int64(INT32_MAX), high)
+    high = a * b
+    high += np.int64(1 << 30)
+    high >>= np.int64(31)
+    return np.minimum(high, np.int64(INT32_MAX))
 
 
 def rounding_divide_by_pot(x, exponent):
-    """gemmlowp RoundingDivideByPOT: x / 2^exponent, rounding half away from zero."""
+    """gemmlowp RoundingDivideByPOT: x / 2^exponent, rounding half away from zero.
+
+    For exponent e > 0 this is floor((x + 2^(e-1) - [x < 0]) / 2^e); for e == 0, x."""
     x = np.asarray(x, dtype=np.int64)
     e = np.asarray(exponent, dtype=np.int64)
-    mask = (np.int64(1) << e) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (x < 0)
-    return (x >> e) + (remainder > threshold)
+    half = (np.int64(1) << e) >> np.int64(1)
+    out = x >> np.int64(63)  # -1 where x < 0
+    if e.ndim or not e > 0:
+        out &= -(e > 0).astype(np.int64)
+    out += x
+    out += half
+    out >>= e
+    return out
 
 
 def multiply_by_quantized_multiplier(x, multiplier, shift):
@@ -86,6 +95,80 @@ def multiply_by_quantized_multiplier(x, multiplier, shift):
     right = np.maximum(-shift, 0)
     shifted = wrap_int32(x << left)  # x * (1 << left_shift) in int32
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
+
+
+@functools.lru_cache(maxsize=256)
+def _tile_count(rows: int, channels: int, longest: int = 4096) -> int:
+    """The largest r <= longest / channels dividing rows: (rows, channels) data is viewed as
+    (rows / r, r * channels) so numpy's inner loops run r * channels long, not channels."""
+    top = max(1, min(rows, longest // max(channels, 1)))
+    d = np.arange(1, top + 1)
+    return int(d[rows % d == 0].max())
+
+
+def requantize(acc: np.ndarray, multiplier, shift, offset: int, lo: int, hi: int,
+               bias=None, wrap: bool = True, out: np.ndarray | None = None,
+               scratch: np.ndarray | None = None) -> np.ndarray:
+    """clip(MultiplyByQuantizedMultiplier(wrap_int32(acc + bias), multiplier, shift) + offset,
+    lo, hi) as int8: the tail of every int8 kernel, in few passes over memory.
+
+    `acc` is an int64 array that this function may overwrite, or a float array holding exact
+    integers (converted). multiplier, shift and bias are scalars or per-channel vectors over
+    acc's last axis. wrap=False skips the int32 wrap when the caller has proved
+    acc + bias within int32. Same integers as composing the functions above.
+    out: optional C-contiguous int8 destination of acc's size; scratch: optional C-contiguous
+    int64 buffer of acc's size for the temporary (callers looping over chunks reuse both)."""
+    shape = acc.shape
+    x = acc if acc.dtype == np.int64 else acc.astype(np.int64)
+    vecs = [np.asarray(multiplier, dtype=np.int64), np.asarray(shift, dtype=np.int64),
+            np.asarray(0 if bias is None else bias, dtype=np.int64)]
+    channels = shape[-1] if shape else 1
+    if (x.ndim and x.size and x.flags.c_contiguous and any(v.size > 1 for v in vecs)
+            and all(v.ndim <= 1 and v.size in (1, channels) for v in vecs)):
+        r = _tile_count(x.size // channels, channels)
+        x = x.reshape(-1, r * channels)
+        vecs = [np.tile(v, r) if v.size > 1 else v.reshape(()) for v in vecs]
+    mult, shift, add = vecs
+    if bias is not None:
+        x += add
+    if wrap:
+        x += np.int64(1 << 31)
+        x &= np.int64(0xFFFFFFFF)
+        x -= np.int64(1 << 31)
+    left = np.maximum(shift, 0)
+    if left.any():
+        x <<= left
+        x += np.int64(1 << 31)
+        x &= np.int64(0xFFFFFFFF)
+        x -= np.int64(1 << 31)
+    if (mult < 0).any():  # never from quantize_multiplier; keep the saturation case exact
+        x = saturating_rounding_doubling_high_mul(x, mult)
+    else:
+        x *= mult
+        x += np.int64(1 << 30)
+        x >>= np.int64(31)
+    right = np.maximum(-shift, 0)
+    if (right > 31).any():  # beyond any QuantizeMultiplier exponent: the plain formula
+        x = rounding_divide_by_pot(x, right)
+    elif right.any():
+        # RoundingDivideByPOT(x, e) = floor((x + 2^(e-1) - [x < 0]) / 2^e); scaled by
+        # 2^(31-e) this is floor((x * 2^(31-e) + 2^30 - [x < 0]) / 2^31) (x * 2^(31-e) + 2^30
+        # is a multiple of 2^(31-e), so subtracting 1 instead of 2^(31-e) floors the same),
+        # which also holds for e == 0: one scalar shift for every channel's exponent.
+        if scratch is not None:
+            t = np.right_shift(x, np.int64(63), out=scratch.reshape(x.shape))
+        else:
+            t = x >> np.int64(63)  # -1 where x < 0
+        x *= np.int64(1) << (np.int64(31) - right)
+        x += t
+        x += np.int64(1 << 30)
+        x >>= np.int64(31)
+    x += np.int64(offset)
+    np.clip(x, lo, hi, out=x)
+    if out is None:
+        return x.astype(np.int8).reshape(shape)
+    np.copyto(out.reshape(x.shape), x, casting="unsafe")
+    return out.reshape(shape)
 
 
 def multiply_by_quantized_multiplier_smaller_than_one_exp(x, multiplier, left_shift):

@@ -121,7 +121,45 @@ def test_conv_rejects_nonzero_weight_zero_point():
     w = b.const("w", rng.integers(-127, 128, (3, 1, 1, 2), dtype=np.int8), scale=0.01,
                 zero_point=5)
     y = b.tensor("y", (1, 4, 4, 3), scale=0.1, zero_point=0)
-    b.op("CONV_2D", [x, w, -1], [y], version=3, padding="VALID", stride_h=1, stride_w=1)
+    b.op("CONV_2D", [x, w], [y], version=3, padding="VALID", stride_h=1, stride_w=1)
     b.output(y)
     with pytest.raises(UnsupportedModelError, match="zero point"):
         Interpreter(b.build())
+
+
+def test_wide_conv_takes_the_float64_and_int32_wrap_paths_exactly():
+    """128 input channels of +-127 weights (sum|w| * 128 > 2^24: the float64 path) and a bias
+    near INT32_MAX (the accumulator can wrap, as TFLite Micro's int32 does)."""
+    from mcuq.reference.ops.conv import _fast_plan
+
+    rng = np.random.default_rng(3)
+    cin, cout = 128, 4
+    b = ModelBuilder()
+    x = b.input("x", (1, 5, 5, cin), scale=0.02, zero_point=-3)
+    w = np.where(rng.random((cout, 3, 3, cin)) < 0.5, -127, 127).astype(np.int8)
+    s_w = np.full(cout, 0.001, np.float32)
+    wt = b.const("w", w, scale=s_w, zero_point=0, axis=0)
+    bias = np.array([2**31 - 5000, -(2**31) + 5000, 123, -7], np.int32)
+    bt = b.const("b", bias, scale=(np.float64(0.02) * s_w).astype(np.float32), zero_point=0)
+    y = b.tensor("y", (1, 5, 5, cout), scale=2.0, zero_point=1)
+    b.op("CONV_2D", [x, wt, bt], [y], version=3, padding="SAME", stride_h=1, stride_w=1)
+    b.output(y)
+    model = b.build()
+    plan = _fast_plan(Interpreter(model).params(0))
+    assert plan.weights.dtype == np.float64 and plan.wrap
+    assert_exact(model, batch=6, seed=5, runners=("tflm",))
+
+
+def test_an_omitted_bias_slot_is_refused_before_running():
+    """TFLite Micro errors on CONV_2D and segfaults on DEPTHWISE_CONV_2D with a -1 bias slot."""
+
+    for opcode, wshape in (("CONV_2D", (4, 3, 3, 4)), ("DEPTHWISE_CONV_2D", (1, 3, 3, 4))):
+        b = ModelBuilder()
+        x = b.input("x", (1, 8, 8, 4), scale=0.02, zero_point=-1)
+        w = b.const("w", np.ones(wshape, np.int8), scale=np.full(4, 0.01, np.float32),
+                    axis=0 if opcode == "CONV_2D" else 3)
+        y = b.tensor("y", (1, 3, 3, 4), scale=0.05, zero_point=-128)
+        b.op(opcode, [x, w, -1], [y], version=3, padding="VALID", stride_w=2, stride_h=2)
+        b.output(y)
+        with pytest.raises(UnsupportedModelError, match=r"op #0 .*omitted \(-1\)"):
+            Interpreter(b.build())

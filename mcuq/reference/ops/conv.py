@@ -4,10 +4,19 @@ optional int32 bias (TFLM reference_integer_ops::ConvPerChannel / DepthwiseConvP
 TFLM skips taps outside the image; since it accumulates (x + input_offset) * w, a skipped tap
 is the same as a tap reading the input zero point. So the reference pads the input with its
 zero point and runs an im2col matmul over every output pixel of the whole batch at once.
+
+Fast path (every depthwise conv and every ungrouped conv): since sum((x + off) * w) =
+sum(x * w) + off * sum(w), the kernels multiply the raw int8 values (padded with the zero
+point, so padded taps still contribute nothing) in float32 BLAS / elementwise products, exact
+because every product and partial sum is an integer below 2^24 (checked per layer in prepare:
+128 * sum|w| over a filter < 2^24; float64 otherwise, exact below 2^53), and add the int64
+constant off * sum(w) + bias per channel before the shared requantization. The batch is cut
+into chunks sized for the CPU cache.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -84,6 +93,15 @@ def windows(x: np.ndarray, fill: int, k_h: int, k_w: int, sh: int, sw: int, dh: 
     return v[:, ::sh, ::sw, :, ::dh, ::dw][:, :pad.out_h, :pad.out_w]
 
 
+@dataclass(frozen=True)
+class FastPlan:
+    """Prepared data of the fast path (see the module docstring)."""
+    weights: np.ndarray  # conv: (KH*KW*Ci, O) ; depthwise: (KH*KW, C*M); float32 or float64
+    const: np.ndarray  # int64 (O,): input_offset * sum(w) + bias
+    wrap: bool  # whether sum((x + off) * w) + bias can leave the int32 range
+    source: tuple = ()  # (input_offset, weights, bias, groups) it was built from
+
+
 @dataclass
 class ConvParams:
     depthwise: bool
@@ -105,6 +123,7 @@ class ConvParams:
     output_shape: tuple[int, ...]  # NHWC
     filter_input_depth: int  # conv: Ci (groups = C / Ci) ; depthwise: 1
     depth_multiplier: int  # depthwise only (1 for conv)
+    _fast: FastPlan | None = field(default=None, repr=False, compare=False)
 
     @property
     def groups(self) -> int:
@@ -114,6 +133,11 @@ class ConvParams:
 def _prepare(op, model, depthwise: bool) -> ConvParams:
     x, w, b = (model.op_inputs(op) + [None])[:3]
     (y,) = model.op_outputs(op)
+    if len(op.inputs) >= 3 and op.inputs[2] < 0:
+        # TFLite Micro rejects an omitted (-1) bias on CONV_2D ("optional but expected") and
+        # crashes on DEPTHWISE_CONV_2D; a bias-less op lists two inputs.
+        raise unsupported(op, model, "the bias input is present but omitted (-1)",
+                          "list only the input and the filter, or give an int32 bias")
     for t in (x, w, y):
         if t.type_name != "INT8":
             raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
@@ -168,26 +192,62 @@ def _prepare(op, model, depthwise: bool) -> ConvParams:
     multiplier, shift = fp.quantize_multipliers(real)
     lo, hi = fp.activation_range(op.options.get("fused_activation_function", "NONE"),
                                  y.scale, y.zero_point)
-    return ConvParams(
+    params = ConvParams(
         depthwise=depthwise, input_offset=-x.zero_point, output_offset=y.zero_point,
         weights=w.data, bias=None if b is None else b.data.reshape(-1),
         multiplier=multiplier, shift=shift, per_channel=per_channel, act_min=lo, act_max=hi,
         stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw, padding=pad,
         input_shape=tuple(x.shape), output_shape=tuple(y.shape), filter_input_depth=fid,
         depth_multiplier=mult)
+    params._fast = _fast_plan(params)
+    return params
+
+
+def _fast_plan(p: ConvParams) -> FastPlan | None:
+    out_c = p.output_shape[3]
+    w = p.weights.astype(np.int64)
+    if p.depthwise:
+        wk = w.reshape(-1, out_c)  # (KH*KW, C*M): taps x output channels
+    elif p.groups == 1:
+        wk = w.reshape(out_c, -1).T  # (KH*KW*Ci, O), rows ordered like the windows
+    else:
+        return None
+    abs_sum = np.abs(wk).sum(axis=0)
+    bias = np.zeros(out_c, np.int64) if p.bias is None else p.bias.astype(np.int64)
+    # |x| <= 128 for raw int8 (and the zero-point padding); |x + off| <= 255.
+    dtype = np.float32 if int(abs_sum.max(initial=0)) * 128 < (1 << 24) else np.float64
+    wrap = bool((abs_sum * 255 + np.abs(bias) >= (1 << 31)).any())
+    const = p.input_offset * wk.sum(axis=0) + bias
+    return FastPlan(np.ascontiguousarray(wk, dtype=dtype), const, wrap, _source(p))
+
+
+def _source(p: ConvParams) -> tuple:
+    return (p.input_offset, p.weights, p.bias, p.depthwise or p.groups)
+
+
+def _fast_for(p: ConvParams) -> bool:
+    """Whether the fast path runs p; rebuilds the plan if p was edited after prepare
+    (dataclasses.replace keeps the old plan)."""
+    f, src = p._fast, _source(p)
+    if f is None or len(f.source) != len(src) or f.source[0] != src[0] or \
+            f.source[1] is not src[1] or f.source[2] is not src[2] or f.source[3] != src[3]:
+        p._fast = _fast_plan(p)
+    return p._fast is not None
 
 
 def _finish(p: ConvParams, acc: np.ndarray) -> np.ndarray:
     """acc (..., O) int64 -> bias, int32 wrap, requantize, offset, clamp -> int8."""
     if p.bias is not None:
         acc = acc + p.bias.astype(np.int64)
-    acc = fp.wrap_int32(acc)
-    out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift) + p.output_offset
-    return np.clip(out, p.act_min, p.act_max).astype(np.int8)
+    return fp.requantize(np.array(acc, dtype=np.int64), p.multiplier, p.shift,
+                         p.output_offset, p.act_min, p.act_max)
 
 
 #: Upper bound on im2col elements materialized at once (float64 copies: ~64 MB each).
 IM2COL_BUDGET = 1 << 23
+#: Fast path: elements (im2col columns, or depthwise inputs + accumulators) per chunk of
+#: images, sized so a chunk's working set stays in the CPU's cache.
+FAST_BUDGET = 1 << 18
 
 
 def _batched(p: ConvParams, x: np.ndarray, fn) -> np.ndarray:
@@ -202,6 +262,167 @@ def _batched(p: ConvParams, x: np.ndarray, fn) -> np.ndarray:
     step = max(1, IM2COL_BUDGET // max(per_image, 1))
     out = np.concatenate([fn(imgs[i:i + step]) for i in range(0, len(imgs), step)])
     return out.reshape(batch, *p.output_shape)
+
+
+_POOL = threading.local()  # per thread: name -> flat byte buffer, grown on demand
+
+
+class _Scratch:
+    """Buffers of one op call, reused by every chunk (the first chunk is the largest; later
+    ones take leading slices), carved from a per-thread pool kept between calls so chunks and
+    ops do not allocate (and page-fault) afresh."""
+
+    def __init__(self):
+        self.bufs: dict[str, np.ndarray] = {}
+        if not hasattr(_POOL, "bufs"):
+            _POOL.bufs = {}
+
+    def get(self, name: str, shape: tuple, dtype, fill=None) -> np.ndarray:
+        buf = self.bufs.get(name)
+        if buf is None:
+            dtype = np.dtype(dtype)
+            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            flat = _POOL.bufs.get(name)
+            if flat is None or flat.size < size:
+                flat = _POOL.bufs[name] = np.empty(max(size, 1), np.uint8)
+            buf = flat[:size].view(dtype).reshape(shape)
+            if fill is not None:
+                buf.fill(fill)
+            self.bufs[name] = buf
+        return buf[:shape[0]]
+
+
+def _run_fast(p: ConvParams, x: np.ndarray) -> np.ndarray:
+    """The fast path over the whole batch, chunk by chunk."""
+    batch = x.shape[0]
+    n, h, w, c = p.input_shape
+    _, oh, ow, oc = p.output_shape
+    imgs = x.reshape(batch * n, h, w, c)
+    total = len(imgs)
+    out = np.empty((total, oh, ow, oc), np.int8)
+    if p.depthwise:
+        per_image = oh * ow * oc * 3
+        fn = _depthwise_chunk
+    else:
+        per_image = oh * ow * (p.weights.shape[1] * p.weights.shape[2] * c + oc * 2)
+        fn = _conv_chunk
+    step = max(1, FAST_BUDGET // max(per_image, 1))
+    ws = _Scratch()
+    for i in range(0, total, step):
+        fn(p, imgs[i:i + step], out[i:i + step], ws)
+    return out.reshape(batch, *p.output_shape)
+
+
+def _extent(p: ConvParams, h: int, w: int) -> tuple[int, int]:
+    """Padded (rows, cols) the taps read: leading padding + image + trailing padding."""
+    k_h, k_w = p.weights.shape[1], p.weights.shape[2]
+    pad = p.padding
+    need_h = (pad.out_h - 1) * p.stride_h + (k_h - 1) * p.dilation_h + 1
+    need_w = (pad.out_w - 1) * p.stride_w + (k_w - 1) * p.dilation_w + 1
+    return pad.pad_h + h + max(need_h - h - pad.pad_h, 0), \
+        pad.pad_w + w + max(need_w - w - pad.pad_w, 0)
+
+
+def _padded(p: ConvParams, x: np.ndarray, ws: _Scratch, dtype=np.int8,
+            repeat: int = 1) -> np.ndarray:
+    """x (NHWC) in a scratch buffer padded with the input zero point to the extent the taps
+    read (the border is written once; chunks only overwrite the interior). repeat > 1 repeats
+    every channel (depthwise multiplier: output channel c*M + m reads input channel c)."""
+    nb, h, w, c = x.shape
+    hp, wp = _extent(p, h, w)
+    pad = p.padding
+    xp = ws.get(f"pad-{np.dtype(dtype).name}", (nb, hp, wp, c * repeat), dtype,
+                fill=-p.input_offset)
+    inner = xp[:, pad.pad_h:pad.pad_h + h, pad.pad_w:pad.pad_w + w]
+    if repeat > 1:
+        inner.reshape(nb, h, w, c, repeat)[...] = x[..., None]
+    else:
+        inner[...] = x
+    return xp
+
+
+def _conv_chunk(p: ConvParams, x: np.ndarray, out: np.ndarray, ws: _Scratch) -> None:
+    f = p._fast
+    nb = x.shape[0]
+    _, oh, ow, oc = p.output_shape
+    k_h, k_w, c = p.weights.shape[1], p.weights.shape[2], x.shape[3]
+    rows, depth = nb * oh * ow, k_h * k_w * c
+    cols = ws.get("cols", (rows, depth), f.weights.dtype)
+    if k_h == k_w == 1 and p.stride_h == p.stride_w == 1:
+        np.copyto(cols.reshape(nb, oh, ow, c), x)  # 1x1 stride-1 convs never pad
+    elif p.dilation_w == 1:
+        # a window row (KW pixels x C channels) is one contiguous run of the padded input:
+        # gather the int8 im2col matrix as KH runs per output pixel, then convert it.
+        xp = _padded(p, x, ws)
+        s0, s1, s2, s3 = xp.strides
+        view = np.lib.stride_tricks.as_strided(
+            xp, shape=(nb, oh, ow, k_h, k_w * c),
+            strides=(s0, s1 * p.stride_h, s2 * p.stride_w, s1 * p.dilation_h, s3),
+            writeable=False)
+        cols8 = ws.get("cols8", (nb, oh, ow, k_h, k_w * c), np.int8)
+        np.copyto(cols8, view)
+        np.copyto(cols, cols8.reshape(rows, depth))
+    else:
+        xp = _padded(p, x, ws)
+        cols6 = cols.reshape(nb, oh, ow, k_h, k_w, c)
+        for i, j, v in _taps(p, xp):
+            cols6[:, :, :, i, j] = v
+    acc = ws.get("acc", (rows, oc), f.weights.dtype)
+    np.matmul(cols, f.weights, out=acc)
+    acc64 = ws.get("acc64", (rows, oc), np.int64)
+    np.copyto(acc64, acc, casting="unsafe")
+    fp.requantize(acc64, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max,
+                  bias=f.const, wrap=f.wrap, out=out.reshape(rows, oc),
+                  scratch=ws.get("tmp64", (rows, oc), np.int64))
+
+
+def _taps(p: ConvParams, xp: np.ndarray):
+    """(i, j, view) per filter tap: the (N, OH, OW, C) input values that tap multiplies."""
+    k_h, k_w = p.weights.shape[1], p.weights.shape[2]
+    oh, ow = p.padding.out_h, p.padding.out_w
+    sh, sw, dh, dw = p.stride_h, p.stride_w, p.dilation_h, p.dilation_w
+    for i in range(k_h):
+        for j in range(k_w):
+            yield i, j, xp[:, i * dh:i * dh + (oh - 1) * sh + 1:sh,
+                           j * dw:j * dw + (ow - 1) * sw + 1:sw]
+
+
+def _depthwise_chunk(p: ConvParams, x: np.ndarray, out: np.ndarray, ws: _Scratch) -> None:
+    f = p._fast
+    nb = x.shape[0]
+    _, oh, ow, oc = p.output_shape
+    k_h, k_w = p.weights.shape[1], p.weights.shape[2]
+    sh, sw, dh, dw = p.stride_h, p.stride_w, p.dilation_h, p.dilation_w
+    xp = _padded(p, x, ws, f.weights.dtype, p.depth_multiplier)
+    # Split strided inputs into stride phases so every tap reads a unit-stride block whose
+    # (OW, C) axes merge: the products then run over OW*C-long rows with tiled weights.
+    planes = {}
+    for a in range(sh):
+        for b in range(sw):
+            src = xp[:, a::sh, b::sw]
+            if sh * sw > 1:
+                planes[a, b] = ws.get(f"plane{a},{b}", src.shape, src.dtype)
+                np.copyto(planes[a, b], src)
+            else:
+                planes[a, b] = src
+    acc = ws.get("acc", (nb, oh, ow * oc), f.weights.dtype)
+    tmp = ws.get("tmp", (nb, oh, ow * oc), f.weights.dtype)
+    for i in range(k_h):
+        for j in range(k_w):
+            (r0, a), (c0, b) = divmod(i * dh, sh), divmod(j * dw, sw)
+            v = planes[a, b][:, r0:r0 + oh, c0:c0 + ow].reshape(nb, oh, ow * oc)
+            wt = np.tile(f.weights[i * k_w + j], ow)
+            if i == j == 0:
+                np.multiply(v, wt, out=acc)
+            else:
+                np.multiply(v, wt, out=tmp)
+                acc += tmp
+    rows = nb * oh * ow
+    acc64 = ws.get("acc64", (rows, oc), np.int64)
+    np.copyto(acc64, acc.reshape(rows, oc), casting="unsafe")
+    fp.requantize(acc64, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max,
+                  bias=f.const, wrap=f.wrap, out=out.reshape(rows, oc),
+                  scratch=ws.get("tmp64", (rows, oc), np.int64))
 
 
 def _conv_windows(p: ConvParams, x: np.ndarray) -> np.ndarray:
@@ -220,11 +441,13 @@ class Conv2D:
 
     @staticmethod
     def run(p: ConvParams, inputs):
+        if _fast_for(p):
+            return [_run_fast(p, inputs[0])]
         return [_batched(p, inputs[0], lambda x: Conv2D.images(p, x))]
 
     @staticmethod
     def images(p: ConvParams, x: np.ndarray) -> np.ndarray:
-        """(images, H, W, C) -> (images, OH, OW, O)."""
+        """(images, H, W, C) -> (images, OH, OW, O), the im2col path (grouped convs)."""
         win = _conv_windows(p, x)
         nb, oh, ow = win.shape[:3]
         out_c, k_h, k_w, fid = p.weights.shape
@@ -248,11 +471,13 @@ class DepthwiseConv2D:
 
     @staticmethod
     def run(p: ConvParams, inputs):
+        if _fast_for(p):
+            return [_run_fast(p, inputs[0])]
         return [_batched(p, inputs[0], lambda x: DepthwiseConv2D.images(p, x))]
 
     @staticmethod
     def images(p: ConvParams, x: np.ndarray) -> np.ndarray:
-        """(images, H, W, C) -> (images, OH, OW, C*M)."""
+        """(images, H, W, C) -> (images, OH, OW, C*M), the im2col path."""
         c = p.input_shape[3]
         win = _conv_windows(p, x)
         nb, oh, ow = win.shape[:3]

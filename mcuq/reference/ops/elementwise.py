@@ -15,7 +15,7 @@ Broadcasting is numpy's (== TFLite's: trailing-aligned, size-1 dims stretch).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -47,6 +47,15 @@ class ElementwiseParams:
     output_shift: int = 0
     act_min: int = -128
     act_max: int = 127
+    #: ADD/SUB/MUL: (parameters it was built from, the int8 output for every pair of int8
+    #: inputs indexed [uint8(a) << 8 | uint8(b)]), built in prepare by the exact arithmetic.
+    _table: tuple | None = field(default=None, repr=False, compare=False)
+
+    def table_key(self) -> tuple:
+        return (self.op, self.input1_offset, self.input2_offset, self.output_offset,
+                self.left_shift, self.input1_multiplier, self.input1_shift,
+                self.input2_multiplier, self.input2_shift, self.output_multiplier,
+                self.output_shift, self.act_min, self.act_max)
 
 
 def broadcast_shape(op, model, s1, s2) -> tuple[int, ...]:
@@ -121,11 +130,13 @@ def add_sub_params(op, model) -> ElementwiseParams:
     m2, sh2 = _smaller_than_one(op, model, real2, f"input '{x2.name}'")
     mo, sho = _smaller_than_one(op, model, real_out, f"output '{y.name}'")
     lo, hi = _activation(op, model, y)
-    return ElementwiseParams(
+    p = ElementwiseParams(
         op=op.opcode, shape1=tuple(x1.shape), shape2=tuple(x2.shape), output_shape=tuple(y.shape),
         input1_offset=-x1.zero_point, input2_offset=-x2.zero_point, output_offset=y.zero_point,
         left_shift=LEFT_SHIFT, input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2,
         input2_shift=sh2, output_multiplier=mo, output_shift=sho, act_min=lo, act_max=hi)
+    p._table = _pair_table(p, add_sub_values)
+    return p
 
 
 def mul_params(op, model) -> ElementwiseParams:
@@ -134,10 +145,12 @@ def mul_params(op, model) -> ElementwiseParams:
             / float(np.float32(y.scale)))
     mo, sho = fp.quantize_multiplier(real)
     lo, hi = _activation(op, model, y)
-    return ElementwiseParams(
+    p = ElementwiseParams(
         op=op.opcode, shape1=tuple(x1.shape), shape2=tuple(x2.shape), output_shape=tuple(y.shape),
         input1_offset=-x1.zero_point, input2_offset=-x2.zero_point, output_offset=y.zero_point,
         output_multiplier=mo, output_shift=sho, act_min=lo, act_max=hi)
+    p._table = _pair_table(p, mul_values)
+    return p
 
 
 def minmax_params(op, model) -> ElementwiseParams:
@@ -164,8 +177,8 @@ def _scaled_input_lut(offset: int, multiplier: int, shift: int, left_shift: int)
     return fp.multiply_by_quantized_multiplier_smaller_than_one_exp(shifted, multiplier, shift)
 
 
-def run_add_sub(p: ElementwiseParams, inputs):
-    a, b = _operands(p, inputs)
+def add_sub_values(p: ElementwiseParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The ADD/SUB arithmetic on int8 arrays a, b (broadcasting): int8 result."""
     lut1 = _scaled_input_lut(p.input1_offset, p.input1_multiplier, p.input1_shift, p.left_shift)
     lut2 = _scaled_input_lut(p.input2_offset, p.input2_multiplier, p.input2_shift, p.left_shift)
     v1 = lut1[a.astype(np.int64) + 128]
@@ -173,16 +186,40 @@ def run_add_sub(p: ElementwiseParams, inputs):
     raw = v1 + v2 if p.op == "ADD" else v1 - v2  # each |v| < 2^28: exact in int32
     out = fp.multiply_by_quantized_multiplier_smaller_than_one_exp(
         raw, p.output_multiplier, p.output_shift) + p.output_offset
-    out = np.clip(out, p.act_min, p.act_max).astype(np.int8)
+    return np.clip(out, p.act_min, p.act_max).astype(np.int8)
+
+
+def mul_values(p: ElementwiseParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The MUL arithmetic on int8 arrays a, b (broadcasting): int8 result."""
+    prod = (a.astype(np.int64) + p.input1_offset) * (b.astype(np.int64) + p.input2_offset)
+    out = fp.multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift)
+    return np.clip(fp.wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
+
+
+def _pair_table(p: ElementwiseParams, values) -> np.ndarray:
+    """values(p, a, b) for all 65536 int8 pairs, flat, indexed [uint8(a) << 8 | uint8(b)]."""
+    u = np.arange(256, dtype=np.uint8).view(np.int8)
+    return p.table_key(), np.ascontiguousarray(values(p, u[:, None], u[None, :]).reshape(-1))
+
+
+def _run_table(p: ElementwiseParams, inputs, values):
+    """Looks every output up in the pair table (the same int8 the arithmetic gives)."""
+    a, b = _operands(p, inputs)
+    if p._table is None or p._table[0] != p.table_key():  # params edited after prepare
+        out = values(p, a, b)
+    else:
+        hi = np.left_shift(a.view(np.uint8), 8, dtype=np.uint16)
+        idx = np.bitwise_or(hi, b.view(np.uint8), dtype=np.uint16)
+        out = p._table[1][idx]
     return [np.ascontiguousarray(out.reshape(out.shape[0], *p.output_shape))]
+
+
+def run_add_sub(p: ElementwiseParams, inputs):
+    return _run_table(p, inputs, add_sub_values)
 
 
 def run_mul(p: ElementwiseParams, inputs):
-    a, b = _operands(p, inputs)
-    prod = (a.astype(np.int64) + p.input1_offset) * (b.astype(np.int64) + p.input2_offset)
-    out = fp.multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift)
-    out = np.clip(fp.wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
-    return [np.ascontiguousarray(out.reshape(out.shape[0], *p.output_shape))]
+    return _run_table(p, inputs, mul_values)
 
 
 def run_minmax(p: ElementwiseParams, inputs):

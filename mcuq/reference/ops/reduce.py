@@ -101,7 +101,7 @@ class Mean:
     def run(p: MeanParams, inputs):
         x = inputs[0]
         batch = x.shape[0]
-        total = x.astype(np.int64).sum(axis=tuple(a + 1 for a in p.axes))
+        total = x.sum(axis=tuple(a + 1 for a in p.axes), dtype=np.int64)
         total = fp.wrap_int32(total).reshape(batch, -1)
         shifted = fp.wrap_int32(total - np.int64(p.input_zp) * p.count)
         v = fp.multiply_by_quantized_multiplier(shifted, p.multiplier, p.shift) + p.output_zp
