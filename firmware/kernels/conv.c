@@ -12,6 +12,12 @@ static inline int8_t mcuq_conv_out(int32_t acc, int32_t multiplier, int32_t shif
   return (int8_t)mcuq_clamp(v, p->act_min, p->act_max);
 }
 
+static inline int8_t mcuq_conv_rq(int32_t acc, const mcuq_conv_params_t *p, int32_t c,
+                                  int32_t offset, int32_t lo, int32_t hi) {
+  const int32_t v = mcuq_requant_rshift(acc, p->multiplier[c], p->shift[c]);
+  return (int8_t)mcuq_clamp(v + offset, lo, hi);
+}
+
 /* First and one-past-last filter tap k with 0 <= origin + k * dil < size. */
 static inline void mcuq_valid_taps(int32_t origin, int32_t dil, int32_t size, int32_t taps,
                                    int32_t *lo, int32_t *hi) {
@@ -30,9 +36,163 @@ static inline int32_t mcuq_dot_s8(const int8_t *restrict x, const int8_t *restri
   return acc;
 }
 
+/* -- packed paths (mode 1 and 2) ------------------------------------------------------------ */
+
+/* Small copies and fills, word by word (no library call: newlib-nano's are bytewise). */
+static inline void mcuq_copy_bytes(int8_t *restrict d, const int8_t *restrict s, int32_t n) {
+  for (; n >= 4; n -= 4, d += 4, s += 4) mcuq_store4(d, mcuq_load4(s));
+  if (n & 2) {
+    d[0] = s[0];
+    d[1] = s[1];
+    d += 2;
+    s += 2;
+  }
+  if (n & 1) d[0] = s[0];
+}
+
+static inline void mcuq_fill_bytes(int8_t *d, uint32_t v4, int32_t n) {
+  for (; n >= 4; n -= 4, d += 4) mcuq_store4(d, v4);
+  if (n & 2) {
+    d[0] = (int8_t)v4;
+    d[1] = (int8_t)v4;
+    d += 2;
+  }
+  if (n & 1) d[0] = (int8_t)v4;
+}
+
+/* The patch of output pixel (oy, ox) in OHWI tap order; taps in the padding hold the zero
+ * point, the k_padded - K tail holds zeros (its weights are zero). */
+static void mcuq_im2col(const mcuq_conv_params_t *p, const int8_t *in_b, int32_t oy,
+                        int32_t ox, int8_t *col) {
+  const int32_t in_c = p->in_c, k_w = p->k_w;
+  const int32_t row_bytes = k_w * in_c;
+  const uint32_t zp4 = (uint32_t)(uint8_t)(int8_t)p->input_zero_point * 0x01010101u;
+  const int32_t iy0 = oy * p->stride_h - p->pad_h;
+  const int32_t ix0 = ox * p->stride_w - p->pad_w;
+  int32_t kx0, kx1;
+  mcuq_valid_taps(ix0, p->dil_w, p->in_w, k_w, &kx0, &kx1);
+  int8_t *d = col;
+  for (int32_t ky = 0; ky < p->k_h; ++ky, d += row_bytes) {
+    const int32_t iy = iy0 + ky * p->dil_h;
+    if (iy < 0 || iy >= p->in_h || kx0 == kx1) {
+      mcuq_fill_bytes(d, zp4, row_bytes);
+      continue;
+    }
+    mcuq_fill_bytes(d, zp4, kx0 * in_c);
+    const int8_t *row = in_b + iy * p->in_w * in_c;
+    if (p->dil_w == 1) {
+      mcuq_copy_bytes(d + kx0 * in_c, row + (ix0 + kx0) * in_c, (kx1 - kx0) * in_c);
+    } else {
+      for (int32_t kx = kx0; kx < kx1; ++kx)
+        mcuq_copy_bytes(d + kx * in_c, row + (ix0 + kx * p->dil_w) * in_c, in_c);
+    }
+    mcuq_fill_bytes(d + kx1 * in_c, zp4, (k_w - kx1) * in_c);
+  }
+  mcuq_fill_bytes(col + p->k_h * row_bytes, 0, p->k_padded - p->k_h * row_bytes);
+}
+
+/* Two patches (xa, xb) times two weight rows (w0, w1), n a multiple of 4. */
+static inline void mcuq_mac_2x2(const int8_t *xa, const int8_t *xb, const int8_t *w0,
+                                const int8_t *w1, int32_t n, int32_t *a00, int32_t *a01,
+                                int32_t *a10, int32_t *a11) {
+  int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
+  for (int32_t k = 0; k < n; k += 4) {
+    const uint32_t va = mcuq_load4(xa + k), vb = mcuq_load4(xb + k);
+    const uint32_t v0 = mcuq_load4(w0 + k), v1 = mcuq_load4(w1 + k);
+    const uint32_t ae = mcuq_sxtb16(va), ao = mcuq_sxtb16_ror8(va);
+    const uint32_t be = mcuq_sxtb16(vb), bo = mcuq_sxtb16_ror8(vb);
+    const uint32_t e0 = mcuq_sxtb16(v0), o0 = mcuq_sxtb16_ror8(v0);
+    s00 = mcuq_smlad(ae, e0, s00);
+    s00 = mcuq_smlad(ao, o0, s00);
+    s01 = mcuq_smlad(be, e0, s01);
+    s01 = mcuq_smlad(bo, o0, s01);
+    const uint32_t e1 = mcuq_sxtb16(v1), o1 = mcuq_sxtb16_ror8(v1);
+    s10 = mcuq_smlad(ae, e1, s10);
+    s10 = mcuq_smlad(ao, o1, s10);
+    s11 = mcuq_smlad(be, e1, s11);
+    s11 = mcuq_smlad(bo, o1, s11);
+  }
+  *a00 = s00;
+  *a01 = s01;
+  *a10 = s10;
+  *a11 = s11;
+}
+
+/* Two patches times one weight row. */
+static inline void mcuq_mac_2x1(const int8_t *xa, const int8_t *xb, const int8_t *w0,
+                                int32_t n, int32_t *a00, int32_t *a01) {
+  int32_t s00 = *a00, s01 = *a01;
+  for (int32_t k = 0; k < n; k += 4) {
+    const uint32_t va = mcuq_load4(xa + k), vb = mcuq_load4(xb + k);
+    const uint32_t v0 = mcuq_load4(w0 + k);
+    const uint32_t e0 = mcuq_sxtb16(v0), o0 = mcuq_sxtb16_ror8(v0);
+    s00 = mcuq_smlad(mcuq_sxtb16(va), e0, s00);
+    s00 = mcuq_smlad(mcuq_sxtb16_ror8(va), o0, s00);
+    s01 = mcuq_smlad(mcuq_sxtb16(vb), e0, s01);
+    s01 = mcuq_smlad(mcuq_sxtb16_ror8(vb), o0, s01);
+  }
+  *a00 = s00;
+  *a01 = s01;
+}
+
+static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict input,
+                             const int8_t *restrict weights, const int32_t *restrict bias,
+                             int8_t *restrict output) {
+  const int32_t in_c = p->in_c, out_c = p->out_c, kp = p->k_padded;
+  const int32_t out_w = p->out_w, pixels = p->out_h * out_w;
+  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+  int8_t col[2 * MCUQ_CONV_COL_MAX];
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *in_b = input + b * p->in_h * p->in_w * in_c;
+    int8_t *out_b = output + b * pixels * out_c;
+    for (int32_t pix = 0; pix < pixels; pix += 2) {
+      const int two = pix + 1 < pixels;
+      const int32_t oya = pix / out_w, oxa = pix % out_w;
+      const int32_t oyb = two ? (pix + 1) / out_w : oya, oxb = two ? (pix + 1) % out_w : oxa;
+      const int8_t *xa, *xb;
+      if (p->mode == 2) {
+        xa = in_b + (oya * p->stride_h * p->in_w + oxa * p->stride_w) * in_c;
+        xb = in_b + (oyb * p->stride_h * p->in_w + oxb * p->stride_w) * in_c;
+      } else {
+        mcuq_im2col(p, in_b, oya, oxa, col);
+        xa = col;
+        xb = col;
+        if (two) {
+          mcuq_im2col(p, in_b, oyb, oxb, col + kp);
+          xb = col + kp;
+        }
+      }
+      int8_t *oa = out_b + pix * out_c;
+      int8_t *ob = two ? oa + out_c : oa;
+      int32_t o = 0;
+      for (; o + 2 <= out_c; o += 2) {
+        const int8_t *w0 = weights + o * kp;
+        int32_t a00 = bias[o], a01 = bias[o], a10 = bias[o + 1], a11 = bias[o + 1];
+        mcuq_mac_2x2(xa, xb, w0, w0 + kp, kp, &a00, &a01, &a10, &a11);
+        ob[o] = mcuq_conv_rq(a01, p, o, off, lo, hi);
+        ob[o + 1] = mcuq_conv_rq(a11, p, o + 1, off, lo, hi);
+        oa[o] = mcuq_conv_rq(a00, p, o, off, lo, hi);
+        oa[o + 1] = mcuq_conv_rq(a10, p, o + 1, off, lo, hi);
+      }
+      if (o < out_c) {
+        int32_t a00 = bias[o], a01 = bias[o];
+        mcuq_mac_2x1(xa, xb, weights + o * kp, kp, &a00, &a01);
+        ob[o] = mcuq_conv_rq(a01, p, o, off, lo, hi);
+        oa[o] = mcuq_conv_rq(a00, p, o, off, lo, hi);
+      }
+    }
+  }
+}
+
+/* -- generic path (mode 0) ------------------------------------------------------------------ */
+
 void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
                   const int8_t *restrict weights, const int32_t *restrict bias,
                   int8_t *restrict output) {
+  if (p->mode != 0) {
+    mcuq_conv_packed(p, input, weights, bias, output);
+    return;
+  }
   const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c;
   const int32_t out_c = p->out_c, k_h = p->k_h, k_w = p->k_w;
   const int32_t fic = p->filter_in_c;
@@ -89,9 +249,103 @@ void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
   }
 }
 
+/* -- depthwise ------------------------------------------------------------------------------ */
+
+/* depth_multiplier == 1: per output pixel, 4 channels at a time in registers; taps inside the
+ * image are read, taps in the padding multiply the zero point. */
+static void mcuq_depthwise_m1(const mcuq_conv_params_t *p, const int8_t *restrict input,
+                              const int8_t *restrict weights, const int32_t *restrict bias,
+                              int8_t *restrict output) {
+  const int32_t in_h = p->in_h, in_w = p->in_w, ch = p->out_c;
+  const int32_t k_h = p->k_h, k_w = p->k_w;
+  const int32_t zp = p->input_zero_point;
+  const uint32_t zp2 = ((uint32_t)zp & 0xffffu) * 0x00010001u;
+  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+  const int32_t x_step = p->dil_w * ch, row_step = p->dil_h * in_w * ch;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *in_b = input + b * in_h * in_w * ch;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_h;
+      int32_t ky0, ky1;
+      mcuq_valid_taps(iy0, p->dil_h, in_h, k_h, &ky0, &ky1);
+      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        int32_t kx0, kx1;
+        mcuq_valid_taps(ix0, p->dil_w, in_w, k_w, &kx0, &kx1);
+        const int border = ky0 > 0 || ky1 < k_h || kx0 > 0 || kx1 < k_w;
+        const int32_t nkx = kx1 - kx0;
+        const int any = ky1 > ky0 && kx1 > kx0;
+        const int8_t *x0 =
+            any ? in_b + ((iy0 + ky0 * p->dil_h) * in_w + ix0 + kx0 * p->dil_w) * ch : in_b;
+        const int8_t *w0 = weights + (any ? (ky0 * k_w + kx0) * ch : 0);
+        int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * ch;
+        int32_t c = 0;
+        for (; c + 4 <= ch; c += 4) {
+          int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+          const int8_t *xr = x0 + c, *wr = w0 + c;
+          for (int32_t ky = ky0; any && ky < ky1; ++ky, xr += row_step, wr += k_w * ch) {
+            const int8_t *xp = xr, *wp = wr;
+            for (int32_t k = 0; k < nkx; ++k, xp += x_step, wp += ch) {
+              const uint32_t xv = mcuq_load4(xp), wv = mcuq_load4(wp);
+              const uint32_t xe = mcuq_sxtb16(xv), xo = mcuq_sxtb16_ror8(xv);
+              const uint32_t we = mcuq_sxtb16(wv), wo = mcuq_sxtb16_ror8(wv);
+              a0 = mcuq_smlabb(xe, we, a0);
+              a2 = mcuq_smlatt(xe, we, a2);
+              a1 = mcuq_smlabb(xo, wo, a1);
+              a3 = mcuq_smlatt(xo, wo, a3);
+            }
+          }
+          if (border) {
+            for (int32_t ky = 0; ky < k_h; ++ky) {
+              const int row_out = ky < ky0 || ky >= ky1;
+              for (int32_t kx = 0; kx < k_w; ++kx) {
+                if (row_out || kx < kx0 || kx >= kx1) {
+                  const uint32_t wv = mcuq_load4(weights + (ky * k_w + kx) * ch + c);
+                  const uint32_t we = mcuq_sxtb16(wv), wo = mcuq_sxtb16_ror8(wv);
+                  a0 = mcuq_smlabb(zp2, we, a0);
+                  a2 = mcuq_smlatt(zp2, we, a2);
+                  a1 = mcuq_smlabb(zp2, wo, a1);
+                  a3 = mcuq_smlatt(zp2, wo, a3);
+                }
+              }
+            }
+          }
+          out[c] = mcuq_conv_rq(a0, p, c, off, lo,
+                                hi);
+          out[c + 1] = mcuq_conv_rq(
+              a1, p, c + 1, off, lo, hi);
+          out[c + 2] = mcuq_conv_rq(
+              a2, p, c + 2, off, lo, hi);
+          out[c + 3] = mcuq_conv_rq(
+              a3, p, c + 3, off, lo, hi);
+        }
+        for (; c < ch; ++c) {
+          int32_t a = bias[c];
+          for (int32_t ky = 0; ky < k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            for (int32_t kx = 0; kx < k_w; ++kx) {
+              const int32_t ix = ix0 + kx * p->dil_w;
+              const int32_t x = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
+                                    ? in_b[(iy * in_w + ix) * ch + c]
+                                    : zp;
+              a += x * weights[(ky * k_w + kx) * ch + c];
+            }
+          }
+          out[c] = mcuq_conv_rq(a, p, c, off, lo,
+                                hi);
+        }
+      }
+    }
+  }
+}
+
 void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
                             const int8_t *restrict weights, const int32_t *restrict bias,
                             int8_t *restrict output) {
+  if (p->mode == 1) {
+    mcuq_depthwise_m1(p, input, weights, bias, output);
+    return;
+  }
   const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c;
   const int32_t out_c = p->out_c, k_h = p->k_h, k_w = p->k_w;
   const int32_t m = p->depth_multiplier;

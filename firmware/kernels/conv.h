@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 
+/* Largest k_padded of the im2col path (two patches live on the stack). */
+#define MCUQ_CONV_COL_MAX 1024
+
 typedef struct {
   int32_t batches;
   int32_t in_h, in_w, in_c;
@@ -15,6 +18,16 @@ typedef struct {
   int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
   int32_t input_zero_point; /* = -input_offset */
   int32_t output_offset, act_min, act_max;
+  /* CONV_2D kernel path, chosen at generation time (mcuq/codegen/c_ops/conv.py):
+   *   0: generic (weights OHWI as in the model);
+   *   1: im2col: each output pixel's patch (taps in the padding read the zero point) is
+   *      gathered into a stack buffer of k_padded bytes, then a packed int8 dot product;
+   *   2: direct: 1x1 filter, no padding, in_c % 4 == 0: the input pixel is the patch.
+   * Paths 1 and 2 take weights as out_c rows of k_padded bytes (OHWI rows zero-padded to a
+   * multiple of 4). DEPTHWISE_CONV_2D: 0 generic, 1 depth_multiplier == 1 fast path.
+   * Modes != 0 need every shift in [-31, -2] (mcuq_requant_rshift). */
+  int32_t mode;
+  int32_t k_padded;
   const int32_t *multiplier; /* out_c entries (per-tensor models repeat one value) */
   const int32_t *shift;      /* out_c entries */
 } mcuq_conv_params_t;

@@ -8,6 +8,107 @@
 
 #include <stdint.h>
 
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define MCUQ_DSP 1
+#else
+#define MCUQ_DSP 0
+#endif
+
+/* -- packed int8/int16 helpers: Cortex-M DSP instructions, portable C elsewhere ----------- */
+
+/* 4 bytes from any address, little-endian (unaligned LDR on Cortex-M4). */
+static inline uint32_t mcuq_load4(const int8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static inline void mcuq_store4(int8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+
+/* bytes 0 and 2 sign-extended into the low and high halfwords (SXTB16). */
+static inline uint32_t mcuq_sxtb16(uint32_t x) {
+#if MCUQ_DSP
+  return (uint32_t)__sxtb16((int32_t)x);
+#else
+  return ((uint32_t)(int32_t)(int8_t)(x & 0xffu) & 0xffffu) |
+         ((uint32_t)(int32_t)(int8_t)((x >> 16) & 0xffu) << 16);
+#endif
+}
+
+/* bytes 1 and 3 sign-extended into the low and high halfwords (SXTB16 with ROR #8). */
+static inline uint32_t mcuq_sxtb16_ror8(uint32_t x) {
+#if MCUQ_DSP && defined(__GNUC__)
+  uint32_t r; /* GCC's ACLE has no rotated form; one instruction instead of ROR + SXTB16 */
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+#else
+  return mcuq_sxtb16((x >> 8) | (x << 24));
+#endif
+}
+
+/* acc + lo(a) * lo(b) + hi(a) * hi(b), halfwords signed, wrapping like SMLAD. */
+static inline int32_t mcuq_smlad(uint32_t a, uint32_t b, int32_t acc) {
+#if MCUQ_DSP
+  return __smlad((int32_t)a, (int32_t)b, acc);
+#else
+  const int32_t lo = (int32_t)(int16_t)(a & 0xffffu) * (int32_t)(int16_t)(b & 0xffffu);
+  const int32_t hi = (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b >> 16);
+  return (int32_t)((uint32_t)acc + (uint32_t)lo + (uint32_t)hi);
+#endif
+}
+
+/* acc + lo(a) * lo(b) (SMLABB) and acc + hi(a) * hi(b) (SMLATT), wrapping. */
+static inline int32_t mcuq_smlabb(uint32_t a, uint32_t b, int32_t acc) {
+#if MCUQ_DSP
+  return __smlabb((int32_t)a, (int32_t)b, acc);
+#else
+  const int32_t lo = (int32_t)(int16_t)(a & 0xffffu) * (int32_t)(int16_t)(b & 0xffffu);
+  return (int32_t)((uint32_t)acc + (uint32_t)lo);
+#endif
+}
+
+static inline int32_t mcuq_smlatt(uint32_t a, uint32_t b, int32_t acc) {
+#if MCUQ_DSP
+  return __smlatt((int32_t)a, (int32_t)b, acc);
+#else
+  const int32_t hi = (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b >> 16);
+  return (int32_t)((uint32_t)acc + (uint32_t)hi);
+#endif
+}
+
+/* bytewise signed max of 4 packed int8 (SSUB8 + SEL). */
+static inline uint32_t mcuq_max_s8x4(uint32_t a, uint32_t b) {
+#if MCUQ_DSP
+  (void)__ssub8((int32_t)a, (int32_t)b);
+  return __sel(a, b);
+#else
+  uint32_t r = 0;
+  for (int i = 0; i < 32; i += 8) {
+    const int8_t x = (int8_t)((a >> i) & 0xffu), y = (int8_t)((b >> i) & 0xffu);
+    r |= (uint32_t)(uint8_t)(x > y ? x : y) << i;
+  }
+  return r;
+#endif
+}
+
+/* bytewise signed min of 4 packed int8. */
+static inline uint32_t mcuq_min_s8x4(uint32_t a, uint32_t b) {
+#if MCUQ_DSP
+  (void)__ssub8((int32_t)a, (int32_t)b);
+  return __sel(b, a);
+#else
+  uint32_t r = 0;
+  for (int i = 0; i < 32; i += 8) {
+    const int8_t x = (int8_t)((a >> i) & 0xffu), y = (int8_t)((b >> i) & 0xffu);
+    r |= (uint32_t)(uint8_t)(x < y ? x : y) << i;
+  }
+  return r;
+#endif
+}
+
 typedef char mcuq_arithmetic_shift_check[((-8) >> 1) == -4 ? 1 : -1];
 
 #ifdef MCUQ_TEST_ROUNDING_FAULT
@@ -18,12 +119,19 @@ typedef char mcuq_arithmetic_shift_check[((-8) >> 1) == -4 ? 1 : -1];
 #define MCUQ_RDBP_TIE_ADJUST(x) ((x) < 0 ? 1 : 0)
 #endif
 
+/* (a * b + 2^30) >> 31 with a floor shift: gemmlowp's SaturatingRoundingDoublingHighMul for
+ * every pair except a == b == INT32_MIN. gemmlowp adds 2^30 (ab >= 0) or 1 - 2^30 (ab < 0) and
+ * divides by 2^31 truncating toward zero; for ab < 0 truncation is floor((y + 2^31 - 1) / 2^31)
+ * with y = ab + 1 - 2^30, i.e. floor((ab + 2^30) / 2^31) again: one formula, no branch.
+ * Precondition: b != INT32_MIN (quantized multipliers are in [0, 2^31)). */
+static inline int32_t mcuq_srdhm_nonsat(int32_t a, int32_t b) {
+  return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+}
+
 /* gemmlowp SaturatingRoundingDoublingHighMul. */
 static inline int32_t mcuq_srdhm(int32_t a, int32_t b) {
   if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-  const int64_t ab = (int64_t)a * (int64_t)b;
-  const int64_t nudge = ab >= 0 ? (int64_t)(1 << 30) : (int64_t)(1 - (1 << 30));
-  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+  return mcuq_srdhm_nonsat(a, b);
 }
 
 /* gemmlowp RoundingDivideByPOT: x / 2^exponent rounded half away from zero, 0 <= exponent <= 31. */
@@ -54,6 +162,21 @@ static inline int32_t mcuq_mbqm_smaller_than_one(int32_t x, int32_t multiplier, 
 /* MultiplyByQuantizedMultiplierGreaterThanOne: left_shift >= 0. */
 static inline int32_t mcuq_mbqm_greater_than_one(int32_t x, int32_t multiplier, int32_t left_shift) {
   return mcuq_srdhm(mcuq_shl(x, left_shift), multiplier);
+}
+
+/* mcuq_mbqm(x, multiplier, shift) for -31 <= shift <= -2 (a pure right shift by e = -shift)
+ * and multiplier != INT32_MIN, from one 64-bit multiply-accumulate. With t = x * m + 2^30,
+ * the gemmlowp high mul is r = floor(t / 2^31) and RoundingDivideByPOT is
+ * floor((r + 2^(e-1) - [r < 0]) / 2^e); nested floors merge into
+ * floor((x * m + 2^30 - [x < 0] * 2^31 + 2^(30+e)) / 2^(31+e)) ([x < 0] may stand for [r < 0]:
+ * they differ only when r == 0, where both give 0), and since 2^(30+e) is a multiple of 2^32,
+ * that is (hi32(x * m + 2^30 - [x < 0] * 2^31) + 2^(e-2)) >> (e - 1) (no overflow: the high
+ * word is below 2^30 in magnitude). */
+static inline int32_t mcuq_requant_rshift(int32_t x, int32_t multiplier, int32_t shift) {
+  const int64_t t = (int64_t)x * (int64_t)multiplier + ((int64_t)1 << 30) -
+                    ((int64_t)MCUQ_RDBP_TIE_ADJUST(x) << 31);
+  const int32_t e1 = -shift - 1;
+  return ((int32_t)(t >> 32) + (int32_t)((1u << e1) >> 1)) >> e1;
 }
 
 static inline int32_t mcuq_clamp(int32_t x, int32_t lo, int32_t hi) {

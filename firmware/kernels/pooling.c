@@ -55,9 +55,38 @@ void mcuq_avg_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
   }
 }
 
+/* channels % 4 == 0: four channels per packed word (SSUB8 + SEL), no per-channel loop. */
+static void mcuq_max_pool_x4(const mcuq_pool_params_t *p, const int8_t *restrict input,
+                             int8_t *restrict output) {
+  const int32_t ch = p->channels;
+  const uint32_t lo4 = (uint32_t)(uint8_t)(int8_t)p->act_min * 0x01010101u;
+  const uint32_t hi4 = (uint32_t)(uint8_t)(int8_t)p->act_max * 0x01010101u;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *in_b = input + b * p->in_h * p->in_w * ch;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const mcuq_window_t w = mcuq_pool_window(p, oy, ox);
+        int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * ch;
+        for (int32_t c = 0; c < ch; c += 4) {
+          uint32_t mx = 0x80808080u;
+          for (int32_t y = w.y0; y < w.y1; ++y) {
+            const int8_t *px = in_b + (y * p->in_w + w.x0) * ch + c;
+            for (int32_t x = w.x0; x < w.x1; ++x, px += ch) mx = mcuq_max_s8x4(mx, mcuq_load4(px));
+          }
+          mcuq_store4(out + c, mcuq_min_s8x4(mcuq_max_s8x4(mx, lo4), hi4));
+        }
+      }
+    }
+  }
+}
+
 void mcuq_max_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
                       int8_t *restrict output) {
   const int32_t ch = p->channels;
+  if (ch % 4 == 0 && p->act_min >= -128 && p->act_max <= 127) {
+    mcuq_max_pool_x4(p, input, output);
+    return;
+  }
   int8_t mx[MCUQ_POOL_BLOCK];
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * p->in_h * p->in_w * ch;

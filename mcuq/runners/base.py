@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import Model
+from ..model import Model, load_model
 from ..reference.interpreter import RunResult
 
 
@@ -17,7 +17,7 @@ class Runner:
     gives_intermediates: bool = False
 
     def __init__(self, model: Model):
-        self.model = model
+        self.model = load_model(model)  # a Model, .tflite path or bytes
 
     def run(self, inputs: list[np.ndarray], keep_intermediates: bool = False) -> RunResult:
         raise NotImplementedError

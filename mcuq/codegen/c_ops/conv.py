@@ -23,11 +23,53 @@ def folded_bias(p) -> np.ndarray:
     return wrap_int32(b + p.input_offset * sums).astype(np.int32)
 
 
+#: firmware/kernels/conv.h MCUQ_CONV_COL_MAX: largest patch of the im2col path.
+COL_MAX = 1024
+
+
+def rshift_ok(multiplier, shift) -> bool:
+    """mcuq_requant_rshift's preconditions: multiplier != INT32_MIN, -31 <= shift <= -2."""
+    m = np.asarray(multiplier, np.int64).ravel()
+    s = np.asarray(shift, np.int64).ravel()
+    return bool(np.all(m > -(1 << 31)) and np.all((s <= -2) & (s >= -31)))
+
+
+def _requant_ok(p) -> bool:
+    return rshift_ok(p.multiplier, p.shift)
+
+
+def conv_mode(p) -> tuple[int, int]:
+    """(kernel path, k_padded) for conv.h's mode field."""
+    _, in_h, in_w, in_c = p.input_shape
+    k_h, k_w = p.weights.shape[1], p.weights.shape[2]
+    if p.depthwise:
+        return (1 if p.depth_multiplier == 1 and _requant_ok(p) else 0), 0
+    k = k_h * k_w * in_c
+    k_padded = -(-k // 4) * 4
+    if p.filter_input_depth != in_c or not _requant_ok(p):
+        return 0, k
+    if (k_h == 1 and k_w == 1 and p.padding.pad_h == 0 and p.padding.pad_w == 0
+            and in_c % 4 == 0):
+        return 2, k
+    if k_padded <= COL_MAX:
+        return 1, k_padded
+    return 0, k
+
+
+def packed_weights(weights: np.ndarray, k_padded: int) -> np.ndarray:
+    """OHWI weights as out_c rows of k_padded int8 (rows zero-padded)."""
+    rows = weights.reshape(weights.shape[0], -1)
+    out = np.zeros((rows.shape[0], k_padded), np.int8)
+    out[:, :rows.shape[1]] = rows
+    return out
+
+
 @c_emitter("CONV_2D", "DEPTHWISE_CONV_2D")
 def emit(ctx, op, p):
     ctx.use("conv")
     n, in_h, in_w, in_c = p.input_shape
     _, out_h, out_w, out_c = p.output_shape
+    mode, k_padded = conv_mode(p)
     params = ctx.params("mcuq_conv_params_t", {
         "batches": n, "in_h": in_h, "in_w": in_w, "in_c": in_c,
         "out_h": out_h, "out_w": out_w, "out_c": out_c,
@@ -38,10 +80,16 @@ def emit(ctx, op, p):
         "pad_h": p.padding.pad_h, "pad_w": p.padding.pad_w,
         "input_zero_point": -p.input_offset, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max,
+        "mode": mode, "k_padded": k_padded,
         "multiplier": ctx.array("mult", p.multiplier.astype(np.int32)),
         "shift": ctx.array("shift", p.shift.astype(np.int32)),
     })
     bias = ctx.array("bias", folded_bias(p), comment="bias + input_offset * sum(weights)")
     fn = "mcuq_depthwise_conv_s8" if p.depthwise else "mcuq_conv_s8"
-    return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, {ctx.const(op.inputs[1])}, {bias}, "
+    if not p.depthwise and mode in (1, 2) and k_padded != p.weights[0].size:
+        weights = ctx.array("weights", packed_weights(p.weights, k_padded),
+                            comment="OHWI rows zero-padded to a multiple of 4")
+    else:
+        weights = ctx.const(op.inputs[1])
+    return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, {weights}, {bias}, "
             f"{ctx.ptr(op.outputs[0], True)});"]
