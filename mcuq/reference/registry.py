@@ -66,6 +66,17 @@ def unsupported(op: Operator, model: Model, what: str, hint: str) -> Unsupported
     return UnsupportedModelError(f"{model.source}: {op.describe()} (output '{out}'): {what}", hint)
 
 
+def require_int8(op: Operator, model: Model, tensors) -> None:
+    """Every tensor int8 and quantized, or an UnsupportedModelError naming the first that is not."""
+    for t in tensors:
+        if t.type_name != "INT8":
+            raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
+                              "convert with int8 activations and weights (mcuq convert)")
+        if t.quant is None or t.quant.scale.size == 0:
+            raise unsupported(op, model, f"tensor '{t.name}' has no quantization parameters",
+                              "convert with full-integer quantization (mcuq convert)")
+
+
 _LOADED = False
 
 

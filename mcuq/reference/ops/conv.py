@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, unsupported
+from ..registry import register, require_int8, unsupported
 
 
 @dataclass(frozen=True)
@@ -138,13 +138,7 @@ def _prepare(op, model, depthwise: bool) -> ConvParams:
         # crashes on DEPTHWISE_CONV_2D; a bias-less op lists two inputs.
         raise unsupported(op, model, "the bias input is present but omitted (-1)",
                           "list only the input and the filter, or give an int32 bias")
-    for t in (x, w, y):
-        if t.type_name != "INT8":
-            raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
-                              "convert with int8 activations and weights (mcuq convert)")
-        if t.quant is None:
-            raise unsupported(op, model, f"tensor '{t.name}' has no quantization parameters",
-                              "convert with full-integer quantization (mcuq convert)")
+    require_int8(op, model, (x, w, y))
     if w.data is None:
         raise unsupported(op, model, "weights are not constant",
                           f"mcuq supports {op.opcode} with constant weights only")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, unsupported
+from ..registry import register, require_int8, unsupported
 from .conv import Padding, spatial_options, windows
 
 
@@ -40,13 +40,7 @@ def _valid_counts(size: int, out: int, stride: int, pad: int, filt: int) -> np.n
 def _prepare(op, model) -> PoolParams:
     (x,) = model.op_inputs(op)[:1]
     (y,) = model.op_outputs(op)
-    for t in (x, y):
-        if t.type_name != "INT8":
-            raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
-                              "convert with int8 activations (mcuq convert)")
-        if t.quant is None:
-            raise unsupported(op, model, f"tensor '{t.name}' has no quantization parameters",
-                              "convert with full-integer quantization (mcuq convert)")
+    require_int8(op, model, (x, y))
     if (abs(float(np.float32(x.scale)) - float(np.float32(y.scale))) > 1e-6
             or x.zero_point != y.zero_point):
         raise unsupported(op, model, f"input scale/zero point ({x.scale}, {x.zero_point}) "

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, unsupported
+from ..registry import register, require_int8, unsupported
 
 MAX_DIMS = 5
 MAX_REDUCED_AXES = 2
@@ -57,13 +57,7 @@ class Mean:
     def prepare(op, model) -> MeanParams:
         x, ax = model.op_inputs(op)[:2]
         (y,) = model.op_outputs(op)
-        for t in (x, y):
-            if t.type_name != "INT8":
-                raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
-                                  "convert with int8 activations (mcuq convert)")
-            if t.quant is None:
-                raise unsupported(op, model, f"tensor '{t.name}' has no quantization",
-                                  "convert with full-integer quantization (mcuq convert)")
+        require_int8(op, model, (x, y))
         if ax is None or ax.data is None or ax.type_name != "INT32":
             raise unsupported(op, model, "the axis input is not a constant INT32 tensor",
                               "mcuq supports MEAN over constant axes only")
