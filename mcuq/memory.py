@@ -159,9 +159,10 @@ def _plan(bufs: list[Buffer], offsets: dict[int, int], alignment: int,
 
 
 def plan_tflm_like(model: Model) -> ArenaPlan:
-    """TFLite Micro's greedy head plan: largest first (ties: earlier tensor first), 16-aligned."""
+    """TFLite Micro's greedy head plan: largest first, 16-aligned. Ties go to the later tensor
+    first: GreedyMemoryPlanner fills its sort array from the tail and sorts it stably."""
     bufs = buffers(model, TFLM_ALIGNMENT)
-    order = sorted(bufs, key=lambda b: (-b.size, b.root))
+    order = sorted(bufs, key=lambda b: (-b.size, -b.root))
     return _plan(bufs, place(bufs, order, TFLM_ALIGNMENT), TFLM_ALIGNMENT)
 
 

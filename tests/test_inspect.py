@@ -127,3 +127,16 @@ def test_inspect_does_not_import_tensorflow(model_file):
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "FULLY_CONNECTED" in r.stdout
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "ds_cnn", "mobilenet_v1", "resnet8",
+                                  "autoencoder", "two_in_two_out"])
+def test_zoo_plans_against_tflite_micro(zoo, name):
+    """Ours >= the largest live set and within 10% of TFLite Micro's head section (both are
+    printed; on these models the greedy plan lands on TFLM's head to the byte)."""
+    a = inspect_model(zoo[name]).arena
+    print(f"{name}: largest live set {a.lower_bound_bytes}, plan {a.plan_bytes}, "
+          f"TFLM head {a.tflm_head_bytes}, TFLM total {a.tflm_total_bytes}")
+    assert a.plan_bytes >= a.lower_bound_bytes
+    assert abs(a.plan_bytes - a.tflm_head_bytes) <= 0.1 * a.tflm_head_bytes
+    assert a.c_arena_bytes <= a.plan_bytes  # the C target never needs more than the plan
