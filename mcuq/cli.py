@@ -123,16 +123,20 @@ def generate(model, out_dir, target, name, vectors, force, as_json):
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Inputs to run (default: all given, or 100 random).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for random inputs.")
+@click.option("--kernels", type=click.Choice(["ref", "default"]), default="ref", show_default=True,
+              help="Kernels of the `tflite` runner: the reference op resolver (must be exact) "
+                   "or the optimized default ones (differences reported, never failed on).")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
 @handle_errors
-def verify(model, data, labels, float_model, runners, samples, seed, as_json):
+def verify(model, data, labels, float_model, runners, samples, seed, kernels, as_json):
     """Run MODEL.tflite through every runner and compare each with the int8 reference."""
     from .report import print_verify
     from .verification import verify_model
 
     report = verify_model(model, data=data, labels=labels, float_model=float_model,
                           runners=[r.strip() for r in runners.split(",") if r.strip()],
-                          samples=samples, seed=seed, progress=not as_json)
+                          samples=samples, seed=seed, progress=not as_json,
+                          runner_options={"tflite": {"kernels": kernels}})
     print_verify(report, as_json=as_json)
     sys.exit(report.exit_code)
 

@@ -419,3 +419,22 @@ def test_float_metrics_of_a_converted_model(tmp_path):
     (m,) = report.metrics
     assert m.accuracy["float"] == 1.0 and m.accuracy["int8"] == m.top1_agreement >= 0.85
     assert m.sqnr_db > 20 and m.cosine > 0.99
+
+
+def test_kernels_default_switches_the_tflite_runner_to_optimized_kernels(tmp_path):
+    """--kernels default: the `tflite` runner uses LiteRT's optimized kernels and is reported
+    (never failed on) under its own name."""
+    import json as _json
+
+    from click.testing import CliRunner as _Cli
+
+    from mcuq.cli import main as _main
+    from tests.test_inspect import conv_dw_fc_model
+
+    p = tmp_path / "m.tflite"
+    p.write_bytes(conv_dw_fc_model())
+    r = _Cli().invoke(_main, ["verify", str(p), "--runners", "reference,tflite", "--kernels",
+                              "default", "--samples", "8", "--json"])
+    assert r.exit_code == 0, r.output
+    (runner,) = _json.loads(r.output)["runners"]
+    assert runner["runner"] == "tflite-default" and runner["must_be_exact"] is False

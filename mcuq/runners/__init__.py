@@ -13,7 +13,7 @@ def make_runner(name: str, model, **options) -> Runner:
         return ReferenceRunner(model)
     if name == "tflite":
         from .tflite import TfliteRunner
-        return TfliteRunner(model, kernels="ref")
+        return TfliteRunner(model, kernels=options.get("kernels", "ref"))
     if name == "tflite-default":
         from .tflite import TfliteRunner
         return TfliteRunner(model, kernels="default")
