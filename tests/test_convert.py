@@ -284,3 +284,16 @@ def test_help_does_not_import_tensorflow():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["False", "False"]
+
+
+def test_a_keras_file_with_a_lambda_layer_is_refused_in_safe_mode(tmp_path, zoo_keras_dir):
+    """A .keras file can carry Python code (Lambda); mcuq loads with safe_mode on and refuses."""
+    import keras
+
+    inp = keras.Input((64,), name="features")
+    y = keras.layers.Lambda(lambda t: t * 2.0, name="double")(inp)
+    y = keras.layers.Dense(4, name="head")(y)
+    path = tmp_path / "lambda.keras"
+    keras.Model(inp, y).save(path)
+    fails([path, "--calibration", zoo_keras_dir / "mlp_calib.npy", "-o",
+           tmp_path / "out.tflite"], tmp_path, 2, "safe_mode", str(path))
