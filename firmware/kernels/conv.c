@@ -69,9 +69,19 @@ static void mcuq_im2col(const mcuq_conv_params_t *p, const int8_t *in_b, int32_t
   const uint32_t zp4 = (uint32_t)(uint8_t)(int8_t)p->input_zero_point * 0x01010101u;
   const int32_t iy0 = oy * p->stride_h - p->pad_h;
   const int32_t ix0 = ox * p->stride_w - p->pad_w;
+  const int32_t tail = p->k_padded - p->k_h * row_bytes;
+  int8_t *d = col;
+  if (p->dil_w == 1 && iy0 >= 0 && ix0 >= 0 && ix0 + k_w <= p->in_w &&
+      iy0 + (p->k_h - 1) * p->dil_h < p->in_h) { /* interior: whole filter rows, no checks */
+    const int32_t step = p->dil_h * p->in_w * in_c;
+    const int8_t *s = in_b + (iy0 * p->in_w + ix0) * in_c;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, d += row_bytes, s += step)
+      mcuq_copy_bytes(d, s, row_bytes);
+    mcuq_fill_bytes(d, 0, tail);
+    return;
+  }
   int32_t kx0, kx1;
   mcuq_valid_taps(ix0, p->dil_w, p->in_w, k_w, &kx0, &kx1);
-  int8_t *d = col;
   for (int32_t ky = 0; ky < p->k_h; ++ky, d += row_bytes) {
     const int32_t iy = iy0 + ky * p->dil_h;
     if (iy < 0 || iy >= p->in_h || kx0 == kx1) {
@@ -88,7 +98,7 @@ static void mcuq_im2col(const mcuq_conv_params_t *p, const int8_t *in_b, int32_t
     }
     mcuq_fill_bytes(d + kx1 * in_c, zp4, (k_w - kx1) * in_c);
   }
-  mcuq_fill_bytes(col + p->k_h * row_bytes, 0, p->k_padded - p->k_h * row_bytes);
+  mcuq_fill_bytes(d, 0, tail);
 }
 
 /* Two patches (xa, xb) times two weight rows (w0, w1), n a multiple of 4. */
@@ -251,88 +261,73 @@ void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
 
 /* -- depthwise ------------------------------------------------------------------------------ */
 
-/* depth_multiplier == 1: per output pixel, 4 channels at a time in registers; taps inside the
- * image are read, taps in the padding multiply the zero point. */
+/* One tap of 4 channels: x and w words, SXTB16-unpacked, 4 multiply-accumulates. */
+#define MCUQ_DW_TAP(xp, wp)                                                                  \
+  do {                                                                                       \
+    const uint32_t xv_ = mcuq_load4(xp), wv_ = mcuq_load4(wp);                               \
+    const uint32_t xe_ = mcuq_sxtb16(xv_), xo_ = mcuq_sxtb16_ror8(xv_);                      \
+    const uint32_t we_ = mcuq_sxtb16(wv_), wo_ = mcuq_sxtb16_ror8(wv_);                      \
+    a0 = mcuq_smlabb(xe_, we_, a0);                                                          \
+    a2 = mcuq_smlatt(xe_, we_, a2);                                                          \
+    a1 = mcuq_smlabb(xo_, wo_, a1);                                                          \
+    a3 = mcuq_smlatt(xo_, wo_, a3);                                                          \
+  } while (0)
+
+/* 4 channels (c .. c + 3) of one output pixel over the taps: a[j] = bias[j] + sum x * w. */
+static inline void mcuq_dw_taps4(const int8_t *const *tap, const int8_t *wp, int32_t c,
+                                 int32_t ch, int32_t taps, const int32_t *bias, int32_t *a) {
+  int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+  for (const int8_t *const *end = tap + taps; tap != end; ++tap, wp += ch)
+    MCUQ_DW_TAP(*tap + c, wp);
+  a[0] = a0;
+  a[1] = a1;
+  a[2] = a2;
+  a[3] = a3;
+}
+
+/* depth_multiplier == 1 (k_h * k_w <= MCUQ_DW_TAPS_MAX, channels <= MCUQ_DW_CH_MAX): per
+ * output pixel a table of tap pointers (taps in the padding point at a row of zero points), then
+ * 4 channels at a time in registers with one uniform loop over the taps. */
 static void mcuq_depthwise_m1(const mcuq_conv_params_t *p, const int8_t *restrict input,
                               const int8_t *restrict weights, const int32_t *restrict bias,
                               int8_t *restrict output) {
   const int32_t in_h = p->in_h, in_w = p->in_w, ch = p->out_c;
-  const int32_t k_h = p->k_h, k_w = p->k_w;
-  const int32_t zp = p->input_zero_point;
-  const uint32_t zp2 = ((uint32_t)zp & 0xffffu) * 0x00010001u;
+  const int32_t k_h = p->k_h, k_w = p->k_w, taps = k_h * k_w;
   const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
-  const int32_t x_step = p->dil_w * ch, row_step = p->dil_h * in_w * ch;
+  const int32_t *restrict mult = p->multiplier, *restrict shift = p->shift;
+  const int8_t *tap[MCUQ_DW_TAPS_MAX];
+  int8_t zp_row[MCUQ_DW_CH_MAX];
+  mcuq_fill_bytes(zp_row, (uint32_t)(uint8_t)(int8_t)p->input_zero_point * 0x01010101u, ch);
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * ch;
+    int8_t *out = output + b * p->out_h * p->out_w * ch;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
-      int32_t ky0, ky1;
-      mcuq_valid_taps(iy0, p->dil_h, in_h, k_h, &ky0, &ky1);
-      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+      for (int32_t ox = 0; ox < p->out_w; ++ox, out += ch) {
         const int32_t ix0 = ox * p->stride_w - p->pad_w;
-        int32_t kx0, kx1;
-        mcuq_valid_taps(ix0, p->dil_w, in_w, k_w, &kx0, &kx1);
-        const int border = ky0 > 0 || ky1 < k_h || kx0 > 0 || kx1 < k_w;
-        const int32_t nkx = kx1 - kx0;
-        const int any = ky1 > ky0 && kx1 > kx0;
-        const int8_t *x0 =
-            any ? in_b + ((iy0 + ky0 * p->dil_h) * in_w + ix0 + kx0 * p->dil_w) * ch : in_b;
-        const int8_t *w0 = weights + (any ? (ky0 * k_w + kx0) * ch : 0);
-        int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * ch;
+        const int8_t **t = tap;
+        for (int32_t ky = 0, iy = iy0; ky < k_h; ++ky, iy += p->dil_h) {
+          if (iy < 0 || iy >= in_h) {
+            for (int32_t kx = 0; kx < k_w; ++kx) *t++ = zp_row;
+            continue;
+          }
+          const int8_t *row = in_b + iy * in_w * ch;
+          for (int32_t kx = 0, ix = ix0; kx < k_w; ++kx, ix += p->dil_w)
+            *t++ = ix >= 0 && ix < in_w ? row + ix * ch : zp_row;
+        }
         int32_t c = 0;
         for (; c + 4 <= ch; c += 4) {
-          int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-          const int8_t *xr = x0 + c, *wr = w0 + c;
-          for (int32_t ky = ky0; any && ky < ky1; ++ky, xr += row_step, wr += k_w * ch) {
-            const int8_t *xp = xr, *wp = wr;
-            for (int32_t k = 0; k < nkx; ++k, xp += x_step, wp += ch) {
-              const uint32_t xv = mcuq_load4(xp), wv = mcuq_load4(wp);
-              const uint32_t xe = mcuq_sxtb16(xv), xo = mcuq_sxtb16_ror8(xv);
-              const uint32_t we = mcuq_sxtb16(wv), wo = mcuq_sxtb16_ror8(wv);
-              a0 = mcuq_smlabb(xe, we, a0);
-              a2 = mcuq_smlatt(xe, we, a2);
-              a1 = mcuq_smlabb(xo, wo, a1);
-              a3 = mcuq_smlatt(xo, wo, a3);
-            }
+          int32_t a[4];
+          mcuq_dw_taps4(tap, weights + c, c, ch, taps, bias + c, a);
+          for (int32_t j = 0; j < 4; ++j) {
+            const int32_t v = mcuq_requant_rshift(a[j], mult[c + j], shift[c + j]);
+            out[c + j] = (int8_t)mcuq_clamp(v + off, lo, hi);
           }
-          if (border) {
-            for (int32_t ky = 0; ky < k_h; ++ky) {
-              const int row_out = ky < ky0 || ky >= ky1;
-              for (int32_t kx = 0; kx < k_w; ++kx) {
-                if (row_out || kx < kx0 || kx >= kx1) {
-                  const uint32_t wv = mcuq_load4(weights + (ky * k_w + kx) * ch + c);
-                  const uint32_t we = mcuq_sxtb16(wv), wo = mcuq_sxtb16_ror8(wv);
-                  a0 = mcuq_smlabb(zp2, we, a0);
-                  a2 = mcuq_smlatt(zp2, we, a2);
-                  a1 = mcuq_smlabb(zp2, wo, a1);
-                  a3 = mcuq_smlatt(zp2, wo, a3);
-                }
-              }
-            }
-          }
-          out[c] = mcuq_conv_rq(a0, p, c, off, lo,
-                                hi);
-          out[c + 1] = mcuq_conv_rq(
-              a1, p, c + 1, off, lo, hi);
-          out[c + 2] = mcuq_conv_rq(
-              a2, p, c + 2, off, lo, hi);
-          out[c + 3] = mcuq_conv_rq(
-              a3, p, c + 3, off, lo, hi);
         }
         for (; c < ch; ++c) {
           int32_t a = bias[c];
-          for (int32_t ky = 0; ky < k_h; ++ky) {
-            const int32_t iy = iy0 + ky * p->dil_h;
-            for (int32_t kx = 0; kx < k_w; ++kx) {
-              const int32_t ix = ix0 + kx * p->dil_w;
-              const int32_t x = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
-                                    ? in_b[(iy * in_w + ix) * ch + c]
-                                    : zp;
-              a += x * weights[(ky * k_w + kx) * ch + c];
-            }
-          }
-          out[c] = mcuq_conv_rq(a, p, c, off, lo,
-                                hi);
+          for (int32_t k = 0; k < taps; ++k) a += (int32_t)tap[k][c] * (int32_t)weights[k * ch + c];
+          out[c] = mcuq_conv_rq(a, p, c, off, lo, hi);
         }
       }
     }

@@ -7,6 +7,9 @@
 
 /* Largest k_padded of the im2col path (two patches live on the stack). */
 #define MCUQ_CONV_COL_MAX 1024
+/* Depthwise mode 1 limits: filter taps (k_h * k_w) and channels (a row of zero points). */
+#define MCUQ_DW_TAPS_MAX 25
+#define MCUQ_DW_CH_MAX 256
 
 typedef struct {
   int32_t batches;
@@ -24,7 +27,8 @@ typedef struct {
    *      gathered into a stack buffer of k_padded bytes, then a packed int8 dot product;
    *   2: direct: 1x1 filter, no padding, in_c % 4 == 0: the input pixel is the patch.
    * Paths 1 and 2 take weights as out_c rows of k_padded bytes (OHWI rows zero-padded to a
-   * multiple of 4). DEPTHWISE_CONV_2D: 0 generic, 1 depth_multiplier == 1 fast path.
+   * multiple of 4). DEPTHWISE_CONV_2D: 0 generic, 1 depth_multiplier == 1 fast path (within the
+   * MCUQ_DW_* limits).
    * Modes != 0 need every shift in [-31, -2] (mcuq_requant_rshift). */
   int32_t mode;
   int32_t k_padded;

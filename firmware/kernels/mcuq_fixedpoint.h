@@ -173,10 +173,15 @@ static inline int32_t mcuq_mbqm_greater_than_one(int32_t x, int32_t multiplier, 
  * that is (hi32(x * m + 2^30 - [x < 0] * 2^31) + 2^(e-2)) >> (e - 1) (no overflow: the high
  * word is below 2^30 in magnitude). */
 static inline int32_t mcuq_requant_rshift(int32_t x, int32_t multiplier, int32_t shift) {
-  const int64_t t = (int64_t)x * (int64_t)multiplier + ((int64_t)1 << 30) -
-                    ((int64_t)MCUQ_RDBP_TIE_ADJUST(x) << 31);
+  /* The additive terms as one 64-bit accumulator for a single SMLAL: with s = -[x < 0] and
+   * c = 2^(e-2), 2^30 + s * 2^31 + c * 2^32 has high word c + s and low word 2^30 + s * 2^31
+   * (mod 2^32), and hi32(t) + c == hi32(t + c * 2^32). */
   const int32_t e1 = -shift - 1;
-  return ((int32_t)(t >> 32) + (int32_t)((1u << e1) >> 1)) >> e1;
+  const uint32_t s = 0u - (uint32_t)MCUQ_RDBP_TIE_ADJUST(x);
+  const uint32_t c = (1u << e1) >> 1;
+  const int64_t acc = (int64_t)(((uint64_t)(c + s) << 32) | (uint32_t)(0x40000000u + (s << 31)));
+  const int64_t t = acc + (int64_t)x * (int64_t)multiplier;
+  return (int32_t)(t >> 32) >> e1;
 }
 
 static inline int32_t mcuq_clamp(int32_t x, int32_t lo, int32_t hi) {

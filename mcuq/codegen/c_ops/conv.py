@@ -25,6 +25,9 @@ def folded_bias(p) -> np.ndarray:
 
 #: firmware/kernels/conv.h MCUQ_CONV_COL_MAX: largest patch of the im2col path.
 COL_MAX = 1024
+#: conv.h MCUQ_DW_TAPS_MAX, MCUQ_DW_CH_MAX: depthwise mode 1 limits.
+DW_TAPS_MAX = 25
+DW_CH_MAX = 256
 
 
 def rshift_ok(multiplier, shift) -> bool:
@@ -43,7 +46,9 @@ def conv_mode(p) -> tuple[int, int]:
     _, in_h, in_w, in_c = p.input_shape
     k_h, k_w = p.weights.shape[1], p.weights.shape[2]
     if p.depthwise:
-        return (1 if p.depth_multiplier == 1 and _requant_ok(p) else 0), 0
+        fast = (p.depth_multiplier == 1 and _requant_ok(p) and k_h * k_w <= DW_TAPS_MAX
+                and in_c <= DW_CH_MAX)
+        return (1 if fast else 0), 0
     k = k_h * k_w * in_c
     k_padded = -(-k // 4) * 4
     if p.filter_input_depth != in_c or not _requant_ok(p):
