@@ -1,10 +1,18 @@
 """Session fixtures shared by whole-model tests: the converted zoo and saved Keras files."""
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same cases on every run (CI stays reproducible); MCUQ_RANDOM=1 draws
+# new ones, and MCUQ_EXAMPLES=N draws more (tests/exactness.py).
+settings.register_profile("mcuq", derandomize=not os.environ.get("MCUQ_RANDOM"),
+                          print_blob=True)
+settings.load_profile("mcuq")
 
 
 @pytest.fixture(scope="session")
