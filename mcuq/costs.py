@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .errors import McuqError
-from .memory import plan_arena, plan_tflm_like
+from .memory import ALIAS_OPS, plan_arena, plan_tflm_like
 from .model import Model, Tensor, load_model
 
 
@@ -110,7 +110,7 @@ def tflm_ops() -> set[str] | None:
 
 
 def mcuq_ops() -> set[str]:
-    from .codegen.cmodel import ALIAS_OPS, EMITTERS, _load_emitters
+    from .codegen.cmodel import EMITTERS, _load_emitters
     from .reference.registry import supported_ops
 
     _load_emitters()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .reference.fixedpoint import tflite_round_f32
+from .reference.fixedpoint import affine_quantize
 
 
 @dataclass
@@ -146,6 +146,4 @@ def quantize(x: np.ndarray, scale: float, zero_point: int, dtype=np.int8) -> np.
     x / scale divided in float32, rounded half away from zero (TfLiteRound), plus the zero
     point, clamped to the type's range."""
     info = np.iinfo(dtype)
-    q = np.asarray(x, np.float32) / np.float32(scale)  # float32 division, as the kernels do
-    r = np.clip(tflite_round_f32(q), -2.0 ** 31, 2.0 ** 31 - 1).astype(np.int64)
-    return np.clip(r + int(zero_point), info.min, info.max).astype(dtype)
+    return affine_quantize(x, scale, zero_point, info.min, info.max).astype(dtype)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from .errors import ToolchainError, UnsupportedModelError
 from .model import Model, load_model
+from .runners.tflm import tflm_runtime
 
 _FIGURE = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 _OP_PATTERNS = (re.compile(r"Didn't find op for builtin opcode '([^']+)'"),
@@ -45,16 +46,6 @@ class TflmArena:
     def transient_bytes(self) -> int:
         """Extra bytes needed only while the model is being prepared."""
         return self.required_bytes - self.total_bytes
-
-
-def tflm_runtime():
-    try:
-        from tflite_micro.python.tflite_micro import runtime
-    except ImportError as e:
-        raise ToolchainError(f"the tflite-micro package is not importable ({e})",
-                             "pip install tflite-micro (mcuq's pinned version is in "
-                             "pyproject.toml)") from None
-    return runtime
 
 
 class _CaptureStderr:

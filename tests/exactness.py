@@ -8,22 +8,11 @@ import numpy as np
 
 from mcuq.model import load_model
 from mcuq.runners import make_runner
+from mcuq.vectors import random_inputs  # noqa: F401 - the shared test inputs
 
 #: Hypothesis examples per property test. CI default keeps the suite fast; run many more
 #: locally with e.g. MCUQ_EXAMPLES=1000 pytest tests/reference
 EXAMPLES = int(os.environ.get("MCUQ_EXAMPLES", "25"))
-
-
-def random_inputs(model, batch: int, seed: int = 0) -> list[np.ndarray]:
-    if any(not np.issubdtype(t.dtype, np.integer) for t in model.input_tensors()):
-        from mcuq.vectors import random_inputs as real_valued  # float I/O models
-        return real_valued(model, batch, seed)
-    rng = np.random.default_rng(seed)
-    out = []
-    for t in model.input_tensors():
-        info = np.iinfo(t.dtype)
-        out.append(rng.integers(info.min, info.max + 1, size=(batch, *t.shape), dtype=t.dtype))
-    return out
 
 
 def describe_mismatch(name: str, ref: np.ndarray, got: np.ndarray) -> str:

@@ -35,7 +35,7 @@ def test_zoo_model_runs_in_litert(zoo, name):
     model = load_model(zoo[name])
     expected = [tuple(s) for s in zoo_mod.INPUT_SHAPES[name]]
     assert [t.shape[1:] for t in model.input_tensors()] == expected
-    out = make_runner("tflite", model).run(random_inputs(model, batch=3, seed=1)).outputs
+    out = make_runner("tflite", model).run(random_inputs(model, 3, seed=1)).outputs
     assert [o.dtype for o in out] == [np.int8] * len(model.outputs)
     if name in SOFTMAX_MODELS:
         t = model.output_tensors()[0]

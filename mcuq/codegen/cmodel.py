@@ -21,11 +21,10 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UnsupportedModelError
+from ..memory import ALIAS_OPS, alias_groups
 from ..model import Model, Operator
 from .carray import C_TYPES, format_values
 
-#: Ops that only change the shape: their output shares the input's bytes.
-ALIAS_OPS = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
 
 
 @dataclass
@@ -169,23 +168,11 @@ class CModel:
 
 def assign_storage(model: Model, plan_fn=None) -> tuple[dict[int, Storage], int]:
     """Decide where every tensor lives; returns (storage, arena_size)."""
-    parent = {t.index: t.index for t in model.tensors}
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for op in model.operators:
-        if op.opcode in ALIAS_OPS:
-            src, dst = op.inputs[0], op.outputs[0]
-            if model.tensors[src].data is None:
-                parent[find(dst)] = find(src)
+    root_of = alias_groups(model)  # RESHAPE/SQUEEZE/EXPAND_DIMS share their input's bytes
     groups: dict[int, list[int]] = {}
     for t in model.tensors:
         if t.data is None:
-            groups.setdefault(find(t.index), []).append(t.index)
+            groups.setdefault(root_of[t.index], []).append(t.index)
     storage: dict[int, Storage] = {}
     external: set[int] = set()
     ins, outs = list(model.inputs), list(model.outputs)
@@ -208,7 +195,7 @@ def assign_storage(model: Model, plan_fn=None) -> tuple[dict[int, Storage], int]
     plan = plan_fn(model, external=external)
     for t in model.tensors:
         if t.index not in storage:
-            storage[t.index] = Storage("arena", plan.offsets.get(t.index, 0), find(t.index))
+            storage[t.index] = Storage("arena", plan.offsets.get(t.index, 0), root_of[t.index])
     return storage, plan.size
 
 

@@ -188,9 +188,14 @@ def saturate(x, lo: int, hi: int):
     return np.clip(np.asarray(x, dtype=np.int64), lo, hi)
 
 
-def tflite_round_f32(x):
-    """TfLiteRound applied to a float32 value (std::round on float): ties away from zero."""
-    return round_away(np.asarray(x, dtype=np.float32).astype(np.float64))
+def affine_quantize(x, scale: float, zero_point: int, qmin: int, qmax: int) -> np.ndarray:
+    """Float to integer as TFLite Micro's AffineQuantize: x / scale in float32, rounded half
+    away from zero, plus the zero point, clamped to [qmin, qmax] (int64). NaN maps to the
+    zero point; +-inf saturate."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        q = np.asarray(x, np.float32) / np.float32(scale)
+    r = round_away(np.clip(np.nan_to_num(q.astype(np.float64), nan=0.0), -1024.0, 1024.0))
+    return np.clip(r.astype(np.int64) + int(zero_point), qmin, qmax)
 
 
 def activation_range(activation: str, scale: float, zero_point: int,

@@ -12,7 +12,8 @@ def tflm_runtime():
         from tflite_micro.python.tflite_micro import runtime
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ToolchainError(f"the tflite-micro package is not importable ({e})",
-                             "pip install tflite-micro") from None
+                             "pip install tflite-micro (mcuq's pinned version is in "
+                             "pyproject.toml)") from None
     return runtime
 
 

@@ -81,16 +81,12 @@ class Quantize:
     def run(p: QuantizeParams, inputs):
         x = inputs[0]
         if p.mode == "affine":
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                q = x.astype(np.float32) / np.float32(p.scale)
-            r = fp.round_away(np.clip(np.nan_to_num(q.astype(np.float64), nan=0.0),
-                                      -1024.0, 1024.0))
-            v = r.astype(np.int64) + p.output_zero_point
+            v = fp.affine_quantize(x, p.scale, p.output_zero_point, p.qmin, p.qmax)
         else:
             v = fp.multiply_by_quantized_multiplier(
                 x.astype(np.int64) - p.input_zero_point, p.multiplier, p.shift)
-            v = v + p.output_zero_point
-        out = np.clip(v, p.qmin, p.qmax).astype(p.output_dtype)
+            v = np.clip(v + p.output_zero_point, p.qmin, p.qmax)
+        out = v.astype(p.output_dtype)
         return [out.reshape(x.shape[0], *p.output_shape)]
 
 
