@@ -258,6 +258,35 @@ def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool) 
     return bytes(data)
 
 
+def convert_float(model: Any) -> bytes:
+    """The float .tflite of `model` (path, keras.Model or loaded ModelSource) made exactly like convert_model's
+    int8 one (same loading, the same batch-1 trace, the same converter entry point) but with
+    no quantization: every tensor float32. `mcuq diagnose` runs it as the float graph whose
+    intermediate tensors the int8 ones are compared with."""
+    from .sources import ModelSource, import_tf, load_model_source
+
+    src = model if isinstance(model, ModelSource) else load_model_source(model)
+    tf = import_tf()
+    import logging
+
+    absl = logging.getLogger("absl")
+    quiet = _DropMessage("trackable_obj")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with quiet_native_output():
+                absl.addFilter(quiet)
+                try:
+                    conv = tf.lite.TFLiteConverter.from_concrete_functions(
+                        [src.concrete_function()])
+                finally:
+                    absl.removeFilter(quiet)
+                data = conv.convert()
+        except Exception as e:  # noqa: BLE001 - ConverterError, RuntimeError, ValueError...
+            raise _converter_error(src, e) from None
+    return bytes(data)
+
+
 def _converter_error(src, e: Exception) -> UnsupportedModelError:
     text = str(e)
     ops = sorted(set(re.findall(r"'(tf\.\w+|tfl\.\w+)'", text)))
@@ -425,5 +454,5 @@ def convert_to_file(model, calibration, output, samples=None, seed=0, io_type="i
 
 
 __all__ = ["ConvertResult", "TensorInfo", "convert_model", "convert_to_file", "build_converter",
-           "check_fully_integer", "integer_problems", "layer_of", "quiet_native_output",
+           "convert_float", "check_fully_integer", "integer_problems", "layer_of", "quiet_native_output",
            "write_atomic", "IO_TYPES", "BATCH_NOTE"]
