@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test toolchain bench clean
+.PHONY: demo test toolchain browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -16,12 +16,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/digits/run_demo.py
 
-## The test suite. Installs the Cortex-M toolchain and QEMU first when possible (root + apt).
-test: $(STAMP) toolchain
+## The test suite. Installs the Cortex-M toolchain, QEMU and Chromium (for the HTML report's
+## browser test) first when possible (root + apt).
+test: $(STAMP) toolchain browser
 	$(BIN)/python -m pytest -q
 
 toolchain:
 	@scripts/ensure-toolchain.sh
+
+browser:
+	@scripts/ensure-browser.sh
 
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'

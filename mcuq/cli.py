@@ -44,6 +44,7 @@ def main() -> None:
     inspect   ops, MACs, flash and RAM of a .tflite model
     generate  C arrays and a firmware project (TFLite Micro or standalone C)
     verify    compare every runner with mcuq's bit-exact int8 reference
+    diagnose  which layer lost the accuracy: per-layer error against the float model
     """
 
 
@@ -80,14 +81,22 @@ def convert(model, calibration, output, samples, seed, io_type, per_tensor, forc
 @click.option("--no-tflm", is_flag=True, help="Skip TFLite Micro's measured arena.")
 @click.option("--cortex-m4", "footprint", is_flag=True,
               help="Also build the standalone C target for Cortex-M4 and report its flash/RAM.")
+@click.option("--html", "html", default=None, type=click.Path(dir_okay=False, path_type=str),
+              help="Also write a self-contained HTML report (op bars, memory plan pictures).")
 @handle_errors
-def inspect(model, as_json, no_tflm, footprint):
+def inspect(model, as_json, no_tflm, footprint, html):
     """Show what MODEL.tflite costs on a device: ops, MACs, flash, arena."""
     from .costs import inspect_model
     from .report import print_inspect
 
-    print_inspect(inspect_model(model, measure_tflm=not no_tflm, footprint=footprint),
-                  as_json=as_json)
+    if html:
+        from .report.html import check_html_path
+        check_html_path(html)
+    info = inspect_model(model, measure_tflm=not no_tflm, footprint=footprint)
+    print_inspect(info, as_json=as_json)
+    if html:
+        from .report.html import write_html
+        write_html(html, model, inspection=info, quiet=as_json)
 
 
 @main.command()
@@ -126,19 +135,65 @@ def generate(model, out_dir, target, name, vectors, force, as_json):
 @click.option("--kernels", type=click.Choice(["ref", "default"]), default="ref", show_default=True,
               help="Kernels of the `tflite` runner: the reference op resolver (must be exact) "
                    "or the optimized default ones (differences reported, never failed on).")
+@click.option("--no-diagnose", is_flag=True,
+              help="With --float: skip the per-layer error section (mcuq diagnose).")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
+@click.option("--html", "html", default=None, type=click.Path(dir_okay=False, path_type=str),
+              help="Also write a self-contained HTML report (verdicts, memory plan, per-layer "
+                   "error, accuracy and confusion matrix).")
 @handle_errors
-def verify(model, data, labels, float_model, runners, samples, seed, kernels, as_json):
+def verify(model, data, labels, float_model, runners, samples, seed, kernels, no_diagnose,
+           as_json, html):
     """Run MODEL.tflite through every runner and compare each with the int8 reference."""
     from .report import print_verify
     from .verification import verify_model
 
+    if html:
+        from .report.html import check_html_path
+        check_html_path(html)
     report = verify_model(model, data=data, labels=labels, float_model=float_model,
                           runners=[r.strip() for r in runners.split(",") if r.strip()],
                           samples=samples, seed=seed, progress=not as_json,
-                          runner_options={"tflite": {"kernels": kernels}})
+                          runner_options={"tflite": {"kernels": kernels}},
+                          diagnose=not no_diagnose)
     print_verify(report, as_json=as_json)
+    if html:
+        from .report.html import write_html
+        write_html(html, model, verify=report, diagnosis=report.diagnosis, quiet=as_json)
     sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("--float", "float_model", required=True,
+              help="The float model (.keras/.h5/SavedModel) MODEL was converted from.")
+@click.option("--data", default=None,
+              help="Inputs (.npy/.npz, float or int8), ideally real samples. Default: random int8.")
+@click.option("--labels", default=None, help="Integer class labels (.npy) for accuracy.")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Samples to diagnose (default: the first 256 of --data).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random inputs.")
+@click.option("--no-simulate", is_flag=True,
+              help="Skip measuring remedies on edited copies of the model (faster).")
+@click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
+@click.option("--html", "html", default=None, type=click.Path(dir_okay=False, path_type=str),
+              help="Also write a self-contained HTML report.")
+@handle_errors
+def diagnose(model, float_model, data, labels, samples, seed, no_simulate, as_json, html):
+    """Which layer of MODEL.tflite lost the accuracy: per-layer error against the float model,
+    ranked, with remedies measured before you apply them."""
+    from .diagnosis import diagnose_model
+    from .report import print_diagnose
+
+    if html:
+        from .report.html import check_html_path
+        check_html_path(html)
+    result = diagnose_model(model, float_model, data=data, labels=labels, samples=samples,
+                            seed=seed, progress=not as_json, simulate=not no_simulate)
+    print_diagnose(result, as_json=as_json)
+    if html:
+        from .report.html import write_html
+        write_html(html, model, diagnosis=result, quiet=as_json)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -183,3 +183,23 @@ def plan_arena(model: Model, external=frozenset(), alignment: int = 4) -> ArenaP
         if best is None or size < best[0]:
             best = (size, offsets)
     return _plan(bufs, best[1], alignment, external)
+
+
+def plan_picture(model: Model, plan: ArenaPlan, title: str) -> dict:
+    """A plan as plain data for a picture: one rectangle per buffer (x = the op steps it is
+    alive, y = its arena offset and size), with the names of the tensors stored in it."""
+    rects = []
+    for b in sorted(plan.buffers, key=lambda b: (plan.offsets[b.root], b.first)):
+        rects.append({"tensor": model.tensors[b.root].name, "tensors": list(b.members),
+                      "first": b.first, "last": b.last, "offset": plan.offsets[b.root],
+                      "size": b.size})
+    return {"title": title, "size": plan.size, "lower_bound": plan.lower_bound,
+            "alignment": plan.alignment, "steps": len(model.operators), "rects": rects,
+            "external_bytes": sum(model.tensors[i].nbytes for i in plan.external)}
+
+
+def plan_pictures(model: Model) -> list[dict]:
+    """TFLite Micro's greedy plan beside mcuq's C target plan (caller-owned I/O excluded)."""
+    io = set(model.inputs) | set(model.outputs)
+    return [plan_picture(model, plan_tflm_like(model), "TFLite Micro-style greedy plan (16-aligned)"),
+            plan_picture(model, plan_arena(model, external=io), "mcuq C target arena (I/O owned by the caller)")]

@@ -115,6 +115,8 @@ class VerifyReport:
     metrics: list[OutputMetrics] | None = None
     passed: bool = True
     exit_code: int = 0
+    diagnosis: object | None = None  # mcuq.diagnosis.Diagnosis, with --float (per-layer error)
+    diagnosis_error: str | None = None
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -489,7 +491,8 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
 # -- the verb ------------------------------------------------------------------------------
 def verify_model(model, data=None, labels=None, float_model=None,
                  runners: Sequence = DEFAULT_RUNNERS, samples: int | None = None, seed: int = 0,
-                 progress: bool = False, runner_options: dict | None = None) -> VerifyReport:
+                 progress: bool = False, runner_options: dict | None = None,
+                 diagnose: bool = True) -> VerifyReport:
     """Run `model` through `runners` and compare each with the reference. See the module doc."""
     m = load_model(model)
     inputs = prepare_inputs(m, data, samples, seed, labels)
@@ -513,13 +516,31 @@ def verify_model(model, data=None, labels=None, float_model=None,
     if float_model is not None or inputs.labels is not None:
         fm = float_metrics(m, ref_outputs, inputs,
                            str(float_model) if float_model is not None else None)
+    diagnosis, diagnosis_error = None, None
+    if float_model is not None and diagnose:
+        diagnosis, diagnosis_error = _diagnose(m, float_model, data, labels, samples, seed,
+                                               progress)
     passed = all(r.passed for r in reports)
     return VerifyReport(
         model=m.source, samples=n, inputs=inputs.source, judge="reference",
         reference_seconds=ref_seconds, runners=reports,
         float_model=str(float_model) if float_model is not None else None,
         labels=str(labels) if labels is not None else None, metrics=fm,
-        passed=passed, exit_code=0 if passed else 1)
+        passed=passed, exit_code=0 if passed else 1, diagnosis=diagnosis,
+        diagnosis_error=diagnosis_error)
+
+
+def _diagnose(m: Model, float_model, data, labels, samples, seed, progress):
+    """verify --float's per-layer section (mcuq.diagnosis); a model it cannot pair with the
+    float graph is a note, never a verify failure."""
+    from .diagnosis import diagnose_model
+    from .errors import McuqError
+
+    try:
+        return diagnose_model(m, float_model, data=data, labels=labels, samples=samples,
+                              seed=seed, progress=progress), None
+    except McuqError as e:
+        return None, e.message
 
 
 __all__ = ["verify_model", "VerifyReport", "RunnerReport", "OutputComparison", "Divergence",

@@ -90,6 +90,7 @@ class LayerReport:
     saturation: float
     saturated_low: float
     saturated_high: float
+    clipped: bool = False  # saturation above CLIPPED
     sqnr_float_inputs_db: float | None = None
     added_sqnr_db: float | None = None
     added_channel_sqnr_db: float | None = None
@@ -310,7 +311,7 @@ def diagnose_model(model, float_model, data=None, labels=None, samples: int | No
     inputs = prepare_inputs(m, data, samples if samples is not None else
                             (DEFAULT_SAMPLES if data is not None else None), seed, labels)
     n = inputs.arrays[0].shape[0]
-    bar = tqdm(total=n * (3 if simulate else 1), file=sys.stderr, disable=not progress,
+    bar = tqdm(total=n, file=sys.stderr, disable=not progress,
                unit="sample", desc="diagnose", leave=False, delay=0.5)
     with bar:
         bar.set_postfix_str("float model", refresh=False)
@@ -384,6 +385,7 @@ def _layers(m: Model, run: _Run, base: PassResult, graph: FloatGraph,
             saturation=st.saturation, saturated_low=st.below / max(st.count, 1),
             saturated_high=st.above / max(st.count, 1))
         lr.flagged = bool(lr.rmse_over_scale > FLAG_RMSE_OVER_SCALE)
+        lr.clipped = bool(lr.saturation > CLIPPED)
         if op is None:  # a model input: its quantization is all the error it has
             lr.added_sqnr_db = lr.sqnr_float_inputs_db = lr.sqnr_db
             lr.added_rmse_over_scale = lr.rmse_over_scale
@@ -496,6 +498,8 @@ def _fmt_db(x: float | None) -> str:
 
 
 def _simulate(edited: Model, graph: FloatGraph, match: Match, float_ops, inputs, bar):
+    bar.total += inputs.arrays[0].shape[0]
+    bar.refresh()
     run = _Run(edited, graph, match, float_ops)
     res = run.run(inputs.real, bar)
     layers = _layers(edited, run, res, graph, frozenset())

@@ -28,5 +28,10 @@ def print_verify(report, as_json: bool = False) -> None:
     view(report, as_json)
 
 
-__all__ = ["print_convert", "print_inspect", "print_generate", "print_verify", "print_json",
+def print_diagnose(diagnosis, as_json: bool = False) -> None:
+    from .diagnose import print_diagnose as view
+    view(diagnosis, as_json)
+
+
+__all__ = ["print_convert", "print_inspect", "print_generate", "print_verify", "print_diagnose", "print_json",
            "table", "human_bytes", "to_jsonable"]

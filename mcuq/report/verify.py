@@ -76,6 +76,13 @@ def verify_text(report) -> str:
                           _num(m.cosine, "{:.5f}"), _num(m.rmse), _num(m.mae)])
         out.append(table(mrows, ["output", "top1_agreement", "accuracy int8", "accuracy float",
                                  "sqnr_db", "cosine", "rmse", "mae"]))
+    diag = getattr(report, "diagnosis", None)
+    if diag is not None:
+        from .diagnose import diagnose_summary
+
+        out += ["", *diagnose_summary(diag)]
+    elif getattr(report, "diagnosis_error", None):
+        out += ["", f"per-layer diagnosis not available: {report.diagnosis_error}"]
     out.append("")
     failed = [r.runner for r in report.runners if not r.passed]
     differs = [r.runner for r in report.runners if r.status == "differs"]
