@@ -7,6 +7,7 @@ import TensorFlow.
     info = mcuq.inspect("model.tflite")                       # -> costs (Inspection)
     mcuq.generate("model.tflite", "out/", target="c")         # -> project on disk
     report = mcuq.verify("model.tflite", runners=["reference", "tflm"])
+    d = mcuq.diagnose("model.tflite", "model.keras", data="x.npy")   # which layer lost accuracy
 """
 from __future__ import annotations
 
@@ -43,4 +44,12 @@ def verify(model, **options):
     return verify_model(model, **options)
 
 
-__all__ = ["convert", "inspect", "generate", "verify", "__version__"]
+def diagnose(model, float_model, **options):
+    """Per-layer quantization error against the float model, ranked, with remedies;
+    returns a mcuq.diagnosis.Diagnosis. Options: data, labels, samples, seed, simulate."""
+    from .diagnosis import diagnose_model
+
+    return diagnose_model(model, float_model, **options)
+
+
+__all__ = ["convert", "inspect", "generate", "verify", "diagnose", "__version__"]

@@ -518,7 +518,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
                            str(float_model) if float_model is not None else None)
     diagnosis, diagnosis_error = None, None
     if float_model is not None and diagnose:
-        diagnosis, diagnosis_error = _diagnose(m, float_model, data, labels, samples, seed,
+        diagnosis, diagnosis_error = _diagnose(m, float_model, data, labels, n, seed,
                                                progress)
     passed = all(r.passed for r in reports)
     return VerifyReport(

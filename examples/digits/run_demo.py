@@ -5,7 +5,8 @@
   -> mcuq inspect   (MACs, flash, arena: mcuq's plan next to TFLite Micro's measurement)
   -> mcuq generate  (a TFLite Micro project and a standalone C project)
   -> mcuq verify    (reference vs TFLite, TFLite Micro, the C build on the host and on
-                     Cortex-M4 under QEMU; int8 vs float accuracy on the held-out split)
+                     Cortex-M4 under QEMU; int8 vs float accuracy on the held-out split;
+                     per-layer quantization error) and its HTML report, build/report.html
 
 Everything lands in examples/digits/build/. Run with `make demo`.
 """
@@ -63,13 +64,14 @@ def main() -> None:
     verify_args = ["verify", str(tflite), "--data", str(data / "test_x.npy"), "--labels",
                    str(data / "test_y.npy"), "--float", str(data / "model.keras"),
                    "--runners", ",".join(runners)]
-    step("verify", verify_args)
+    html = BUILD / "report.html"
+    step("verify --html (the report to open in a browser)", verify_args + ["--html", str(html)])
     report = step("verify --json (the same run, read by the report below)",
-                  verify_args + ["--json"], capture_json=True)
-    summary(tflite, report, projects)
+                  verify_args + ["--json", "--no-diagnose"], capture_json=True)
+    summary(tflite, report, projects, html)
 
 
-def summary(tflite: Path, report: dict, projects: dict) -> None:
+def summary(tflite: Path, report: dict, projects: dict, html: Path) -> None:
     import mcuq
 
     info = mcuq.inspect(tflite)
@@ -90,6 +92,8 @@ def summary(tflite: Path, report: dict, projects: dict) -> None:
         ("bit-exact", ", ".join(exact) + " == reference on every output byte"),
         ("differs", ", ".join(differ) or "none"),
         ("verdict", report["status"]),
+        ("html", f"{html} (open it in a browser: op costs, memory plan, runners, per-layer "
+                 "error, confusion matrix)"),
     ]
     print("\n=== report")
     for k, v in lines:

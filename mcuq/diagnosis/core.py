@@ -545,7 +545,7 @@ def _remedies(m, graph, match, float_ops, inputs, base, layers, ranking, simulat
     data_name = str(data) if isinstance(data, (str,)) or hasattr(data, "__fspath__") else "DATA"
 
     # 1. calibration: the ranges this data gives
-    clipped = [lr for lr in layers if lr.saturation > CLIPPED]
+    clipped = [lr for lr in layers if lr.clipped and lr.op not in FIXED_QUANT_OPS]
     wasted = [lr for lr in layers if lr.op_index is not None and lr.range_used < WASTED_RANGE
               and lr.op not in FIXED_QUANT_OPS and lr.float_range[1] > lr.float_range[0]]
     if simulate and (clipped or wasted):

@@ -33,7 +33,7 @@ section{background:#fff;border:1px solid #dde2ea;border-radius:6px;margin:16px 0
 h2{font-size:17px;margin:0 0 10px} h3{font-size:14px;margin:14px 0 6px}
 table{border-collapse:collapse;font-size:12.5px} td,th{padding:3px 8px;border-bottom:1px solid #eef0f4;
  text-align:right;white-space:nowrap} th{background:#f1f3f7;position:sticky;top:0}
-td.s,th.s{text-align:left}
+td.s,th.s{text-align:left} td.note{white-space:normal;min-width:260px;max-width:520px}
 .cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{border:1px solid #dde2ea;border-radius:6px;padding:8px 14px;min-width:150px;background:#fbfcfd}
 .card b{display:block;font-size:19px} .card span{color:#5a6475;font-size:12px}
@@ -162,7 +162,7 @@ def _runners_section(v: dict) -> str:
                               f'{o["mismatched_elements"]}/{o["elements"]}',
                               field="mismatched_elements")
                         + f'<td class="s {cls}">{_e(r["status"])}</td>'
-                        + f'<td class="s muted">{_e(r.get("note") or "")}</td></tr>')
+                        + f'<td class="s muted note">{_e(r.get("note") or "")}</td></tr>')
     verdict = "PASS" if v.get("passed", True) else "FAIL"
     head = ("<tr><th class=s>runner</th><th class=s>output</th><th>exact</th>"
             "<th>max_abs_lsb</th><th>mismatched</th><th class=s>status</th>"
@@ -340,10 +340,10 @@ def render_report(title: str, subtitle: str = "", inspection=None, plans=None, v
         lr = next(x for x in d["layers"] if x["tensor"] == d["culprit"])
         cards.append(("most error added by", lr["layer"]))
     metrics = None
-    if d is not None:
+    if v is not None and v.get("metrics"):
+        metrics = v["metrics"]  # every verified sample
+    elif d is not None:
         metrics = d["outputs"]
-    elif v is not None and v.get("metrics"):
-        metrics = v["metrics"]
     if metrics:
         m0 = metrics[0]
         if m0.get("accuracy"):
