@@ -233,6 +233,12 @@ def test_cli_diagnose_errors(cnn_files, tmp_path):
     r = CliRunner().invoke(main, ["diagnose", str(d / "cnn.tflite"), "--float",
                                   str(tmp_path / "other.keras"), "--data", str(d / "x.npy")])
     assert r.exit_code == 2 and "pass the float model the .tflite was converted from" in r.output
+    i = keras.Input((8, 8, 1))
+    keras.Model(i, keras.layers.Dense(10)(keras.layers.Flatten()(i))).save(tmp_path / "small.keras")
+    r = CliRunner().invoke(main, ["diagnose", str(d / "cnn.tflite"), "--float",
+                                  str(tmp_path / "small.keras"), "--data", str(d / "x.npy")])
+    assert r.exit_code == 2 and "has shape [1, 8, 8, 1]" in r.output, r.output
+    assert "Traceback" not in r.output
 
 
 def test_verify_float_has_a_per_layer_section(cnn_files):

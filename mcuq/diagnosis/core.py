@@ -189,7 +189,7 @@ class _Run:
     """One int8 model next to the float graph (the diagnosed model, or an edited copy)."""
 
     def __init__(self, m: Model, graph: FloatGraph, match: Match,
-                 float_ops: dict[int, FloatOp] | None):
+                 float_ops: dict[int, FloatOp] | None, local_outputs: set[int] | None = None):
         from ..reference.interpreter import Interpreter
 
         self.m, self.graph, self.match = m, graph, match
@@ -204,6 +204,8 @@ class _Run:
             return
         for op, kernel, params in self.interp.plan:
             if op.opcode in EDGE_OPS or op.index not in match.ops:
+                continue
+            if local_outputs is not None and not set(op.outputs) & local_outputs:
                 continue
             ins = [i for i in op.inputs if i >= 0 and m.tensors[i].data is None]
             if not ins or not all(i in match.tensors and _quantized(m.tensors[i]) for i in ins):
@@ -323,6 +325,12 @@ def diagnose_model(model, float_model, data=None, labels=None, samples: int | No
                 f"{src.source}: {len(graph.model.inputs)} inputs / {len(graph.model.outputs)} "
                 f"outputs, {m.source} has {len(m.inputs)} / {len(m.outputs)}",
                 "pass the float model the .tflite was converted from")
+        for qt, ft in zip(m.input_tensors(), graph.model.input_tensors()):
+            if qt.size != ft.size:
+                raise InputError(
+                    f"{src.source}: input '{ft.name}' has shape {list(ft.shape)}, "
+                    f"{m.source}'s '{qt.name}' {list(qt.shape)}",
+                    "pass the float model the .tflite was converted from")
         match = _checked(match_tensors(m, graph.model), m, graph.model)
         float_ops = {}
         for qi, fi in match.ops.items():
@@ -497,10 +505,13 @@ def _fmt_db(x: float | None) -> str:
     return "inf" if x == float("inf") else f"{x:.1f}"
 
 
-def _simulate(edited: Model, graph: FloatGraph, match: Match, float_ops, inputs, bar):
+def _simulate(edited: Model, graph: FloatGraph, match: Match, float_ops, inputs, bar,
+              tensors: list[str]):
+    """Every tensor's error in the edited model; the added error only for `tensors`."""
     bar.total += inputs.arrays[0].shape[0]
     bar.refresh()
-    run = _Run(edited, graph, match, float_ops)
+    wanted = {t.index for t in edited.tensors if t.name in set(tensors)}
+    run = _Run(edited, graph, match, float_ops, wanted)
     res = run.run(inputs.real, bar)
     layers = _layers(edited, run, res, graph, frozenset())
     return res, {lr.tensor: lr for lr in layers}
@@ -552,9 +563,9 @@ def _remedies(m, graph, match, float_ops, inputs, base, layers, ranking, simulat
         bar.set_postfix_str("simulating re-calibration", refresh=False)
         ranges = {lr.tensor_index: (lr.float_range[0], lr.float_range[1]) for lr in layers}
         edited, changes = recalibrated(m, ranges, biases)
-        res, after = _simulate(edited, graph, match, float_ops, inputs, bar)
         names = [lr.tensor for lr in sorted(clipped + wasted, key=lambda x: x.score_db or 0)]
         names = list(dict.fromkeys(names))
+        res, after = _simulate(edited, graph, match, float_ops, inputs, bar, names)
         pred = _predicted(m, base, layers, res, after, names, inputs.labels)
         worst = names[0]
         if _gain(pred) >= MIN_GAIN_DB or _gain(pred, worst) >= 3.0:
@@ -591,8 +602,9 @@ def _remedies(m, graph, match, float_ops, inputs, base, layers, ranking, simulat
     if simulate and per_tensor:
         bar.set_postfix_str("simulating per-channel weights", refresh=False)
         edited, done = per_channel_weights(m, weights, biases)
-        res, after = _simulate(edited, graph, match, float_ops, inputs, bar)
         changed = [lr for lr in layers if lr.op_index in done]
+        res, after = _simulate(edited, graph, match, float_ops, inputs, bar,
+                               [lr.tensor for lr in changed])
         changed.sort(key=lambda lr: lr.score_db if lr.score_db is not None else 1e9)
         pred = _predicted(m, base, layers, res, after, [lr.tensor for lr in changed],
                           inputs.labels)
