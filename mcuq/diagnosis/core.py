@@ -413,6 +413,12 @@ def _layers(m: Model, run: _Run, base: PassResult, graph: FloatGraph,
     return out
 
 
+#: Last name components TensorFlow gives the conv / matmul of a Keras layer (BatchNorm folding
+#: prepends the BN layer's name to the same tensor).
+_WEIGHT_OP_PARTS = frozenset({"convolution", "depthwise", "MatMul", "Conv2D",
+                              "DepthwiseConv2dNative", "Tensordot", "BiasAdd", "conv1d"})
+
+
 def _names_for_layer(m: Model, op, t: Tensor) -> list[str]:
     """Tensor names that tell the op's Keras layer, most telling first: its constants (weights
     carry the layer's name even when the output is the model's 'Identity'), its output, then
@@ -421,7 +427,12 @@ def _names_for_layer(m: Model, op, t: Tensor) -> list[str]:
         return [t.name]
     consts = [m.tensors[j].name for j in op.inputs if j >= 0 and m.tensors[j].data is not None]
     acts = [m.tensors[j].name for j in op.inputs if j >= 0 and m.tensors[j].data is None]
-    return consts + [t.name] + acts
+    names = consts + [t.name] + acts
+    if op.opcode in WEIGHT_AXIS:  # the part TensorFlow named after the conv/matmul itself
+        parts = [p for n in names for p in n.split(";")
+                 if p.rsplit("/", 1)[-1] in _WEIGHT_OP_PARTS]
+        names = parts + names
+    return names
 
 
 def _weight_ranges(m: Model, op, graph: FloatGraph, match: Match) -> WeightRanges | None:
