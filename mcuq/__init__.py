@@ -16,7 +16,10 @@ __version__ = "0.1.0"
 
 def convert(model, calibration, **options) -> bytes:
     """Full-int8 post-training quantization; returns the .tflite flatbuffer bytes.
-    Options: samples, seed, io_type ("int8"|"uint8"|"float32"), per_channel, progress."""
+    `model`: a .keras/.h5/SavedModel path (Keras 3 or Keras 2; see mcuq.sources) or a model.
+    Options: samples, seed, io_type ("int8"|"uint8"|"float32"), per_channel, progress,
+    custom_objects (module names, .py paths, modules or {name: class} dicts with the model's
+    custom layers), scale (e.g. "1/255": multiplies the calibration data first)."""
     from .conversion import convert_model
 
     return convert_model(model, calibration, **options).data

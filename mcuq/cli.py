@@ -51,7 +51,8 @@ def main() -> None:
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--calibration", "-c", "calibration", required=True,
-              help="Calibration data: .npy, .npz, a folder of .npy files, or package.module:function.")
+              help="Calibration data: .npy, .npz (FILE.npz:KEY[,KEY2] picks arrays), a folder "
+                   "of .npy files, or package.module:function.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="The .tflite file to write.")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
@@ -61,17 +62,26 @@ def main() -> None:
 @click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32"]), default="int8",
               show_default=True, help="Type of the model's input and output tensors.")
 @click.option("--per-tensor", is_flag=True, help="Per-tensor weight scales instead of per-channel.")
+@click.option("--custom-objects", "custom_objects", multiple=True, metavar="MODULE",
+              help="Module name or path/to/file.py with the model's custom layers (registered "
+                   "with register_keras_serializable, or a CUSTOM_OBJECTS dict). Repeatable.")
+@click.option("--scale", default=None, metavar="FACTOR",
+              help="Multiply the calibration data by FACTOR first, e.g. 1/255 for uint8 images "
+                   "of a model trained on x/255 (integer data is never rescaled without it).")
 @click.option("--force", "-f", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @handle_errors
-def convert(model, calibration, output, samples, seed, io_type, per_tensor, force, as_json):
-    """Quantize MODEL (.keras, .h5 or SavedModel folder) to a full-int8 .tflite."""
+def convert(model, calibration, output, samples, seed, io_type, per_tensor, custom_objects, scale,
+            force, as_json):
+    """Quantize MODEL (.keras, .h5 or SavedModel folder; Keras 3 or Keras 2) to a full-int8
+    .tflite."""
     from .conversion import convert_to_file
     from .report import print_convert
 
     result = convert_to_file(model, calibration, output, samples=samples, seed=seed,
                              io_type=io_type, per_channel=not per_tensor, force=force,
-                             progress=not as_json)
+                             progress=not as_json, custom_objects=list(custom_objects) or None,
+                             scale=scale)
     print_convert(result, as_json=as_json)
 
 
@@ -123,10 +133,17 @@ def generate(model, out_dir, target, name, vectors, force, as_json):
 
 @main.command()
 @click.argument("model", type=click.Path(path_type=str))
-@click.option("--data", default=None, help="Inputs (.npy/.npz, float or int8). Default: random int8.")
-@click.option("--labels", default=None, help="Integer class labels (.npy) for accuracy.")
+@click.option("--data", default=None,
+              help="Inputs (.npy/.npz, FILE.npz:KEY picks arrays; float or int8). "
+                   "Default: random int8.")
+@click.option("--labels", default=None,
+              help="Integer class labels (.npy, or FILE.npz:KEY) for accuracy.")
+@click.option("--scale", default=None, metavar="FACTOR",
+              help="Multiply --data by FACTOR first (e.g. 1/255 for uint8 images).")
 @click.option("--float", "float_model", default=None,
               help="The float model (.keras/.h5/SavedModel) for accuracy and agreement.")
+@click.option("--custom-objects", "custom_objects", multiple=True, metavar="MODULE",
+              help="Custom layers of the --float model (as for convert). Repeatable.")
 @click.option("--runners", default="reference,tflm,tflite", show_default=True,
               help="Comma-separated: reference, tflite, tflite-default, tflm, host, cortex-m4.")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
@@ -142,8 +159,8 @@ def generate(model, out_dir, target, name, vectors, force, as_json):
               help="Also write a self-contained HTML report (verdicts, memory plan, per-layer "
                    "error, accuracy and confusion matrix).")
 @handle_errors
-def verify(model, data, labels, float_model, runners, samples, seed, kernels, no_diagnose,
-           as_json, html):
+def verify(model, data, labels, scale, float_model, custom_objects, runners, samples, seed,
+           kernels, no_diagnose, as_json, html):
     """Run MODEL.tflite through every runner and compare each with the int8 reference."""
     from .report import print_verify
     from .verification import verify_model
@@ -151,7 +168,8 @@ def verify(model, data, labels, float_model, runners, samples, seed, kernels, no
     if html:
         from .report.html import check_html_path
         check_html_path(html)
-    report = verify_model(model, data=data, labels=labels, float_model=float_model,
+    report = verify_model(model, data=data, labels=labels, float_model=float_model, scale=scale,
+                          custom_objects=list(custom_objects) or None,
                           runners=[r.strip() for r in runners.split(",") if r.strip()],
                           samples=samples, seed=seed, progress=not as_json,
                           runner_options={"tflite": {"kernels": kernels}},

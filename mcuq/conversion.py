@@ -68,6 +68,13 @@ class ConvertResult:
     seconds: float
     tensorflow: str
     warnings: list[str] = field(default_factory=list)
+    #: How the float model was loaded (mcuq.sources.Provenance: loader, why, the Keras that
+    #: saved the file, custom objects used, loader notes).
+    loader: Any = None
+    #: What was done to the calibration data (--scale, reshaped size-1 axes).
+    calibration_notes: list[str] = field(default_factory=list)
+    #: Lines TensorFlow's converter (or the model's own code) printed that are not log noise.
+    converter_output: list[str] = field(default_factory=list)
 
     @property
     def size_ratio(self) -> float | None:
@@ -92,10 +99,12 @@ _NOISE = [re.compile(p) for p in (
 
 
 @contextlib.contextmanager
-def quiet_native_output(progress_sink: list | None = None):
-    """Capture what TensorFlow's C++ code prints on fds 1 and 2; afterwards, pass on to stderr
-    every line that is not known log noise (so real errors still show). If progress_sink is a
-    list, a writable text stream on the original stderr is appended to it (for tqdm)."""
+def quiet_native_output(progress_sink: list | None = None, keep: list | None = None):
+    """Capture what TensorFlow's C++ code prints on fds 1 and 2 and what Python code prints on
+    sys.stdout; afterwards every line that is not known log noise is passed on: appended to
+    `keep` if given (the caller shows it: convert's summary, or its error), else written to
+    stderr (so real errors still show). If progress_sink is a list, a writable text stream on
+    the original stderr is appended to it (for tqdm)."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -105,13 +114,13 @@ def quiet_native_output(progress_sink: list | None = None):
         return
     tmp = tempfile.TemporaryFile()
     progress = None
+    py_out = io.StringIO()
     try:
         os.dup2(tmp.fileno(), 1)
         os.dup2(tmp.fileno(), 2)
         if progress_sink is not None:
             progress = _progress_stream(saved[1])
             progress_sink.append(progress)
-        py_out = io.StringIO()
         with contextlib.redirect_stdout(py_out):
             yield tmp
     finally:
@@ -128,8 +137,11 @@ def quiet_native_output(progress_sink: list | None = None):
         tmp.seek(0)
         text = tmp.read().decode(errors="replace")
         tmp.close()
-        kept = [ln for ln in text.splitlines() if not any(p.search(ln) for p in _NOISE)]
-        if kept:
+        lines = text.splitlines() + py_out.getvalue().splitlines()
+        kept = [ln for ln in lines if not any(p.search(ln) for p in _NOISE)]
+        if kept and keep is not None:
+            keep.extend(kept)
+        elif kept:
             sys.stderr.write("\n".join(kept) + "\n")
 
 
@@ -150,8 +162,14 @@ def _progress_stream(fd: int):
 
 def convert_model(model: Any, calibration: Any, samples: int | None = None, seed: int = 0,
                   io_type: str = "int8", per_channel: bool = True,
-                  progress: bool = False) -> ConvertResult:
-    """Convert `model` (path or keras.Model) to full-int8 .tflite bytes (in the result)."""
+                  progress: bool = False, custom_objects: Any = None,
+                  scale: Any = None) -> ConvertResult:
+    """Convert `model` (path or keras/tf_keras Model) to full-int8 .tflite bytes (in the
+    result). `custom_objects`: module names, .py paths, modules or {name: class} dicts with the
+    model's custom layers; `scale`: factor applied to the calibration data (e.g. "1/255" for
+    uint8 images; integer data for a float input is refused without it)."""
+    from .calibration import parse_scale
+    from .custom_objects import load_custom_objects
     from .sources import (CalibrationWarning, check_calibration_source, load_calibration,
                           load_model_source)
 
@@ -161,11 +179,14 @@ def convert_model(model: Any, calibration: Any, samples: int | None = None, seed
     if samples is not None and samples < 1:
         raise InputError(f"samples must be at least 1 (got {samples})", "pass --samples N >= 1")
     check_calibration_source(calibration)
-    src = load_model_source(model)
-    calib = load_calibration(calibration, src.inputs, samples=samples, seed=seed)
+    parse_scale(scale)
+    custom = load_custom_objects(custom_objects)
+    src = load_model_source(model, custom_objects=custom)
+    calib = load_calibration(calibration, src.inputs, samples=samples, seed=seed, scale=scale)
     for w in calib.warnings:
         warnings.warn(w, CalibrationWarning, stacklevel=2)
-    data = _run_converter(src, calib, io_type, per_channel, progress)
+    printed: list[str] = []
+    data = _run_converter(src, calib, io_type, per_channel, progress, printed)
     parsed = parse_model(data, src.source)
     check_fully_integer(parsed, io_type, src.layer_names)
     import tensorflow as tf
@@ -182,7 +203,8 @@ def convert_model(model: Any, calibration: Any, samples: int | None = None, seed
         samples_used=calib.count, samples_total=calib.total, calibration=calib.source,
         matched_by=calib.matched_by, seed=seed, batch=BATCH_NOTE,
         seconds=round(time.perf_counter() - start, 3), tensorflow=tf.__version__,
-        warnings=list(calib.warnings))
+        warnings=list(calib.warnings), loader=src.provenance,
+        calibration_notes=list(calib.notes), converter_output=printed)
 
 
 def _info(t, name: str | None) -> TensorInfo:
@@ -230,8 +252,13 @@ class _DropMessage:
         return self.text not in record.getMessage()
 
 
-def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool) -> bytes:
+def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool,
+                   printed: list[str] | None = None) -> bytes:
+    """The converter run; what it prints that is not log noise goes to `printed` (and into
+    the error message when it fails)."""
     from tqdm import tqdm
+
+    printed = printed if printed is not None else []
 
     sinks: list = []
 
@@ -244,17 +271,24 @@ def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool) 
                 yield calib.sample(i)
                 bar.update(1)
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
         try:
-            with quiet_native_output(sinks):
+            with quiet_native_output(sinks, keep=printed):
                 if not sinks:
                     sinks.append(sys.stderr)
                 cf = src.concrete_function()
                 conv = build_converter(cf, representative_dataset, io_type, per_channel)
                 data = conv.convert()
         except Exception as e:  # noqa: BLE001 - ConverterError, RuntimeError, ValueError...
-            raise _converter_error(src, e) from None
+            raise _converter_error(src, e, printed) from None
+    # Python warnings while tracing and converting (Keras UserWarnings...): shown in the
+    # summary with the converter's output, never as raw warning noise on stderr.
+    for w in caught:
+        line = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+        if line and not issubclass(w.category, DeprecationWarning) and line not in printed:
+            printed.append(line)
     return bytes(data)
 
 
@@ -287,7 +321,7 @@ def convert_float(model: Any) -> bytes:
     return bytes(data)
 
 
-def _converter_error(src, e: Exception) -> UnsupportedModelError:
+def _converter_error(src, e: Exception, printed: list[str] = ()) -> UnsupportedModelError:
     text = str(e)
     ops = sorted(set(re.findall(r"'(tf\.\w+|tfl\.\w+)'", text)))
     lines = [ln.strip() for ln in text.splitlines() if "error" in ln.lower()] or \
@@ -296,6 +330,10 @@ def _converter_error(src, e: Exception) -> UnsupportedModelError:
     msg = f"{src.source}: TFLiteConverter cannot make this model full int8: {detail}"
     if ops:
         msg += f" (ops: {', '.join(ops)})"
+    said = [ln.strip() for ln in printed if ln.strip() and ln.strip() not in text]
+    errs = [ln for ln in said if "error" in ln.lower()] or said
+    if errs:
+        msg += f" (converter output: {errs[0][:300]})"
     return UnsupportedModelError(
         msg, "replace the layers behind these ops with ones that have int8 TFLite kernels "
              "(Dense, Conv2D, DepthwiseConv2D, pooling, ReLU/ReLU6, Add, Concatenate, Softmax...)")
@@ -428,7 +466,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def convert_to_file(model, calibration, output, samples=None, seed=0, io_type="int8",
-                    per_channel=True, force=False, progress=False) -> ConvertResult:
+                    per_channel=True, force=False, progress=False, custom_objects=None,
+                    scale=None) -> ConvertResult:
     """convert_model, then write the .tflite atomically. Refuses to overwrite without force.
     Calibration warnings are printed to stderr as they happen (and kept in the result)."""
     from .sources import CalibrationWarning
@@ -446,7 +485,8 @@ def convert_to_file(model, calibration, output, samples=None, seed=0, io_type="i
         warnings.simplefilter("always", CalibrationWarning)
         warnings.showwarning = show
         result = convert_model(model, calibration, samples=samples, seed=seed, io_type=io_type,
-                               per_channel=per_channel, progress=progress)
+                               per_channel=per_channel, progress=progress,
+                               custom_objects=custom_objects, scale=scale)
     out = check_output(output, force)  # again: it may have appeared meanwhile
     write_atomic(out, result.data)
     result.output = str(out)

@@ -1,41 +1,56 @@
-"""Load what `mcuq convert` starts from: a float Keras/TensorFlow model and calibration data.
+"""Load what `mcuq convert` (and `verify --float`) starts from: a float model, through one loader
+chain that decides from the file which Keras reads it.
 
-Models: a `.keras` file (loaded with safe_mode on), a legacy `.h5` file, a SavedModel folder, or
-an in-memory `keras.Model`. Calibration data: `.npy` (N samples, single-input models), `.npz`
-(one array per input, matched by input name, else by order), a folder of `.npy`/`.npz` files
-(one sample each), `package.module:function` returning an iterable of samples, or in-memory
-arrays. Every problem with the data is found here, before any conversion, and reported as one
-InputError naming the file, the input, what was expected and what was found.
+    .keras        Keras 3, safe mode (a tf_keras-saved .keras whose Keras 2 config Keras 3
+                  cannot read goes to tf_keras, .keras safe mode too)
+    .h5/.hdf5     the file's `keras_version`/`backend` attributes first (h5py): a Keras 2 file
+                  loads with tf_keras; a Keras 3 file with Keras 3 (and, if Keras 3 fails on a
+                  Keras 2 config, with tf_keras); weights-only files are refused with the fix
+    SavedModel    `keras_metadata.pb` (a Keras 2 SavedModel, optimizer slots and all) loads with
+                  tf_keras; anything else through its serving signature (tf.saved_model.load)
 
-TensorFlow is imported only inside the functions that load a model.
+`tf_keras` (Keras 2, pinned to the TensorFlow release) is imported only when a Keras 2 artifact
+is loaded; `TF_USE_LEGACY_KERAS` is never set, so Keras 3 stays Keras 3. No Python code stored in
+a file runs: Lambda layers with stored code are refused on every path (Keras 3's safe mode, and
+mcuq's own check of the config before tf_keras, which has no safe mode for .h5). The user's layer
+code comes in through `custom_objects` (mcuq.custom_objects). What the loaders warn about is
+recorded: noise is dropped, the rest becomes a note of the Provenance.
+
+    loaded = load_keras_model("kws.h5", custom_objects=["my_layers.py"])
+    loaded.model        # a keras.Model (Keras 3) or tf_keras.Model (Keras 2)
+    loaded.provenance   # which loader, why, the Keras that saved the file, custom objects
+
+Calibration data lives in mcuq.calibration (re-exported here). TensorFlow is imported only
+inside the functions that load a model.
 """
 from __future__ import annotations
 
-import importlib
+import contextlib
+import json
+import logging
 import os
 import re
 import sys
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .errors import InputError, UnsupportedModelError
+from .calibration import (DEFAULT_MAX_SAMPLES, MIN_RECOMMENDED_SAMPLES, Calibration,
+                          CalibrationWarning, check_calibration_source, first_line,
+                          load_calibration)
+from .errors import InputError, ToolchainError, UnsupportedModelError
 
-#: Calibration samples used when --samples is not given (all of them, up to this many).
-DEFAULT_MAX_SAMPLES = 500
-#: Fewer samples than this gives a warning: the int8 ranges may not cover real inputs.
-MIN_RECOMMENDED_SAMPLES = 50
-#: A `module:function` source is read up to this many samples.
-MAX_GENERATED_SAMPLES = 10_000
-
-_FUNC_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-
-
-class CalibrationWarning(UserWarning):
-    """Calibration data that converts, but may cost accuracy (e.g. too few samples)."""
+MODEL_HINT = "pass a .keras file, a legacy .h5 file or a SavedModel folder"
+CUSTOM_HINT = ("pass the module that defines it: --custom-objects my_layers.py (repeatable; "
+               "mcuq.convert(..., custom_objects=[...]) in Python) with the class registered by "
+               "@keras.saving.register_keras_serializable() / "
+               "@tf_keras.utils.register_keras_serializable() or listed in CUSTOM_OBJECTS")
+SAFE_HINT = ("mcuq never runs code stored in a model file; replace Lambda layers with built-in "
+             "layers or registered custom layers (--custom-objects) and save again")
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,8 +80,522 @@ def import_keras():
     return keras
 
 
+def import_tf_keras():
+    """Keras 2 (tf_keras), only for Keras 2 artifacts. Importing it leaves Keras 3 as it is
+    (TF_USE_LEGACY_KERAS is not set here)."""
+    import_tf()
+    from .conversion import quiet_native_output
+
+    try:
+        with quiet_native_output():
+            import tf_keras
+    except ImportError as e:
+        raise ToolchainError(f"tf_keras (Keras 2) is needed for this Keras 2 model but "
+                             f"cannot be imported ({e})",
+                             "pip install tf_keras==2.21.0 (the release matching "
+                             "TensorFlow 2.21)") from None
+    return tf_keras
+
+
 # --------------------------------------------------------------------------------------------
-# Models
+# What the file says about itself
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class FileFacts:
+    """Read from the file without building a model."""
+
+    format: str  # "keras", "h5", "saved_model"
+    keras_version: str | None = None  # the Keras that saved it
+    backend: str | None = None
+    config: Any = None  # the model config (dict), when the file has one
+    keras_metadata: bool = False  # SavedModel written by Keras 2 (keras_metadata.pb)
+    stored_code: list[str] = field(default_factory=list)  # Lambda layers with stored code
+
+    @property
+    def keras_major(self) -> int | None:
+        m = re.match(r"\s*(\d+)\.", self.keras_version or "")
+        return int(m.group(1)) if m else None
+
+    @property
+    def saved_by(self) -> str | None:
+        if not self.keras_version:
+            return None
+        return f"Keras {self.keras_version}" + (f" ({self.backend} backend)"
+                                                if self.backend else "")
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return _text(value.item())
+    return str(value)
+
+
+def read_file_facts(path: Path) -> FileFacts:
+    """Format, saving Keras version, backend and config of a model file or folder."""
+    if path.is_dir():
+        facts = FileFacts("saved_model")
+        meta = path / "keras_metadata.pb"
+        if meta.is_file():
+            facts.keras_metadata = True
+            raw = meta.read_bytes()
+            facts.keras_version = _metadata_version(raw)
+            facts.stored_code = _stored_code_in_metadata(raw)
+        return facts
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return _keras_zip_facts(path)
+    return _h5_facts(path)
+
+
+def _keras_zip_facts(path: Path) -> FileFacts:
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            meta = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
+            config = json.loads(z.read("config.json")) if "config.json" in names else None
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as e:
+        raise InputError(f"{path}: not a .keras file (a zip written by model.save): "
+                         f"{first_line(str(e)) or type(e).__name__}",
+                         "save the model with model.save('model.keras')") from None
+    if config is None:
+        raise InputError(f"{path}: the .keras file has no config.json (not a whole model)",
+                         "save the whole model with model.save('model.keras')")
+    return FileFacts("keras", _text(meta.get("keras_version")), None, config,
+                     stored_code=_stored_code(config))
+
+
+def _h5_facts(path: Path) -> FileFacts:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = dict(f.attrs)
+            groups = list(f.keys())
+    except OSError as e:
+        raise InputError(f"{path}: not an HDF5 file ({first_line(str(e))})",
+                         "pass a model saved with model.save('model.h5') (or a .keras file)"
+                         ) from None
+    version = _text(attrs.get("keras_version"))
+    backend = _text(attrs.get("backend"))
+    raw = _text(attrs.get("model_config"))
+    if raw is None:
+        weights_only = ("layer_names" in attrs or "vars" in groups
+                        or "_layer_checkpoint_dependencies" in groups or "layers" in groups)
+        what = ("holds weights only (saved with model.save_weights): there is no model "
+                "architecture in it" if weights_only else
+                "has no model_config attribute, so it is not a whole Keras model")
+        raise InputError(f"{path}: {what}",
+                         "build the model with the code that trained it, call "
+                         "model.load_weights(file), then model.save('model.keras') and convert "
+                         "that (or pass the model object to mcuq.convert)")
+    try:
+        config = json.loads(raw)
+    except ValueError as e:
+        raise InputError(f"{path}: its model_config is not valid JSON ({first_line(str(e))})",
+                         "save the model again with model.save") from None
+    return FileFacts("h5", version, backend, config, stored_code=_stored_code(config))
+
+
+def _metadata_version(raw: bytes) -> str | None:
+    m = re.search(rb'"keras_version":\s*"([^"]+)"', raw)
+    return m.group(1).decode() if m else None
+
+
+def _stored_code_in_metadata(raw: bytes) -> list[str]:
+    out = []
+    for m in re.finditer(rb'"class_name":\s*"Lambda"', raw):
+        window = raw[m.start(): m.start() + 4000]
+        if re.search(rb'"function_type":\s*"lambda"', window):
+            name = re.search(rb'"name":\s*"([^"]+)"', window)
+            out.append(name.group(1).decode() if name else "?")
+    return out
+
+
+def _stored_code(config) -> list[str]:
+    """Names of Lambda layers whose Python code is stored in the config (Keras 2 marshal
+    bytecode, function_type 'lambda'; Keras 3 '__lambda__' functions)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("class_name") == "Lambda" and isinstance(node.get("config"), dict):
+                cfg = node["config"]
+                fn = cfg.get("function")
+                if (cfg.get("function_type") == "lambda"
+                        or cfg.get("output_shape_type") == "lambda"
+                        or (isinstance(fn, dict) and fn.get("class_name") == "__lambda__")):
+                    found.append(str(cfg.get("name", "?")))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(config)
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Provenance and the loaded model
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class Provenance:
+    """How a model was loaded (shown in convert's summary and --json)."""
+
+    source: str
+    format: str  # "keras", "h5", "saved_model", "in-memory"
+    loader: str  # "keras3", "tf_keras" or "saved_model_signature"
+    loader_version: str  # Keras / tf_keras version, or the signature name
+    saved_by: str | None = None  # "Keras 2.8.0 (tensorflow backend)"
+    reason: str = ""  # why this loader
+    fallback: str | None = None  # when another loader was tried first: what failed
+    custom_objects: list[str] = field(default_factory=list)  # used by the loaded model
+    custom_objects_unused: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # loader warnings that matter
+
+    @property
+    def loader_text(self) -> str:
+        if self.loader == "keras3":
+            return f"Keras {self.loader_version} (safe mode)"
+        if self.loader == "tf_keras":
+            return f"tf_keras {self.loader_version} (Keras 2)"
+        if self.loader == "saved_model_signature":
+            return f"SavedModel signature '{self.loader_version}'"
+        return self.loader
+
+    @property
+    def is_keras3(self) -> bool:
+        return self.loader == "keras3"
+
+
+@dataclass
+class LoadedKeras:
+    model: Any  # keras.Model or tf_keras.Model
+    provenance: Provenance
+
+
+def _keras_version() -> str:
+    return import_keras().__version__
+
+
+def load_keras_model(path, custom_objects=None) -> LoadedKeras:
+    """The loader chain for Keras artifacts: `path` (.keras, .h5/.hdf5, or a Keras 2 SavedModel
+    folder) -> LoadedKeras(model, provenance). `custom_objects`: module names, .py paths,
+    modules or {name: object} dicts (mcuq.custom_objects). A SavedModel without Keras metadata
+    is not a Keras model: InputError (load_model_source reads it through its signature)."""
+    from .custom_objects import load_custom_objects
+
+    path = _check_path(Path(os.fspath(path)))
+    custom = load_custom_objects(custom_objects)
+    facts = read_file_facts(path)
+    if facts.format == "saved_model" and not facts.keras_metadata:
+        raise InputError(f"{path}: SavedModel without keras_metadata.pb is not a Keras model",
+                         "load it as a Keras model by saving it with model.save('model.keras'); "
+                         "mcuq convert reads it through its serving signature")
+    return _load_keras(path, facts, custom)
+
+
+def _check_path(path: Path) -> Path:
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder", MODEL_HINT)
+    if path.is_dir():
+        if not (path / "saved_model.pb").exists():
+            raise InputError(f"{path}: folder has no saved_model.pb, so it is not a SavedModel",
+                             "pass the SavedModel folder itself, or a .keras/.h5 file")
+        return path
+    suffix = path.suffix.lower()
+    if suffix == ".tflite":
+        raise InputError(f"{path}: is already a .tflite model",
+                         "convert the float .keras/.h5/SavedModel; inspect this one with "
+                         "`mcuq inspect`")
+    if suffix not in (".keras", ".h5", ".hdf5"):
+        raise InputError(f"{path}: unknown model format '{suffix or path.name}'", MODEL_HINT)
+    return path
+
+
+def _refuse_stored_code(path: Path, facts: FileFacts) -> None:
+    if facts.stored_code:
+        names = ", ".join(f"'{n}'" for n in facts.stored_code)
+        raise InputError(f"{path}: refused to load with safe_mode on: Lambda layer {names} "
+                         "stores Python code in the file", SAFE_HINT)
+
+
+def _load_keras(path: Path, facts: FileFacts, custom) -> LoadedKeras:
+    """Pick the loader from the file (and the Keras of the custom objects it needs), load,
+    explain why."""
+    _refuse_stored_code(path, facts)
+    saved = f"saved by {facts.saved_by}" if facts.saved_by else "no Keras version recorded"
+    if facts.format == "saved_model":
+        return _with_tf_keras(path, facts, custom,
+                              f"Keras 2 SavedModel (keras_metadata.pb; {saved})")
+    if facts.format == "h5" and facts.keras_major is not None and facts.keras_major < 3:
+        needed = _needed(custom, facts.config)
+        if needed and {o.flavor for o in needed} - {"any"} == {"keras3"}:
+            # The user's layers are Keras 3 classes: tf_keras cannot host them; Keras 3 reads
+            # most Keras 2 files (not those with Keras 2-only config keys).
+            names = ", ".join(o.name for o in needed)
+            return _with_keras3(path, facts, custom,
+                                f"a Keras 2 file ({saved}), but its custom layers ({names}) "
+                                "are Keras 3 classes", keras2_file=True)
+        return _with_tf_keras(path, facts, custom, f"a Keras 2 file ({saved})")
+    kind = ".keras file" if facts.format == "keras" else "HDF5 file"
+    return _with_keras3(path, facts, custom, f"{kind} {saved}", keras2_file=False)
+
+
+def _needed(custom, config) -> list:
+    """The custom objects the model config refers to (by class or registered name)."""
+    if not custom or config is None:
+        return []
+    names: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("class_name", "registered_name"):
+                if isinstance(node.get(key), str):
+                    names.add(node[key])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(config)
+    return [o for o in custom.objects if any(k in names for k in o.keys)]
+
+
+def _with_keras3(path, facts, custom, reason, keras2_file) -> LoadedKeras:
+    keras = import_keras()
+    objs = {k: v for k, v in custom.for_loader().items()
+            if _flavor(v) in ("keras3", "any")}
+    notes: list[str] = []
+    try:
+        with _recorded(notes):
+            model = keras.saving.load_model(path, compile=False, safe_mode=True,
+                                            custom_objects=objs or None)
+    except Exception as e:  # noqa: BLE001 - translated below; never swallowed
+        key = key_sentence(e)
+        if _is_keras2_config_error(key) and not keras2_file:
+            # Decided by the error's content: Keras 3 read a Keras 2 config. tf_keras reads it.
+            loaded = _with_tf_keras(path, facts, custom,
+                                    f"{reason}, but its model config is Keras 2")
+            loaded.provenance.fallback = f"Keras {keras.__version__} failed first: {key}"
+            return loaded
+        raise _load_error(path, "keras3", e, facts, custom, keras2_file) from None
+    prov = Provenance(str(path), facts.format, "keras3", keras.__version__, facts.saved_by,
+                      reason, notes=notes)
+    _custom_used(model, custom, prov)
+    return LoadedKeras(model, prov)
+
+
+def _with_tf_keras(path, facts, custom, reason) -> LoadedKeras:
+    tf_keras = import_tf_keras()
+    objs = {k: v for k, v in custom.for_loader().items()
+            if _flavor(v) in ("tf_keras", "any")}
+    notes: list[str] = []
+    kwargs = {"safe_mode": True} if facts.format == "keras" else {}
+    try:
+        with _recorded(notes):
+            model = tf_keras.models.load_model(str(path), compile=False,
+                                               custom_objects=objs or None, **kwargs)
+    except Exception as e:  # noqa: BLE001 - translated below; never swallowed
+        raise _load_error(path, "tf_keras", e, facts, custom, True) from None
+    prov = Provenance(str(path), facts.format, "tf_keras", tf_keras.__version__, facts.saved_by,
+                      reason, notes=notes)
+    _custom_used(model, custom, prov)
+    _revived_layers(model, prov)
+    return LoadedKeras(model, prov)
+
+
+def _flavor(obj) -> str:
+    from .custom_objects import flavor_of
+
+    return flavor_of(obj)
+
+
+def _custom_used(model, custom, prov: Provenance) -> None:
+    if not custom:
+        return
+    used = {id(type(layer)) for layer in _all_layers(model)}
+    objs = [o.obj for o in custom.objects if id(o.obj) in used]
+    prov.custom_objects = custom.names_of(objs)
+    prov.custom_objects_unused = [d for d in custom.names_of([o.obj for o in custom.objects])
+                                  if d not in prov.custom_objects]
+
+
+def _revived_layers(model, prov: Provenance) -> None:
+    """tf_keras revives a SavedModel's unknown custom layers from their traced functions."""
+    revived = [f"'{layer.name}'" for layer in _all_layers(model)
+               if type(layer).__name__.startswith("Revived")
+               or "revived" in type(layer).__module__]
+    if revived:
+        prov.notes.append(f"layer(s) {', '.join(revived)} revived from the SavedModel's traced "
+                          "functions (their Python class was not given; --custom-objects "
+                          "passes it)")
+
+
+def _all_layers(m):
+    for layer in getattr(m, "layers", []) or []:
+        yield layer
+        yield from _all_layers(layer)
+
+
+# -- what loaders say ------------------------------------------------------------------------
+
+#: Loader warnings that say nothing about the float model mcuq converts (dropped).
+_NOISE = [re.compile(p) for p in (
+    r"input_shape.*/.*input_dim|Do not pass an `input_shape`",
+    r"No training configuration found",
+    r"[Cc]ompiled the loaded model",
+    r"compile_metrics|compiled metrics",
+    r"HDF5 file.*legacy|legacy.*HDF5|considered legacy",
+    r"[Oo]ptimizer",  # optimizer state / slots are never needed for inference
+    r"Unresolved object in checkpoint",
+    r"^A checkpoint was restored",
+    r"expect_partial",
+    r"Skipping full serialization of Keras layer",
+    r"Model's `__init__\(\)` arguments contain non-serializable",
+    r"is deprecated|will be removed in a future",
+    r"Importing a function \(__inference",
+)]
+
+
+def _is_noise(text: str) -> bool:
+    return any(p.search(text) for p in _NOISE)
+
+
+class _LogRecorder(logging.Filter):
+    def __init__(self, sink: list[str]):
+        super().__init__()
+        self.sink = sink
+
+    def filter(self, record) -> bool:
+        if record.levelno >= logging.WARNING:
+            self.sink.append(record.getMessage())
+        return False  # nothing reaches stderr while loading
+
+
+@contextlib.contextmanager
+def _recorded(notes: list[str]):
+    """Python warnings and TensorFlow/absl log records -> `notes` (minus known noise); native
+    output captured (quiet_native_output passes real errors on)."""
+    from .conversion import quiet_native_output
+
+    raw: list[str] = []
+    rec = _LogRecorder(raw)
+    loggers = [logging.getLogger(n) for n in ("tensorflow", "absl", "keras", "tf_keras")]
+    for lg in loggers:
+        lg.addFilter(rec)
+    try:
+        with warnings.catch_warnings(record=True) as caught, quiet_native_output():
+            warnings.simplefilter("always")
+            yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(rec)
+    raw.extend(str(w.message) for w in caught)
+    for text in raw:
+        line = first_line(text, 400)
+        if line and not _is_noise(text) and line not in notes:
+            notes.append(line)
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+_KERAS2_CONFIG = [re.compile(p) for p in (
+    r"Unrecognized keyword arguments? passed to",
+    r"nodes failed to be resolved",
+    r"Invalid Functional model configuration",
+    r"Keyword argument not understood",
+)]
+
+_UNKNOWN = [re.compile(p) for p in (
+    r"Unknown (?:layer|object|activation|initializer|regularizer|constraint|loss|metric)"
+    r"(?: class)?:\s*'?([\w.>-]+)'?",
+    r"Could not locate (?:class|function) '([\w.>-]+)'",
+    r"Could not interpret .*? identifier:\s*'?([\w.>-]+)'?",
+)]
+
+
+def _is_keras2_config_error(text: str) -> bool:
+    return any(p.search(text) for p in _KERAS2_CONFIG)
+
+
+def key_sentence(e: BaseException, limit: int = 400) -> str:
+    """The sentence of a loader's error that says what is wrong. Keras wraps the real cause
+    after a dump of the layer config ("Error when deserializing class 'X' using config={...}.
+    Exception encountered: <cause>"): the cause is what counts, never cut before it."""
+    text = str(e).strip()
+    m = re.search(r"Exception encountered:\s*(.+)", text, re.S)
+    if m:
+        text = m.group(1).strip()
+    for p in _KERAS2_CONFIG + _UNKNOWN:  # a known cause anywhere in the text wins
+        hit = p.search(text)
+        if hit:
+            start = text.rfind("\n", 0, hit.start()) + 1
+            end = text.find("\n", hit.end())
+            text = text[start:end if end >= 0 else len(text)]
+            break
+    line = first_line(text, 10 ** 6) or type(e).__name__
+    line = re.sub(r"config=\{.*\}", "config={...}", line)
+    if len(line) > limit:
+        line = line[:limit - 3] + "..."
+    return line
+
+
+def _load_error(path, loader, e, facts, custom, keras2_file) -> InputError:
+    key = key_sentence(e)
+    where = {"keras3": f"Keras {_keras_version()}", "tf_keras": "tf_keras"}[loader]
+    for p in _UNKNOWN:
+        m = p.search(key) or p.search(str(e))
+        if not m:
+            continue
+        name = m.group(1)
+        given = custom.find(name)
+        if given is not None and given.flavor not in (loader, "any"):
+            other = "Keras 3" if given.flavor == "keras3" else "tf_keras (Keras 2)"
+            need = "tf_keras.layers.Layer" if loader == "tf_keras" else "keras.layers.Layer"
+            return InputError(
+                f"{path}: custom object '{name}' from {given.origin} is a {other} class; this "
+                f"file loads with {where} ({facts.saved_by or facts.format}): {key}",
+                f"write the class for {where} (subclass {need}, register it with "
+                f"{'@tf_keras.utils' if loader == 'tf_keras' else '@keras.saving'}"
+                ".register_keras_serializable()) and pass it with --custom-objects")
+        defined = custom.defined_not_offered(name) if custom else None
+        hint = (f"{defined} defines '{name.split('>')[-1]}' but does not register it: decorate "
+                "it with @keras.saving.register_keras_serializable() (or the tf_keras one), or "
+                "list it in CUSTOM_OBJECTS" if defined else CUSTOM_HINT)
+        return InputError(f"{path}: unknown layer class '{name}': {where} has no such layer "
+                          "built in; give its code with --custom-objects MODULE", hint)
+    if "safe_mode" in str(e) or ("Lambda" in str(e) and "lambda" in str(e)):
+        return InputError(f"{path}: refused to load with safe_mode on: {key}", SAFE_HINT)
+    if loader == "keras3" and keras2_file and _is_keras2_config_error(key):
+        names = ", ".join(f"{o.name} ({o.origin})" for o in custom.objects
+                          if o.flavor == "keras3")
+        return InputError(
+            f"{path}: Keras 3 cannot read this Keras 2 file ({facts.saved_by}): {key}; and the "
+            f"custom objects {names} are Keras 3 classes, which tf_keras cannot use",
+            "write the custom layers for tf_keras (subclass tf_keras.layers.Layer, register with "
+            "@tf_keras.utils.register_keras_serializable()); mcuq then loads the file with "
+            "tf_keras")
+    if facts.format == "saved_model":
+        hint = ("re-export it from the training code with model.export(path) (Keras 3) or "
+                "tf.saved_model.save, or save a .keras file")
+    elif loader == "tf_keras":
+        hint = ("load and re-save it in the environment that trained it "
+                "(model.save('model.keras')), or pass --custom-objects if it has custom layers")
+    else:
+        hint = "check that the file is a complete model saved by Keras (model.save)"
+    return InputError(f"{path}: cannot load the model with {where}: {key}", hint)
+
+
+# --------------------------------------------------------------------------------------------
+# ModelSource: what convert and verify --float use
 # --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -87,6 +616,7 @@ class ModelSource:
     layer_names: frozenset[str]
     float_bytes: int | None
     _call: Callable = field(repr=False)  # (list of tf tensors) -> list of tf tensors
+    provenance: Provenance | None = None
 
     def predict(self, xs: list[np.ndarray], chunk: int = 256) -> list[np.ndarray]:
         """Run the float model on arrays (B, *input_shape), one per input, in chunks."""
@@ -115,66 +645,52 @@ def _op_name(name: str, k: int) -> str:
     return clean if clean and clean[0].isalnum() else f"input_{k}{clean}"
 
 
-def load_model_source(model: Any) -> ModelSource:
-    """A path (.keras, .h5, SavedModel folder) or an in-memory keras.Model."""
+def load_model_source(model: Any, custom_objects=None) -> ModelSource:
+    """A path (.keras, .h5, SavedModel folder) or an in-memory keras/tf_keras Model, through
+    the loader chain (module doc)."""
     if isinstance(model, (str, os.PathLike)):
-        return _load_path(Path(model))
+        from .custom_objects import load_custom_objects
+
+        path = _check_path(Path(os.fspath(model)))
+        custom = load_custom_objects(custom_objects)
+        facts = read_file_facts(path)
+        if facts.format == "saved_model" and (not facts.keras_metadata or facts.stored_code):
+            reason = ("no keras_metadata.pb: not saved by Keras 2's model.save"
+                      if not facts.keras_metadata else
+                      f"Lambda layer(s) {', '.join(facts.stored_code)} store Python code that "
+                      "tf_keras would run; the traced signature runs none")
+            return _load_saved_model(path, reason, facts)
+        loaded = _load_keras(path, facts, custom)
+        return _from_keras(loaded.model, str(path), facts.format, loaded.provenance)
     keras = import_keras()
     if isinstance(model, keras.Model):
-        return _from_keras(model, "<keras.Model>", "in-memory")
+        prov = Provenance("<keras.Model>", "in-memory", "keras3", keras.__version__,
+                          reason="in-memory Keras 3 model")
+        return _from_keras(model, "<keras.Model>", "in-memory", prov)
+    if "tf_keras" in sys.modules and isinstance(model, sys.modules["tf_keras"].Model):
+        prov = Provenance("<tf_keras.Model>", "in-memory", "tf_keras",
+                          sys.modules["tf_keras"].__version__, reason="in-memory tf_keras model")
+        return _from_keras(model, "<tf_keras.Model>", "in-memory", prov)
     raise InputError(f"cannot convert a {type(model).__name__}",
                      "pass a .keras/.h5 path, a SavedModel folder or a keras.Model")
 
 
-def _load_path(path: Path) -> ModelSource:
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder",
-                         "pass a .keras file, a legacy .h5 file or a SavedModel folder")
-    if path.is_dir():
-        if not (path / "saved_model.pb").exists():
-            raise InputError(f"{path}: folder has no saved_model.pb, so it is not a SavedModel",
-                             "pass the SavedModel folder itself, or a .keras/.h5 file")
-        return _load_saved_model(path)
-    suffix = path.suffix.lower()
-    if suffix == ".tflite":
-        raise InputError(f"{path}: is already a .tflite model",
-                         "convert the float .keras/.h5/SavedModel; inspect this one with "
-                         "`mcuq inspect`")
-    if suffix not in (".keras", ".h5", ".hdf5"):
-        raise InputError(f"{path}: unknown model format '{suffix or path.name}'",
-                         "pass a .keras file, a legacy .h5 file or a SavedModel folder")
-    keras = import_keras()
-    try:
-        # compile=False: the optimizer and metrics are not needed (and warn when loaded).
-        m = keras.models.load_model(path, compile=False, safe_mode=True)
-    except ValueError as e:
-        text = str(e)
-        if "safe_mode" in text or "Lambda" in text:
-            raise InputError(f"{path}: refused to load with safe_mode on: {_first_line(text)}",
-                             "mcuq never runs code stored in a model file; replace Lambda "
-                             "layers with built-in or registered layers and save again") from None
-        raise InputError(f"{path}: cannot load the model: {_first_line(text)}",
-                         "check that the file was saved by Keras (model.save)") from None
-    except Exception as e:  # noqa: BLE001 - h5py/zip/keras raise many types
-        raise InputError(f"{path}: cannot load the model ({type(e).__name__}: "
-                         f"{_first_line(str(e))})",
-                         "check that the file is a complete model saved by Keras (model.save)"
-                         ) from None
-    return _from_keras(m, str(path), "keras" if suffix == ".keras" else "h5")
-
-
-def _first_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[0][:300] if lines else ""
-
-
 def _keras_name(t, k: int) -> str:
     hist = getattr(t, "_keras_history", None)
-    op = getattr(hist, "operation", None) if hist is not None else None
-    return getattr(op, "name", None) or getattr(t, "name", None) or f"input_{k}"
+    if hist is not None:
+        op = getattr(hist, "operation", None) or getattr(hist, "layer", None)
+        if getattr(op, "name", None):
+            return op.name
+    name = getattr(t, "name", None)
+    return name.split(":")[0] if name else f"input_{k}"
 
 
-def _from_keras(m, source: str, kind: str) -> ModelSource:
+def _np_dtype(d) -> np.dtype:
+    as_np = getattr(d, "as_numpy_dtype", None)  # tf.DType (tf_keras tensors and weights)
+    return np.dtype(as_np if as_np is not None else str(d))
+
+
+def _from_keras(m, source: str, kind: str, provenance: Provenance | None = None) -> ModelSource:
     try:
         tensors = list(m.inputs)
     except (AttributeError, ValueError, TypeError):
@@ -191,13 +707,13 @@ def _from_keras(m, source: str, kind: str) -> ModelSource:
             raise UnsupportedModelError(
                 f"{source}: input '{name}' has an unknown dimension {tuple(t.shape)}",
                 "give keras.Input a fixed shape; microcontroller models need static shapes")
-        inputs.append(ModelInput(name, tuple(int(d) for d in shape), np.dtype(str(t.dtype))))
+        inputs.append(ModelInput(name, tuple(int(d) for d in shape), _np_dtype(t.dtype)))
     try:
         outputs = [_keras_name(t, k) for k, t in enumerate(m.outputs)]
     except (AttributeError, ValueError, TypeError):
         outputs = []
-    layer_names = frozenset(_all_layer_names(m))
-    float_bytes = int(sum(int(np.prod(w.shape)) * np.dtype(str(w.dtype)).itemsize
+    layer_names = frozenset(layer.name for layer in _all_layers(m))
+    float_bytes = int(sum(int(np.prod(w.shape)) * _np_dtype(w.dtype).itemsize
                           for w in m.weights))
     as_dict = isinstance(getattr(m, "input", None), dict)
     names = [i.name for i in inputs]
@@ -211,28 +727,25 @@ def _from_keras(m, source: str, kind: str) -> ModelSource:
             arg = xs[0] if len(xs) == 1 else list(xs)
         return tf.nest.flatten(m(arg, training=False))
 
-    return ModelSource(source, kind, inputs, outputs, layer_names, float_bytes, call)
+    return ModelSource(source, kind, inputs, outputs, layer_names, float_bytes, call, provenance)
 
 
-def _all_layer_names(m):
-    for layer in getattr(m, "layers", []):
-        yield layer.name
-        yield from _all_layer_names(layer)
-
-
-def _load_saved_model(path: Path) -> ModelSource:
+def _load_saved_model(path: Path, reason: str, facts: FileFacts) -> ModelSource:
     tf = import_tf()
+    notes: list[str] = []
     try:
-        loaded = tf.saved_model.load(str(path))
-    except Exception as e:  # noqa: BLE001
-        raise InputError(f"{path}: cannot load the SavedModel ({type(e).__name__}: "
-                         f"{_first_line(str(e))})",
-                         "re-export it with model.export(path) or tf.saved_model.save") from None
+        with _recorded(notes):
+            loaded = tf.saved_model.load(str(path))
+    except Exception as e:  # noqa: BLE001 - translated, never swallowed
+        raise InputError(f"{path}: cannot load the SavedModel: {key_sentence(e)}",
+                         "re-export it with model.export(path) or tf.saved_model.save"
+                         ) from None
     sigs = dict(getattr(loaded, "signatures", {}) or {})
     if not sigs:
         raise InputError(f"{path}: the SavedModel has no serving signature",
                          "export it with model.export(path) (Keras 3) or a signature")
-    sig = sigs.get("serving_default") or sigs[sorted(sigs)[0]]
+    sig_name = "serving_default" if "serving_default" in sigs else sorted(sigs)[0]
+    sig = sigs[sig_name]
     args, kwargs = sig.structured_input_signature
     if args:
         raise UnsupportedModelError(f"{path}: signature takes positional inputs",
@@ -262,331 +775,16 @@ def _load_saved_model(path: Path) -> ModelSource:
 
     # Keep `loaded` alive as long as the function that uses its signature.
     call.loaded = loaded
-    return ModelSource(str(path), "saved_model", inputs, out_names, frozenset(), float_bytes, call)
+    if len(sigs) > 1:
+        notes.append(f"signatures {sorted(sigs)}: used '{sig_name}'")
+    prov = Provenance(str(path), "saved_model", "saved_model_signature", sig_name,
+                      facts.saved_by, reason, notes=notes)
+    return ModelSource(str(path), "saved_model", inputs, out_names, frozenset(), float_bytes,
+                       call, prov)
 
 
-# --------------------------------------------------------------------------------------------
-# Calibration data
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class Calibration:
-    """Validated calibration samples: one (N, *shape) array per model input."""
-
-    arrays: list[np.ndarray]
-    total: int  # samples available
-    source: str
-    matched_by: str  # "name", "order" or "single"
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return int(self.arrays[0].shape[0])
-
-    def sample(self, i: int) -> list[np.ndarray]:
-        """Sample i as the converter wants it: one (1, *shape) array per input."""
-        return [a[i:i + 1] for a in self.arrays]
-
-
-def check_calibration_source(source: Any) -> None:
-    """Cheap checks that need no model (so they fail before TensorFlow is loaded)."""
-    if not isinstance(source, (str, os.PathLike)):
-        return
-    text = os.fspath(source)
-    if not os.path.exists(text) and _FUNC_RE.match(text):
-        return
-    path = Path(text)
-    if not path.exists():
-        raise InputError(f"{path}: no such calibration file or folder",
-                         "pass a .npy, .npz, a folder of .npy files, or package.module:function")
-    if path.is_file() and path.suffix.lower() not in (".npy", ".npz"):
-        raise InputError(f"{path}: unknown calibration format '{path.suffix or path.name}'",
-                         "save the samples with numpy.save (.npy) or numpy.savez (.npz)")
-
-
-def load_calibration(source: Any, inputs: list[ModelInput], samples: int | None = None,
-                     seed: int = 0) -> Calibration:
-    """Read, validate and (if there are more than `samples`, default 500) sub-sample."""
-    check_calibration_source(source)
-    arrays, total_label, matched, notes = _read(source, inputs)
-    label = total_label
-    arrays = [_check_dtype(a, inp, label) for a, inp in zip(arrays, inputs)]
-    counts = {inp.name: int(a.shape[0]) for a, inp in zip(arrays, inputs)}
-    if len(set(counts.values())) > 1:
-        raise InputError(f"{label}: inputs have different sample counts: "
-                         + ", ".join(f"'{k}' {v}" for k, v in counts.items()),
-                         "give every input the same number of samples, in the same order")
-    total = next(iter(counts.values()))
-    if total == 0:
-        raise InputError(f"{label}: no calibration samples (empty data)",
-                         "pass 100-500 real input samples, e.g. from the training set")
-    for a, inp in zip(arrays, inputs):
-        _check_finite(a, inp, label)
-    limit = samples if samples is not None else DEFAULT_MAX_SAMPLES
-    if total > limit:
-        idx = np.sort(np.random.default_rng(seed).choice(total, size=limit, replace=False))
-        arrays = [np.ascontiguousarray(a[idx]) for a in arrays]
-    if arrays[0].shape[0] < MIN_RECOMMENDED_SAMPLES:
-        notes.append(
-            f"{label}: only {arrays[0].shape[0]} calibration sample(s); with fewer than "
-            f"{MIN_RECOMMENDED_SAMPLES} the int8 ranges may miss real inputs and accuracy can "
-            "drop: use 100-500 representative samples")
-    return Calibration(arrays, total, label, matched, notes)
-
-
-def _read(source, inputs):
-    """-> (arrays one per input with a leading sample axis, label, matched_by, notes)."""
-    notes: list[str] = []
-    if isinstance(source, np.ndarray):
-        return [_batched(_single(inputs, "<array>"), source, "<array>")], "<array>", "single", notes
-    if isinstance(source, dict):
-        arrays, matched = _by_name_or_order(dict(source), inputs, "<dict>", notes)
-        return arrays, "<dict>", matched, notes
-    if isinstance(source, (list, tuple)):
-        return _from_sequence(list(source), inputs, "<list>"), "<list>", "order", notes
-    text = os.fspath(source)
-    path = Path(text)
-    if not path.exists() and _FUNC_RE.match(text):
-        return _from_function(text, inputs), text, "order", notes
-    if path.is_dir():
-        return _from_folder(path, inputs), str(path), "order", notes
-    label = str(path)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except ValueError as e:
-        raise InputError(f"{path}: cannot read ({_first_line(str(e))})",
-                         "save plain numeric arrays with numpy.save/numpy.savez "
-                         "(object arrays are refused)") from None
-    except (OSError, EOFError) as e:
-        raise InputError(f"{path}: not a valid {path.suffix} file ({_first_line(str(e))})",
-                         "re-create it with numpy.save or numpy.savez") from None
-    if isinstance(loaded, np.ndarray):
-        return [_batched(_single(inputs, label), loaded, label)], label, "single", notes
-    with loaded:
-        data = {k: loaded[k] for k in loaded.files}
-    arrays, matched = _by_name_or_order(data, inputs, label, notes)
-    return arrays, label, matched, notes
-
-
-def _single(inputs, label) -> ModelInput:
-    if len(inputs) != 1:
-        names = ", ".join(f"'{i.name}'" for i in inputs)
-        raise InputError(f"{label}: one array for a model with {len(inputs)} inputs ({names})",
-                         "save one array per input with numpy.savez(path, "
-                         + ", ".join(f"{i.name}=..." for i in inputs) + ")")
-    return inputs[0]
-
-
-def _by_name_or_order(data: dict, inputs, label, notes) -> tuple[list[np.ndarray], str]:
-    names = [i.name for i in inputs]
-    if not data:
-        raise InputError(f"{label}: no arrays in the file (empty data)",
-                         "save one array per input with numpy.savez")
-    if all(n in data for n in names):
-        extra = [k for k in data if k not in names]
-        if extra:
-            notes.append(f"{label}: ignored arrays {extra} (model inputs are {names})")
-        return [_batched(i, np.asarray(data[i.name]), label) for i in inputs], "name"
-    if len(data) != len(inputs):
-        raise InputError(f"{label}: holds {len(data)} array(s) {list(data)}, the model has "
-                         f"{len(inputs)} input(s) {names}",
-                         "save exactly one array per model input, named like the inputs")
-    notes.append(f"{label}: array names {list(data)} do not match the model's inputs "
-                 f"{names}; matched by order")
-    return [_batched(i, np.asarray(a), label) for i, a in zip(inputs, data.values())], "order"
-
-
-def _batched(inp: ModelInput, a: np.ndarray, label: str) -> np.ndarray:
-    """Accept (N, *shape) or a single sample (*shape); return (N, *shape)."""
-    a = np.asarray(a)
-    if a.dtype == object or a.dtype.kind in "USV":
-        raise InputError(f"{label}: input '{inp.name}' has {a.dtype} data",
-                         "save plain numeric arrays")
-    if a.ndim == len(inp.shape) + 1 and tuple(a.shape[1:]) == inp.shape:
-        return a
-    if tuple(a.shape) == inp.shape:
-        return a[None]
-    raise InputError(
-        f"{label}: input '{inp.name}' expects shape (N, {_dims(inp.shape)}) (or one sample "
-        f"{inp.shape}); got {tuple(a.shape)}",
-        "reshape the data to the model's input shape (the same preprocessing as in training)")
-
-
-def _dims(shape) -> str:
-    return ", ".join(str(d) for d in shape)
-
-
-def _sample(inp: ModelInput, a, label: str) -> np.ndarray:
-    """One sample: (*shape) or (1, *shape) -> (*shape)."""
-    a = np.asarray(a)
-    if tuple(a.shape) == inp.shape:
-        return a
-    if tuple(a.shape) == (1, *inp.shape):
-        return a[0]
-    raise InputError(f"{label}: input '{inp.name}' expects one sample of shape {inp.shape} "
-                     f"(or (1, {_dims(inp.shape)})); got {tuple(a.shape)}",
-                     "each sample must have the model's input shape")
-
-
-def _stack(samples_per_input: list[list[np.ndarray]], inputs, label) -> list[np.ndarray]:
-    out = []
-    for inp, rows in zip(inputs, samples_per_input):
-        if not rows:
-            out.append(np.zeros((0, *inp.shape), np.float32))
-            continue
-        kinds = {r.dtype for r in rows}
-        if len(kinds) > 1:
-            raise InputError(f"{label}: input '{inp.name}' samples mix dtypes {sorted(map(str, kinds))}",
-                             "give every sample the same dtype")
-        out.append(np.stack(rows))
-    return out
-
-
-def _split_sample(s, inputs, label) -> list[np.ndarray]:
-    """A sample for a multi-input model: list/tuple in input order or dict by name."""
-    if isinstance(s, dict):
-        missing = [i.name for i in inputs if i.name not in s]
-        if missing:
-            if len(s) != len(inputs):
-                raise InputError(f"{label}: sample has keys {list(s)}, model inputs are "
-                                 f"{[i.name for i in inputs]}",
-                                 "key each sample by the model's input names")
-            s = list(s.values())
-        else:
-            s = [s[i.name] for i in inputs]
-    if len(inputs) == 1 and not isinstance(s, (list, tuple)):
-        s = [s]
-    if not isinstance(s, (list, tuple)) or len(s) != len(inputs):
-        raise InputError(f"{label}: each sample must give {len(inputs)} arrays (one per input "
-                         f"{[i.name for i in inputs]})",
-                         "yield a tuple or dict of arrays per sample")
-    return [_sample(i, a, label) for i, a in zip(inputs, s)]
-
-
-def _from_sequence(items: list, inputs, label) -> list[np.ndarray]:
-    """A list of per-input arrays (N, *shape), or a list of samples."""
-    if len(items) == len(inputs) and all(
-            isinstance(a, np.ndarray) and a.ndim == len(i.shape) + 1
-            and tuple(a.shape[1:]) == i.shape for a, i in zip(items, inputs)):
-        return [np.asarray(a) for a in items]
-    if not items:
-        return [np.zeros((0, *i.shape), np.float32) for i in inputs]
-    rows = [_split_sample(s, inputs, f"{label} sample {k}") for k, s in enumerate(items)]
-    return _stack([list(col) for col in zip(*rows)], inputs, label)
-
-
-def _from_folder(path: Path, inputs) -> list[np.ndarray]:
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".npy", ".npz"))
-    if not files:
-        raise InputError(f"{path}: no .npy files in the folder (empty data)",
-                         "save one sample per file with numpy.save(folder/'0001.npy', x)")
-    rows = []
-    for f in files:
-        try:
-            loaded = np.load(f, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
-            raise InputError(f"{f}: cannot read ({_first_line(str(e))})",
-                             "every file in the folder must be a numpy .npy/.npz sample") from None
-        if isinstance(loaded, np.ndarray):
-            sample = loaded if len(inputs) == 1 else None
-            if sample is None:
-                _single(inputs, str(f))
-        else:
-            with loaded:
-                sample = {k: loaded[k] for k in loaded.files}
-        rows.append(_split_sample(sample, inputs, str(f)))
-    return _stack([list(col) for col in zip(*rows)], inputs, str(path))
-
-
-def _from_function(spec: str, inputs) -> list[np.ndarray]:
-    mod_name, func_name = spec.split(":")
-    hint = "pass package.module:function where the module is importable (from the current folder)"
-    added = os.getcwd() not in sys.path
-    if added:
-        sys.path.insert(0, os.getcwd())
-    try:
-        try:
-            module = importlib.import_module(mod_name)
-        except ImportError as e:
-            raise InputError(f"{spec}: cannot import module '{mod_name}' ({e})", hint) from None
-        except Exception as e:  # noqa: BLE001 - user code failing at import
-            raise InputError(f"{spec}: importing '{mod_name}' failed ({type(e).__name__}: {e})",
-                             "fix the module so that it imports cleanly") from None
-    finally:
-        if added:
-            try:
-                sys.path.remove(os.getcwd())
-            except ValueError:
-                pass
-    func = getattr(module, func_name, None)
-    if func is None:
-        raise InputError(f"{spec}: module '{mod_name}' has no '{func_name}'", hint)
-    if not callable(func):
-        raise InputError(f"{spec}: '{func_name}' is not a function", hint)
-    label = spec
-    try:
-        items = func()
-        rows = []
-        for k, s in enumerate(items):
-            if k >= MAX_GENERATED_SAMPLES:
-                warnings.warn(f"{spec}: read the first {MAX_GENERATED_SAMPLES} samples only",
-                              CalibrationWarning, stacklevel=2)
-                break
-            rows.append(_split_sample(s, inputs, f"{label} sample {k}"))
-    except InputError:
-        raise
-    except TypeError as e:
-        raise InputError(f"{spec}: did not return an iterable of samples ({e})",
-                         "return a list or a generator of arrays (one per sample)") from None
-    except Exception as e:  # noqa: BLE001
-        raise InputError(f"{spec}: failed ({type(e).__name__}: {e})",
-                         "fix the function; it must return an iterable of samples") from None
-    if not rows:
-        return [np.zeros((0, *i.shape), np.float32) for i in inputs]
-    return _stack([list(col) for col in zip(*rows)], inputs, label)
-
-
-def _check_dtype(a: np.ndarray, inp: ModelInput, label: str) -> np.ndarray:
-    want = inp.dtype
-    kind = a.dtype.kind
-    if want.kind == "f":
-        if kind != "f":
-            raise InputError(
-                f"{label}: input '{inp.name}' expects {want.name} data; got {a.dtype.name}",
-                "convert with x.astype(np.float32), scaled like the training data "
-                "(e.g. x / 255.0 for 8-bit images)")
-        return np.ascontiguousarray(a, dtype=want)
-    if want.kind in "iu":
-        if kind not in "iu":
-            raise InputError(
-                f"{label}: input '{inp.name}' expects integer ({want.name}) data; got {a.dtype.name}",
-                f"convert with x.astype(np.{want.name})")
-        info = np.iinfo(want)
-        if a.size and (a.min() < info.min or a.max() > info.max):
-            raise InputError(f"{label}: input '{inp.name}' values outside {want.name} range",
-                             f"pass values in [{info.min}, {info.max}]")
-        return np.ascontiguousarray(a, dtype=want)
-    if kind != want.kind:
-        raise InputError(f"{label}: input '{inp.name}' expects {want.name} data; got {a.dtype.name}",
-                         f"convert with x.astype(np.{want.name})")
-    return np.ascontiguousarray(a, dtype=want)
-
-
-def _check_finite(a: np.ndarray, inp: ModelInput, label: str) -> None:
-    if a.dtype.kind != "f":
-        return
-    bad = ~np.isfinite(a.reshape(a.shape[0], -1))
-    if not bad.any():
-        return
-    rows = np.flatnonzero(bad.any(axis=1))
-    flat = a.reshape(a.shape[0], -1)[rows[0]]
-    what = "NaN" if np.isnan(flat).any() else "Inf"
-    raise InputError(
-        f"{label}: input '{inp.name}' has {what} values in {len(rows)} sample(s) "
-        f"(first: sample {int(rows[0])})",
-        "remove or repair those samples; calibration needs finite values")
-
-
-__all__ = ["ModelInput", "ModelSource", "Calibration", "CalibrationWarning", "load_model_source",
-           "load_calibration", "check_calibration_source", "import_tf", "import_keras",
-           "DEFAULT_MAX_SAMPLES", "MIN_RECOMMENDED_SAMPLES"]
+__all__ = ["ModelInput", "ModelSource", "Provenance", "LoadedKeras", "FileFacts",
+           "Calibration", "CalibrationWarning", "load_model_source", "load_keras_model",
+           "read_file_facts", "key_sentence", "load_calibration", "check_calibration_source",
+           "import_tf", "import_keras", "import_tf_keras", "DEFAULT_MAX_SAMPLES",
+           "MIN_RECOMMENDED_SAMPLES"]

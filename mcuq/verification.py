@@ -129,24 +129,22 @@ class Inputs:
 
 
 def _read_array_file(path: str):
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: no such file" if not p.exists() else f"{path}: not a file",
-                         "pass a .npy file (or .npz for several inputs)")
-    try:
-        obj = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise InputError(f"{path}: cannot read as .npy/.npz ({e})",
-                         "save the data with numpy.save / numpy.savez") from None
-    if isinstance(obj, np.lib.npyio.NpzFile):
-        with obj:
-            return {k: obj[k] for k in obj.files}
+    """ndarray, or {key: array} for an .npz (only the picked keys with FILE.npz:KEY,...);
+    the same reader as calibration data (mcuq.calibration)."""
+    from .calibration import pick_arrays, read_arrays
+
+    obj, label, keys = read_arrays(path)
+    if keys is not None:
+        return dict(zip(keys, pick_arrays(obj, keys, label, keys)[0]))
     return obj
 
 
 def _data_arrays(path: str, model: Model) -> list[np.ndarray]:
-    """One array per model input from a .npy (one input) or .npz (by name, else by order)."""
-    obj = _read_array_file(path)
+    """One array per model input from a .npy (one input) or .npz (by FILE.npz:KEY, by name,
+    else by order when there is one array per input; else an error listing the arrays)."""
+    from .calibration import pick_arrays, read_arrays
+
+    obj, label, keys = read_arrays(path)
     tensors = model.input_tensors()
     names = [t.name for t in tensors]
     if not isinstance(obj, dict):
@@ -156,13 +154,9 @@ def _data_arrays(path: str, model: Model) -> list[np.ndarray]:
                              "pass an .npz with one array per input, named after the inputs "
                              "or in their order")
         return [obj]
-    if all(n in obj for n in names):
-        return [obj[n] for n in names]
-    if len(obj) == len(tensors):
-        return list(obj.values())
-    raise InputError(f"{path}: holds arrays {', '.join(obj) or '(none)'}; the model's inputs "
-                     f"are {', '.join(names)}",
-                     "name the arrays after the inputs, or store exactly one per input in order")
+    arrays, _ = pick_arrays(obj, names, label, keys, [tuple(t.shape[1:]) for t in tensors],
+                            option="--data")
+    return list(arrays)
 
 
 def _fit_shape(x: np.ndarray, t: Tensor, path: str) -> np.ndarray:
@@ -200,7 +194,8 @@ def _to_model_dtype(x: np.ndarray, t: Tensor, path: str) -> tuple[np.ndarray, np
     expect = (f"{t.type_name.lower()} (used as is) or float (quantized with the input's scale "
               f"and zero point)") if not np.issubdtype(t.dtype, np.floating) else "float"
     raise InputError(f"{path}: input '{t.name}' expects {expect}, got {x.dtype}",
-                     f"convert the array (e.g. x.astype(np.float32) for real values)")
+                     "convert the array (e.g. x.astype(np.float32) for real values), or pass "
+                     "--scale 1/255 for 8-bit images of a model trained on x / 255")
 
 
 def _labels(path: str, n: int) -> np.ndarray:
@@ -228,8 +223,9 @@ def _labels(path: str, n: int) -> np.ndarray:
 
 
 def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: int = 0,
-                   labels=None) -> Inputs:
-    """The runners' inputs and their float values. `data` is a path or a list of arrays."""
+                   labels=None, scale=None) -> Inputs:
+    """The runners' inputs and their float values. `data` is a path or a list of arrays;
+    `scale` (e.g. "1/255") multiplies it first, making it float (then quantized)."""
     from .vectors import random_inputs
 
     tensors = model.input_tensors()
@@ -253,6 +249,11 @@ def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: in
         if len(raw) != len(tensors):
             raise InputError(f"{path}: {len(raw)} arrays for {len(tensors)} model inputs",
                              "pass one array per model input")
+    if scale is not None:
+        from .calibration import parse_scale
+
+        factor = parse_scale(scale)
+        raw = [(np.asarray(x, np.float64) * factor).astype(np.float32) for x in raw]
     shaped = [_fit_shape(np.asarray(x), t, path) for x, t in zip(raw, tensors)]
     counts = {a.shape[0] for a in shaped}
     if len(counts) != 1:
@@ -425,12 +426,12 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
 
 
 # -- float model ---------------------------------------------------------------------------
-def _load_float_model(path: str):
+def _load_float_model(path: str, custom_objects=None):
     """A callable list[np.ndarray] -> list[np.ndarray] running the float model, with
     `.inputs`: the model's per-sample input shapes."""
     from .sources import load_model_source
 
-    source = load_model_source(path)
+    source = load_model_source(path, custom_objects=custom_objects)
     predict = lambda xs: source.predict(xs, CHUNK)  # noqa: E731
     predict.inputs = [(None, *i.shape) for i in source.inputs]
     return predict
@@ -451,14 +452,14 @@ def _float_inputs(real: list[np.ndarray], shapes: list) -> list[np.ndarray]:
 
 
 def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
-                  float_model: str | None) -> list[OutputMetrics]:
+                  float_model: str | None, custom_objects=None) -> list[OutputMetrics]:
     tensors = model.output_tensors()
     deq = [metrics.dequantize(o, t.scale, t.zero_point)
            if t.quant is not None and not np.issubdtype(t.dtype, np.floating)
            else o.astype(np.float64) for o, t in zip(ref_outputs, tensors)]
     fouts = None
     if float_model is not None:
-        predict = _load_float_model(float_model)
+        predict = _load_float_model(float_model, custom_objects)
         raw = predict(_float_inputs(inputs.real, predict.inputs))
         if len(raw) != len(tensors):
             raise InputError(f"{float_model}: {len(raw)} outputs, the .tflite model has "
@@ -492,10 +493,11 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
 def verify_model(model, data=None, labels=None, float_model=None,
                  runners: Sequence = DEFAULT_RUNNERS, samples: int | None = None, seed: int = 0,
                  progress: bool = False, runner_options: dict | None = None,
-                 diagnose: bool = True) -> VerifyReport:
-    """Run `model` through `runners` and compare each with the reference. See the module doc."""
+                 diagnose: bool = True, scale=None, custom_objects=None) -> VerifyReport:
+    """Run `model` through `runners` and compare each with the reference. See the module doc.
+    `scale` multiplies `data` first; `custom_objects` are the float model's custom layers."""
     m = load_model(model)
-    inputs = prepare_inputs(m, data, samples, seed, labels)
+    inputs = prepare_inputs(m, data, samples, seed, labels, scale)
     reference = make_runner("reference", m)  # prepares every op: unsupported ops fail here
     others = _build_runners(m, runners, runner_options)
     n = inputs.arrays[0].shape[0]
@@ -515,7 +517,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
     fm = None
     if float_model is not None or inputs.labels is not None:
         fm = float_metrics(m, ref_outputs, inputs,
-                           str(float_model) if float_model is not None else None)
+                           str(float_model) if float_model is not None else None, custom_objects)
     diagnosis, diagnosis_error = None, None
     if float_model is not None and diagnose:
         diagnosis, diagnosis_error = _diagnose(m, float_model, data, labels, n, seed,

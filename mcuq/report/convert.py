@@ -10,6 +10,8 @@ def convert_dict(result) -> dict:
     """JSON view (everything but the model bytes)."""
     d = to_jsonable({k: v for k, v in vars(result).items() if k != "data"})
     d["size_ratio"] = round(result.size_ratio, 3) if result.size_ratio else None
+    if result.loader is not None:
+        d["loader"]["description"] = result.loader.loader_text
     return d
 
 
@@ -21,11 +23,24 @@ def print_convert(result, as_json: bool = False) -> None:
     where = result.output or "<bytes>"
     echo(f"converted {result.source} ({result.model_kind}) -> {where} "
          f"in {result.seconds:.1f} s (TensorFlow {result.tensorflow})")
+    prov = result.loader
+    if prov is not None:
+        echo(f"  loader        {prov.loader_text}" + (f": {prov.reason}" if prov.reason else ""))
+        if prov.fallback:
+            echo(f"  fallback      {prov.fallback}")
+        if prov.custom_objects or prov.custom_objects_unused:
+            echo("  custom        " + (", ".join(prov.custom_objects) or "none used")
+                 + (f" (given, not used: {', '.join(prov.custom_objects_unused)})"
+                    if prov.custom_objects_unused else ""))
+        for note in prov.notes:
+            echo(f"  loader said   {note}")
     echo(f"  quantization  full int8, {result.io_type} I/O, "
          f"{'per-channel' if result.per_channel else 'per-tensor'} weights")
     echo(f"  calibration   {result.samples_used} of {result.samples_total} samples from "
          f"{result.calibration} (seed {result.seed}"
          + (", arrays matched by order" if result.matched_by == "order" else "") + ")")
+    for note in result.calibration_notes:
+        echo(f"                {note}")
     echo(f"  batch         {result.batch}")
     if result.float_bytes:
         echo(f"  size          float32 weights {human_bytes(result.float_bytes)} -> .tflite "
@@ -45,5 +60,7 @@ def print_convert(result, as_json: bool = False) -> None:
                          t.zero_point if t.zero_point is not None else "-"])
     echo("")
     echo(table(rows, ["", "name", "shape", "type", "scale", "zero point"], align="llllrr"))
+    for line in result.converter_output:
+        echo(f"converter said: {line}")
     for w in result.warnings:
         echo(f"warning: {w}")

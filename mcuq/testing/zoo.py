@@ -232,7 +232,8 @@ def cache_key() -> str:
     """Hash of this file + mcuq's conversion code + the TensorFlow version."""
     here = Path(__file__).resolve()
     h = hashlib.sha256()
-    for p in (here, here.parent.parent / "conversion.py", here.parent.parent / "sources.py"):
+    for p in (here, *(here.parent.parent / f for f in ("conversion.py", "sources.py",
+                                                      "calibration.py"))):
         h.update(p.read_bytes())
     try:
         h.update(metadata.version("tensorflow").encode())
