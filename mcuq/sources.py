@@ -202,17 +202,67 @@ def _h5_facts(path: Path) -> FileFacts:
 
 
 def _metadata_version(raw: bytes) -> str | None:
+    for meta in _metadata_json(raw):
+        if isinstance(meta.get("keras_version"), str):
+            return meta["keras_version"]
     m = re.search(rb'"keras_version":\s*"([^"]+)"', raw)
     return m.group(1).decode() if m else None
 
 
 def _stored_code_in_metadata(raw: bytes) -> list[str]:
+    names: list[str] = []
+    for meta in _metadata_json(raw):
+        for n in _stored_code(meta):
+            if n not in names:
+                names.append(n)
+    return names
+
+
+def _metadata_json(raw: bytes) -> list[dict]:
+    """The JSON metadata of every node in keras_metadata.pb (a SavedMetadata proto: repeated
+    SavedObject nodes, each with a JSON string), read with a minimal protobuf wire walker."""
     out = []
-    for m in re.finditer(rb'"class_name":\s*"Lambda"', raw):
-        window = raw[m.start(): m.start() + 4000]
-        if re.search(rb'"function_type":\s*"lambda"', window):
-            name = re.search(rb'"name":\s*"([^"]+)"', window)
-            out.append(name.group(1).decode() if name else "?")
+
+    def varint(buf, i):
+        shift = value = 0
+        while True:
+            b = buf[i]
+            i += 1
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return value, i
+
+    def fields(buf):
+        i = 0
+        while i < len(buf):
+            key, i = varint(buf, i)
+            wire = key & 7
+            if wire == 0:
+                _, i = varint(buf, i)
+            elif wire == 1:
+                i += 8
+            elif wire == 5:
+                i += 4
+            elif wire == 2:
+                n, i = varint(buf, i)
+                yield buf[i:i + n]
+                i += n
+            else:
+                raise ValueError(f"wire type {wire}")
+
+    try:
+        for node in fields(raw):
+            for value in fields(node):
+                if value[:1] == b"{":
+                    try:
+                        meta = json.loads(value)
+                    except ValueError:
+                        continue
+                    if isinstance(meta, dict):
+                        out.append(meta)
+    except (ValueError, IndexError):
+        pass  # not the layout we know: the caller's regexes still look at the raw bytes
     return out
 
 
@@ -345,6 +395,12 @@ def _load_keras(path: Path, facts: FileFacts, custom) -> LoadedKeras:
                                 "are Keras 3 classes", keras2_file=True)
         return _with_tf_keras(path, facts, custom, f"a Keras 2 file ({saved})")
     kind = ".keras file" if facts.format == "keras" else "HDF5 file"
+    if facts.format == "keras" and facts.keras_major is not None and facts.keras_major < 3:
+        needed = _needed(custom, facts.config)
+        if not (needed and {o.flavor for o in needed} - {"any"} == {"keras3"}):
+            # tf_keras 2.13+ writes .keras zips too; their configs are Keras 2 ones.
+            return _with_tf_keras(path, facts, custom, f"a .keras file written by Keras 2 "
+                                                       f"({saved})")
     return _with_keras3(path, facts, custom, f"{kind} {saved}", keras2_file=False)
 
 
@@ -430,9 +486,8 @@ def _custom_used(model, custom, prov: Provenance) -> None:
 
 def _revived_layers(model, prov: Provenance) -> None:
     """tf_keras revives a SavedModel's unknown custom layers from their traced functions."""
-    revived = [f"'{layer.name}'" for layer in _all_layers(model)
-               if type(layer).__name__.startswith("Revived")
-               or "revived" in type(layer).__module__]
+    revived = [f"'{layer.name}' ({type(layer).__name__})" for layer in _all_layers(model)
+               if any(c.__name__.startswith("Revived") for c in type(layer).__mro__)]
     if revived:
         prov.notes.append(f"layer(s) {', '.join(revived)} revived from the SavedModel's traced "
                           "functions (their Python class was not given; --custom-objects "
@@ -487,17 +542,23 @@ def _recorded(notes: list[str]):
     from .conversion import quiet_native_output
 
     raw: list[str] = []
+    printed: list[str] = []
     rec = _LogRecorder(raw)
     loggers = [logging.getLogger(n) for n in ("tensorflow", "absl", "keras", "tf_keras")]
     for lg in loggers:
         lg.addFilter(rec)
     try:
-        with warnings.catch_warnings(record=True) as caught, quiet_native_output():
+        with warnings.catch_warnings(record=True) as caught, quiet_native_output(keep=printed):
             warnings.simplefilter("always")
             yield
+    except BaseException:
+        if printed:  # what the model's code printed may explain the failure: never hidden
+            sys.stderr.write("\n".join(printed) + "\n")
+        raise
     finally:
         for lg in loggers:
             lg.removeFilter(rec)
+    raw.extend(printed)
     raw.extend(str(w.message) for w in caught)
     for text in raw:
         line = first_line(text, 400)

@@ -85,6 +85,7 @@ def keras2_dir(tmp_path_factory):
         seq = _sequential(k2, L)
         _randomize_bn(seq, rng)
         seq.save(d / "seq.h5")
+        seq.save(d / "seq.keras")  # tf_keras 2.13+ writes the .keras zip too
 
         i = k2.Input(SHAPE, name="image")
         h = L.ReLU()(L.BatchNormalization()(L.Conv2D(8, 3, padding="same")(i)))
@@ -125,7 +126,9 @@ def keras2_dir(tmp_path_factory):
 
         i = k2.Input(SHAPE, name="image")
         h = L.Lambda(lambda t: t * 2.0, name="double")(i)
-        k2.Model(i, L.Dense(2)(L.Flatten()(h))).save(d / "lambda.h5")
+        lam = k2.Model(i, L.Dense(2)(L.Flatten()(h)))
+        lam.save(d / "lambda.h5")
+        lam.save(d / "lambda_savedmodel")
         seq.save_weights(d / "weights_only.h5")
     x = rng.random((120, *SHAPE), dtype=np.float32)
     np.save(d / "calib.npy", x)
@@ -139,6 +142,7 @@ MODELS = {  # file -> (custom objects, what the summary's loader says)
     "func.h5": ([], "a Keras 2 file"),
     "nested.h5": ([], "a Keras 2 file"),
     "savedmodel": ([], "Keras 2 SavedModel (keras_metadata.pb"),
+    "seq.keras": ([], "a .keras file written by Keras 2"),
     "custom.h5": (["--custom-objects", LAYERS], "a Keras 2 file"),
 }
 
@@ -195,7 +199,7 @@ def test_keras2_model_converts_verifies_exact_and_agrees(name, keras2_dir, tmp_p
     assert model.input_tensors()[0].type_name == "INT8"
     ops = set(info["op_counts"])
     assert "CONV_2D" in ops and not ops & {"DEQUANTIZE", "QUANTIZE"}
-    if name not in ("custom.h5", "nested.h5"):
+    if name not in ("custom.h5", "nested.h5", "seq.keras"):
         assert "DEPTHWISE_CONV_2D" in ops
     r = run("verify", out, "--runners", "reference,tflm,host", "--data", keras2_dir / "calib.npy",
             "--samples", "24", "--float", keras2_dir / name, *extra, "--json")
@@ -338,6 +342,42 @@ def test_python_api_custom_objects_and_loader(keras2_dir):
     assert (p.loader, p.format, p.is_keras3) == ("tf_keras", "h5", False)
     assert [layer.name for layer in loaded.model.layers][-2:] == ["features", "head"]
     assert load_keras_model(keras2_dir / "seq.h5").model.count_params() > 0
+
+
+def test_loader_chain_decisions(keras2_dir, zoo_keras_dir):
+    """Keras 3 artifacts stay with Keras 3 / their signature; a Keras 2 SavedModel whose Lambda
+    stores code is read through its signature (no stored code runs); a revived layer is noted."""
+    from mcuq.sources import load_model_source
+
+    def prov(path):
+        return load_model_source(path).provenance
+
+    for f in ("mlp.keras", "mlp.h5"):
+        p = prov(zoo_keras_dir / f)
+        assert p.loader == "keras3" and p.saved_by.startswith("Keras 3."), p
+        assert p.loader_text.endswith("(safe mode)")
+    p = prov(zoo_keras_dir / "mlp_savedmodel")
+    assert (p.loader, p.loader_version) == ("saved_model_signature", "serving_default")
+    assert "no keras_metadata.pb" in p.reason
+    p = prov(keras2_dir / "lambda_savedmodel")
+    assert p.loader == "saved_model_signature" and "Lambda layer(s) double" in p.reason
+    src = load_model_source(keras2_dir / "lambda_savedmodel")
+    assert src.inputs[0].shape == SHAPE
+
+
+def test_printed_output_is_kept_not_discarded(capfd):
+    """What Python code prints while TensorFlow's output is captured reaches the caller (convert
+    shows it in its summary or error), or stderr: never dropped (issue 19)."""
+    from mcuq.conversion import quiet_native_output
+
+    kept: list[str] = []
+    with quiet_native_output(keep=kept):
+        print("custom layer: traced with (1, 16)")
+        os.write(2, b"I0000 00:00:1 cpu_feature_guard.cc:1] noise\nreal native error\n")
+    assert kept == ["real native error", "custom layer: traced with (1, 16)"]
+    with quiet_native_output():
+        print("shown on stderr")
+    assert "shown on stderr" in capfd.readouterr().err
 
 
 def test_tf_keras_leaves_keras3_alone(keras2_dir):
