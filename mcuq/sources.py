@@ -384,23 +384,18 @@ def _load_keras(path: Path, facts: FileFacts, custom) -> LoadedKeras:
     if facts.format == "saved_model":
         return _with_tf_keras(path, facts, custom,
                               f"Keras 2 SavedModel (keras_metadata.pb; {saved})")
-    if facts.format == "h5" and facts.keras_major is not None and facts.keras_major < 3:
+    kind = ".keras file" if facts.format == "keras" else "HDF5 file"
+    if facts.keras_major is not None and facts.keras_major < 3:
+        # A Keras 2 file (tf_keras 2.13+ writes .keras zips too: their configs are Keras 2 ones).
+        what = f"a Keras 2 {kind} ({saved})"
         needed = _needed(custom, facts.config)
         if needed and {o.flavor for o in needed} - {"any"} == {"keras3"}:
             # The user's layers are Keras 3 classes: tf_keras cannot host them; Keras 3 reads
-            # most Keras 2 files (not those with Keras 2-only config keys).
+            # many Keras 2 files (not those with Keras 2-only config keys).
             names = ", ".join(o.name for o in needed)
-            return _with_keras3(path, facts, custom,
-                                f"a Keras 2 file ({saved}), but its custom layers ({names}) "
+            return _with_keras3(path, facts, custom, f"{what}, but its custom layers ({names}) "
                                 "are Keras 3 classes", keras2_file=True)
-        return _with_tf_keras(path, facts, custom, f"a Keras 2 file ({saved})")
-    kind = ".keras file" if facts.format == "keras" else "HDF5 file"
-    if facts.format == "keras" and facts.keras_major is not None and facts.keras_major < 3:
-        needed = _needed(custom, facts.config)
-        if not (needed and {o.flavor for o in needed} - {"any"} == {"keras3"}):
-            # tf_keras 2.13+ writes .keras zips too; their configs are Keras 2 ones.
-            return _with_tf_keras(path, facts, custom, f"a .keras file written by Keras 2 "
-                                                       f"({saved})")
+        return _with_tf_keras(path, facts, custom, what)
     return _with_keras3(path, facts, custom, f"{kind} {saved}", keras2_file=False)
 
 
