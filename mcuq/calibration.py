@@ -221,12 +221,18 @@ def _squeezed(shape) -> tuple:
 # Loading and validation
 # --------------------------------------------------------------------------------------------
 
+def _is_function_spec(text: str) -> bool:
+    """`package.module:function` (not an existing path, not `data.npz:KEY`)."""
+    return (not os.path.exists(text) and bool(_FUNC_RE.match(text))
+            and not text.rpartition(":")[0].lower().endswith(".npz"))
+
+
 def check_calibration_source(source: Any) -> None:
     """Cheap checks that need no model (so they fail before TensorFlow is loaded)."""
     if not isinstance(source, (str, os.PathLike)):
         return
     text = os.fspath(source)
-    if not os.path.exists(text) and _FUNC_RE.match(text):
+    if _is_function_spec(text):
         return
     text, keys = split_keys(text)
     path = Path(text)
@@ -293,7 +299,7 @@ def _read(source, inputs):
     if isinstance(source, (list, tuple)):
         return _from_sequence(list(source), inputs, "<list>"), "<list>", "order", notes
     text = os.fspath(source)
-    if not os.path.exists(text) and _FUNC_RE.match(text):
+    if _is_function_spec(text):
         return _from_function(text, inputs), text, "order", notes
     if Path(text).is_dir():
         return _from_folder(Path(text), inputs), text, "order", notes

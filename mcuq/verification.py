@@ -233,6 +233,9 @@ def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: in
         if labels is not None:
             raise InputError(f"{labels}: labels given without --data",
                              "pass the data the labels belong to with --data")
+        if scale is not None:
+            raise InputError(f"--scale {scale} given without --data",
+                             "pass the data to scale with --data")
         n = samples or DEFAULT_SAMPLES
         arrays = random_inputs(model, n, seed)
         real = [metrics.dequantize(x, t.scale, t.zero_point).astype(np.float32)
