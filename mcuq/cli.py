@@ -187,7 +187,12 @@ def verify(model, data, labels, scale, float_model, custom_objects, runners, sam
               help="The float model (.keras/.h5/SavedModel) MODEL was converted from.")
 @click.option("--data", default=None,
               help="Inputs (.npy/.npz, float or int8), ideally real samples. Default: random int8.")
-@click.option("--labels", default=None, help="Integer class labels (.npy) for accuracy.")
+@click.option("--labels", default=None,
+              help="Integer class labels (.npy, or FILE.npz:KEY) for accuracy.")
+@click.option("--scale", default=None, metavar="FACTOR",
+              help="Multiply --data by FACTOR first (e.g. 1/255 for uint8 images).")
+@click.option("--custom-objects", "custom_objects", multiple=True, metavar="MODULE",
+              help="Custom layers of the --float model (as for convert). Repeatable.")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Samples to diagnose (default: the first 256 of --data).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for random inputs.")
@@ -197,7 +202,8 @@ def verify(model, data, labels, scale, float_model, custom_objects, runners, sam
 @click.option("--html", "html", default=None, type=click.Path(dir_okay=False, path_type=str),
               help="Also write a self-contained HTML report.")
 @handle_errors
-def diagnose(model, float_model, data, labels, samples, seed, no_simulate, as_json, html):
+def diagnose(model, float_model, data, labels, scale, custom_objects, samples, seed, no_simulate,
+             as_json, html):
     """Which layer of MODEL.tflite lost the accuracy: per-layer error against the float model,
     ranked, with remedies measured before you apply them."""
     from .diagnosis import diagnose_model
@@ -207,7 +213,8 @@ def diagnose(model, float_model, data, labels, samples, seed, no_simulate, as_js
         from .report.html import check_html_path
         check_html_path(html)
     result = diagnose_model(model, float_model, data=data, labels=labels, samples=samples,
-                            seed=seed, progress=not as_json, simulate=not no_simulate)
+                            seed=seed, progress=not as_json, simulate=not no_simulate,
+                            scale=scale, custom_objects=list(custom_objects) or None)
     print_diagnose(result, as_json=as_json)
     if html:
         from .report.html import write_html

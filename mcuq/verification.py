@@ -429,12 +429,13 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
 
 
 # -- float model ---------------------------------------------------------------------------
-def _load_float_model(path: str, custom_objects=None):
-    """A callable list[np.ndarray] -> list[np.ndarray] running the float model, with
-    `.inputs`: the model's per-sample input shapes."""
-    from .sources import load_model_source
+def _load_float_model(path, custom_objects=None):
+    """A callable list[np.ndarray] -> list[np.ndarray] running the float model (a path, a
+    model, or a loaded mcuq.sources.ModelSource), with `.inputs`: its per-sample input shapes."""
+    from .sources import ModelSource, load_model_source
 
-    source = load_model_source(path, custom_objects=custom_objects)
+    source = path if isinstance(path, ModelSource) else \
+        load_model_source(path, custom_objects=custom_objects)
     predict = lambda xs: source.predict(xs, CHUNK)  # noqa: E731
     predict.inputs = [(None, *i.shape) for i in source.inputs]
     return predict
@@ -455,14 +456,18 @@ def _float_inputs(real: list[np.ndarray], shapes: list) -> list[np.ndarray]:
 
 
 def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
-                  float_model: str | None, custom_objects=None) -> list[OutputMetrics]:
+                  float_model: str | None, custom_objects=None,
+                  source=None) -> list[OutputMetrics]:
+    """`source`: the float model already loaded (mcuq.sources.ModelSource), else `float_model`
+    is loaded (with `custom_objects`)."""
     tensors = model.output_tensors()
     deq = [metrics.dequantize(o, t.scale, t.zero_point)
            if t.quant is not None and not np.issubdtype(t.dtype, np.floating)
            else o.astype(np.float64) for o, t in zip(ref_outputs, tensors)]
     fouts = None
     if float_model is not None:
-        predict = _load_float_model(float_model, custom_objects)
+        predict = _load_float_model(source if source is not None else float_model,
+                                    custom_objects)
         raw = predict(_float_inputs(inputs.real, predict.inputs))
         if len(raw) != len(tensors):
             raise InputError(f"{float_model}: {len(raw)} outputs, the .tflite model has "
@@ -517,14 +522,20 @@ def verify_model(model, data=None, labels=None, float_model=None,
             outs, seconds = _run_all(r, inputs.arrays, bar)
             reports.append(compare_runner(m, reference, ref_outputs, r, outs, inputs.arrays,
                                           seconds))
-    fm = None
+    fm, source = None, None
+    if float_model is not None:  # loaded once (loader chain, custom objects) for both uses
+        from .sources import ModelSource, load_model_source
+
+        source = float_model if isinstance(float_model, ModelSource) else \
+            load_model_source(float_model, custom_objects=custom_objects)
     if float_model is not None or inputs.labels is not None:
         fm = float_metrics(m, ref_outputs, inputs,
-                           str(float_model) if float_model is not None else None, custom_objects)
+                           str(float_model) if float_model is not None else None, custom_objects,
+                           source)
     diagnosis, diagnosis_error = None, None
     if float_model is not None and diagnose:
-        diagnosis, diagnosis_error = _diagnose(m, float_model, data, labels, n, seed,
-                                               progress)
+        diagnosis, diagnosis_error = _diagnose(m, source, data, labels, n, seed, progress,
+                                               scale)
     passed = all(r.passed for r in reports)
     return VerifyReport(
         model=m.source, samples=n, inputs=inputs.source, judge="reference",
@@ -535,7 +546,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
         diagnosis_error=diagnosis_error)
 
 
-def _diagnose(m: Model, float_model, data, labels, samples, seed, progress):
+def _diagnose(m: Model, float_model, data, labels, samples, seed, progress, scale=None):
     """verify --float's per-layer section (mcuq.diagnosis); a model it cannot pair with the
     float graph is a note, never a verify failure."""
     from .diagnosis import diagnose_model
@@ -543,7 +554,7 @@ def _diagnose(m: Model, float_model, data, labels, samples, seed, progress):
 
     try:
         return diagnose_model(m, float_model, data=data, labels=labels, samples=samples,
-                              seed=seed, progress=progress), None
+                              seed=seed, progress=progress, scale=scale), None
     except McuqError as e:
         return None, e.message
 

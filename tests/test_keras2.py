@@ -210,6 +210,7 @@ def test_keras2_model_converts_verifies_exact_and_agrees(name, keras2_dir, tmp_p
     m = rep["metrics"][0]
     assert m["top1_agreement"] is not None and m["top1_agreement"] >= 0.7, m
     assert m["sqnr_db"] > 20, m
+    assert rep["diagnosis_error"] is None and rep["diagnosis"], rep["diagnosis_error"]
 
 
 def test_text_summary_names_loader_and_custom_objects(keras2_dir, tmp_path):
@@ -327,7 +328,9 @@ def test_verify_data_intake_matches_calibration(keras2_dir, zoo_keras_dir, tmp_p
     r = run("verify", model, "--data", tmp_path / "u8.npy", "--scale", "1/255",
             "--runners", "reference", "--float", zoo_keras_dir / "cnn.keras", "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["metrics"][0]["sqnr_db"] > 20
+    rep = json.loads(r.stdout)
+    assert rep["metrics"][0]["sqnr_db"] > 20
+    assert rep["diagnosis_error"] is None and rep["diagnosis"]  # the per-layer section scaled too
 
 
 def test_python_api_custom_objects_and_loader(keras2_dir):

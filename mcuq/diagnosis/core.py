@@ -292,17 +292,20 @@ class _Run:
 
 
 # -- the verb -------------------------------------------------------------------------------
-def _float_source(float_model):
+def _float_source(float_model, custom_objects=None):
     from ..sources import ModelSource, load_model_source
 
-    return float_model if isinstance(float_model, ModelSource) else load_model_source(float_model)
+    return float_model if isinstance(float_model, ModelSource) else \
+        load_model_source(float_model, custom_objects=custom_objects)
 
 
 def diagnose_model(model, float_model, data=None, labels=None, samples: int | None = None,
                    seed: int = 0, progress: bool = False, simulate: bool = True,
-                   float_tflite: bytes | None = None) -> Diagnosis:
+                   float_tflite: bytes | None = None, custom_objects=None,
+                   scale=None) -> Diagnosis:
     """See the module docstring. `float_model`: path, keras.Model or ModelSource;
-    `float_tflite`: the float .tflite bytes if already converted (tests)."""
+    `float_tflite`: the float .tflite bytes if already converted (tests); `custom_objects`
+    and `scale` as for convert (the float model's custom layers; a factor for `data`)."""
     from tqdm import tqdm
 
     from ..conversion import convert_float
@@ -311,13 +314,13 @@ def diagnose_model(model, float_model, data=None, labels=None, samples: int | No
     start = time.perf_counter()
     m = load_model(model)
     inputs = prepare_inputs(m, data, samples if samples is not None else
-                            (DEFAULT_SAMPLES if data is not None else None), seed, labels)
+                            (DEFAULT_SAMPLES if data is not None else None), seed, labels, scale)
     n = inputs.arrays[0].shape[0]
     bar = tqdm(total=n, file=sys.stderr, disable=not progress,
                unit="sample", desc="diagnose", leave=False, delay=0.5)
     with bar:
         bar.set_postfix_str("float model", refresh=False)
-        src = _float_source(float_model)
+        src = _float_source(float_model, custom_objects)
         fdata = float_tflite if float_tflite is not None else convert_float(src)
         graph = FloatGraph(fdata, f"{src.source} (float .tflite)")
         if len(graph.model.inputs) != len(m.inputs) or len(graph.model.outputs) != len(m.outputs):
