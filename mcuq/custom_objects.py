@@ -164,19 +164,28 @@ def _import(spec: str) -> tuple[ModuleType, str]:
                              "pass a Python source file (.py)")
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[name] = module
+        folder = str(path.resolve().parent)  # its sibling modules import as they do at home
+        added = folder not in sys.path
+        if added:
+            sys.path.insert(0, folder)
         try:
-            loader_spec.loader.exec_module(module)
+            with _quiet():
+                loader_spec.loader.exec_module(module)
         except Exception as e:  # noqa: BLE001 - user code failing at import
             sys.modules.pop(name, None)
             raise InputError(f"{spec}: importing it failed ({type(e).__name__}: {e}) "
                              "(--custom-objects)",
                              "fix the module so that it imports cleanly") from None
+        finally:
+            if added and folder in sys.path:
+                sys.path.remove(folder)
         return module, str(path)
     added = os.getcwd() not in sys.path
     if added:
         sys.path.insert(0, os.getcwd())
     try:
-        return importlib.import_module(spec), spec
+        with _quiet():
+            return importlib.import_module(spec), spec
     except ImportError as e:
         raise InputError(f"{spec}: cannot import module '{spec}' ({e}) (--custom-objects)",
                          "pass an importable module name (from the current folder) or a path "
@@ -191,6 +200,14 @@ def _import(spec: str) -> tuple[ModuleType, str]:
                 sys.path.remove(os.getcwd())
             except ValueError:
                 pass
+
+
+def _quiet():
+    """Importing the user's module (and the Keras it imports): native log noise captured, real
+    output passed on to stderr."""
+    from .conversion import quiet_native_output
+
+    return quiet_native_output()
 
 
 def _module_name(path: Path) -> str:
