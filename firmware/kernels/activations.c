@@ -4,8 +4,8 @@
 
 void mcuq_relu_s8(const mcuq_relu_params_t *p, const int8_t *input, int8_t *output) {
   for (int32_t i = 0; i < p->size; ++i) {
-    const int32_t v = p->output_offset +
-                      mcuq_mbqm((int32_t)input[i] - p->input_offset, p->multiplier, p->shift);
+    const int32_t v = mcuq_add_wrap(
+        p->output_offset, mcuq_mbqm((int32_t)input[i] - p->input_offset, p->multiplier, p->shift));
     output[i] = (int8_t)mcuq_clamp(v, p->act_min, p->act_max);
   }
 }
@@ -26,9 +26,9 @@ void mcuq_leaky_relu_s8(const mcuq_leaky_relu_params_t *p, const int8_t *input,
       v = mcuq_mbqm(x, p->multiplier_identity, p->shift_identity);
     } else {
       v = mcuq_mbqm(x, p->multiplier_alpha, p->shift_alpha);
-      if (p->alpha_negative) v = -v;
+      if (p->alpha_negative) v = mcuq_neg_wrap(v);
     }
-    output[i] = (int8_t)mcuq_clamp(p->output_offset + v, -128, 127);
+    output[i] = (int8_t)mcuq_clamp(mcuq_add_wrap(p->output_offset, v), -128, 127);
   }
 }
 

@@ -6,12 +6,14 @@
  * contiguous channel axis innermost without a scratch buffer). */
 #define MCUQ_DW_BLOCK 32
 
+/* Generic requantization: any shift, so the offset addition can wrap (as TFLM's does). */
 static inline int8_t mcuq_conv_out(int32_t acc, int32_t multiplier, int32_t shift,
                                    const mcuq_conv_params_t *p) {
-  const int32_t v = mcuq_mbqm(acc, multiplier, shift) + p->output_offset;
+  const int32_t v = mcuq_add_wrap(mcuq_mbqm(acc, multiplier, shift), p->output_offset);
   return (int8_t)mcuq_clamp(v, p->act_min, p->act_max);
 }
 
+/* Shifts in [-31, -2]: |mcuq_requant_rshift(.)| < 2^30, the offset addition cannot wrap. */
 static inline int8_t mcuq_conv_rq(int32_t acc, const mcuq_conv_params_t *p, int32_t c,
                                   int32_t offset, int32_t lo, int32_t hi) {
   const int32_t v = mcuq_requant_rshift(acc, p->multiplier[c], p->shift[c]);
@@ -29,11 +31,12 @@ static inline void mcuq_valid_taps(int32_t origin, int32_t dil, int32_t size, in
   *hi = b;
 }
 
+/* sum x[i] * w[i] modulo 2^32 (each product fits int32; the sum may wrap, as in TFLM). */
 static inline int32_t mcuq_dot_s8(const int8_t *restrict x, const int8_t *restrict w,
                                   int32_t n) {
-  int32_t acc = 0;
-  for (int32_t i = 0; i < n; ++i) acc += (int32_t)x[i] * (int32_t)w[i];
-  return acc;
+  uint32_t acc = 0;
+  for (int32_t i = 0; i < n; ++i) acc += (uint32_t)((int32_t)x[i] * (int32_t)w[i]);
+  return (int32_t)acc;
 }
 
 /* -- packed paths (mode 1 and 2) ------------------------------------------------------------ */
@@ -232,25 +235,26 @@ void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
             const int8_t *x_row = in_b + iy * in_w * in_c + group_off;
             const int8_t *w_row = w + ky * k_w * fic;
             if (rows_contiguous) {
-              acc += mcuq_dot_s8(x_row + (ix0 + kx0) * in_c, w_row + kx0 * fic,
-                                 (kx1 - kx0) * fic);
+              acc = mcuq_add_wrap(acc, mcuq_dot_s8(x_row + (ix0 + kx0) * in_c,
+                                                   w_row + kx0 * fic, (kx1 - kx0) * fic));
             } else {
               for (int32_t kx = kx0; kx < kx1; ++kx)
-                acc += mcuq_dot_s8(x_row + (ix0 + kx * p->dil_w) * in_c, w_row + kx * fic, fic);
+                acc = mcuq_add_wrap(acc, mcuq_dot_s8(x_row + (ix0 + kx * p->dil_w) * in_c,
+                                                     w_row + kx * fic, fic));
             }
           }
           if (border) { /* taps in the padding read the zero point (cancel the folded offset) */
-            int32_t s = 0;
+            uint32_t s = 0;
             for (int32_t ky = 0; ky < k_h; ++ky) {
               const int row_out = ky < ky0 || ky >= ky1;
               for (int32_t kx = 0; kx < k_w; ++kx) {
                 if (row_out || kx < kx0 || kx >= kx1) {
                   const int8_t *wt = w + (ky * k_w + kx) * fic;
-                  for (int32_t c = 0; c < fic; ++c) s += wt[c];
+                  for (int32_t c = 0; c < fic; ++c) s += (uint32_t)(int32_t)wt[c];
                 }
               }
             }
-            acc += zp * s;
+            acc = mcuq_add_wrap(acc, (int32_t)((uint32_t)zp * s)); /* modulo 2^32 */
           }
           out[o] = mcuq_conv_out(acc, p->multiplier[o], p->shift[o], p);
         }
@@ -325,9 +329,10 @@ static void mcuq_depthwise_m1(const mcuq_conv_params_t *p, const int8_t *restric
           }
         }
         for (; c < ch; ++c) {
-          int32_t a = bias[c];
-          for (int32_t k = 0; k < taps; ++k) a += (int32_t)tap[k][c] * (int32_t)weights[k * ch + c];
-          out[c] = mcuq_conv_rq(a, p, c, off, lo, hi);
+          uint32_t a = (uint32_t)bias[c];
+          for (int32_t k = 0; k < taps; ++k)
+            a += (uint32_t)((int32_t)tap[k][c] * (int32_t)weights[k * ch + c]);
+          out[c] = mcuq_conv_rq((int32_t)a, p, c, off, lo, hi);
         }
       }
     }
@@ -345,7 +350,8 @@ void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict 
   const int32_t out_c = p->out_c, k_h = p->k_h, k_w = p->k_w;
   const int32_t m = p->depth_multiplier;
   const int32_t zp = p->input_zero_point;
-  int32_t acc[MCUQ_DW_BLOCK];
+  const uint32_t uzp = (uint32_t)zp;
+  uint32_t acc[MCUQ_DW_BLOCK]; /* modulo 2^32, as TFLM's int32 accumulators wrap */
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * in_c;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
@@ -355,7 +361,7 @@ void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict 
         int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * out_c;
         for (int32_t o0 = 0; o0 < out_c; o0 += MCUQ_DW_BLOCK) {
           const int32_t n = out_c - o0 < MCUQ_DW_BLOCK ? out_c - o0 : MCUQ_DW_BLOCK;
-          for (int32_t j = 0; j < n; ++j) acc[j] = bias[o0 + j];
+          for (int32_t j = 0; j < n; ++j) acc[j] = (uint32_t)bias[o0 + j];
           for (int32_t ky = 0; ky < k_h; ++ky) {
             const int32_t iy = iy0 + ky * p->dil_h;
             const int row_inside = iy >= 0 && iy < in_h;
@@ -366,18 +372,20 @@ void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict 
                 const int8_t *x = in_b + (iy * in_w + ix) * in_c;
                 if (m == 1) {
                   x += o0;
-                  for (int32_t j = 0; j < n; ++j) acc[j] += (int32_t)x[j] * (int32_t)wt[j];
+                  for (int32_t j = 0; j < n; ++j)
+                    acc[j] += (uint32_t)((int32_t)x[j] * (int32_t)wt[j]);
                 } else {
                   for (int32_t j = 0; j < n; ++j)
-                    acc[j] += (int32_t)x[(o0 + j) / m] * (int32_t)wt[j];
+                    acc[j] += (uint32_t)((int32_t)x[(o0 + j) / m] * (int32_t)wt[j]);
                 }
               } else { /* padding: reads the zero point (cancels the folded offset) */
-                for (int32_t j = 0; j < n; ++j) acc[j] += zp * (int32_t)wt[j];
+                for (int32_t j = 0; j < n; ++j) acc[j] += uzp * (uint32_t)(int32_t)wt[j];
               }
             }
           }
           for (int32_t j = 0; j < n; ++j)
-            out[o0 + j] = mcuq_conv_out(acc[j], p->multiplier[o0 + j], p->shift[o0 + j], p);
+            out[o0 + j] =
+                mcuq_conv_out((int32_t)acc[j], p->multiplier[o0 + j], p->shift[o0 + j], p);
         }
       }
     }

@@ -31,7 +31,10 @@ static void ew_run(const ew_params_t *p, const int8_t *in1, const int8_t *in2, i
   }
 }
 
-/* ---- ADD / SUB: both inputs to a common scale (<< 20, then a multiplier < 1) ---- */
+/* ---- ADD / SUB: both inputs to a common scale (<< 20, then a multiplier < 1) ----
+ * No int32 overflow: |q + offset| <= 255, so each scaled input is below 2^28 in magnitude
+ * (left_shift 20, a multiplier < 1), their sum or difference below 2^29, and the rescaled
+ * output (a multiplier < 1 again) below 2^29 before the offset is added. */
 
 static inline int32_t ew_scale_input(int32_t q, int32_t offset, int32_t left_shift,
                                      int32_t multiplier, int32_t shift) {
@@ -81,8 +84,9 @@ static void ew_sub_row(const ew_params_t *p, const int8_t *a, int32_t sa, const 
 /* ---- MUL: product of the offset inputs, one MultiplyByQuantizedMultiplier ---- */
 
 static inline int8_t ew_mul_one(const ew_params_t *p, int32_t x, int32_t y) {
-  const int32_t prod = (x + p->input1_offset) * (y + p->input2_offset); /* |.| <= 65025 */
-  const int32_t v = mcuq_mbqm(prod, p->output_multiplier, p->output_shift) + p->output_offset;
+  const int32_t prod = (x + p->input1_offset) * (y + p->input2_offset); /* |.| <= 65536 */
+  const int32_t v =
+      mcuq_add_wrap(mcuq_mbqm(prod, p->output_multiplier, p->output_shift), p->output_offset);
   return (int8_t)mcuq_clamp(v, p->act_min, p->act_max);
 }
 

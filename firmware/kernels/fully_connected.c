@@ -3,7 +3,8 @@
 #include "mcuq_fixedpoint.h"
 
 static inline int8_t mcuq_fc_out(const mcuq_fully_connected_params_t *p, int32_t acc, int32_t o) {
-  const int32_t v = mcuq_mbqm(acc, p->multiplier[o], p->shift[o]) + p->output_offset;
+  const int32_t r = mcuq_mbqm(acc, p->multiplier[o], p->shift[o]);
+  const int32_t v = mcuq_add_wrap(r, p->output_offset); /* wraps in TFLM too */
   return (int8_t)mcuq_clamp(v, p->act_min, p->act_max);
 }
 
@@ -21,9 +22,9 @@ static inline void mcuq_fc_dot2(const int8_t *x, const int8_t *w0, const int8_t 
     s1 = mcuq_smlad(xe, mcuq_sxtb16(v1), s1);
     s1 = mcuq_smlad(xo, mcuq_sxtb16_ror8(v1), s1);
   }
-  for (; d < depth; ++d) {
-    s0 += (int32_t)x[d] * (int32_t)w0[d];
-    s1 += (int32_t)x[d] * (int32_t)w1[d];
+  for (; d < depth; ++d) { /* int32 accumulators wrap in TFLM: modulo 2^32 here */
+    s0 = mcuq_add_wrap(s0, (int32_t)x[d] * (int32_t)w0[d]);
+    s1 = mcuq_add_wrap(s1, (int32_t)x[d] * (int32_t)w1[d]);
   }
   *a0 = s0;
   *a1 = s1;

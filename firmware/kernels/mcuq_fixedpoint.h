@@ -142,10 +142,27 @@ static inline int32_t mcuq_rdbp(int32_t x, int32_t exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* x * 2^left in int32 with two's-complement wrap (what TFLM's x * (1 << left) does). */
+/* x * 2^left in int32 with two's-complement wrap (what TFLM's x * (1 << left) does), for
+ * 0 <= left; left >= 32 (a real multiplier >= 2^31, undefined in TFLM) gives 0, the int32
+ * wrap of x * 2^left that the reference computes. */
 static inline int32_t mcuq_shl(int32_t x, int32_t left) {
-  return (int32_t)((uint32_t)x << left);
+  return left > 31 ? 0 : (int32_t)((uint32_t)x << left);
 }
+
+/* Wrapping int32 arithmetic. TFLite Micro's int32 accumulators and offset additions wrap
+ * (two's complement) as compiled; in C a signed overflow is undefined behaviour, so every
+ * addition that can leave the int32 range is done on uint32_t (the same ADD instruction). */
+#ifdef MCUQ_TEST_SIGNED_OVERFLOW_FAULT
+/* Test-only: the plain signed addition (undefined on overflow), compiled in by tests to prove
+ * that the sanitized host runner reports undefined behaviour. */
+static inline int32_t mcuq_add_wrap(int32_t a, int32_t b) { return a + b; }
+#else
+static inline int32_t mcuq_add_wrap(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+#endif
+
+static inline int32_t mcuq_neg_wrap(int32_t a) { return (int32_t)(0u - (uint32_t)a); }
 
 /* TFLM MultiplyByQuantizedMultiplier (double rounding): shift > 0 is a left shift. */
 static inline int32_t mcuq_mbqm(int32_t x, int32_t multiplier, int32_t shift) {

@@ -32,7 +32,9 @@ void mcuq_avg_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       for (int32_t ox = 0; ox < p->out_w; ++ox) {
         const mcuq_window_t w = mcuq_pool_window(p, oy, ox);
-        const int32_t count = (w.y1 - w.y0) * (w.x1 - w.x0); /* > 0, checked at generation */
+        /* 0 < count <= filter_h * filter_w <= 2^23 (checked at generation): |acc| <= 2^30 and
+         * acc +- count / 2 stay inside int32 */
+        const int32_t count = (w.y1 - w.y0) * (w.x1 - w.x0);
         int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * ch;
         for (int32_t c0 = 0; c0 < ch; c0 += MCUQ_POOL_BLOCK) {
           const int32_t n = ch - c0 < MCUQ_POOL_BLOCK ? ch - c0 : MCUQ_POOL_BLOCK;

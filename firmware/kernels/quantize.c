@@ -5,8 +5,9 @@
 #define MCUQ_REQUANTIZE(name, in_t, out_t, lo, hi)                                         \
   void name(const mcuq_requantize_params_t *p, const in_t *input, out_t *output) {         \
     for (int32_t i = 0; i < p->size; ++i) {                                                 \
-      const int32_t v = mcuq_mbqm((int32_t)input[i] - p->input_zero_point, p->multiplier,   \
-                                  p->shift) + p->output_zero_point;                         \
+      const int32_t v = mcuq_add_wrap(                                                      \
+          mcuq_mbqm((int32_t)input[i] - p->input_zero_point, p->multiplier, p->shift),      \
+          p->output_zero_point);                                                            \
       output[i] = (out_t)mcuq_clamp(v, lo, hi);                                             \
     }                                                                                       \
   }

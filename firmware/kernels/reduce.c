@@ -15,13 +15,14 @@ void mcuq_mean_s8(const mcuq_mean_params_t *p, const int8_t *restrict input,
       base += (rest % p->kept_size[d]) * p->kept_stride[d];
       rest /= p->kept_size[d];
     }
-    int32_t sum = 0;
+    uint32_t sum = 0;
     for (int32_t i = 0; i < n0; ++i) {
       const int8_t *row = input + base + i * s0;
-      for (int32_t j = 0; j < n1; ++j) sum += row[j * s1];
+      for (int32_t j = 0; j < n1; ++j) sum += (uint32_t)(int32_t)row[j * s1];
     }
-    const int32_t shifted = (int32_t)((uint32_t)sum - zp_total);
-    const int32_t v = mcuq_mbqm(shifted, p->multiplier, p->shift) + p->output_zero_point;
+    const int32_t shifted = (int32_t)(sum - zp_total);
+    const int32_t v =
+        mcuq_add_wrap(mcuq_mbqm(shifted, p->multiplier, p->shift), p->output_zero_point);
     output[o] = (int8_t)mcuq_clamp(v, -128, 127);
   }
 }

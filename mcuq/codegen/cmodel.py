@@ -49,6 +49,8 @@ class CCall:
     op: str
     comment: str
     lines: list[str]
+    #: the kernel path the emitter chose, e.g. ("conv/im2col", "conv/odd-out") (coverage reports)
+    paths: tuple[str, ...] = ()
 
 
 @dataclass
@@ -91,6 +93,13 @@ class EmitContext:
         self.sources: set[str] = set()
         self._const_names: dict[int, str] = {}
         self._op: Operator | None = None
+        self._paths: list[str] = []
+
+    # -- what was chosen -------------------------------------------------------------------
+    def path(self, *labels: str) -> None:
+        """Record the kernel path(s) this op's call takes ("family/path"), for the generated
+        comment and the tests' coverage report."""
+        self._paths.extend(labels)
 
     # -- kernels and sources ---------------------------------------------------------------
     def use(self, *kernel_files: str) -> None:
@@ -219,13 +228,17 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None) -> CMo
         if op.opcode in ALIAS_OPS and storage[op.outputs[0]].root == storage[op.inputs[0]].root:
             continue
         ctx._op = op
+        ctx._paths = []
         out = model.tensors[op.outputs[0]]
         if op.opcode in ALIAS_OPS:  # alias broken by storage (e.g. input -> output): copy
             lines = [f"memcpy({ctx.ptr(op.outputs[0], True)}, {ctx.ptr(op.inputs[0])}, "
                      f"{out.nbytes});"]
+            ctx.path("copy/memcpy")
         else:
             lines = EMITTERS[op.opcode](ctx, op, interpreter.params(op.index))
-        calls.append(CCall(op.index, op.opcode, f"-> '{out.name}' {list(out.shape)}", lines))
+        paths = tuple(ctx._paths)
+        comment = f"-> '{out.name}' {list(out.shape)}" + (f" [{paths[0]}]" if paths else "")
+        calls.append(CCall(op.index, op.opcode, comment, lines, paths))
     ctx._op = None
     # An output that shares storage with an input or another output needs a final copy.
     copies = []

@@ -109,8 +109,12 @@ def _tile_count(rows: int, channels: int, longest: int = 4096) -> int:
 def requantize(acc: np.ndarray, multiplier, shift, offset: int, lo: int, hi: int,
                bias=None, wrap: bool = True, out: np.ndarray | None = None,
                scratch: np.ndarray | None = None) -> np.ndarray:
-    """clip(MultiplyByQuantizedMultiplier(wrap_int32(acc + bias), multiplier, shift) + offset,
-    lo, hi) as int8: the tail of every int8 kernel, in few passes over memory.
+    """clip(wrap_int32(MultiplyByQuantizedMultiplier(wrap_int32(acc + bias), multiplier, shift)
+    + offset), lo, hi) as int8: the tail of every int8 kernel, in few passes over memory.
+
+    The offset addition is int32 in TFLite Micro and wraps as compiled (probed: a result of
+    -2^31 + 32 plus offset -128 comes out as 127); it can only leave the int32 range when no
+    right shift is applied (shift >= 0), so only then is it wrapped here.
 
     `acc` is an int64 array that this function may overwrite, or a float array holding exact
     integers (converted). multiplier, shift and bias are scalars or per-channel vectors over
@@ -164,6 +168,10 @@ def requantize(acc: np.ndarray, multiplier, shift, offset: int, lo: int, hi: int
         x += np.int64(1 << 30)
         x >>= np.int64(31)
     x += np.int64(offset)
+    if offset and (shift >= 0).any():
+        x += np.int64(1 << 31)
+        x &= np.int64(0xFFFFFFFF)
+        x -= np.int64(1 << 31)
     np.clip(x, lo, hi, out=x)
     if out is None:
         return x.astype(np.int8).reshape(shape)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...reference.fixedpoint import wrap_int32
+from ..climits import c_limit
 from ..cmodel import c_emitter
 
 
@@ -23,17 +24,25 @@ def folded_bias(p) -> np.ndarray:
     return wrap_int32(b + p.input_offset * sums).astype(np.int32)
 
 
-#: firmware/kernels/conv.h MCUQ_CONV_COL_MAX: largest patch of the im2col path.
-COL_MAX = 1024
-#: conv.h MCUQ_DW_TAPS_MAX, MCUQ_DW_CH_MAX: depthwise mode 1 limits.
-DW_TAPS_MAX = 25
-DW_CH_MAX = 256
+#: Largest patch of the im2col path (firmware/kernels/conv.h, read from there).
+COL_MAX = c_limit("conv.h", "MCUQ_CONV_COL_MAX")
+#: Depthwise mode 1 limits: filter taps and channels (conv.h).
+DW_TAPS_MAX = c_limit("conv.h", "MCUQ_DW_TAPS_MAX")
+DW_CH_MAX = c_limit("conv.h", "MCUQ_DW_CH_MAX")
+
+
+def kernel_shifts(multiplier, shift) -> np.ndarray:
+    """The shifts as emitted: a dead channel (multiplier 0: QuantizeMultiplier flushed a tiny
+    scale, or a zero scale) outputs its offset whatever the shift, so its shift becomes -31,
+    inside every kernel path's range (mcuq_mbqm and mcuq_requant_rshift both give 0)."""
+    m = np.asarray(multiplier, np.int64)
+    return np.where(m == 0, -31, np.asarray(shift, np.int64))
 
 
 def rshift_ok(multiplier, shift) -> bool:
     """mcuq_requant_rshift's preconditions: multiplier != INT32_MIN, -31 <= shift <= -2."""
     m = np.asarray(multiplier, np.int64).ravel()
-    s = np.asarray(shift, np.int64).ravel()
+    s = kernel_shifts(m, np.asarray(shift, np.int64).ravel())
     return bool(np.all(m > -(1 << 31)) and np.all((s <= -2) & (s >= -31)))
 
 
@@ -59,6 +68,84 @@ def conv_mode(p) -> tuple[int, int]:
     if k_padded <= COL_MAX:
         return 1, k_padded
     return 0, k
+
+
+def _axis_windows(out: int, stride: int, pad: int, taps: int, dil: int, size: int):
+    """Per output index along one axis: does its window leave the image (reads padding)?"""
+    start = np.arange(out) * stride - pad
+    return (start < 0) | (start + (taps - 1) * dil >= size)
+
+
+def requant_paths(multiplier, shift, family: str) -> list[str]:
+    """Coverage labels of the requantization parameters (the shift edges)."""
+    m = np.asarray(multiplier, np.int64)
+    s = np.asarray(shift, np.int64)
+    live = m != 0
+    labels = []
+    if (~live).any():
+        labels.append(f"{family}/requant:dead-channel")
+    if (s[live] > 0).any():
+        labels.append(f"{family}/requant:left-shift")
+    if (s[live] == -31).any():
+        labels.append(f"{family}/requant:shift-31")
+    if ((s[live] == -1) | (s[live] == 0)).any():
+        labels.append(f"{family}/requant:shift-1-or-0")
+    return labels
+
+
+def conv_paths(p) -> list[str]:
+    """Which code of conv.c the op runs: the mode (with the reason for a generic path) and the
+    sub-paths the shapes reach, as coverage labels."""
+    n, in_h, in_w, in_c = p.input_shape
+    _, out_h, out_w, out_c = p.output_shape
+    k_h, k_w = p.weights.shape[1], p.weights.shape[2]
+    mode, k_padded = conv_mode(p)
+    border_h = _axis_windows(out_h, p.stride_h, p.padding.pad_h, k_h, p.dilation_h, in_h)
+    border_w = _axis_windows(out_w, p.stride_w, p.padding.pad_w, k_w, p.dilation_w, in_w)
+    border = bool(border_h.any() or border_w.any())
+    interior = bool((~border_h).any() and (~border_w).any())
+    fam = "depthwise" if p.depthwise else "conv"
+    labels = []
+    if p.depthwise:
+        if mode == 1:
+            labels.append("depthwise/fast")
+            if in_c % 4:
+                labels.append("depthwise/fast:channel-tail")
+            if in_c >= 4:
+                labels.append("depthwise/fast:4-channels")
+            if border:
+                labels.append("depthwise/fast:padding")
+        else:
+            why = ("multiplier" if p.depth_multiplier > 1 else "shift" if not _requant_ok(p)
+                   else "taps" if k_h * k_w > DW_TAPS_MAX else "channels")
+            labels.append(f"depthwise/generic:{why}")
+            if border:
+                labels.append("depthwise/generic:padding")
+    else:
+        if mode == 2:
+            labels.append("conv/direct-1x1")
+        elif mode == 1:
+            labels.append("conv/im2col")
+            if border:
+                labels.append("conv/im2col:border")
+            if interior and p.dilation_w == 1:
+                labels.append("conv/im2col:interior")
+            if p.dilation_w > 1:
+                labels.append("conv/im2col:dilated-w")
+        else:
+            why = ("grouped" if p.filter_input_depth != in_c else "shift" if not _requant_ok(p)
+                   else "col-max")
+            labels.append(f"conv/generic:{why}")
+            if border:
+                labels.append("conv/generic:border")
+            labels.append("conv/generic:rows" if p.filter_input_depth == in_c
+                          and p.dilation_w == 1 else "conv/generic:taps")
+        if mode != 0:
+            if out_c % 2:
+                labels.append("conv/packed:odd-out")
+            if (out_h * out_w) % 2:
+                labels.append("conv/packed:odd-pixels")
+    return labels + requant_paths(p.multiplier, p.shift, fam)
 
 
 def packed_weights(weights: np.ndarray, k_padded: int) -> np.ndarray:
@@ -87,8 +174,9 @@ def emit(ctx, op, p):
         "act_min": p.act_min, "act_max": p.act_max,
         "mode": mode, "k_padded": k_padded,
         "multiplier": ctx.array("mult", p.multiplier.astype(np.int32)),
-        "shift": ctx.array("shift", p.shift.astype(np.int32)),
+        "shift": ctx.array("shift", kernel_shifts(p.multiplier, p.shift).astype(np.int32)),
     })
+    ctx.path(*conv_paths(p))
     bias = ctx.array("bias", folded_bias(p), comment="bias + input_offset * sum(weights)")
     fn = "mcuq_depthwise_conv_s8" if p.depthwise else "mcuq_conv_s8"
     if not p.depthwise and mode in (1, 2) and k_padded != p.weights[0].size:

@@ -5,9 +5,10 @@ dimensions that both inputs traverse contiguously (or both broadcast) are merged
 shapes become one unit-stride line and (1,8,8,4)+(1,1,1,4) becomes a 64 x 4 walk."""
 from __future__ import annotations
 
+from ..climits import c_limit
 from ..cmodel import c_emitter
 
-MAX_RANK = 7  # MCUQ_ELEMENTWISE_MAX_RANK in firmware/kernels/elementwise.h
+MAX_RANK = c_limit("elementwise.h", "MCUQ_ELEMENTWISE_MAX_RANK")
 
 FUNCTIONS = {"ADD": "mcuq_add_s8", "SUB": "mcuq_sub_s8", "MUL": "mcuq_mul_s8",
              "MAXIMUM": "mcuq_maximum_s8", "MINIMUM": "mcuq_minimum_s8"}

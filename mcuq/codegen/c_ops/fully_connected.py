@@ -5,6 +5,7 @@ import numpy as np
 
 from ...reference.fixedpoint import wrap_int32
 from ..cmodel import c_emitter
+from .conv import requant_paths
 
 
 def folded_bias(bias, weights_rows: np.ndarray, input_offset: int) -> np.ndarray:
@@ -29,6 +30,11 @@ def emit(ctx, op, p):
         "multiplier": ctx.array("mult", p.multiplier.astype(np.int32)),
         "shift": ctx.array("shift", p.shift.astype(np.int32)),
     })
+    ctx.path("fully_connected/pairs" if p.out_depth >= 2 else "fully_connected/one-row",
+             *(["fully_connected/odd-row"] if p.out_depth % 2 else []),
+             *(["fully_connected/depth-tail"] if p.accum_depth % 4 else []),
+             *(["fully_connected/depth-x4"] if p.accum_depth >= 4 else []),
+             *requant_paths(p.multiplier, p.shift, "fully_connected"))
     bias = ctx.array("bias", folded_bias(p.bias, p.weights, p.input_offset),
                      comment="bias + input_offset * sum(weights)")
     return [f"mcuq_fully_connected_s8({params}, {ctx.ptr(op.inputs[0])}, "

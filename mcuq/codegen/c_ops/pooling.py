@@ -1,13 +1,27 @@
 """AVERAGE_POOL_2D, MAX_POOL_2D -> firmware/kernels/pooling.c."""
 from __future__ import annotations
 
+from ...errors import UnsupportedModelError
 from ..cmodel import c_emitter
+
+#: AVERAGE_POOL_2D sums a window in int32: at most 2^23 taps keep |sum| + taps / 2 < 2^31.
+MAX_WINDOW = 1 << 23
 
 
 @c_emitter("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def emit(ctx, op, p):
     ctx.use("pooling")
     n, in_h, in_w, ch = p.input_shape
+    if op.opcode == "AVERAGE_POOL_2D" and p.filter_h * p.filter_w > MAX_WINDOW:
+        raise UnsupportedModelError(
+            f"{ctx.model.source}: {op.describe()} averages {p.filter_h}x{p.filter_w} windows; "
+            f"the C kernel's int32 sum holds at most {MAX_WINDOW:,} taps",
+            "use --target tflm, or split the pooling into smaller windows")
+    if op.opcode == "AVERAGE_POOL_2D":
+        ctx.path("pooling/average")
+    else:
+        x4 = ch % 4 == 0 and p.act_min >= -128 and p.act_max <= 127
+        ctx.path("pooling/max:x4" if x4 else "pooling/max:bytewise")
     params = ctx.params("mcuq_pool_params_t", {
         "batches": n, "in_h": in_h, "in_w": in_w, "channels": ch,
         "out_h": p.output_shape[1], "out_w": p.output_shape[2],

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..climits import c_limit
 from ..cmodel import c_emitter
 
-MAX_KEPT = 5  # MCUQ_MEAN_MAX_KEPT in reduce.h
+MAX_KEPT = c_limit("reduce.h", "MCUQ_MEAN_MAX_KEPT")
 
 
 def _brace(values) -> str:

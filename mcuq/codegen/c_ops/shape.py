@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import UnsupportedModelError
+from ..climits import c_limit
 from ..cmodel import c_emitter
 
-MAX_RANK = 5  # MCUQ_COPY_MAX_RANK in firmware/kernels/shape.h
+MAX_RANK = c_limit("shape.h", "MCUQ_COPY_MAX_RANK")
 
 
 def contiguous_strides(shape, elem: int) -> list[int]:

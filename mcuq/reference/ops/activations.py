@@ -120,7 +120,7 @@ class Relu:
     def run(p: ReluParams, inputs):
         x = inputs[0].astype(np.int64) - p.input_offset
         v = fp.multiply_by_quantized_multiplier(x, p.multiplier, p.shift) + p.output_offset
-        out = np.clip(v, p.act_min, p.act_max).astype(np.int8)
+        out = np.clip(fp.wrap_int32(v), p.act_min, p.act_max).astype(np.int8)  # int32 add
         return [out.reshape(x.shape[0], *p.output_shape)]
 
 
@@ -192,8 +192,8 @@ class LeakyRelu:
         safe = int(fp.wrap_int32(-p.multiplier_alpha)) if negative else p.multiplier_alpha
         neg = fp.multiply_by_quantized_multiplier(x, safe, p.shift_alpha)
         if negative:
-            neg = -neg
-        v = np.where(x >= 0, pos, neg) + p.output_offset
+            neg = fp.wrap_int32(-neg)
+        v = fp.wrap_int32(np.where(x >= 0, pos, neg) + p.output_offset)  # int32 in TFLM
         out = np.clip(v, -128, 127).astype(np.int8)
         return [out.reshape(x.shape[0], *p.output_shape)]
 

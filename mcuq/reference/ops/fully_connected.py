@@ -47,12 +47,12 @@ class FullyConnected:
         out_depth, accum = w.shape
         s_in, s_out = np.float32(x.scale), np.float32(y.scale)
         per_channel = w.quant.per_channel
-        if per_channel:
-            real = [float(np.float64(s_in) * np.float64(sw) / np.float64(s_out))
-                    for sw in w.quant.scale]
-        else:
-            # GetQuantizedConvolutionMultipler: the input*filter product is taken in float.
-            real = [float(np.float64(np.float32(s_in * np.float32(w.scale))) / np.float64(s_out))]
+        # double(input_scale) * double(filter_scale) / double(output_scale) per channel, and
+        # per tensor too: the tflite-micro build (and LiteRT) take the input * filter product
+        # in double (probed: scales 1 + 2^-13 and 1 - 2^-13, whose float product is 1.0,
+        # give TFLM's multiplier 2^31 - 32 with shift 0, not 2^30 with shift 1).
+        real = [float(np.float64(s_in) * np.float64(sw) / np.float64(s_out))
+                for sw in (w.quant.scale if per_channel else w.quant.scale[:1])]
         mult, shift = fp.quantize_multipliers(real)
         if not per_channel:
             mult, shift = np.repeat(mult, out_depth), np.repeat(shift, out_depth)
@@ -73,6 +73,7 @@ class FullyConnected:
         if p.bias is not None:
             acc = acc + p.bias.astype(np.int64)
         acc = fp.wrap_int32(acc)
-        out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift) + p.output_offset
+        out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift)
+        out = fp.wrap_int32(out + p.output_offset)  # int32 in TFLM: wraps
         out = np.clip(out, p.act_min, p.act_max).astype(np.int8)
         return [out.reshape(batch, *p.output_shape)]

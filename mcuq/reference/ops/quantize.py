@@ -85,7 +85,7 @@ class Quantize:
         else:
             v = fp.multiply_by_quantized_multiplier(
                 x.astype(np.int64) - p.input_zero_point, p.multiplier, p.shift)
-            v = np.clip(v + p.output_zero_point, p.qmin, p.qmax)
+            v = np.clip(fp.wrap_int32(v + p.output_zero_point), p.qmin, p.qmax)  # int32 add
         out = v.astype(p.output_dtype)
         return [out.reshape(x.shape[0], *p.output_shape)]
 

@@ -99,5 +99,5 @@ class Mean:
         total = fp.wrap_int32(total).reshape(batch, -1)
         shifted = fp.wrap_int32(total - np.int64(p.input_zp) * p.count)
         v = fp.multiply_by_quantized_multiplier(shifted, p.multiplier, p.shift) + p.output_zp
-        out = np.clip(v, -128, 127).astype(np.int8)
+        out = np.clip(fp.wrap_int32(v), -128, 127).astype(np.int8)  # int32 add in TFLM
         return [out.reshape(batch, *p.output_shape)]
