@@ -28,6 +28,8 @@ ARM_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-mcpu=cortex-m4"
 class Case:
     model: bytes
     inputs: list[np.ndarray]  # one array per model input, (B, *shape)
+    #: filled by run_batch: the kernel paths the emitters chose, every op's in order
+    paths: tuple[str, ...] = ()
 
 
 def run_batch(cases: list[Case], target: str = "host", extra_cflags: tuple[str, ...] = (),
@@ -52,6 +54,7 @@ def _run(cases, target, extra_cflags, root: Path) -> list[str]:
             m = load_model(case.model)
             interp = Interpreter(m)
             cm = build_cmodel(m, f"case{k}", interp)
+            case.paths = tuple(p for call in cm.calls for p in call.paths)
             data = template_data(m, cm, [])
             render_c_model(w, data, prefix=f"case{k}/")
             sources.update(cm.sources)

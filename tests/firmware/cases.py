@@ -2,21 +2,23 @@
 build (mcuq.testing.cbatch): the C kernels must give the reference's bytes on every case."""
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
 
-from mcuq.model import load_model
 from mcuq.testing.cbatch import Case, run_batch
-from tests.exactness import EXAMPLES, random_inputs
+from mcuq.testing.strategies import cases as model_cases
+from tests.exactness import EXAMPLES
 
 
 def collect_cases(model_strategy, examples: int = EXAMPLES, batch: int = 3) -> list[Case]:
+    """`examples` (model, inputs) pairs; inputs drawn by mcuq.testing.strategies.inputs_for
+    (uniform, extremes, all zero point, saturated, sparse)."""
     cases: list[Case] = []
 
     @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(model_strategy, st.integers(0, 2**16))
-    def collect(model, seed):
-        cases.append(Case(model, random_inputs(load_model(model), batch, seed)))
+    @given(model_cases(model_strategy, batch))
+    def collect(case):
+        cases.append(Case(*case))
 
     collect()
     return cases

@@ -1,5 +1,7 @@
-"""CONV_2D and DEPTHWISE_CONV_2D: random shapes, strides, dilations, paddings, quantization and
-activations; reference == TFLM == TFLite (reference kernels) to the byte."""
+"""CONV_2D and DEPTHWISE_CONV_2D: shapes aimed at every C kernel path, strides, dilations,
+paddings, edge quantization (zero points -128/127/0, multipliers at every shift edge, dead
+channels), wrapping accumulators and activations (mcuq.testing.strategies); reference == TFLM
+== TFLite (reference kernels) to the byte."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -7,84 +9,30 @@ from hypothesis import given, settings, strategies as st
 from mcuq.errors import UnsupportedModelError
 from mcuq.model import load_model
 from mcuq.reference import Interpreter
-from mcuq.reference.ops.conv import compute_padding
+from mcuq.testing import strategies as S
 from mcuq.testing.builder import ModelBuilder
 from tests.exactness import EXAMPLES, assert_exact
 
-ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
-
-
-def _quant(rng, channels, per_channel):
-    s_in = float(np.float32(10 ** rng.uniform(-2.5, 0)))
-    zp_in = int(rng.integers(-128, 128))
-    s_w = (10 ** rng.uniform(-3, -1, size=channels if per_channel else 1)).astype(np.float32)
-    s_out = float(np.float32(10 ** rng.uniform(-2, 0.5)))
-    zp_out = int(rng.integers(-128, 128))
-    return s_in, zp_in, s_w, s_out, zp_out
-
-
-@st.composite
-def geometry(draw, k_max=4):
-    h, w = draw(st.integers(1, 12)), draw(st.integers(1, 12))
-    kh, kw = draw(st.integers(1, k_max)), draw(st.integers(1, k_max))
-    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    padding = draw(st.sampled_from(["SAME", "VALID"]))
-    pad = compute_padding(padding, sh, sw, dh, dw, h, w, kh, kw)
-    if pad.out_h < 1 or pad.out_w < 1:  # VALID with a window larger than the image
-        padding = "SAME"
-        pad = compute_padding(padding, sh, sw, dh, dw, h, w, kh, kw)
-    return dict(h=h, w=w, kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, padding=padding,
-                oh=pad.out_h, ow=pad.out_w)
-
-
 def conv_model(rng, g, n, cin, cout, per_channel, with_bias, act, depthwise=False, mult=1,
                groups=1):
-    s_in, zp_in, s_w, s_out, zp_out = _quant(rng, cout, per_channel)
-    b = ModelBuilder()
-    x = b.input("x", (n, g["h"], g["w"], cin), scale=s_in, zero_point=zp_in)
-    if depthwise:
-        wshape, axis = (1, g["kh"], g["kw"], cout), 3
-    else:
-        wshape, axis = (cout, g["kh"], g["kw"], cin // groups), 0
-    w = b.const("w", rng.integers(-127, 128, wshape, dtype=np.int8), scale=s_w,
-                zero_point=0, axis=axis)
-    ins = [x, w]
-    if with_bias:
-        bias_scale = (np.float64(s_in) * s_w.astype(np.float64)).astype(np.float32)
-        ins.append(b.const("b", rng.integers(-20000, 20000, cout, dtype=np.int32),
-                           scale=bias_scale, zero_point=0))
-    y = b.tensor("y", (n, g["oh"], g["ow"], cout), scale=s_out, zero_point=zp_out)
-    common = dict(padding=g["padding"], stride_h=g["sh"], stride_w=g["sw"],
-                  dilation_h_factor=g["dh"], dilation_w_factor=g["dw"],
-                  fused_activation_function=act)
-    if depthwise:
-        b.op("DEPTHWISE_CONV_2D", ins, [y], version=3, depth_multiplier=mult, **common)
-    else:
-        b.op("CONV_2D", ins, [y], version=3, **common)
-    b.output(y)
-    return b.build()
+    """A fixed-seed model for the hand-written tests below (the property tests draw theirs
+    from mcuq.testing.strategies)."""
+    s_in = float(np.float32(10 ** rng.uniform(-2.5, 0)))
+    zp_in = int(rng.integers(-128, 128))
+    s_w = (10 ** rng.uniform(-3, -1, size=cout if per_channel else 1)).astype(np.float32)
+    s_out = float(np.float32(10 ** rng.uniform(-2, 0.5)))
+    quant = S.LayerQuant(s_in, zp_in, tuple(float(v) for v in s_w), s_out,
+                         int(rng.integers(-128, 128)))
+    wshape = (1, g["kh"], g["kw"], cout) if depthwise else (cout, g["kh"], g["kw"], cin // groups)
+    w = rng.integers(-127, 128, wshape, dtype=np.int8)
+    bias = rng.integers(-20000, 20000, cout, dtype=np.int32) if with_bias else None
+    return S.conv_model(g, n, cin, cout, quant, w, bias, act, depthwise, mult)
 
 
-@st.composite
-def conv_models(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    g = draw(geometry())
-    groups = draw(st.sampled_from([1, 1, 1, 2, 3]))  # grouped conv: Keras Conv2D(groups=)
-    cin = groups * draw(st.integers(1, 16 // groups))
-    cout = groups * draw(st.integers(1, 16 // groups))
-    return conv_model(rng, g, draw(st.integers(1, 2)), cin, cout, draw(st.booleans()),
-                      draw(st.booleans()), draw(st.sampled_from(ACTIVATIONS)), groups=groups)
-
-
-@st.composite
-def depthwise_models(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    g = draw(geometry())
-    cin, mult = draw(st.integers(1, 8)), draw(st.integers(1, 3))
-    return conv_model(rng, g, draw(st.integers(1, 2)), cin, cin * mult, draw(st.booleans()),
-                      draw(st.booleans()), draw(st.sampled_from(ACTIVATIONS)),
-                      depthwise=True, mult=mult)
+#: every kernel target, edges included (zero points, multipliers, wrapping accumulators)
+conv_models = lambda: st.one_of([S.conv_models(t) for t in S.CONV_TARGETS])  # noqa: E731
+depthwise_models = lambda: st.one_of(  # noqa: E731
+    [S.depthwise_models(t) for t in S.DEPTHWISE_TARGETS])
 
 
 def runners_for(model: bytes):
@@ -95,15 +43,17 @@ def runners_for(model: bytes):
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(conv_models(), st.integers(0, 1000))
-def test_conv_2d_matches_tflm_and_tflite(model, seed):
-    assert_exact(model, batch=3, seed=seed, runners=runners_for(model))
+@given(S.cases(conv_models()))
+def test_conv_2d_matches_tflm_and_tflite(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=runners_for(model))
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(depthwise_models(), st.integers(0, 1000))
-def test_depthwise_conv_2d_matches_tflm_and_tflite(model, seed):
-    assert_exact(model, batch=3, seed=seed, runners=runners_for(model))
+@given(S.cases(depthwise_models()))
+def test_depthwise_conv_2d_matches_tflm_and_tflite(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=runners_for(model))
 
 
 def test_keras_like_same_padding_3x3():
@@ -111,7 +61,7 @@ def test_keras_like_same_padding_3x3():
     rng = np.random.default_rng(7)
     g = dict(h=8, w=8, kh=3, kw=3, sh=1, sw=1, dh=1, dw=1, padding="SAME", oh=8, ow=8)
     out = assert_exact(conv_model(rng, g, 1, 3, 8, True, True, "RELU"), batch=4, seed=1)
-    assert out[0].shape == (4, 1, 8, 8, 8) and np.ptp(out[0]) > 0
+    assert out[0].shape == (4, 1, 8, 8, 8) and np.ptp(out[0].astype(np.int16)) > 0
 
 
 def test_conv_rejects_nonzero_weight_zero_point():
@@ -127,11 +77,9 @@ def test_conv_rejects_nonzero_weight_zero_point():
         Interpreter(b.build())
 
 
-def test_wide_conv_takes_the_float64_and_int32_wrap_paths_exactly():
-    """128 input channels of +-127 weights (sum|w| * 128 > 2^24: the float64 path) and a bias
-    near INT32_MAX (the accumulator can wrap, as TFLite Micro's int32 does)."""
-    from mcuq.reference.ops.conv import _fast_plan
-
+def wide_wrap_conv_model() -> bytes:
+    """128 input channels of +-127 weights and biases near +-2^31: int32 accumulators wrap
+    (tests/firmware/test_c_paths.py runs it through the C kernels too)."""
     rng = np.random.default_rng(3)
     cin, cout = 128, 4
     b = ModelBuilder()
@@ -144,10 +92,37 @@ def test_wide_conv_takes_the_float64_and_int32_wrap_paths_exactly():
     y = b.tensor("y", (1, 5, 5, cout), scale=2.0, zero_point=1)
     b.op("CONV_2D", [x, wt, bt], [y], version=3, padding="SAME", stride_h=1, stride_w=1)
     b.output(y)
-    model = b.build()
+    return b.build()
+
+
+def test_wide_conv_takes_the_float64_and_int32_wrap_paths_exactly():
+    """sum|w| * 128 > 2^24: the reference's float64 path; a bias near INT32_MAX: the
+    accumulator wraps on these inputs, as TFLite Micro's int32 does."""
+    from mcuq.reference.ops.conv import _fast_plan
+    from mcuq.testing.coverage import case_features
+    from mcuq.vectors import random_inputs
+
+    model = wide_wrap_conv_model()
     plan = _fast_plan(Interpreter(model).params(0))
     assert plan.weights.dtype == np.float64 and plan.wrap
-    assert_exact(model, batch=6, seed=5, runners=("tflm",))
+    inputs = random_inputs(load_model(model), 6, 5)
+    assert "conv/acc-wraps" in case_features(model, inputs)
+    assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_output_offset_addition_wraps_in_int32_as_tflm(depthwise):
+    """Found by the edge strategies: scales 1 + 2^-13 and 1 - 2^-13 give the multiplier
+    2^31 - 32 (shift 0); an accumulator of -2^31 then requantizes to -2^31 + 32 and TFLite
+    Micro's int32 `+ output_offset` (-128) wraps to +2^31 - 96: the output is 127, not -128."""
+    g = dict(h=2, w=2, kh=1, kw=1, sh=1, sw=1, dh=1, dw=1, padding="VALID", oh=2, ow=2)
+    quant = S.LayerQuant(S.f32(1 + 2.0 ** -13), 5, (S.f32(1 - 2.0 ** -13),), 1.0, -128)
+    w = np.full((1, 1, 1, 1), 7, np.int8)
+    bias = np.array([-(2**31)], np.int32)
+    model = S.conv_model(g, 1, 1, 1, quant, w, bias, depthwise=depthwise)
+    x = [np.full((1, 1, 2, 2, 1), 5, np.int8)]  # the zero point: the accumulator is the bias
+    out = assert_exact(model, inputs=x, runners=("tflm", "tflite"))
+    assert (out[0] == 127).all()
 
 
 def test_an_omitted_bias_slot_is_refused_before_running():

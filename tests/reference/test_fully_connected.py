@@ -1,45 +1,52 @@
-"""FULLY_CONNECTED: random shapes, quantization and activations, reference == TFLM == TFLite."""
+"""FULLY_CONNECTED: shapes, edge quantization (zero points, multipliers at every shift edge,
+dead channels), wrapping accumulators and activations (mcuq.testing.strategies); reference ==
+TFLM == TFLite."""
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
+from mcuq.reference import Interpreter
+from mcuq.testing import strategies as S
 from mcuq.testing.builder import ModelBuilder
 from tests.exactness import EXAMPLES, assert_exact
 
-ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
+fc_models = lambda: st.one_of([S.fully_connected_models(t) for t in S.FC_TARGETS])  # noqa: E731
 
 
-@st.composite
-def fc_models(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    batches = draw(st.integers(1, 3))
-    depth = draw(st.integers(1, 64))
-    units = draw(st.integers(1, 24))
-    per_channel = draw(st.booleans())
-    with_bias = draw(st.booleans())
-    act = draw(st.sampled_from(ACTIVATIONS))
-    s_in = float(np.float32(10 ** rng.uniform(-3, 0)))
-    zp_in = int(rng.integers(-128, 128))
-    s_w = (10 ** rng.uniform(-3, -1, size=units if per_channel else 1)).astype(np.float32)
-    s_out = float(np.float32(10 ** rng.uniform(-2, 0.5)))
-    zp_out = int(rng.integers(-128, 128))
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(S.cases(fc_models()))
+def test_fully_connected_matches_tflm_and_tflite(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs)
+
+
+def _fc(s_in, s_w, s_out, bias, zp_out):
     b = ModelBuilder()
-    x = b.input("x", (batches, depth), scale=s_in, zero_point=zp_in)
-    w = b.const("w", rng.integers(-127, 128, (units, depth), dtype=np.int8),
-                scale=s_w, zero_point=0, axis=0)
-    ins = [x, w]
-    if with_bias:
-        bias_scale = (np.float64(s_in) * s_w.astype(np.float64)).astype(np.float32)
-        ins.append(b.const("b", rng.integers(-5000, 5000, units, dtype=np.int32),
-                           scale=bias_scale, zero_point=0, axis=0))
-    else:
-        ins.append(-1)
-    y = b.tensor("y", (batches, units), scale=s_out, zero_point=zp_out)
-    b.op("FULLY_CONNECTED", ins, [y], version=4, fused_activation_function=act)
+    x = b.input("x", (1, 4), scale=s_in, zero_point=0)
+    w = b.const("w", np.array([[1, 2, 3, 4]], np.int8), scale=np.float32(s_w), zero_point=0)
+    bt = b.const("b", np.array([bias], np.int32), scale=np.float32(np.float32(s_in) * s_w))
+    y = b.tensor("y", (1, 1), scale=s_out, zero_point=zp_out)
+    b.op("FULLY_CONNECTED", [x, w, bt], [y])
     b.output(y)
     return b.build()
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(fc_models(), st.integers(0, 1000))
-def test_fully_connected_matches_tflm_and_tflite(model, seed):
-    assert_exact(model, batch=3, seed=seed)
+def test_per_tensor_multiplier_uses_the_double_product_of_the_scales():
+    """Found by the edge strategies: TFLite Micro (and LiteRT) take input_scale * filter_scale
+    in double. With 1 + 2^-13 and 1 - 2^-13 (float product 1.0, double 1 - 2^-26) and an
+    accumulator of 5.5 * 2^24 (output scale 2^24), the double product rounds below the tie: 5."""
+    model = _fc(1 + 2.0**-13, 1 - 2.0**-13, 2.0**24, 5 * 2**24 + 2**23, 0)
+    p = Interpreter(model).params(0)
+    assert (int(p.multiplier[0]), int(p.shift[0])) == (2**31 - 32, -24)
+    out = assert_exact(model, inputs=[np.zeros((1, 1, 4), np.int8)], runners=("tflm",))
+    assert out[0].item() == 5
+
+
+@pytest.mark.parametrize("bias, zp_out, expect", [(-(2**31), -128, 127), (2**31 - 1, 127, -128),
+                                                  (-(2**31) + 40, -100, 127)])
+def test_output_offset_addition_wraps_in_int32_as_tflm(bias, zp_out, expect):
+    """Found by the edge strategies: a requantized accumulator within 128 of the int32 limits
+    plus the output zero point wraps in TFLite Micro's int32 arithmetic."""
+    model = _fc(1 + 2.0**-13, 1 - 2.0**-13, 1.0, bias, zp_out)
+    out = assert_exact(model, inputs=[np.zeros((1, 1, 4), np.int8)], runners=("tflm",))
+    assert out[0].item() == expect

@@ -1,0 +1,91 @@
+"""Every code path of the C conv/depthwise/fully-connected kernels, reached on purpose and proved
+identical to the reference: one batch of cases aimed at each kernel target
+(mcuq.testing.strategies), built once under ASan + UBSan (-fno-sanitize-recover: any report
+fails the case) and once for Cortex-M4 (QEMU). The emitters record the path each op took
+(CCall.paths); the test prints the coverage table and fails if a path was never taken.
+
+MCUQ_EXAMPLES=N draws N // 8 cases per target instead of 3 (MCUQ_RANDOM=1: new ones)."""
+from collections import Counter
+
+from hypothesis import HealthCheck, Phase, given, settings
+
+from mcuq.model import load_model
+from mcuq.testing import strategies as S
+from mcuq.testing.cbatch import Case, run_batch
+from mcuq.testing.coverage import case_features, coverage_table
+from mcuq.vectors import random_inputs
+from tests.exactness import EXAMPLES
+from tests.reference.test_conv import wide_wrap_conv_model
+
+PER_TARGET = max(3, EXAMPLES // 8)
+
+#: Paths of firmware/kernels/conv.c and fully_connected.c (labels of mcuq/codegen/c_ops/conv.py
+#: and fully_connected.py) and case features (mcuq.testing.coverage) every run must reach.
+REQUIRED = {
+    "conv/direct-1x1", "conv/im2col", "conv/im2col:border", "conv/im2col:interior",
+    "conv/im2col:dilated-w", "conv/packed:odd-out", "conv/packed:odd-pixels",
+    "conv/generic:grouped", "conv/generic:shift", "conv/generic:col-max",
+    "conv/generic:border", "conv/generic:rows", "conv/generic:taps",
+    "depthwise/fast", "depthwise/fast:4-channels", "depthwise/fast:channel-tail",
+    "depthwise/fast:padding", "depthwise/generic:multiplier", "depthwise/generic:shift",
+    "depthwise/generic:taps", "depthwise/generic:channels", "depthwise/generic:padding",
+    "fully_connected/pairs", "fully_connected/odd-row", "fully_connected/depth-tail",
+    "fully_connected/depth-x4",
+    "conv/requant:dead-channel", "conv/requant:left-shift", "conv/requant:shift-1-or-0",
+    "conv/requant:shift-31", "depthwise/requant:shift-31",
+    "depthwise/requant:dead-channel", "depthwise/requant:left-shift",
+    "fully_connected/requant:dead-channel", "fully_connected/requant:left-shift",
+    "conv/acc-wraps", "depthwise/acc-wraps", "fully_connected/acc-wraps",
+    "zero-point:-128", "zero-point:127", "zero-point:0",
+}
+
+
+def _targets():
+    yield from (S.conv_models(t) for t in S.CONV_TARGETS)
+    yield from (S.depthwise_models(t) for t in S.DEPTHWISE_TARGETS)
+    yield from (S.fully_connected_models(t) for t in S.FC_TARGETS)
+
+
+def path_cases(per_target: int = PER_TARGET) -> list[Case]:
+    """per_target cases for every kernel target, plus the reference tests' wrap model."""
+    cases: list[Case] = []
+    for strategy in _targets():
+        @settings(max_examples=per_target, deadline=None, database=None,
+                  phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+        @given(S.cases(strategy))
+        def collect(case):
+            cases.append(Case(*case))
+
+        collect()
+    wide = wide_wrap_conv_model()
+    cases.append(Case(wide, random_inputs(load_model(wide), 6, 5)))
+    return cases
+
+
+def _coverage(cases: list[Case]) -> Counter:
+    hits: Counter = Counter()
+    for c in cases:
+        hits.update(set(c.paths) | case_features(c.model, c.inputs))
+    return hits
+
+
+def test_every_c_kernel_path_is_taken_and_exact_on_host_sanitized(host_cc):
+    cases = path_cases()
+    failures = run_batch(cases, "host")  # -fsanitize=address,undefined -fno-sanitize-recover
+    hits = _coverage(cases)
+    print(f"\nC kernel path coverage, {len(cases)} cases (host, ASan + UBSan):\n"
+          + coverage_table(hits, REQUIRED))
+    assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(
+        failures[:10])
+    missing = sorted(REQUIRED - {k for k, n in hits.items() if n})
+    assert not missing, f"kernel paths never taken: {missing}"
+
+
+def test_every_c_kernel_path_is_exact_on_cortex_m4(cortex_m4):
+    cases = path_cases(per_target=1)
+    failures = run_batch(cases, "cortex-m4")
+    hits = _coverage(cases)
+    assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(
+        failures[:10])
+    for fam in ("conv", "depthwise", "fully_connected"):  # the wrap cases ran on the M4 too
+        assert hits[f"{fam}/acc-wraps"], f"no {fam} case with a wrapping accumulator"
