@@ -145,7 +145,8 @@ def generate(model, out_dir, target, name, vectors, force, as_json):
 @click.option("--custom-objects", "custom_objects", multiple=True, metavar="MODULE",
               help="Custom layers of the --float model (as for convert). Repeatable.")
 @click.option("--runners", default="reference,tflm,tflite", show_default=True,
-              help="Comma-separated: reference, tflite, tflite-default, tflm, host, cortex-m4.")
+              help="Comma-separated: reference, tflite, tflite-default, tflm, host, "
+                   "host-sanitize (the C under ASan + UBSan: any report fails), cortex-m4.")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Inputs to run (default: all given, or 100 random).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for random inputs.")

@@ -4,14 +4,22 @@
 (startup + model.c + kernels + a main that calls invoke once on static buffers) and a
 baseline (the same without the model). `arm-none-eabi-size -A` of both gives the model's own
 share of flash (text incl. rodata, plus the .data load image) and RAM (data + bss: arena and
-caller buffers); `-fstack-usage` gives the stack of invoke plus its deepest kernel (kernels are
-leaf functions).
+caller buffers).
+
+Stack, measured two ways and cross-checked (tests/firmware/test_footprint.py):
+- call graph: GCC's own call graph with every function's frame (-fcallgraph-info=su, the
+  .ci files next to the .su files), walked for the deepest path from invoke; an indirect call
+  counts as the deepest function of its file, and library callees without a graph (memcpy)
+  are listed as unmeasured;
+- painted: the emulated Cortex-M4 (mcuq.instructions.painted_stack, needs unicorn) fills the
+  stack with a pattern, runs one inference and finds the deepest word overwritten.
+`stack_bytes` is the larger of the two (the figure to reserve).
 """
 from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ToolchainError
@@ -27,9 +35,13 @@ class Footprint:
     baseline_text: int  # the same image without the model
     baseline_data: int
     baseline_bss: int
-    stack_bytes: int  # invoke's frame + the deepest kernel frame
+    stack_bytes: int  # the larger of the call graph and the painted measurement
     arena_bytes: int
     elf: str  # path of the model image (instruction counting runs it)
+    stack_callgraph_bytes: int = 0  # deepest call-graph path from invoke
+    stack_painted_bytes: int | None = None  # high-water mark on the emulated M4 (unicorn)
+    stack_path: list[str] = field(default_factory=list)  # the deepest path, with frames
+    stack_unmeasured: list[str] = field(default_factory=list)  # callees without a frame size
 
     @property
     def flash_bytes(self) -> int:
@@ -48,6 +60,9 @@ class Footprint:
     def as_dict(self) -> dict:
         return {"flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
                 "stack_bytes": self.stack_bytes, "peak_ram_bytes": self.peak_ram_bytes,
+                "stack": {"callgraph_bytes": self.stack_callgraph_bytes,
+                          "painted_bytes": self.stack_painted_bytes,
+                          "deepest_path": self.stack_path, "unmeasured": self.stack_unmeasured},
                 "arena_bytes": self.arena_bytes,
                 "image": {"text": self.text, "data": self.data, "bss": self.bss},
                 "baseline": {"text": self.baseline_text, "data": self.baseline_data,
@@ -70,23 +85,90 @@ def _text_data_bss(sections: dict[str, int]) -> tuple[int, int, int]:
     return text, sections.get(".data", 0), sections.get(".bss", 0)
 
 
-def _stack_usage(fp_dir: Path) -> int:
-    """invoke's frame + the largest kernel frame, from the .su files of the footprint build."""
-    invoke, kernels = 0, 0
-    for su in fp_dir.rglob("*.su"):
-        for line in su.read_text().splitlines():
-            parts = line.split("\t")
-            if len(parts) < 2:
-                continue
-            func, size = parts[0].rsplit(":", 1)[-1], int(parts[1])
-            if su.parent.name == "mcuq":
-                kernels = max(kernels, size)
-            elif func.endswith("_invoke_io"):
-                invoke = max(invoke, size)
-    return invoke + kernels
+_CI_NODE = re.compile(r'node: \{ title: "([^"]+)" label: "([^"]*)"')
+_CI_EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
+_CI_SIZE = re.compile(r"\\n(\d+) bytes \(([a-z,]+)\)")
 
 
-def cortex_m4_footprint(model) -> Footprint:
+@dataclass
+class CallGraphStack:
+    bytes: int
+    path: list[str]  # "function (N B)" from the entry down
+    unmeasured: list[str]  # callees with no frame size (library functions: memcpy, ...)
+
+
+def callgraph_stack(build_dir: Path, entry: str) -> CallGraphStack:
+    """Deepest stack from `entry` over GCC's call graph (.ci files of -fcallgraph-info=su in
+    build_dir). A frame marked dynamic (alloca/VLA) is an error: the C target has none."""
+    frames: dict[str, int] = {}
+    edges: dict[str, set[str]] = {}
+    files: dict[str, list[str]] = {}
+    for ci in sorted(build_dir.rglob("*.ci")):
+        text = ci.read_text(errors="replace")
+        unit = ci.stem + ".c"
+        for title, label in _CI_NODE.findall(text):
+            m = _CI_SIZE.search(label)
+            if m is None:
+                continue  # a placeholder or an external declaration
+            if m.group(2) != "static":
+                raise RuntimeError(f"{ci}: {title} has a {m.group(2)} stack frame")
+            frames[title] = int(m.group(1))
+            files.setdefault(unit, []).append(title)
+        for src, dst in _CI_EDGE.findall(text):
+            if dst == "__indirect_call":
+                dst = f"__indirect_call@{unit}@{src}"
+            edges.setdefault(src, set()).add(dst)
+    if entry not in frames:
+        raise RuntimeError(f"{build_dir}: no call graph for {entry} (.ci files missing: "
+                           "arm-none-eabi-gcc older than 10?)")
+    unmeasured: set[str] = set()
+    memo: dict[str, tuple[int, list[str]]] = {}
+
+    def reaches(a: str, b: str) -> bool:
+        seen, todo = set(), [a]
+        while todo:
+            f = todo.pop()
+            if f == b:
+                return True
+            if f not in seen:
+                seen.add(f)
+                todo.extend(edges.get(f, ()))
+        return False
+
+    def deepest(fn: str, on_path: frozenset) -> tuple[int, list[str]]:
+        if fn in memo:
+            return memo[fn]
+        if fn.startswith("__indirect_call@"):
+            # any function of that file that does not lead back to the caller could be the
+            # target (the kernels pass their static row functions by pointer)
+            _, unit, caller = fn.split("@", 2)
+            best = (0, [f"(indirect call in {unit})"])
+            for cand in files.get(unit, []):
+                if cand not in on_path and not reaches(cand, caller):
+                    d, p = deepest(cand, on_path)
+                    best = max(best, (d, p), key=lambda t: t[0])
+            return best
+        if fn not in frames:
+            unmeasured.add(fn)
+            return 0, [f"{fn} (unmeasured)"]
+        if fn in on_path:
+            raise RuntimeError(f"recursion through {fn}: the stack has no static bound")
+        below = (0, [])
+        for callee in sorted(edges.get(fn, ())):
+            d, p = deepest(callee, on_path | {fn})
+            if d > below[0] or not below[1]:
+                below = (d, p)
+        result = (frames[fn] + below[0], [f"{fn.split(':')[-1]} ({frames[fn]} B)"] + below[1])
+        memo[fn] = result
+        return result
+
+    total, path = deepest(entry, frozenset())
+    return CallGraphStack(total, path, sorted(unmeasured))
+
+
+def cortex_m4_footprint(model, painted: bool = True) -> Footprint:
+    """Flash, RAM and stack of the model's Cortex-M4 build (cached by content). painted=False
+    skips the emulated painted-stack run (the instruction counter only needs the image)."""
     m = load_model(model)
     missing = missing_tools("cortex-m4")
     if "arm-none-eabi-gcc" in missing:
@@ -102,4 +184,16 @@ def cortex_m4_footprint(model) -> Footprint:
     m_arena = re.search(r"_ARENA_BYTES (\d+)", header)
     if m_arena:
         arena = int(m_arena.group(1))
-    return Footprint(t, d, b, bt, bd, bb, _stack_usage(fp), arena, str(fp / "model.elf"))
+    graph = callgraph_stack(fp, "mcuq_model_invoke_io")
+    footprint = Footprint(t, d, b, bt, bd, bb, graph.bytes, arena, str(fp / "model.elf"),
+                          stack_callgraph_bytes=graph.bytes, stack_path=graph.path,
+                          stack_unmeasured=graph.unmeasured)
+    if painted:
+        try:
+            from .instructions import painted_stack
+            footprint.stack_painted_bytes = painted_stack(m)[0]
+        except ToolchainError:  # unicorn not installed: the call graph alone
+            pass
+        else:
+            footprint.stack_bytes = max(graph.bytes, footprint.stack_painted_bytes)
+    return footprint

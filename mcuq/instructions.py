@@ -1,5 +1,6 @@
 """Exact instructions per inference of the standalone C build on a Cortex-M4, counted by
-emulation with the `unicorn` package (QEMU's CPU core; the same counts as a QEMU plugin).
+emulation with the `unicorn` package (QEMU's CPU core; the same counts as a QEMU plugin), and
+the stack high-water mark of one inference measured by painting the stack.
 
 The footprint image (mcuq.footprint) is loaded segment by segment; the model's invoke
 function is called directly with pointers to the image's own input/output buffers, and every
@@ -57,44 +58,77 @@ def _thumb_lengths(code: bytes) -> int:
     return n
 
 
-def count_instructions(model, inputs: list[np.ndarray] | None = None) -> list[int]:
-    """Instructions executed by one call of invoke per sample. inputs: arrays (B, *shape) in
-    the model's input dtypes (default: one all-zero sample)."""
+def _unicorn():
     try:
-        from unicorn import UC_ARCH_ARM, UC_HOOK_BLOCK, UC_MODE_MCLASS, UC_MODE_THUMB, Uc
-        from unicorn import arm_const as a
+        import unicorn
+        from unicorn import arm_const
     except ImportError:
-        raise ToolchainError("instruction counting needs the unicorn package",
+        raise ToolchainError("Cortex-M4 emulation (instruction counts, painted stack) needs the "
+                             "unicorn package",
                              "pip install unicorn (or pip install 'mcuq[bench]')") from None
-    m = load_model(model)
-    fp = cortex_m4_footprint(m)
-    segments, symbols = _elf(Path(fp.elf))
-    invoke = symbols.get("mcuq_model_invoke_io")
-    in_buf, out_buf = symbols.get("mcuq_footprint_in"), symbols.get("mcuq_footprint_out")
-    if invoke is None or in_buf is None or out_buf is None:
-        raise RuntimeError(f"{fp.elf}: invoke or buffers not found in the symbol table")
-    if inputs is None:
-        inputs = [np.zeros((1, *t.shape), t.dtype) for t in m.input_tensors()]
-    in_sizes = [t.nbytes for t in m.input_tensors()]
-    out_sizes = [t.nbytes for t in m.output_tensors()]
-    counts = []
-    for b in range(inputs[0].shape[0]):
-        uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+    return unicorn, arm_const
+
+
+class _Image:
+    """The footprint image of a model, loaded once per sample into a fresh emulated M4."""
+
+    def __init__(self, model):
+        self.model = load_model(model)
+        self.footprint = cortex_m4_footprint(self.model, painted=False)
+        self.segments, symbols = _elf(Path(self.footprint.elf))
+        self.invoke = symbols.get("mcuq_model_invoke_io")
+        self.in_buf = symbols.get("mcuq_footprint_in")
+        self.out_buf = symbols.get("mcuq_footprint_out")
+        if self.invoke is None or self.in_buf is None or self.out_buf is None:
+            raise RuntimeError(f"{self.footprint.elf}: invoke or buffers not found in the "
+                               "symbol table")
+
+    def default_inputs(self) -> list[np.ndarray]:
+        return [np.zeros((1, *t.shape), t.dtype) for t in self.model.input_tensors()]
+
+    def machine(self, inputs: list[np.ndarray], b: int):
+        """(uc, stack top): sample b in the input buffer, invoke's arguments in r0/r1, the
+        stack pointer at `stack top` and a return address that stops the emulation."""
+        unicorn, a = _unicorn()
+        uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
         uc.ctl_set_cpu_model(a.UC_CPU_ARM_CORTEX_M4)
         uc.mem_map(FLASH, SIZE)
         uc.mem_map(RAM, SIZE)
-        for vaddr, blob, memsz in segments:
+        for vaddr, blob, memsz in self.segments:
             uc.mem_write(vaddr, blob + bytes(memsz - len(blob)))
-        uc.mem_write(in_buf, b"".join(np.ascontiguousarray(x[b]).tobytes() for x in inputs))
+        uc.mem_write(self.in_buf, b"".join(np.ascontiguousarray(x[b]).tobytes() for x in inputs))
+        in_sizes = [t.nbytes for t in self.model.input_tensors()]
+        out_sizes = [t.nbytes for t in self.model.output_tensors()]
         ptrs = RAM + SIZE - 0x1000  # two small pointer arrays above the stack
-        in_ptrs = np.cumsum([0] + in_sizes[:-1]) + in_buf
-        out_ptrs = np.cumsum([0] + out_sizes[:-1]) + out_buf
+        in_ptrs = np.cumsum([0] + in_sizes[:-1]) + self.in_buf
+        out_ptrs = np.cumsum([0] + out_sizes[:-1]) + self.out_buf
         uc.mem_write(ptrs, struct.pack(f"<{len(in_ptrs)}I", *in_ptrs))
         uc.mem_write(ptrs + 0x100, struct.pack(f"<{len(out_ptrs)}I", *out_ptrs))
-        uc.reg_write(a.UC_ARM_REG_SP, ptrs - 0x10)
+        top = ptrs - 0x10
+        uc.reg_write(a.UC_ARM_REG_SP, top)
         uc.reg_write(a.UC_ARM_REG_R0, ptrs)
         uc.reg_write(a.UC_ARM_REG_R1, ptrs + 0x100)
         uc.reg_write(a.UC_ARM_REG_LR, RETURN_ADDR | 1)
+        return uc, top
+
+    def run(self, uc) -> None:
+        uc.emu_start((self.invoke & ~1) | 1, RETURN_ADDR)
+
+
+def count_instructions(model, inputs: list[np.ndarray] | None = None) -> list[int]:
+    """Instructions executed by one call of invoke per sample. inputs: arrays (B, *shape) in
+    the model's input dtypes (default: one all-zero sample).
+
+    Counted per translated block with instruction lengths decoded here, so an instruction in an
+    IT block whose condition fails counts too (the Cortex-M4 issues it; unicorn's
+    per-instruction hook does not fire for it: `block_profile` shows both, and the tests prove
+    they differ only there)."""
+    unicorn, _ = _unicorn()
+    img = _Image(model)
+    inputs = img.default_inputs() if inputs is None else inputs
+    counts = []
+    for b in range(inputs[0].shape[0]):
+        uc, _top = img.machine(inputs, b)
         cache: dict[tuple[int, int], int] = {}
         total = [0]
 
@@ -105,7 +139,65 @@ def count_instructions(model, inputs: list[np.ndarray] | None = None) -> list[in
                 n = cache[key] = _thumb_lengths(bytes(uc_.mem_read(address, size)))
             total[0] += n
 
-        uc.hook_add(UC_HOOK_BLOCK, on_block)
-        uc.emu_start((invoke & ~1) | 1, RETURN_ADDR)
+        uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block)
+        img.run(uc)
         counts.append(total[0])
     return counts
+
+
+def block_profile(model, inputs: list[np.ndarray] | None = None) -> list[dict]:
+    """One sample (the first) with two counters side by side, per translated block: address,
+    bytes, instructions decoded from its bytes, executions, and how often unicorn's
+    per-instruction hook fired inside it. Slow (a hook per instruction); for tests."""
+    unicorn, _ = _unicorn()
+    img = _Image(model)
+    inputs = img.default_inputs() if inputs is None else inputs
+    uc, _top = img.machine(inputs, 0)
+    runs: dict[tuple[int, int], int] = {}
+    fires: dict[tuple[int, int], int] = {}
+    current = [None]
+
+    def on_block(_uc, address, size, _user):
+        current[0] = (address, size)
+        runs[current[0]] = runs.get(current[0], 0) + 1
+
+    def on_code(_uc, _address, _size, _user):
+        fires[current[0]] = fires.get(current[0], 0) + 1
+
+    uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block)
+    uc.hook_add(unicorn.UC_HOOK_CODE, on_code)
+    img.run(uc)
+    out = []
+    for (address, size), n in sorted(runs.items()):
+        code = bytes(uc.mem_read(address, size))
+        out.append({"address": address, "bytes": code, "decoded": _thumb_lengths(code),
+                    "executions": n, "hook_fires": fires.get((address, size), 0)})
+    return out
+
+
+#: Filler of the painted stack; a stack word that happens to hold it at the deepest point
+#: would hide 4 bytes of depth (measured figures are rounded up to 8 bytes anyway).
+PAINT = 0xA5C3E187
+PAINT_BYTES = 256 << 10
+
+
+def painted_stack(model, inputs: list[np.ndarray] | None = None) -> list[int]:
+    """Stack high-water mark of one call of invoke per sample, in bytes: the PAINT_BYTES below
+    the stack pointer are filled with a pattern, invoke runs on the emulated Cortex-M4, and the
+    deepest word that no longer holds the pattern gives the depth (rounded up to 8 bytes,
+    the AAPCS stack alignment)."""
+    img = _Image(model)
+    inputs = img.default_inputs() if inputs is None else inputs
+    depths = []
+    for b in range(inputs[0].shape[0]):
+        uc, top = img.machine(inputs, b)
+        base = top - PAINT_BYTES
+        uc.mem_write(base, struct.pack("<I", PAINT) * (PAINT_BYTES // 4))
+        img.run(uc)
+        words = np.frombuffer(bytes(uc.mem_read(base, PAINT_BYTES)), "<u4")
+        touched = np.flatnonzero(words != PAINT)
+        if touched.size and touched[0] == 0:
+            raise RuntimeError(f"invoke used more than {PAINT_BYTES} bytes of stack")
+        depth = PAINT_BYTES - int(touched[0]) * 4 if touched.size else 0
+        depths.append(-(-depth // 8) * 8)
+    return depths

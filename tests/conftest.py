@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from tests.tools import missing_tool
+
 # Property tests draw the same cases on every run (CI stays reproducible); MCUQ_RANDOM=1 draws
 # new ones, and MCUQ_EXAMPLES=N draws more (tests/exactness.py).
 settings.register_profile("mcuq", derandomize=not os.environ.get("MCUQ_RANDOM"),
@@ -56,7 +58,7 @@ def host_cc():
 
     missing = missing_tools("host")
     if missing:
-        pytest.skip(f"no host C compiler ({', '.join(missing)}); install gcc")
+        missing_tool(f"no host C compiler ({', '.join(missing)}); install gcc")
 
 
 @pytest.fixture
@@ -67,4 +69,4 @@ def cortex_m4():
 
     missing = missing_tools("cortex-m4")
     if missing:
-        pytest.skip(f"{', '.join(missing)} missing; install with: {APT_LINE}")
+        missing_tool(f"{', '.join(missing)} missing; install with: {APT_LINE}")

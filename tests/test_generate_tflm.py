@@ -13,13 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from mcuq.cli import main
-from mcuq.errors import UnsupportedModelError
 from mcuq.metrics import dequantize, quantize
 from mcuq.model import load_model, schema
 from mcuq.runners import make_runner
 from mcuq.runners.firmware import APT_LINE
 from mcuq.testing.builder import ModelBuilder
+from mcuq.testing.zoo import ZOO_NAMES
 from mcuq.tflm_arena import measure_tflm_arena
+from tests.tools import missing_tool
 
 CXXFLAGS = ["-std=c++17", "-Wall", "-Wextra", "-Werror"]
 ARM = ["-mcpu=cortex-m4", "-mthumb"]
@@ -102,12 +103,8 @@ def zoo(name: str):
     return build
 
 
-MODELS = {"fc": fc_model, "mlp_softmax": mlp_softmax_model, "conv": conv_model}
-try:
-    from mcuq.testing.zoo import ZOO_NAMES
-    MODELS.update({f"zoo_{n}": zoo(n) for n in ZOO_NAMES})
-except ImportError:  # the zoo is optional here: the built models cover every check
-    pass
+MODELS = {"fc": fc_model, "mlp_softmax": mlp_softmax_model, "conv": conv_model,
+          **{f"zoo_{n}": zoo(n) for n in ZOO_NAMES}}
 
 
 def with_opcode(data: bytes, builtin: str, custom: str | None = None) -> bytes:
@@ -134,14 +131,8 @@ class Projects(dict):
 
     def __missing__(self, key):
         from mcuq.codegen import generate_project
-        from mcuq.reference import Interpreter
 
-        data = MODELS[key]()
-        try:
-            Interpreter(data)
-        except UnsupportedModelError as e:  # an op whose reference kernel is not in yet
-            self[key] = e
-            return e
+        data = MODELS[key]()  # every model here must run: a reference error fails the test
         path = self.root / f"{key}.tflite"
         path.write_bytes(data)
         res = generate_project(path, self.root / key, target="tflm", vectors=3)
@@ -156,15 +147,12 @@ def projects(tmp_path_factory):
 
 @pytest.fixture(params=list(MODELS))
 def project(request, projects):
-    p = projects[request.param]
-    if isinstance(p, Exception):
-        pytest.skip(f"reference cannot run {request.param} yet: {p.message}")
-    return p
+    return projects[request.param]
 
 
 def need(tool: str, hint: str):
     if shutil.which(tool) is None:
-        pytest.skip(f"{tool} not found; {hint}")
+        missing_tool(f"{tool} not found; {hint}")
 
 
 def run(cmd, **kw):
@@ -228,7 +216,7 @@ def test_sources_compile_for_host_and_cortex_m4(project, tmp_path):
         log = p.communicate(timeout=300)[0]
         assert p.returncode == 0, f"{' '.join(c)}\n{log}"
     if not arm:
-        pytest.skip(f"arm-none-eabi-g++ missing; install with: {APT_LINE}")
+        missing_tool(f"arm-none-eabi-g++ missing; install with: {APT_LINE}")
 
 
 # ---- main.cc: resolver and arena -------------------------------------------------------------

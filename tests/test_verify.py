@@ -105,9 +105,13 @@ def test_all_runners_agree_exit_0(tmp_path):
         assert by[name].outputs[0].exact == 1.0 and by[name].outputs[0].max_abs_lsb == 0
         assert by[name].outputs[0].elements == 40 * DIMS[-1]
     assert any(tmp_path.iterdir())  # runner_options reached the host runner
-    # FULLY_CONNECTED is in KNOWN_DIFFERENCES: TFLite is reported, never failed on.
-    assert not by["tflite"].must_be_exact and by["tflite"].passed
-    assert "FULLY_CONNECTED" in by["tflite"].note
+    # FULLY_CONNECTED is in KNOWN_DIFFERENCES: TFLite is reported, never failed on; what it
+    # reports is either exact or a bounded difference (single rounding: 1 LSB).
+    t = by["tflite"]
+    assert not t.must_be_exact and t.status in ("exact", "differs")
+    assert (t.status == "differs") == (t.outputs[0].mismatched_elements > 0)
+    assert t.outputs[0].max_abs_lsb <= 1
+    assert "FULLY_CONNECTED" in t.note
 
 
 def test_tampered_weights_fail_and_name_the_middle_layer():
@@ -176,7 +180,7 @@ def test_tflite_default_difference_does_not_fail():
     by = {r.runner: r for r in report.runners}
     d = by["tflite-default"]
     assert d.outputs[0].mismatched_elements > 0, "expected an LSB difference to exercise"
-    assert d.status == "differs" and d.passed and not d.must_be_exact
+    assert d.status == "differs" and not d.must_be_exact  # reported, the run still passes:
     assert d.first_diverging_tensor is not None
     assert report.exit_code == 0
 
@@ -358,7 +362,8 @@ def _quantized_dense(W: np.ndarray, bias: np.ndarray, x: np.ndarray, y: np.ndarr
 
 
 def test_float_model_metrics(tmp_path):
-    keras = pytest.importorskip("keras")
+    import keras  # a dependency (TensorFlow's): an ImportError is a failure, not a skip
+
     rng = np.random.default_rng(0)
     inp = keras.Input((8,))
     dense = keras.layers.Dense(5)
@@ -399,8 +404,10 @@ def test_float_model_metrics(tmp_path):
 
 
 def test_float_metrics_of_a_converted_model(tmp_path):
-    conversion = pytest.importorskip("mcuq.conversion")
-    keras = pytest.importorskip("keras")
+    import keras
+
+    from mcuq import conversion
+
     rng = np.random.default_rng(1)
     inp = keras.Input((12,))
     h = keras.layers.Dense(16, activation="relu")(inp)

@@ -53,3 +53,13 @@ def human_bytes(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.1f} KiB"
     return f"{n / (1024 * 1024):.2f} MiB"
+
+
+def stack_detail(footprint: dict) -> str:
+    """'stack N B (call graph N B, painted N B)': the figure and how it was measured."""
+    st = footprint.get("stack") or {}
+    parts = [f"call graph {st['callgraph_bytes']:,} B"] if st.get("callgraph_bytes") else []
+    if st.get("painted_bytes") is not None:
+        parts.append(f"painted high-water {st['painted_bytes']:,} B")
+    how = f" ({', '.join(parts)})" if parts else ""
+    return f"stack {footprint['stack_bytes']:,} B{how}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import human_bytes, print_json, table
+from .common import human_bytes, print_json, stack_detail, table
 
 
 def print_generate(result, as_json: bool = False) -> None:
@@ -43,7 +43,7 @@ def print_generate(result, as_json: bool = False) -> None:
                      "model image minus a baseline image)"])
         rows.append(["Cortex-M4 RAM", m4["ram_bytes"],
                      f"{human_bytes(m4['ram_bytes'])}: arena + data + bss (incl. the test "
-                     f"image's I/O buffers); stack {m4['stack_bytes']} B"])
+                     f"image's I/O buffers); {stack_detail(m4)}"])
     elif result.target == "c" and d.get("cortex_m4_note"):
         rows.append(["Cortex-M4", "-", d["cortex_m4_note"]])
     if "vectors" in d:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import human_bytes, print_json, table
+from .common import human_bytes, print_json, stack_detail, table
 
 
 def _shape(t) -> str:
@@ -60,7 +60,7 @@ def print_inspect(info, as_json: bool = False) -> None:
         f = info.footprint
         echo(f"Cortex-M4 build (mcuq C target): flash {f['flash_bytes']:,} B, "
              f"RAM {f['ram_bytes']:,} B (arena {f['arena_bytes']:,} B), "
-             f"stack {f['stack_bytes']:,} B")
+             f"{stack_detail(f)}")
     if info.tflm_unsupported:
         echo(f"warning: TFLite Micro has no kernel for: {', '.join(info.tflm_unsupported)}")
     if info.mcuq_unsupported:

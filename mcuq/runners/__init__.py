@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from .base import Runner, RunResult
 
-RUNNER_NAMES = ("reference", "tflite", "tflite-default", "tflm", "host", "cortex-m4")
+RUNNER_NAMES = ("reference", "tflite", "tflite-default", "tflm", "host", "host-sanitize",
+                "cortex-m4")
 
 
 def make_runner(name: str, model, **options) -> Runner:
@@ -23,6 +24,9 @@ def make_runner(name: str, model, **options) -> Runner:
     if name in ("host", "cortex-m4"):
         from .firmware import FirmwareRunner
         return FirmwareRunner(model, target=name, **options)
+    if name == "host-sanitize":
+        from .firmware import FirmwareRunner
+        return FirmwareRunner(model, target="host", **{**options, "sanitize": True})
     from ..errors import InputError
     raise InputError(f"unknown runner '{name}'", f"choose from {', '.join(RUNNER_NAMES)}")
 

@@ -45,6 +45,19 @@ def require_tools(target: str) -> None:
         raise ToolchainError(f"{target}: {', '.join(missing)} not found on PATH", hint)
 
 
+_SANITIZER_MARKS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                    "SUMMARY: AddressSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_report(stderr: str, lines: int = 12) -> list[str]:
+    """The sanitizer report in a run's stderr (from its first marked line), or []."""
+    text = stderr.splitlines()
+    for k, line in enumerate(text):
+        if any(m in line for m in _SANITIZER_MARKS):
+            return [t for t in text[k:k + lines] if t.strip()]
+    return []
+
+
 def _sources_digest() -> str:
     from ..codegen.render import firmware_dir, templates_dir
 
@@ -70,7 +83,7 @@ def project_dir(model, variant: str, cache_dir: Path | None = None) -> Path:
     project = folder / "project"
     if not (project / "Makefile").exists():
         folder.mkdir(parents=True, exist_ok=True)
-        generate_c(model, project, "model", vectors=2, force=True)
+        generate_c(model, project, "model", vectors=2, force=True, figures=False)
     return project
 
 
@@ -90,7 +103,9 @@ def make(project: Path, goal: str, extra_cflags: tuple[str, ...] = ()) -> str:
 class FirmwareRunner(Runner):
     """Builds the standalone C target for `target` ("host" or "cortex-m4") and runs it.
 
-    sanitize=True builds the host binary with AddressSanitizer and UBSan (any report fails).
+    sanitize=True builds the host binary with AddressSanitizer and UBSan
+    (-fno-sanitize-recover=all): the runner is named "host-sanitize" and any sanitizer report
+    fails it with the report's text (VerificationError).
     extra_cflags are added to the compile (tests use -DMCUQ_TEST_ROUNDING_FAULT).
     """
 
@@ -103,8 +118,8 @@ class FirmwareRunner(Runner):
         if target not in TOOLS:
             raise ValueError(target)
         self.target = target
-        self.name = target
         self.sanitize = sanitize and target == "host"
+        self.name = "host-sanitize" if self.sanitize else target
         self.extra_cflags = tuple(extra_cflags)
         self.cache_dir = Path(cache_dir) if cache_dir else cache_root()
         self.timeout = timeout
@@ -155,6 +170,13 @@ class FirmwareRunner(Runner):
                     f"{self.target}: firmware did not finish {batch} inferences in "
                     f"{timeout:.0f} s (hang?)",
                     "run the generated project's self-test (make run-host / run-qemu)") from None
+            report = sanitizer_report(proc.stderr.decode(errors="replace"))
+            if self.sanitize and report:
+                raise VerificationError(
+                    f"{self.name}: the sanitizers reported undefined behaviour or a memory "
+                    f"error in the generated C (exit status {proc.returncode}):\n    "
+                    + "\n    ".join(report),
+                    "this is a bug in mcuq's C kernels; please report it with the model")
             if proc.returncode != 0:
                 text = (proc.stdout + proc.stderr).decode(errors="replace").strip()
                 what = "faulted (hard fault / lockup)" if (

@@ -38,16 +38,66 @@ def test_footprint_counts_weights_in_flash_and_arena_in_ram(cortex_m4):
     assert bigger.flash_bytes - fp.flash_bytes >= 256 * 64  # the extra weights show up
 
 
-def test_instruction_count_is_exact_and_scales_with_macs(cortex_m4):
-    pytest.importorskip("unicorn", reason="pip install unicorn")
-    from mcuq.instructions import count_instructions
+def _it_covered(code: bytes) -> int:
+    """Instructions covered by IT instructions (0xBFxy, mask y != 0) in a block of Thumb code."""
+    n, i = 0, 0
+    while i + 1 < len(code):
+        hw = code[i] | (code[i + 1] << 8)
+        if hw >> 8 == 0xBF and hw & 0xF:
+            mask = hw & 0xF
+            n += 4 - ((mask & -mask).bit_length() - 1)
+        i += 4 if (hw >> 11) in (0b11101, 0b11110, 0b11111) else 2
+    return n
 
-    small, big = load_model(_fc_model(depth=128)), load_model(_fc_model(depth=256))
+
+def test_instruction_count_is_exact_against_a_per_instruction_hook(cortex_m4):
+    """The block counter (lengths decoded by mcuq) against unicorn's hook on every executed
+    instruction, block by block: identical except for instructions in IT blocks whose condition
+    failed (the Cortex-M4 issues them; the hook does not fire), never more than the IT blocks
+    cover; plus determinism and scaling with MACs."""
+    from mcuq.instructions import block_profile, count_instructions
+
+    small = load_model(_fc_model(depth=128))
     x = [np.random.default_rng(1).integers(-128, 128, (2, 1, 128), dtype=np.int8)]
     a = count_instructions(small, x)
     assert a == count_instructions(small, x)  # deterministic
+    profile = block_profile(small, [x[0][:1]])
+    assert sum(b["decoded"] * b["executions"] for b in profile) == a[0]
+    skipped = 0
+    for b in profile:
+        gap = b["decoded"] * b["executions"] - b["hook_fires"]
+        assert 0 <= gap <= _it_covered(b["bytes"]) * b["executions"], hex(b["address"])
+        skipped += gap
+    assert 0 < skipped < 0.02 * a[0]  # the model's clamps compile to IT blocks
     macs_small = 128 * 64 + 64 * 10
     assert macs_small < a[0] < 20 * macs_small
-    b = count_instructions(big)[0]
-    per_mac = (b - a[0]) / (128 * 64)  # marginal cost of the extra MACs
+    b = count_instructions(load_model(_fc_model(depth=256)))[0]
+    per_mac = (b - count_instructions(small)[0]) / (128 * 64)  # marginal cost of extra MACs
     assert 0.5 < per_mac < 10
+
+
+def _conv_model() -> bytes:
+    from mcuq.testing.strategies import LayerQuant, conv_model
+
+    rng = np.random.default_rng(2)
+    g = dict(h=8, w=8, kh=3, kw=3, sh=1, sw=1, dh=1, dw=1, padding="SAME", oh=8, ow=8)
+    q = LayerQuant(0.05, -3, tuple([0.01] * 8), 0.1, 5)
+    return conv_model(g, 1, 8, 8, q, rng.integers(-127, 128, (8, 3, 3, 8)).astype(np.int8),
+                      rng.integers(-500, 500, 8).astype(np.int32))
+
+
+def test_stack_is_measured_by_call_graph_and_painted_stack(cortex_m4):
+    """Two measurements that must agree: the painted high-water mark on the emulated M4 is
+    never above the call-graph bound; on an FC model (no tail calls, no library calls) they
+    are equal; a conv model's deepest path goes through mcuq_im2col, which the old estimate
+    (invoke + the largest leaf frame) left out."""
+    fc = cortex_m4_footprint(load_model(_fc_model()))
+    assert fc.stack_painted_bytes == fc.stack_callgraph_bytes == fc.stack_bytes > 0
+    assert fc.stack_path[0].startswith("mcuq_model_invoke_io")
+    conv = cortex_m4_footprint(load_model(_conv_model()))
+    assert 0 < conv.stack_painted_bytes <= conv.stack_callgraph_bytes == conv.stack_bytes
+    assert any(p.startswith("mcuq_im2col") for p in conv.stack_path), conv.stack_path
+    frames = [int(p.rsplit("(", 1)[1].split()[0]) for p in conv.stack_path]
+    assert sum(frames) == conv.stack_callgraph_bytes
+    old_estimate = frames[0] + max(frames[1:])  # invoke + the largest kernel frame
+    assert old_estimate < conv.stack_painted_bytes

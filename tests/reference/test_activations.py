@@ -9,6 +9,7 @@ from mcuq.errors import UnsupportedModelError
 from mcuq.model import load_model
 from mcuq.reference import Interpreter
 from mcuq.runners import make_runner
+from mcuq.testing import strategies as S
 from mcuq.testing.builder import ModelBuilder
 from tests.exactness import EXAMPLES, assert_exact
 
@@ -42,8 +43,8 @@ def shapes(draw):
 
 @st.composite
 def quant(draw, lo=-3.0, hi=0.0):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return float(np.float32(10 ** rng.uniform(lo, hi))), int(rng.integers(-128, 128))
+    """(scale, zero point): hypothesis-drawn, zero points -128/127/0 weighted."""
+    return draw(S.scales(lo, hi)), draw(S.zero_points())
 
 
 @st.composite
@@ -77,7 +78,7 @@ def hard_swish_models(draw):
     # exercises gemmlowp's int16 RoundingDivideByPOT with exponents >= 16.
     ratio = draw(st.one_of(st.floats(-2.0, 1.0), st.floats(1.0, 4.5)))
     s_out = float(np.float32(s_in * 10 ** ratio))
-    zp_out = draw(st.integers(-128, 127))
+    zp_out = draw(S.zero_points())
     return one_op("HARD_SWISH", draw(shapes()), s_in, zp_in, s_out, zp_out)
 
 

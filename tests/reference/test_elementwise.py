@@ -1,5 +1,5 @@
-"""ADD, SUB, MUL, MAXIMUM, MINIMUM: random ranks, broadcast patterns, scales, zero points,
-activations and constant operands; reference == TFLM == TFLite to the byte."""
+"""ADD, SUB, MUL, MAXIMUM, MINIMUM: random ranks, broadcast patterns, scales, zero points
+(-128/127/0 weighted: mcuq.testing.strategies), activations, constant operands and edge inputs; reference == TFLM == TFLite to the byte."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -8,6 +8,7 @@ from mcuq.errors import UnsupportedModelError
 from mcuq.model import load_model
 from mcuq.reference import Interpreter
 from mcuq.reference.ops.elementwise import MAX_RANK
+from mcuq.testing import strategies as S
 from mcuq.testing.builder import ModelBuilder
 from tests.exactness import EXAMPLES, assert_exact
 
@@ -87,31 +88,31 @@ def build_binary(opcode, s1, s2, so, const, scales, zps, act=None, seed=0) -> by
 def arith_models(draw, ops=("ADD", "SUB", "MUL")):
     opcode = draw(st.sampled_from(ops))
     s1, s2, so, const = draw(binary_shapes(MAX_RANK[opcode]))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    s_1 = _scale(rng)
+    s_1 = draw(S.scales(-3.0, 0.0))
     # often very different scales between the two inputs
-    s_2 = _scale(rng) if draw(st.booleans()) else float(np.float32(s_1 * 10 ** rng.uniform(-3, 3)))
+    s_2 = draw(S.scales(-3.0, 0.0)) if draw(st.booleans()) else S.f32(
+        s_1 * 10 ** draw(st.floats(-3, 3)))
     s_2 = min(max(s_2, 1e-5), 10.0)
-    s_o = _scale(rng, -3.0, 0.5)
-    if opcode == "MUL":  # keep (q1 * q2) << shift inside int32, as real models do
-        s_o = max(s_o, s_1 * s_2 / 1000.0)
-    zps = [int(v) for v in rng.integers(-128, 128, 3)]
+    s_o = draw(S.scales(-3.0, 0.5))
+    if opcode == "MUL" and draw(st.integers(0, 3)):  # mostly (q1 * q2) << shift inside int32,
+        s_o = max(s_o, s_1 * s_2 / 1000.0)  # as real models have it; else any (it wraps)
+    zps = [draw(S.zero_points()) for _ in range(3)]
     act = draw(st.sampled_from(ACTIVATIONS))
     return build_binary(opcode, s1, s2, so, const, (s_1, s_2, s_o), zps, act,
-                        seed=int(rng.integers(1 << 31)))
+                        seed=draw(st.integers(0, 2**31 - 1)))
 
 
 @st.composite
 def minmax_models(draw):
     opcode = draw(st.sampled_from(["MAXIMUM", "MINIMUM"]))
     s1, s2, so, const = draw(binary_shapes(MAX_RANK[opcode]))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if draw(st.booleans()):  # what converters emit: one shared quantization
-        scales, zps = (_scale(rng),) * 3, (int(rng.integers(-128, 128)),) * 3
+        scales, zps = (draw(S.scales(-3.0, 0.0)),) * 3, (draw(S.zero_points()),) * 3
     else:  # mismatched: TFLM compares raw int8 and rescales nothing
-        scales = tuple(_scale(rng) for _ in range(3))
-        zps = tuple(int(v) for v in rng.integers(-128, 128, 3))
-    return build_binary(opcode, s1, s2, so, const, scales, zps, seed=int(rng.integers(1 << 31)))
+        scales = tuple(draw(S.scales(-3.0, 0.0)) for _ in range(3))
+        zps = tuple(draw(S.zero_points()) for _ in range(3))
+    return build_binary(opcode, s1, s2, so, const, scales, zps,
+                        seed=draw(st.integers(0, 2**31 - 1)))
 
 
 def elementwise_models():
@@ -120,21 +121,24 @@ def elementwise_models():
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(arith_models(("ADD", "SUB")), st.integers(0, 1000))
-def test_add_sub_match_tflm_and_tflite(model, seed):
-    assert_exact(model, batch=2, seed=seed)
+@given(S.cases(arith_models(("ADD", "SUB")), batch=2))
+def test_add_sub_match_tflm_and_tflite(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(arith_models(("MUL",)), st.integers(0, 1000))
-def test_mul_matches_tflm_and_tflite(model, seed):
-    assert_exact(model, batch=2, seed=seed)
+@given(S.cases(arith_models(("MUL",)), batch=2))
+def test_mul_matches_tflm_and_tflite(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(minmax_models(), st.integers(0, 1000))
-def test_maximum_minimum_match_tflm_and_tflite(model, seed):
-    ref = assert_exact(model, batch=2, seed=seed)[0]
+@given(S.cases(minmax_models(), batch=2))
+def test_maximum_minimum_match_tflm_and_tflite(case):
+    model, inputs = case
+    ref = assert_exact(model, inputs=inputs)[0]
     assert ref.dtype == np.int8
 
 

@@ -18,6 +18,7 @@ from mcuq.reference import gemmlowp as gl
 from mcuq.reference.interpreter import Interpreter
 from mcuq.runners import make_runner
 from mcuq.runners.tflite import KNOWN_DIFFERENCES
+from mcuq.testing import strategies as S
 from mcuq.testing.builder import ModelBuilder
 from tests.exactness import EXAMPLES, assert_exact
 
@@ -36,12 +37,11 @@ def act_model(opcode, shape, s_in, zp_in, out=None) -> bytes:
 
 @st.composite
 def sigmoid_tanh_models(draw, opcodes=("LOGISTIC", "TANH"), log_scale=(-3.0, 0.0)):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     opcode = draw(st.sampled_from(opcodes))
     rank = draw(st.integers(1, 4))
-    shape = tuple(int(d) for d in rng.integers(1, 9, rank))
-    s_in = float(np.float32(10 ** rng.uniform(*log_scale)))
-    return act_model(opcode, shape, s_in, int(rng.integers(-128, 128)))
+    shape = tuple(draw(st.integers(1, 8)) for _ in range(rank))
+    s_in = draw(S.scales(*log_scale))
+    return act_model(opcode, shape, s_in, draw(S.zero_points()))
 
 
 def every_value(model_bytes: bytes, seed: int = 0) -> list[np.ndarray]:

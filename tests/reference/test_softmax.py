@@ -11,6 +11,7 @@ from mcuq.errors import UnsupportedModelError
 from mcuq.model import load_model
 from mcuq.reference import gemmlowp as gl
 from mcuq.reference.interpreter import Interpreter
+from mcuq.testing import strategies as S
 from mcuq.testing.builder import ModelBuilder
 from tests.exactness import EXAMPLES, assert_exact
 
@@ -26,12 +27,11 @@ def softmax_model(shape, s_in, zp_in, beta=1.0, out_scale=1.0 / 256, out_zp=-128
 
 @st.composite
 def softmax_models(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     rank = draw(st.integers(2, 4))
-    shape = [int(d) for d in rng.integers(1, 4, rank - 1)] + [draw(st.integers(1, 64))]
-    s_in = float(np.float32(10 ** rng.uniform(-3, 0)))
-    zp_in = int(rng.integers(-128, 128))
-    beta = draw(st.sampled_from([1.0, 1.0, float(np.float32(10 ** rng.uniform(-1, 1)))]))
+    shape = [draw(st.integers(1, 3)) for _ in range(rank - 1)] + [draw(st.integers(1, 64))]
+    s_in = draw(S.scales(-3.0, 0.0))
+    zp_in = draw(S.zero_points())
+    beta = draw(st.sampled_from([1.0, 1.0]) | S.scales(-1.0, 1.0))
     return softmax_model(tuple(shape), s_in, zp_in, beta)
 
 
