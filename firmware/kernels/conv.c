@@ -339,13 +339,10 @@ static void mcuq_depthwise_m1(const mcuq_conv_params_t *p, const int8_t *restric
   }
 }
 
-void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
-                            const int8_t *restrict weights, const int32_t *restrict bias,
-                            int8_t *restrict output) {
-  if (p->mode == 1) {
-    mcuq_depthwise_m1(p, input, weights, bias, output);
-    return;
-  }
+/* Any depth multiplier, filter size and shift (mode 0). */
+static void mcuq_depthwise_generic(const mcuq_conv_params_t *p, const int8_t *restrict input,
+                                   const int8_t *restrict weights,
+                                   const int32_t *restrict bias, int8_t *restrict output) {
   const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c;
   const int32_t out_c = p->out_c, k_h = p->k_h, k_w = p->k_w;
   const int32_t m = p->depth_multiplier;
@@ -389,5 +386,15 @@ void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict 
         }
       }
     }
+  }
+}
+
+void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
+                            const int8_t *restrict weights, const int32_t *restrict bias,
+                            int8_t *restrict output) {
+  if (p->mode == 1) {
+    mcuq_depthwise_m1(p, input, weights, bias, output);
+  } else {
+    mcuq_depthwise_generic(p, input, weights, bias, output);
   }
 }

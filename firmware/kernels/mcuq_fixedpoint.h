@@ -143,10 +143,10 @@ static inline int32_t mcuq_rdbp(int32_t x, int32_t exponent) {
 }
 
 /* x * 2^left in int32 with two's-complement wrap (what TFLM's x * (1 << left) does), for
- * 0 <= left; left >= 32 (a real multiplier >= 2^31, undefined in TFLM) gives 0, the int32
- * wrap of x * 2^left that the reference computes. */
+ * 0 <= left <= 31: the emitters turn a larger shift (a real multiplier >= 2^31, where the
+ * int32 product is 0) into multiplier 0 (mcuq/codegen/climits.py: c_multiplier). */
 static inline int32_t mcuq_shl(int32_t x, int32_t left) {
-  return left > 31 ? 0 : (int32_t)((uint32_t)x << left);
+  return (int32_t)((uint32_t)x << left);
 }
 
 /* Wrapping int32 arithmetic. TFLite Micro's int32 accumulators and offset additions wrap

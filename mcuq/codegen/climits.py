@@ -28,3 +28,22 @@ def c_limit(header: str, name: str) -> int:
         raise RuntimeError(f"firmware/kernels/{header} defines no integer {name}; "
                            "the C kernels and mcuq/codegen disagree (a packaging bug)")
     return defines[name]
+
+
+#: Largest left shift the kernels' mcuq_shl takes (a shift of 32 or more would be undefined).
+MAX_LEFT_SHIFT = 31
+
+
+def c_multiplier(multiplier, shift):
+    """(multiplier, shift) as the C kernels take them: a shift above 31 (a real multiplier of
+    2^31 or more) multiplies every int32 by 2^shift == 0 mod 2^32, as the reference's int32
+    wrap does, so it becomes (0, 0): the same zero result with no undefined shift in C.
+    Scalars or arrays (per channel)."""
+    import numpy as np
+
+    m, s = np.asarray(multiplier, np.int64), np.asarray(shift, np.int64)
+    big = s > MAX_LEFT_SHIFT
+    m, s = np.where(big, 0, m), np.where(big, 0, s)
+    if m.ndim == 0:
+        return int(m), int(s)
+    return m, s

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...reference.fixedpoint import wrap_int32
+from ..climits import c_multiplier
 from ..cmodel import c_emitter
 
 
@@ -16,9 +17,10 @@ def _size(ctx, op) -> int:
 @c_emitter("RELU")
 def emit_relu(ctx, op, p):
     ctx.use("activations")
+    m, s = c_multiplier(p.multiplier, p.shift)
     params = ctx.params("mcuq_relu_params_t", {
         "input_offset": p.input_offset, "output_offset": p.output_offset,
-        "multiplier": p.multiplier, "shift": p.shift,
+        "multiplier": m, "shift": s,
         "act_min": p.act_min, "act_max": p.act_max, "size": _size(ctx, op)})
     x, y = _io(ctx, op)
     return [f"mcuq_relu_s8({params}, {x}, {y});"]
@@ -39,10 +41,12 @@ def emit_leaky_relu(ctx, op, p):
     negative = p.multiplier_alpha < 0
     # TFLM multiplies by |multiplier| and negates (the negation of INT32_MIN wraps, as in C).
     alpha = int(wrap_int32(-p.multiplier_alpha)) if negative else p.multiplier_alpha
+    m_i, s_i = c_multiplier(p.multiplier_identity, p.shift_identity)
+    m_a, s_a = c_multiplier(alpha, p.shift_alpha)
     params = ctx.params("mcuq_leaky_relu_params_t", {
         "input_offset": p.input_offset, "output_offset": p.output_offset,
-        "multiplier_identity": p.multiplier_identity, "shift_identity": p.shift_identity,
-        "multiplier_alpha": alpha, "shift_alpha": p.shift_alpha,
+        "multiplier_identity": m_i, "shift_identity": s_i,
+        "multiplier_alpha": m_a, "shift_alpha": s_a,
         "alpha_negative": negative, "size": _size(ctx, op)})
     x, y = _io(ctx, op)
     return [f"mcuq_leaky_relu_s8({params}, {x}, {y});"]

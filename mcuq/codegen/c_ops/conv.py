@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...reference.fixedpoint import wrap_int32
-from ..climits import c_limit
+from ..climits import c_limit, c_multiplier
 from ..cmodel import c_emitter
 
 
@@ -31,18 +31,23 @@ DW_TAPS_MAX = c_limit("conv.h", "MCUQ_DW_TAPS_MAX")
 DW_CH_MAX = c_limit("conv.h", "MCUQ_DW_CH_MAX")
 
 
+def kernel_requant(multiplier, shift) -> tuple[np.ndarray, np.ndarray]:
+    """(multipliers, shifts) as emitted: a shift above 31 gives 0 (c_multiplier); a dead
+    channel (multiplier 0: QuantizeMultiplier flushed a tiny scale, or a zero scale) outputs
+    its offset whatever the shift, so its shift becomes -31, inside every kernel path's range
+    (mcuq_mbqm and mcuq_requant_rshift both give 0)."""
+    m, s = c_multiplier(np.asarray(multiplier, np.int64).ravel(),
+                        np.asarray(shift, np.int64).ravel())
+    return m, np.where(m == 0, -31, s)
+
+
 def kernel_shifts(multiplier, shift) -> np.ndarray:
-    """The shifts as emitted: a dead channel (multiplier 0: QuantizeMultiplier flushed a tiny
-    scale, or a zero scale) outputs its offset whatever the shift, so its shift becomes -31,
-    inside every kernel path's range (mcuq_mbqm and mcuq_requant_rshift both give 0)."""
-    m = np.asarray(multiplier, np.int64)
-    return np.where(m == 0, -31, np.asarray(shift, np.int64))
+    return kernel_requant(multiplier, shift)[1]
 
 
 def rshift_ok(multiplier, shift) -> bool:
     """mcuq_requant_rshift's preconditions: multiplier != INT32_MIN, -31 <= shift <= -2."""
-    m = np.asarray(multiplier, np.int64).ravel()
-    s = kernel_shifts(m, np.asarray(shift, np.int64).ravel())
+    m, s = kernel_requant(multiplier, shift)
     return bool(np.all(m > -(1 << 31)) and np.all((s <= -2) & (s >= -31)))
 
 
@@ -173,7 +178,7 @@ def emit(ctx, op, p):
         "input_zero_point": -p.input_offset, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max,
         "mode": mode, "k_padded": k_padded,
-        "multiplier": ctx.array("mult", p.multiplier.astype(np.int32)),
+        "multiplier": ctx.array("mult", kernel_requant(p.multiplier, p.shift)[0].astype(np.int32)),
         "shift": ctx.array("shift", kernel_shifts(p.multiplier, p.shift).astype(np.int32)),
     })
     ctx.path(*conv_paths(p))

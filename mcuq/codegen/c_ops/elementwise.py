@@ -5,7 +5,7 @@ dimensions that both inputs traverse contiguously (or both broadcast) are merged
 shapes become one unit-stride line and (1,8,8,4)+(1,1,1,4) becomes a 64 x 4 walk."""
 from __future__ import annotations
 
-from ..climits import c_limit
+from ..climits import c_limit, c_multiplier
 from ..cmodel import c_emitter
 
 MAX_RANK = c_limit("elementwise.h", "MCUQ_ELEMENTWISE_MAX_RANK")
@@ -63,7 +63,8 @@ def emit(ctx, op, p):
         "output_offset": p.output_offset, "left_shift": p.left_shift,
         "input1_multiplier": p.input1_multiplier, "input1_shift": p.input1_shift,
         "input2_multiplier": p.input2_multiplier, "input2_shift": p.input2_shift,
-        "output_multiplier": p.output_multiplier, "output_shift": p.output_shift,
+        **dict(zip(("output_multiplier", "output_shift"),
+                   c_multiplier(p.output_multiplier, p.output_shift))),
         "act_min": p.act_min, "act_max": p.act_max,
         "rank": len(extents), "shape": _c_array(extents),
         "stride1": _c_array(st1), "stride2": _c_array(st2),

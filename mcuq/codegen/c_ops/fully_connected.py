@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...reference.fixedpoint import wrap_int32
+from ..climits import c_multiplier
 from ..cmodel import c_emitter
 from .conv import requant_paths
 
@@ -27,8 +28,8 @@ def emit(ctx, op, p):
         "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max,
         "batches": batches, "accum_depth": p.accum_depth, "out_depth": p.out_depth,
-        "multiplier": ctx.array("mult", p.multiplier.astype(np.int32)),
-        "shift": ctx.array("shift", p.shift.astype(np.int32)),
+        "multiplier": ctx.array("mult", c_multiplier(p.multiplier, p.shift)[0].astype(np.int32)),
+        "shift": ctx.array("shift", c_multiplier(p.multiplier, p.shift)[1].astype(np.int32)),
     })
     ctx.path("fully_connected/pairs" if p.out_depth >= 2 else "fully_connected/one-row",
              *(["fully_connected/odd-row"] if p.out_depth % 2 else []),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..carray import _c_float
+from ..climits import c_multiplier
 from ..cmodel import c_emitter
 
 _SUFFIX = {"INT8": "s8", "UINT8": "u8", "FLOAT32": "f32"}
@@ -23,7 +24,8 @@ def emit_quantize(ctx, op, p):
         return [f"mcuq_quantize_{suffix}({params}, {x}, {y});"]
     params = ctx.params("mcuq_requantize_params_t", {
         "input_zero_point": p.input_zero_point, "output_zero_point": p.output_zero_point,
-        "multiplier": p.multiplier, "shift": p.shift, "size": size})
+        **dict(zip(("multiplier", "shift"), c_multiplier(p.multiplier, p.shift))),
+        "size": size})
     return [f"mcuq_requantize_{suffix}({params}, {x}, {y});"]
 
 

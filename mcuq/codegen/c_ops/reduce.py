@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..climits import c_limit
+from ..climits import c_limit, c_multiplier
 from ..cmodel import c_emitter
 
 MAX_KEPT = c_limit("reduce.h", "MCUQ_MEAN_MAX_KEPT")
@@ -31,6 +31,6 @@ def emit(ctx, op, p):
         "red_size": _brace(red_size), "red_stride": _brace(red_stride),
         "count": p.count,
         "input_zero_point": p.input_zp, "output_zero_point": p.output_zp,
-        "multiplier": p.multiplier, "shift": p.shift,
+        **dict(zip(("multiplier", "shift"), c_multiplier(p.multiplier, p.shift))),
     })
     return [f"mcuq_mean_s8({params}, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.outputs[0], True)});"]

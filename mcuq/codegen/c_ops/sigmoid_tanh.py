@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..climits import c_multiplier
 from ..cmodel import c_emitter
 
 FUNCTIONS = {"LOGISTIC": "mcuq_logistic_s8", "TANH": "mcuq_tanh_s8"}
@@ -14,8 +15,8 @@ def emit(ctx, op, p):
     params = ctx.params("mcuq_sigmoid_tanh_params_t", {
         "input_zero_point": p.input_zero_point,
         "input_range_radius": p.input_range_radius,
-        "input_multiplier": p.input_multiplier,
-        "input_left_shift": p.input_left_shift,
+        **dict(zip(("input_multiplier", "input_left_shift"),
+                   c_multiplier(p.input_multiplier, p.input_left_shift))),
         "size": int(np.prod(p.output_shape)),
     })
     return [f"{FUNCTIONS[op.opcode]}({params}, {ctx.ptr(op.inputs[0])}, "
