@@ -2,6 +2,14 @@
 
 #include "mcuq_fixedpoint.h"
 
+/* The generic paths stay out of line: inlined into the dispatcher they would give it (and every
+ * fast path through it) their stack frame. */
+#if defined(__GNUC__)
+#define MCUQ_NOINLINE __attribute__((noinline))
+#else
+#define MCUQ_NOINLINE
+#endif
+
 /* Depthwise output channels accumulated together (a fixed-size block on the stack keeps the
  * contiguous channel axis innermost without a scratch buffer). */
 #define MCUQ_DW_BLOCK 32
@@ -199,13 +207,11 @@ static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict
 
 /* -- generic path (mode 0) ------------------------------------------------------------------ */
 
-void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
-                  const int8_t *restrict weights, const int32_t *restrict bias,
-                  int8_t *restrict output) {
-  if (p->mode != 0) {
-    mcuq_conv_packed(p, input, weights, bias, output);
-    return;
-  }
+MCUQ_NOINLINE static void mcuq_conv_generic(const mcuq_conv_params_t *p,
+                                            const int8_t *restrict input,
+                                            const int8_t *restrict weights,
+                                            const int32_t *restrict bias,
+                                            int8_t *restrict output) {
   const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c;
   const int32_t out_c = p->out_c, k_h = p->k_h, k_w = p->k_w;
   const int32_t fic = p->filter_in_c;
@@ -260,6 +266,18 @@ void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
         }
       }
     }
+  }
+}
+
+/* One dispatcher per op, each path its own function: the fast paths' register allocation does
+ * not depend on the generic code, and the dispatcher's tail calls keep no frame of their own. */
+void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
+                  const int8_t *restrict weights, const int32_t *restrict bias,
+                  int8_t *restrict output) {
+  if (p->mode != 0) {
+    mcuq_conv_packed(p, input, weights, bias, output);
+  } else {
+    mcuq_conv_generic(p, input, weights, bias, output);
   }
 }
 
@@ -340,9 +358,11 @@ static void mcuq_depthwise_m1(const mcuq_conv_params_t *p, const int8_t *restric
 }
 
 /* Any depth multiplier, filter size and shift (mode 0). */
-static void mcuq_depthwise_generic(const mcuq_conv_params_t *p, const int8_t *restrict input,
-                                   const int8_t *restrict weights,
-                                   const int32_t *restrict bias, int8_t *restrict output) {
+MCUQ_NOINLINE static void mcuq_depthwise_generic(const mcuq_conv_params_t *p,
+                                                 const int8_t *restrict input,
+                                                 const int8_t *restrict weights,
+                                                 const int32_t *restrict bias,
+                                                 int8_t *restrict output) {
   const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c;
   const int32_t out_c = p->out_c, k_h = p->k_h, k_w = p->k_w;
   const int32_t m = p->depth_multiplier;

@@ -1,5 +1,6 @@
 """ADD, SUB, MUL, MAXIMUM, MINIMUM: random ranks, broadcast patterns, scales, zero points
-(-128/127/0 weighted: mcuq.testing.strategies), activations, constant operands and edge inputs; reference == TFLM == TFLite to the byte."""
+(-128/127/0 weighted: mcuq.testing.strategies), activations, constant operands and edge
+inputs; reference == TFLM == TFLite to the byte."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
