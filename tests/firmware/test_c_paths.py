@@ -89,3 +89,28 @@ def test_every_c_kernel_path_is_exact_on_cortex_m4(cortex_m4):
         failures[:10])
     for fam in ("conv", "depthwise", "fully_connected"):  # the wrap cases ran on the M4 too
         assert hits[f"{fam}/acc-wraps"], f"no {fam} case with a wrapping accumulator"
+
+
+def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
+    """The emitters' limits (mcuq/codegen/climits.py reads the headers) against what the C
+    preprocessor itself makes of the headers: one source of truth, checked end to end."""
+    import subprocess
+
+    from mcuq.codegen.c_ops import conv, elementwise, reduce, shape
+    from mcuq.codegen.render import firmware_dir
+
+    python = {"MCUQ_CONV_COL_MAX": conv.COL_MAX, "MCUQ_DW_TAPS_MAX": conv.DW_TAPS_MAX,
+              "MCUQ_DW_CH_MAX": conv.DW_CH_MAX,
+              "MCUQ_ELEMENTWISE_MAX_RANK": elementwise.MAX_RANK,
+              "MCUQ_MEAN_MAX_KEPT": reduce.MAX_KEPT, "MCUQ_COPY_MAX_RANK": shape.MAX_RANK}
+    src = tmp_path / "limits.c"
+    src.write_text('#include <stdio.h>\n#include "conv.h"\n#include "elementwise.h"\n'
+                   '#include "reduce.h"\n#include "shape.h"\nint main(void) {\n'
+                   + "".join(f'  printf("{k} %ld\\n", (long)({k}));\n' for k in python)
+                   + "  return 0;\n}\n")
+    exe = tmp_path / "limits"
+    subprocess.run(["cc", "-std=c99", f"-I{firmware_dir() / 'kernels'}", str(src), "-o",
+                    str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    c = {k: int(v) for k, v in (line.split() for line in out.splitlines())}
+    assert c == python

@@ -143,3 +143,15 @@ def test_activations_reject_non_int8():
     b.output(y)
     with pytest.raises(UnsupportedModelError, match="INT16"):
         Interpreter(b.build())
+
+
+@pytest.mark.parametrize("s_in, alpha, s_out", [(0.25, 0.0, 0.1), (0.5, 0.3, 0.1),
+                                                (0.265625, 1.2975779, 0.375)])
+def test_leaky_relu_multipliers_are_computed_in_double_as_tflm(s_in, alpha, s_out):
+    """Found by the edge strategies (power-of-two scales make exact ties): TFLite Micro takes
+    both LEAKY_RELU multipliers in double. (0.25, 0.1): the float quotient is exactly 2.5, so
+    x - zp = 1 would round up to 3; the double one is just below 2.5: 2. The last case
+    separates double(s_in) * double(alpha) from a float product s_in * alpha."""
+    model = one_op("LEAKY_RELU", (1,), s_in, 0, s_out, 0, version=2, alpha=alpha)
+    xs = [np.arange(-128, 128, dtype=np.int8).reshape(256, 1)]
+    assert_exact(model, inputs=xs, runners=("tflm",))

@@ -32,3 +32,20 @@ def test_fully_connected_rounding_differs_in_tflite_and_reference_follows_tflm()
     assert not np.array_equal(ref, tfl)
     assert np.abs(ref.astype(int) - tfl).max() == 1
     assert not make_runner("tflite", model).exact
+
+
+def test_leaky_relu_multiplier_differs_in_tflite_and_reference_follows_tflm():
+    """Found by the edge strategies (power-of-two input scale): 0.25 / 0.1 is exactly 2.5 in
+    float (LiteRT), just below in double (TFLite Micro): x - zp = 1 gives 3 vs 2."""
+    from tests.reference.test_activations import one_op
+
+    assert "LEAKY_RELU" in KNOWN_DIFFERENCES
+    model = load_model(one_op("LEAKY_RELU", (1,), 0.25, -128, 0.1, -128, version=2,
+                              alpha=0.0))
+    x = [np.array([[-127]], np.int8)]
+    ref = make_runner("reference", model).run(x).outputs[0]
+    tflm = make_runner("tflm", model).run(x).outputs[0]
+    tfl = make_runner("tflite", model).run(x).outputs[0]
+    assert np.array_equal(ref, tflm) and ref.item() == -126
+    assert tfl.item() == -125
+    assert not make_runner("tflite", model).exact

@@ -6,9 +6,11 @@ RELU6      TFLM clamps in the INPUT's quantization and ignores the output's:
            out = clamp(x, zp_in, round(6.0f / s_in) + zp_in) (Relu6Prepare). TFLite's
            interpreter requantizes instead; the two agree only when input and output share
            scale and zero point (as converted models have).
-LEAKY_RELU two multipliers (leaky_relu_common.cc), both computed in float then widened:
-           identity = s_in / s_out, alpha = s_in * alpha / s_out. A negative alpha is
-           applied as -MBQM(x, -M_alpha) (TFLM's QuantizeLeakyRelu).
+LEAKY_RELU two multipliers, both computed in double by the tflite-micro build:
+           identity = double(s_in) / double(s_out), alpha = double(s_in) * double(alpha) /
+           double(s_out) (probed: with s_in 0.25, s_out 0.1 the float quotient 2.5 rounds
+           x = 1 up to 3, TFLite Micro gives 2; some leaky_relu_common.cc versions divide in
+           float). A negative alpha is applied as -MBQM(x, -M_alpha) (QuantizeLeakyRelu).
 HARD_SWISH int16 fixed point (reference_ops::HardSwish) with int16 multipliers from
            DownScaleInt32ToInt16Multiplier; every int16 intermediate wraps as C does.
 """
@@ -174,9 +176,9 @@ class LeakyRelu:
     @staticmethod
     def prepare(op, model) -> LeakyReluParams:
         x, y = _int8_pair(op, model)
-        alpha = np.float32(op.options.get("alpha", 0.0))
-        s_in, s_out = np.float32(x.scale), np.float32(y.scale)
-        m_a, s_a = fp.quantize_multiplier(float(np.float32(s_in * alpha) / s_out))
+        alpha = np.float64(np.float32(op.options.get("alpha", 0.0)))
+        s_in, s_out = np.float64(np.float32(x.scale)), np.float64(np.float32(y.scale))
+        m_a, s_a = fp.quantize_multiplier(float(s_in * alpha / s_out))
         m_i, s_i = fp.quantize_multiplier(float(s_in / s_out))
         return LeakyReluParams(input_offset=x.zero_point, output_offset=y.zero_point,
                                multiplier_identity=m_i, shift_identity=s_i,
