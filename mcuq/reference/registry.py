@@ -34,13 +34,87 @@ class Kernel:
 KERNELS: dict[str, Kernel] = {}
 
 
+@dataclass(frozen=True)
+class Signature:
+    """What an op's kernel requires of its operands, as data (for prepare's checks and for a
+    model validator): input/output names in order, which inputs may be omitted (index -1 or
+    absent at the end), which must be constant tensors, and whether the last input/output
+    repeats (PACK's values, SPLIT's outputs). A kernel class declares it as `SIGNATURE`
+    (or `SIGNATURES = {op name: Signature}` when one class serves several ops)."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...] = ("output",)
+    optional: tuple[str, ...] = ()
+    constant: tuple[str, ...] = ()
+    variadic_inputs: bool = False  # the last input repeats: 1..max_inputs of it
+    variadic_outputs: bool = False  # the last output repeats: 1 or more
+    max_inputs: int | None = None  # total inputs when variadic (None: no limit)
+
+    def as_dict(self) -> dict:
+        return {"inputs": list(self.inputs), "outputs": list(self.outputs),
+                "optional": list(self.optional), "constant": list(self.constant),
+                "variadic_inputs": self.variadic_inputs,
+                "variadic_outputs": self.variadic_outputs, "max_inputs": self.max_inputs}
+
+
+#: op name -> Signature, for the kernels that declare one.
+SIGNATURES: dict[str, Signature] = {}
+
+
 def register(*names: str):
-    """Class decorator: the class provides static `prepare` and `run`."""
+    """Class decorator: the class provides static `prepare` and `run` (and optionally a
+    `SIGNATURE` or `SIGNATURES` mapping, see Signature)."""
     def wrap(cls):
         for name in names:
             KERNELS[name] = Kernel(name, cls.prepare, cls.run)
+            sig = getattr(cls, "SIGNATURES", {}).get(name) or getattr(cls, "SIGNATURE", None)
+            if sig is not None:
+                SIGNATURES[name] = sig
         return cls
     return wrap
+
+
+def signature_for(opcode: str) -> Signature | None:
+    """The declared operand signature of an op mcuq implements (None if undeclared)."""
+    _load_all()
+    return SIGNATURES.get(opcode)
+
+
+def check_signature(op: Operator, model: Model, sig: Signature) -> list:
+    """Raise UnsupportedModelError unless op's operands fit `sig`; returns the op's input
+    tensors (None for omitted optional inputs)."""
+    n_in, n_out = len(op.inputs), len(op.outputs)
+    required = [n for n in sig.inputs if n not in sig.optional]
+    if sig.variadic_inputs:
+        lo, hi = len(sig.inputs), sig.max_inputs
+    else:
+        lo, hi = len(required), len(sig.inputs)
+    if n_in < lo or (hi is not None and n_in > hi):
+        want = (f"{lo} to {hi}" if hi is not None and hi != lo else
+                f"at least {lo}" if hi is None else str(lo))
+        raise unsupported(op, model, f"{n_in} inputs, {op.opcode} takes {want} "
+                          f"({', '.join(sig.inputs)}{'...' if sig.variadic_inputs else ''})",
+                          "the model file is inconsistent; re-convert it")
+    lo_out = len(sig.outputs)
+    if n_out < lo_out or (not sig.variadic_outputs and n_out > lo_out):
+        raise unsupported(op, model, f"{n_out} outputs, {op.opcode} produces "
+                          f"{'at least ' if sig.variadic_outputs else ''}{lo_out}",
+                          "the model file is inconsistent; re-convert it")
+    ins = model.op_inputs(op)
+    for k, t in enumerate(ins):
+        name = sig.inputs[min(k, len(sig.inputs) - 1)]
+        if t is None and name not in sig.optional:
+            raise unsupported(op, model, f"required input {k} ({name}) is omitted",
+                              "the model file is inconsistent; re-convert it")
+        if t is not None and name in sig.constant and t.data is None:
+            raise unsupported(op, model, f"input {k} ({name}) '{t.name}' is not constant",
+                              f"mcuq needs a constant {name} tensor for {op.opcode} (output "
+                              "shapes are fixed before running); fold it at conversion")
+    for t in model.op_outputs(op):
+        if t.data is not None:
+            raise unsupported(op, model, f"output '{t.name}' is a constant tensor",
+                              "the model file is inconsistent; re-convert it")
+    return ins
 
 
 def kernel_for(op: Operator, model: Model) -> Kernel:

@@ -31,6 +31,16 @@ OPTIONS_TABLE = {
     "HARD_SWISH": "HardSwishOptions", "MAXIMUM": "MaximumMinimumOptions",
     "MINIMUM": "MaximumMinimumOptions", "QUANTIZE": "QuantizeOptions",
     "DEQUANTIZE": "DequantizeOptions",
+    # issue 10 ops
+    "SHAPE": "ShapeOptions", "PACK": "PackOptions", "UNPACK": "UnpackOptions",
+    "SPLIT": "SplitOptions", "SPLIT_V": "SplitVOptions", "SLICE": "SliceOptions",
+    "GATHER": "GatherOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
+    "REDUCE_MAX": "ReducerOptions", "TRANSPOSE_CONV": "TransposeConvOptions",
+    "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
+    "RESIZE_BILINEAR": "ResizeBilinearOptions", "SPACE_TO_BATCH_ND": "SpaceToBatchNDOptions",
+    "BATCH_TO_SPACE_ND": "BatchToSpaceNDOptions", "DEPTH_TO_SPACE": "DepthToSpaceOptions",
+    "SPACE_TO_DEPTH": "SpaceToDepthOptions", "BATCH_MATMUL": "BatchMatMulOptions",
+    "SQUARED_DIFFERENCE": "SquaredDifferenceOptions", "L2_NORMALIZATION": "L2NormOptions",
 }
 _ENUMS = {"padding": "Padding", "fused_activation_function": "ActivationFunctionType",
           "weights_format": "FullyConnectedOptionsWeightsFormat"}
