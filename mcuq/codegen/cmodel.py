@@ -127,9 +127,10 @@ class EmitContext:
             self._const_names[tensor_index] = name
         return self._const_names[tensor_index]
 
-    def params(self, ctype: str, fields: dict[str, object]) -> str:
-        """A static const parameter struct; returns '&name'. Values: ints, or C expressions."""
-        name = f"{self.prefix}_op{self._op.index}_params"
+    def params(self, ctype: str, fields: dict[str, object], stem: str = "params") -> str:
+        """A static const parameter struct; returns '&name'. Values: ints, or C expressions.
+        An op needing several structs (one per output) gives each its own `stem`."""
+        name = f"{self.prefix}_op{self._op.index}_{stem}"
         self.structs.append(CStruct(name, ctype, [(k, _c_value(v)) for k, v in fields.items()]))
         return f"&{name}"
 

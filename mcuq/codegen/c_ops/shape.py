@@ -43,7 +43,8 @@ def merge_dims(counts, in_strides, out_strides, elem: int):
     return [m[0] for m in merged], [m[1] for m in merged], [m[2] for m in merged]
 
 
-def _copy_params(ctx, op, counts, in_strides, out_strides, elem, in_offset=0, out_offset=0):
+def _copy_params(ctx, op, counts, in_strides, out_strides, elem, in_offset=0, out_offset=0,
+                 stem="params"):
     c, i, o = merge_dims(counts, in_strides, out_strides, elem)
     if len(c) > MAX_RANK:
         raise UnsupportedModelError(
@@ -52,7 +53,8 @@ def _copy_params(ctx, op, counts, in_strides, out_strides, elem, in_offset=0, ou
     arr = lambda v: "{" + ", ".join(str(int(x)) for x in v) + "}"
     return ctx.params("mcuq_copy_nd_params_t", {
         "rank": len(c), "elem_size": elem, "count": arr(c), "in_stride": arr(i),
-        "out_stride": arr(o), "in_offset": int(in_offset), "out_offset": int(out_offset)})
+        "out_stride": arr(o), "in_offset": int(in_offset), "out_offset": int(out_offset)},
+        stem=stem)
 
 
 def _elem(ctx, op) -> int:
