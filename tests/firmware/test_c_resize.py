@@ -1,0 +1,21 @@
+"""RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR in the C target == reference (host ASan+UBSan
+and Cortex-M4 under QEMU, one build each)."""
+from mcuq.testing.cbatch import run_batch
+from tests.exactness import EXAMPLES
+from tests.firmware.cases import collect_cases
+from tests.reference.test_resize import resize_models
+
+
+def _check(target: str, examples: int) -> None:
+    cases = [c for op in ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")
+             for c in collect_cases(resize_models(op), examples)]
+    failures = run_batch(cases, target)
+    assert not failures, f"{len(failures)} of {len(cases)} differ:\n" + "\n".join(failures[:10])
+
+
+def test_resize_c_host(host_cc):
+    _check("host", EXAMPLES)
+
+
+def test_resize_c_cortex_m4(cortex_m4):
+    _check("cortex-m4", max(EXAMPLES // 4, 4))
