@@ -64,11 +64,14 @@ class ModelBuilder:
 
     # -- tensors ---------------------------------------------------------------------------
     def tensor(self, name: str, shape: Sequence[int], dtype: str = "INT8", scale=None,
-               zero_point=0, axis: int = 0, data: np.ndarray | None = None) -> int:
+               zero_point=0, axis: int = 0, data: np.ndarray | None = None,
+               shape_signature: Sequence[int] | None = None) -> int:
         s = self.s
         t = s.TensorT()
         t.name = name
         t.shape = list(int(d) for d in shape)
+        if shape_signature is not None:  # -1 marks a dynamic dimension (e.g. the batch)
+            t.shapeSignature = list(int(d) for d in shape_signature)
         t.type = TYPE_CODES[dtype]
         if scale is not None:
             q = s.QuantizationParametersT()
@@ -89,8 +92,9 @@ class ModelBuilder:
         self.tensors.append(t)
         return len(self.tensors) - 1
 
-    def input(self, name, shape, dtype="INT8", scale=None, zero_point=0) -> int:
-        i = self.tensor(name, shape, dtype, scale, zero_point)
+    def input(self, name, shape, dtype="INT8", scale=None, zero_point=0,
+              shape_signature=None) -> int:
+        i = self.tensor(name, shape, dtype, scale, zero_point, shape_signature=shape_signature)
         self.inputs.append(i)
         return i
 

@@ -77,17 +77,18 @@ def _run(cases, target, extra_cflags, root: Path) -> list[str]:
         [str(p) for p in sorted((proj / "mcuq").glob("*.c"))] + [str(proj / "main.c")]
     if target == "host":
         binary = proj / "batch"
-        cmd = ["cc", *HOST_FLAGS, *extra_cflags, f"-I{proj / 'mcuq'}", *srcs, "-o", str(binary)]
+        cc, cflags, ldflags = "cc", [*HOST_FLAGS, *extra_cflags], [*HOST_FLAGS, *extra_cflags]
     else:
         binary = proj / "batch.elf"
-        cmd = ["arm-none-eabi-gcc", *ARM_FLAGS, *extra_cflags, f"-I{proj / 'mcuq'}", *srcs,
-               str(proj / "platform/mps2-an386/startup.c"), "--specs=nano.specs",
-               "--specs=rdimon.specs", "-nostartfiles",
-               f"-T{proj / 'platform/mps2-an386/mps2-an386.ld'}", "-Wl,--gc-sections",
-               "-o", str(binary)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+        srcs.append(str(proj / "platform/mps2-an386/startup.c"))
+        cc, cflags = "arm-none-eabi-gcc", [*ARM_FLAGS, *extra_cflags]
+        ldflags = [*ARM_FLAGS, "--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
+                   f"-T{proj / 'platform/mps2-an386/mps2-an386.ld'}", "-Wl,--gc-sections"]
+    objects = _compile(cc, [*cflags, f"-I{proj / 'mcuq'}"], srcs, proj / "obj")
+    proc = subprocess.run([cc, *objects, *ldflags, "-o", str(binary)], capture_output=True,
+                          text=True)
     if proc.returncode != 0:
-        raise AssertionError("C build failed:\n" + proc.stderr[-4000:])
+        raise AssertionError("C link failed:\n" + proc.stderr[-4000:])
     failures = []
     for k, (case, m, exp) in enumerate(zip(cases, models, expected)):
         batch = case.inputs[0].shape[0]
@@ -126,6 +127,27 @@ def _run(cases, target, extra_cflags, root: Path) -> list[str]:
                 failures.append(f"case {k} ({_ops(m)}) output {j}: {len(bad)} of {e.size} "
                                 f"differ; first at {first}: ref {e[first]} vs C {got[first]}")
     return failures
+
+
+def _compile(cc: str, flags: list[str], srcs: list[str], objdir: Path) -> list[str]:
+    """Compile every source to its own object, on all CPU cores (one cc per file: the batch's
+    many model.c files share a basename). Returns the object paths in source order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    objdir.mkdir(parents=True, exist_ok=True)
+    objects = [str(objdir / f"{k}_{Path(src).stem}.o") for k, src in enumerate(srcs)]
+
+    def one(pair):
+        src, obj = pair
+        return subprocess.run([cc, *flags, "-c", src, "-o", obj], capture_output=True,
+                              text=True)
+
+    with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1)) as pool:
+        results = list(pool.map(one, zip(srcs, objects)))
+    errors = [r.stderr for r in results if r.returncode != 0]
+    if errors:
+        raise AssertionError("C build failed:\n" + errors[0][-4000:])
+    return objects
 
 
 def _ops(model) -> str:

@@ -178,3 +178,17 @@ def test_unsupported_specs_raise_before_running(model, words):
     with pytest.raises(UnsupportedModelError) as e:
         Interpreter(model())
     assert words in e.value.message and "op #0" in e.value.message
+
+
+def test_dynamic_batch_space_to_batch_is_refused_with_a_hint():
+    """What TFLiteConverter writes for a dilated Keras conv with a dynamic batch: the stored
+    batch of SPACE_TO_BATCH_ND's output is 1, not 4 (TFLite Micro computes garbage on it)."""
+    b = ModelBuilder()
+    x = b.input("x", (1, 8, 8, 1), scale=0.1, zero_point=0, shape_signature=(-1, 8, 8, 1))
+    y = b.tensor("y", (1, 4, 4, 1), scale=0.1, zero_point=0, shape_signature=(-1, 4, 4, 1))
+    b.op("SPACE_TO_BATCH_ND", [x, b.const("bs", np.array([2, 2], np.int32)),
+                               b.const("p", np.zeros((2, 2), np.int32))], [y])
+    b.output(y)
+    with pytest.raises(UnsupportedModelError) as e:
+        Interpreter(b.build())
+    assert "dynamic" in e.value.message and "fixed batch" in e.value.hint

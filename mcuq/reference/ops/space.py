@@ -91,9 +91,18 @@ def _prepare_batch_space(op, model, to_batch: bool) -> BatchSpaceParams:
         expect = (xs[0] // (bh * bw), xs[1] * bh - p[0] - p[1], xs[2] * bw - p[2] - p[3],
                   xs[3])
     if _nhwc(tuple(y.shape)) != expect:
-        raise unsupported(op, model, f"output {list(y.shape)} does not match {op.opcode} of "
-                          f"{list(x.shape)} with block {block.tolist()} and "
-                          f"{pads.tolist()}", "the model file is inconsistent; re-convert it")
+        what = (f"output {list(y.shape)} does not match {op.opcode} of {list(x.shape)} with "
+                f"block {block.tolist()} and {pads.tolist()}")
+        sig = [t.shape_signature for t in (x, y)]
+        if any(s is not None and len(s) and s[0] == -1 for s in sig) and \
+                _nhwc(tuple(y.shape))[1:] == expect[1:]:
+            raise unsupported(
+                op, model, what + " (the batch dimension is dynamic)",
+                "the model was converted with a dynamic batch: TensorFlow stored batch 1 for "
+                f"tensors whose batch {op.opcode} multiplies or divides, which TFLite Micro "
+                "cannot run; convert with a fixed batch (mcuq convert does; a dilated Keras "
+                "convolution then becomes one CONV_2D with dilation factors)")
+        raise unsupported(op, model, what, "the model file is inconsistent; re-convert it")
     _check_nonempty(op, model, y)
     return BatchSpaceParams(xs, expect, (bh, bw), tuple(int(v) for v in p),
                             y.zero_point, tuple(y.shape), to_batch)
