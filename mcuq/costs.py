@@ -6,7 +6,12 @@ Reads only the flatbuffer (mcuq.model); never imports TensorFlow. TFLite Micro's
 from the tflite-micro package (mcuq.tflm_arena), optional with `measure_tflm=False`.
 
 MACs count the multiply-accumulates of CONV_2D (out elements × KH·KW·Cin), DEPTHWISE_CONV_2D
-(out elements × KH·KW) and FULLY_CONNECTED (out elements × input depth); every other op counts 0.
+(out elements × KH·KW), FULLY_CONNECTED (out elements × input depth), TRANSPOSE_CONV (input
+elements × KH·KW·Cout: every input pixel meets every tap of every output channel) and
+BATCH_MATMUL (out elements × the shared depth); every other op counts 0.
+
+Each op also carries `support`: whether mcuq's reference, mcuq's C target and TensorFlow Lite
+Micro (a MicroMutableOpResolver method) implement it.
 """
 from __future__ import annotations
 
@@ -32,6 +37,15 @@ class TensorBrief:
 
 
 @dataclass
+class OpSupport:
+    """Who can run an op type: mcuq's int8 reference (so `verify`), mcuq's standalone C
+    target (`generate --target c`), TensorFlow Lite Micro (`generate --target tflm`)."""
+    reference: bool
+    c: bool
+    tflm: bool
+
+
+@dataclass
 class OpCost:
     index: int
     op: str
@@ -42,6 +56,7 @@ class OpCost:
     live_bytes: int  # activation bytes live while this op runs (TFLM-like plan)
     tflm: bool  # TFLite Micro has a kernel for it
     mcuq: bool  # mcuq's reference and C target implement it
+    support: OpSupport | None = None  # reference / C target / TFLite Micro, separately
 
 
 @dataclass
@@ -97,6 +112,11 @@ def op_macs(model: Model, op) -> int:
         return out_elems * w[1] * w[2]
     if op.opcode == "FULLY_CONNECTED" and len(w) == 2:
         return out_elems * w[1]
+    if op.opcode == "TRANSPOSE_CONV" and len(w) == 4 and len(ins) > 2 and ins[2] is not None:
+        return ins[2].size * w[0] * w[1] * w[2]
+    if op.opcode == "BATCH_MATMUL" and ins[0] is not None and len(ins[0].shape) >= 2:
+        adj_x = bool(op.options.get("adj_x", False))
+        return out_elems * ins[0].shape[-2 if adj_x else -1]
     return 0
 
 
@@ -115,6 +135,19 @@ def mcuq_ops() -> set[str]:
 
     _load_emitters()
     return set(supported_ops()) & (set(EMITTERS) | set(ALIAS_OPS))
+
+
+def op_support(opcode: str) -> OpSupport:
+    """Whether mcuq's reference, mcuq's C target and TFLite Micro implement `opcode`."""
+    from .codegen.cmodel import EMITTERS, _load_emitters
+    from .reference.registry import supported_ops
+
+    _load_emitters()
+    reference = opcode in set(supported_ops())
+    tflm = tflm_ops()
+    return OpSupport(reference=reference,
+                     c=reference and (opcode in EMITTERS or opcode in ALIAS_OPS),
+                     tflm=tflm is None or opcode in tflm)
 
 
 def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> Inspection:
@@ -151,7 +184,8 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
                              and t.data is not None),
             live_bytes=sum(b.size for b in head.live_at(op.index)),
             tflm=tflm is None or op.opcode in tflm,
-            mcuq=op.opcode in ours))
+            mcuq=op.opcode in ours,
+            support=op_support(op.opcode)))
     weights = sum(t.nbytes for t in m.tensors if t.data is not None)
     result = Inspection(
         source=m.source, flash_bytes=m.size, weight_bytes=weights,

@@ -43,7 +43,8 @@ class Buffer:
 @dataclass
 class ArenaPlan:
     size: int
-    offsets: dict[int, int]  # tensor index -> byte offset (every member of every buffer)
+    offsets: dict[int, int]  # tensor index -> byte offset (every member of every buffer;
+    # a kernel scratch buffer of the TFLM-like plan under its negative root)
     buffers: list[Buffer]
     alignment: int
     lower_bound: int
@@ -152,16 +153,42 @@ def place(bufs: list[Buffer], order: list[Buffer], alignment: int) -> dict[int, 
 def _plan(bufs: list[Buffer], offsets: dict[int, int], alignment: int,
           external=frozenset()) -> ArenaPlan:
     size = max((offsets[b.root] + b.size for b in bufs), default=0)
-    member_offsets = {t: offsets[b.root] for b in bufs for t in b.members}
+    member_offsets = {t: offsets[b.root] for b in bufs for t in (b.members or [b.root])}
     plan = ArenaPlan(size, member_offsets, bufs, alignment, lower_bound(bufs), set(external))
     plan.check()
     return plan
 
 
+def tflm_scratch_bytes(model: Model, op) -> int:
+    """Bytes of the scratch buffer TFLite Micro's reference kernel requests in its head
+    (RequestScratchBufferInArena) for `op`, live only while the op runs; 0 for most ops.
+      TRANSPOSE_CONV int8: an int32 accumulator per output element (transpose_conv.cc);
+      SUM / MEAN int8: an int32 sum per output element (reduce_common.cc);
+      REDUCE_MAX: an int per input dimension and an int per axis (reduce_common.cc)."""
+    if not op.outputs or not op.inputs or op.inputs[0] < 0:
+        return 0
+    x, y = model.tensors[op.inputs[0]], model.tensors[op.outputs[0]]
+    if op.opcode == "TRANSPOSE_CONV" and len(op.inputs) > 2 and \
+            model.tensors[op.inputs[2]].type_name == "INT8":
+        return 4 * y.size
+    if op.opcode in ("SUM", "MEAN") and x.type_name in ("INT8", "INT16"):
+        return 4 * y.size
+    if op.opcode == "REDUCE_MAX" and len(op.inputs) > 1 and op.inputs[1] >= 0:
+        return 4 * len(x.shape) + 4 * model.tensors[op.inputs[1]].size
+    return 0
+
+
 def plan_tflm_like(model: Model) -> ArenaPlan:
     """TFLite Micro's greedy head plan: largest first, 16-aligned. Ties go to the later tensor
-    first: GreedyMemoryPlanner fills its sort array from the tail and sorts it stably."""
+    first: GreedyMemoryPlanner fills its sort array from the tail and sorts it stably.
+    Kernel scratch buffers (tflm_scratch_bytes) are planned with them, live for their op; they
+    appear in `buffers` with a negative root (-1 - op index) and no member tensor."""
     bufs = buffers(model, TFLM_ALIGNMENT)
+    for op in model.operators:
+        scratch = tflm_scratch_bytes(model, op)
+        if scratch:
+            bufs.append(Buffer(-1 - op.index, [], align(scratch, TFLM_ALIGNMENT), op.index,
+                               op.index))
     order = sorted(bufs, key=lambda b: (-b.size, -b.root))
     return _plan(bufs, place(bufs, order, TFLM_ALIGNMENT), TFLM_ALIGNMENT)
 

@@ -236,3 +236,17 @@ def test_generated_tflm_self_test_on_host_and_qemu(op_models, name, tmp_path, ho
     out = _run(["qemu-system-arm", "-machine", "mps2-an386", "-nographic", "-semihosting-config",
                 "enable=on,target=native", "-kernel", str(elf)], timeout=600)
     assert "PASS" in out, out
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_inspect_plans_tflm_head_with_kernel_scratch(op_models, name):
+    """TRANSPOSE_CONV's int32 scratch is in TFLite Micro's head: the TFLM-like plan includes it
+    and lands on the measured head; TRANSPOSE_CONV counts its MACs."""
+    from mcuq.costs import inspect_model
+
+    info = inspect_model(op_models[name])
+    assert info.arena.plan_bytes == info.arena.tflm_head_bytes, info.arena
+    for o in info.ops:
+        if o.op == "TRANSPOSE_CONV":
+            assert o.macs > 0
+        assert o.support.reference and o.support.c and o.support.tflm

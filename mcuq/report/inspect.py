@@ -21,6 +21,15 @@ def _maybe(n) -> str:
     return "-" if n is None else f"{n:,}"
 
 
+def _support(o) -> str:
+    """'ref C tflm' with '-' for each runtime that lacks the op."""
+    s = o.support
+    if s is None:
+        return "?"
+    return " ".join(name if ok else "-" for name, ok in
+                    (("ref", s.reference), ("C", s.c), ("tflm", s.tflm)))
+
+
 def print_inspect(info, as_json: bool = False) -> None:
     if as_json:
         print_json(info.as_dict())
@@ -36,10 +45,13 @@ def print_inspect(info, as_json: bool = False) -> None:
         rows.append([o.index, o.op + flags, " ".join(_shape(t) for t in o.inputs) or "-",
                      " ".join(_shape(t) for t in o.outputs),
                      " ".join(_quant(t) for t in o.outputs),
-                     f"{o.macs:,}", f"{o.weight_bytes:,}", f"{o.live_bytes:,}"])
+                     f"{o.macs:,}", f"{o.weight_bytes:,}", f"{o.live_bytes:,}",
+                     _support(o)])
     echo("")
-    echo(table(rows, ["#", "op", "in", "out", "out quant", "MACs", "weights B", "live RAM B"],
-               "rllllrrr"))
+    echo(table(rows, ["#", "op", "in", "out", "out quant", "MACs", "weights B", "live RAM B",
+                      "support"], "rllllrrrl"))
+    echo("support: ref = mcuq's reference (verify), C = mcuq's C target (generate --target c), "
+         "tflm = TensorFlow Lite Micro (generate --target tflm); - = not implemented")
     a = info.arena
     echo("")
     echo(f"MACs {info.macs:,}   weights {human_bytes(info.weight_bytes)}   "

@@ -64,6 +64,10 @@ KNOWN_DIFFERENCES = {
         "quantization differ (converted models fuse RELU6 or give both the same quantization). "
         "Proved by tests/reference/test_activations.py::"
         "test_relu6_tflm_ignores_output_quantization_tflite_does_not."),
+    "SUM": (
+        "LiteRT's int8 SUM (reference kernels) rescales the int32 sum differently from TFLite "
+        "Micro's QuantizedMeanOrSum (integer multiplier, no 1/n fold); the results differ by "
+        "many LSB. Proved by tests/reference/test_reductions.py::test_tflite_sum_differs_from_tflm."),
     "TANH": (
         "LiteRT's int8 TANH reads a float-filled 256-entry table (tanh(x)); TFLite Micro "
         "evaluates gemmlowp's fixed-point tanh. They differ by 1 LSB on rare inputs (and more "

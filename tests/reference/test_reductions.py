@@ -102,8 +102,11 @@ def test_tflite_sum_differs_from_tflm():
     m = load_model(b.build())
     xs = [np.array([[[10, -20, 30, 40]], [[-100, 5, 7, 9]]], np.int8)]
     ref = make_runner("reference", m).run(xs).outputs[0]
+    from mcuq.runners.tflite import KNOWN_DIFFERENCES
+
     assert np.array_equal(ref, make_runner("tflm", m).run(xs).outputs[0])
     assert not np.array_equal(ref, make_runner("tflite", m).run(xs).outputs[0])
+    assert "SUM" in KNOWN_DIFFERENCES and not make_runner("tflite", m).exact
 
 
 def _model(op, q_out=(0.1, 0), out_type="INT32", axes=(1,), rank=2):
