@@ -50,8 +50,8 @@ def print_inspect(info, as_json: bool = False) -> None:
     echo("")
     echo(table(rows, ["#", "op", "in", "out", "out quant", "MACs", "weights B", "live RAM B",
                       "support"], "rllllrrrl"))
-    echo("support: ref = mcuq's reference (verify), C = mcuq's C target (generate --target c), "
-         "tflm = TensorFlow Lite Micro (generate --target tflm); - = not implemented")
+    echo("support: ref = mcuq's reference (verify), C = mcuq's C target, "
+         "tflm = TensorFlow Lite Micro, - = none")
     a = info.arena
     echo("")
     echo(f"MACs {info.macs:,}   weights {human_bytes(info.weight_bytes)}   "
