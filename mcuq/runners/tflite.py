@@ -58,6 +58,11 @@ KNOWN_DIFFERENCES = {
         "TFLite Micro evaluates gemmlowp's fixed-point logistic. They differ by 1 LSB on rare "
         "inputs, and for input scales >= 15/8 TFLite Micro saturates x == zero_point to -128. "
         "Proved by tests/reference/test_sigmoid_tanh.py::test_tflite_float_table_differs_from_tflm."),
+    "PRELU": (
+        "LiteRT's int8 PRELU computes the negative-side multiplier s_in * s_alpha / s_out in "
+        "float32; TFLite Micro in double. Near a rounding tie they differ by 1 LSB (e.g. "
+        "scales 0.05, 0.05, 0.001: 2.49999996 in double, 2.5 in float). Proved by "
+        "tests/reference/test_arith.py::test_tflite_prelu_multiplier_differs_from_tflm."),
     "RELU6": (
         "TFLite Micro clamps RELU6 in the input's quantization and ignores the output's; "
         "LiteRT requantizes to the output scale. They differ whenever input and output "

@@ -145,6 +145,28 @@ def test_rsqrt_of_a_negative_value_fails_like_tflm():
         make_runner("tflm", load_model(b.build())).run([data])
 
 
+def test_tflite_prelu_multiplier_differs_from_tflm():
+    """Found by hypothesis: (x - zp) * (alpha - zp) = 15 times 2.49999996 (double, TFLite
+    Micro: 37) or 2.5 (float, LiteRT: 38)."""
+    from mcuq.model import load_model
+    from mcuq.runners import make_runner
+    from mcuq.runners.tflite import KNOWN_DIFFERENCES
+
+    b = ModelBuilder()
+    x = b.input("x", (1,), scale=0.05, zero_point=126)
+    a = b.const("alpha", np.array([111], np.int8), scale=0.05, zero_point=126)
+    y = b.tensor("y", (1,), scale=0.001, zero_point=0)
+    b.op("PRELU", [x, a], [y])
+    b.output(y)
+    m = load_model(b.build())
+    data = [np.array([[125]], np.int8)]
+    ref = make_runner("reference", m).run(data).outputs[0]
+    assert ref.tolist() == [[37]]
+    assert np.array_equal(ref, make_runner("tflm", m).run(data).outputs[0])
+    assert make_runner("tflite", m).run(data).outputs[0].tolist() == [[38]]
+    assert "PRELU" in KNOWN_DIFFERENCES and not make_runner("tflite", m).exact
+
+
 def _l2(scale=1.0 / 128, zp=0, act="NONE"):
     b = ModelBuilder()
     x = b.input("x", (1, 4), scale=0.1, zero_point=0)

@@ -17,8 +17,8 @@ def batch_matmul_models(draw):
     batch = [draw(st.integers(1, 3)) for _ in range(rank - 2)]
     lb = [d if draw(st.integers(0, 3)) else 1 for d in batch]
     rb = [d if draw(st.integers(0, 3)) else 1 for d in batch]
-    out_b = [max(a, c) for a, c in zip(lb, rb)]
     lb = lb[draw(st.integers(0, len(lb))):] if draw(st.booleans()) else lb  # lower rank
+    out_b = [max(a, c) for a, c in zip([1] * (len(rb) - len(lb)) + lb, rb)]
     rows, depth, cols = (draw(st.integers(1, 5)) for _ in range(3))
     adj_x, adj_y = draw(st.booleans()), draw(st.booleans())
     lshape = tuple(lb) + ((depth, rows) if adj_x else (rows, depth))
