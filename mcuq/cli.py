@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from .codegen.layouts import LAYOUTS
 from .errors import EXIT_USAGE, McuqError
 
 
@@ -115,19 +116,23 @@ def inspect(model, as_json, no_tflm, footprint, html):
               help="Project folder to create.")
 @click.option("--target", type=click.Choice(["tflm", "c"]), default="tflm", show_default=True,
               help="tflm: TFLite Micro project; c: standalone C99 with mcuq's kernels.")
+@click.option("--layout", type=click.Choice(LAYOUTS), default="make", show_default=True,
+              help="Build system: a Makefile project, a CMake library, an Arduino or "
+                   "PlatformIO library, an ESP-IDF component or a Zephyr module "
+                   "(tflm: make, cmake).")
 @click.option("--name", default=None, help="C identifier for the model (default: file stem).")
 @click.option("--vectors", type=click.IntRange(min=0), default=4, show_default=True,
               help="Test vectors (inputs + expected outputs) compiled into the self-test.")
 @click.option("--force", "-f", is_flag=True, help="Replace OUT_DIR if it is not empty.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @handle_errors
-def generate(model, out_dir, target, name, vectors, force, as_json):
+def generate(model, out_dir, target, layout, name, vectors, force, as_json):
     """Write C arrays and a firmware project for MODEL.tflite."""
     from .codegen import generate_project
     from .report import print_generate
 
     result = generate_project(model, out_dir, target=target, name=name, vectors=vectors,
-                              force=force)
+                              force=force, layout=layout)
     print_generate(result, as_json=as_json)
 
 

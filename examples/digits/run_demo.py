@@ -60,7 +60,8 @@ def main() -> None:
         runners.append("cortex-m4")
     else:
         print("note: arm-none-eabi-gcc/qemu-system-arm missing, skipping the cortex-m4 runner "
-              "(sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")
+              "(sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+              "libstdc++-arm-none-eabi-newlib qemu-system-arm)")
     verify_args = ["verify", str(tflite), "--data", str(data / "test_x.npy"), "--labels",
                    str(data / "test_y.npy"), "--float", str(data / "model.keras"),
                    "--runners", ",".join(runners)]

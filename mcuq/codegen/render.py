@@ -116,3 +116,18 @@ class ProjectWriter:
         # mkdtemp creates 0700; a project folder should have the usual permissions.
         with contextlib.suppress(OSError):
             os.chmod(self.dest, 0o755)
+
+
+def write_plan(plan, writer: ProjectWriter, data: dict) -> ProjectWriter:
+    """Write every file of a layout plan (mcuq.codegen.layouts.Plan) atomically through
+    `writer` (made before any slow work, so that a non-empty OUT_DIR fails first)."""
+    fw = firmware_dir()
+    with writer as w:
+        for f in plan.files:
+            if f.template is not None:
+                w.render(f.template, f.dest, data)
+            elif f.firmware is not None:
+                w.copy(fw / f.firmware, f.dest)
+            else:
+                w.write_text(f.dest, f.text)
+    return w

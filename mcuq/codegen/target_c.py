@@ -1,5 +1,6 @@
 """The standalone C99 target: model.c/model.h from the reference's prepared ops, mcuq's
-kernels copied from firmware/, test vectors, a self-test main.c and a Makefile."""
+kernels copied from firmware/, test vectors, a self-test and the build files of the chosen
+layout (mcuq.codegen.layouts: make, cmake, arduino, platformio, esp-idf, zephyr)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -13,12 +14,14 @@ from ..reference import Interpreter
 from ..vectors import random_inputs
 from .carray import C_TYPES, format_values
 from .cmodel import CModel, build_cmodel
-from .render import ProjectWriter, firmware_dir
+from .layouts import PLATFORM_FILES, plan_c
+from .render import ProjectWriter, firmware_dir, write_plan
 from .targets import GenerateResult
 
 #: Firmware files every standalone project needs besides the kernels it calls.
 COMMON_KERNEL_FILES = ("mcuq_fixedpoint.h",)
-PLATFORM_FILES = ("mps2-an386/startup.c", "mps2-an386/mps2-an386.ld")
+__all__ = ["PLATFORM_FILES", "generate_c", "kernel_files", "render_c_model",
+           "template_data"]
 
 
 def kernel_files(sources: list[str]) -> list[str]:
@@ -91,29 +94,24 @@ def render_c_model(writer: ProjectWriter, data: dict, prefix: str = "") -> None:
 
 
 def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool = False,
-               inputs=None, figures: bool = True) -> GenerateResult:
-    """Render the project into out_dir. figures: measure the Cortex-M4 build first (from a
-    cached copy of the project); a failed build is an error and leaves out_dir untouched."""
+               inputs=None, figures: bool = True, layout: str = "make") -> GenerateResult:
+    """Render the project into out_dir in `layout` (mcuq.codegen.layouts). figures: measure
+    the Cortex-M4 build first (from a cached copy of the project); a failed build is an error
+    and leaves out_dir untouched."""
+    writer = ProjectWriter(out_dir, force)  # a non-empty OUT_DIR fails before any work
     interpreter = Interpreter(model)
     cm = build_cmodel(model, name, interpreter)
+    plan = plan_c(layout, name, kernel_files(cm.sources))
     data = template_data(model, cm, vector_data(model, cm, interpreter, vectors, inputs))
+    data.update(plan.data)
     m4 = cortex_m4_figures(model) if figures else {}
-    fw = firmware_dir()
-    with ProjectWriter(out_dir, force) as w:
-        render_c_model(w, data)
-        w.render("c/test_vectors.h.j2", "test_vectors.h", data)
-        w.render("c/main.c.j2", "main.c", data)
-        w.render("c/Makefile.j2", "Makefile", data)
-        w.render("c/footprint.c.j2", "footprint.c", data)
-        w.render("c/README.md.j2", "README.md", data)
-        for f in kernel_files(cm.sources):
-            w.copy(fw / "kernels" / f, f"mcuq/{f}")
-        for f in PLATFORM_FILES:
-            w.copy(fw / f, f"platform/{f}")
+    write_plan(plan, writer, data)
     details = {"io_bytes": data["io_bytes"], "ops": len(cm.calls), "kernels": cm.sources,
-               "kernel_paths": {c.index: list(c.paths) for c in cm.calls if c.paths}}
+               "kernel_paths": {c.index: list(c.paths) for c in cm.calls if c.paths},
+               "layout": layout}
     details.update(m4)
-    return GenerateResult(target="c", name=name, out_dir=w.dest, files=sorted(w.files),
+    return GenerateResult(target="c", name=name, out_dir=writer.dest,
+                          files=sorted(f.dest for f in plan.files),
                           arena_bytes=cm.arena_size, flash_bytes=data["const_bytes"],
                           details=details)
 

@@ -26,15 +26,22 @@ def default_name(model_path, model) -> str:
 
 
 def generate_project(model, out_dir, target: str = "tflm", name: str | None = None,
-                     vectors: int = 4, force: bool = False, inputs=None) -> GenerateResult:
-    """Render the project for `target` into out_dir (atomically). `inputs`: optional arrays
-    for the test vectors (default: `vectors` random inputs, seed 0)."""
+                     vectors: int = 4, force: bool = False, inputs=None,
+                     layout: str = "make") -> GenerateResult:
+    """Render the project for `target` into out_dir (atomically), in the build layout
+    `layout` (mcuq.codegen.layouts.LAYOUTS). `inputs`: optional arrays for the test vectors
+    (default: `vectors` random inputs, seed 0)."""
+    from .layouts import check_layout
+
+    if target not in ("c", "tflm"):
+        raise InputError(f"unknown target '{target}'", "use --target tflm or --target c")
+    check_layout(target, layout)
     m = load_model(model)
     cname = c_identifier(name, "--name") if name is not None else default_name(model, m)
     if target == "c":
         from .target_c import generate_c
-        return generate_c(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs)
-    if target == "tflm":
-        from .target_tflm import generate_tflm
-        return generate_tflm(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs)
-    raise InputError(f"unknown target '{target}'", "use --target tflm or --target c")
+        return generate_c(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs,
+                          layout=layout)
+    from .target_tflm import generate_tflm
+    return generate_tflm(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs,
+                         layout=layout)

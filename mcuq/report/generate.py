@@ -12,7 +12,9 @@ def print_generate(result, as_json: bool = False) -> None:
         print_json(result)
         return
     d = result.details or {}
-    click.echo(f"generated {result.target} project '{result.name}' in {result.out_dir}")
+    layout = d.get("layout", "make")
+    click.echo(f"generated {result.target} project '{result.name}' ({layout} layout) "
+               f"in {result.out_dir}")
     top = [f for f in result.files if "/" not in f]
     folders: dict[str, int] = {}
     for f in result.files:
@@ -48,9 +50,40 @@ def print_generate(result, as_json: bool = False) -> None:
         rows.append(["Cortex-M4", "-", d["cortex_m4_note"]])
     if "vectors" in d:
         rows.append(["test vectors", d["vectors"], "checked by the self-test on boot"])
+    cmsis = d.get("cmsis_nn")
+    if cmsis:
+        fast = [c for c in cmsis if c["kernel"] != "reference"]
+        ref = [c for c in cmsis if c["kernel"] == "reference"]
+        rows.append(["CMSIS-NN", sum(c["count"] for c in fast),
+                     _kernels(fast, True) or "none of this model's ops"])
+        rows.append(["reference", sum(c["count"] for c in ref),
+                     (_kernels(ref, False) or "none") + " (TFLite Micro's reference kernels)"])
     click.echo(table(rows, ["", "value", "detail"], align="lrl"))
-    if result.target == "tflm":
-        click.echo("next: make TFLM_DIR=/path/to/tflite-micro tflm-host run-host "
-                   "(see README.md in the project)")
-    else:
-        click.echo("next: make run-host (or make run-qemu for Cortex-M4)")
+    click.echo(f"next: {NEXT_STEPS[(result.target, layout)]} (see README.md in the project)")
+
+
+#: What to run after `generate`, per (target, layout); each README says more.
+NEXT_STEPS = {
+    ("tflm", "make"): "make TFLM_DIR=/path/to/tflite-micro tflm-host run-host "
+                      "(tflm-arm run-qemu: Cortex-M4 with CMSIS-NN)",
+    ("tflm", "cmake"): "cmake -S . -B build -DTFLM_DIR=/path/to/tflite-micro && "
+                       "cmake --build build && ctest --test-dir build",
+    ("c", "make"): "make run-host (or make run-qemu for Cortex-M4)",
+    ("c", "cmake"): "cmake -S . -B build && cmake --build build && ctest --test-dir build",
+    ("c", "arduino"): "copy the folder to your sketchbook's libraries/ and open its example",
+    ("c", "platformio"): "cd examples/selftest && pio run -e native",
+    ("c", "esp-idf"): "cd examples/selftest && idf.py build flash monitor",
+    ("c", "zephyr"): "west build -b qemu_cortex_m3 samples/selftest -t run",
+}
+
+
+def _kernels(choices: list[dict], with_function: bool) -> str:
+    parts = []
+    for c in choices:
+        what = f"{c['op']} {c['types'].lower()} x{c['count']}"
+        if with_function:
+            what += f" ({c['kernel']})"
+        elif c["note"]:
+            what += f" ({c['note']})"
+        parts.append(what)
+    return ", ".join(parts)

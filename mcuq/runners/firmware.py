@@ -20,8 +20,11 @@ from .. import __version__
 from ..errors import McuqError, ToolchainError, VerificationError
 from .base import Runner, RunResult
 
+#: Debian packages of the Cortex-M toolchain: the C++ library is for TFLite Micro projects.
+APT_PACKAGES = ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "libstdc++-arm-none-eabi-newlib",
+                "qemu-system-arm")
 APT_LINE = ("sudo apt-get update && sudo apt-get install --no-install-recommends "
-            "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm")
+            + " ".join(APT_PACKAGES))
 TOOLS = {
     "host": ("cc",),
     "cortex-m4": ("arm-none-eabi-gcc", "qemu-system-arm"),

@@ -84,7 +84,7 @@ def _run(cases, target, extra_cflags, root: Path) -> list[str]:
         cc, cflags = "arm-none-eabi-gcc", [*ARM_FLAGS, *extra_cflags]
         ldflags = [*ARM_FLAGS, "--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
                    f"-T{proj / 'platform/mps2-an386/mps2-an386.ld'}", "-Wl,--gc-sections"]
-    objects = _compile(cc, [*cflags, f"-I{proj / 'mcuq'}"], srcs, proj / "obj")
+    objects = _compile(cc, [*cflags, f"-I{proj}"], srcs, proj / "obj")
     proc = subprocess.run([cc, *objects, *ldflags, "-o", str(binary)], capture_output=True,
                           text=True)
     if proc.returncode != 0:
