@@ -446,7 +446,8 @@ def test_cli_refuses_non_empty_dir_then_force_replaces(projects, tmp_path):
     assert summary["details"]["vectors"] == 2
     assert not (out / "keep.txt").exists()
     assert "g_kws_model_v2_model_data[]" in (out / "model_data.cc").read_text()
-    assert sorted(p.name for p in out.iterdir()) == sorted(summary["files"])
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == \
+        sorted(summary["files"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]  # no temp leftovers
 
 

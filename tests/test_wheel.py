@@ -111,10 +111,13 @@ def test_installed_wheel_generates_tflm_project(wheel, tmp_path):
                        cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "generated tflm project 'tiny'" in r.stdout
-    files = sorted(p.name for p in (work / "proj").iterdir())
+    files = sorted(p.relative_to(work / "proj").as_posix()
+                   for p in (work / "proj").rglob("*") if p.is_file())
     assert files == sorted(["CMakeLists.txt", "Makefile", "README.md", "main.cc",
                             "model_data.cc", "model_data.h", "model_settings.h",
-                            "test_vectors.h"])
+                            "test_vectors.h", "cmake/arm-none-eabi.cmake",
+                            "platform/mps2-an386/startup.c",
+                            "platform/mps2-an386/mps2-an386.ld"])
     main_cc = (work / "proj" / "main.cc").read_text()
     assert "resolver.AddFullyConnected()" in main_cc and "kNumOpTypes = 1;" in main_cc
     assert "g_tiny_model_data_len = %d;" % model.stat().st_size in \

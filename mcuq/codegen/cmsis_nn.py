@@ -36,17 +36,44 @@ CMSIS_NN_KERNELS: dict[str, tuple[str, dict[str, str]]] = {
     "TRANSPOSE_CONV": ("transpose_conv", {"INT8": "arm_transpose_conv_wrapper_s8"}),
     "BATCH_MATMUL": ("batch_matmul", {"INT8": "arm_batch_matmul_s8",
                                       "INT16": "arm_batch_matmul_s16"}),
-    "SVDF": ("svdf", {"INT8": "arm_svdf_s8"}),
+    "SVDF": ("svdf", {"INT8": "arm_svdf_s8", "INT8/INT16 state": "arm_svdf_state_s16_s8"}),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": ("unidirectional_sequence_lstm",
                                      {"INT8": "arm_lstm_unidirectional_s8",
                                       "INT16": "arm_lstm_unidirectional_s16"}),
 }
 
 #: Ops whose CMSIS-NN path applies only when both inputs have the same shape: TFLite Micro
-#: calls its reference broadcast kernel otherwise (cmsis_nn/add.cc, mul.cc).
+#: calls its reference 4-D broadcast kernel otherwise (cmsis_nn/add.cc, mul.cc).
 SAME_SHAPE_ONLY = frozenset({"ADD", "MUL"})
-#: TRANSPOSE's int8 CMSIS-NN path handles rank <= 4 and fails (kTfLiteError) above it.
-MAX_TRANSPOSE_RANK = 4
+#: The CMSIS-NN paths take 4-D shapes (cmsis_nn_dims).
+MAX_RANK = 4
+
+
+def limitation(model, op) -> str | None:
+    """Why TensorFlow Lite Micro's CMSIS-NN build does not compute `op` as its reference
+    kernels do, or None. Each was found by running the op test batches on Cortex-M4 under QEMU
+    (tests/test_tflm_build.py keeps them measured) and traced to the source."""
+    ins = [t for t in model.op_inputs(op) if t is not None]
+    if not ins or ins[0].type_name != "INT8":
+        return None
+    rank = max(len(t.shape) for t in ins if op.opcode != "TRANSPOSE" or t is ins[0])
+    broadcast = len(ins) > 1 and ins[0].shape != ins[1].shape
+    if op.opcode in ("MAXIMUM", "MINIMUM") and rank > MAX_RANK:
+        return (f"rank {rank} > {MAX_RANK}: the CMSIS-NN path extends shapes to 4-D "
+                "(undefined behaviour; it hangs under QEMU)")
+    if op.opcode in SAME_SHAPE_ONLY and broadcast and rank > MAX_RANK:
+        return (f"broadcast with rank {rank} > {MAX_RANK}: the 4-D reference broadcast "
+                "fallback of the CMSIS-NN build faults")
+    if op.opcode in ("PAD", "PADV2") and rank > MAX_RANK:
+        return f"rank {rank} > {MAX_RANK}: arm_pad_s8 pads only the last 4 dimensions (wrong)"
+    if op.opcode == "TRANSPOSE":
+        if rank > MAX_RANK:
+            return f"rank {rank} > {MAX_RANK}: TFLite Micro's CMSIS-NN TRANSPOSE fails at Invoke"
+        perm = ins[1].data if len(ins) > 1 and ins[1].data is not None else None
+        if rank == 2 and perm is not None and [int(v) for v in perm.ravel()] == [0, 1]:
+            return ("2-D identity permutation: arm_transpose_s8 swaps the two axes whatever "
+                    "the permutation (wrong)")
+    return None
 
 
 @dataclass(frozen=True)
@@ -56,10 +83,11 @@ class KernelChoice:
     function: str | None  # the CMSIS-NN function, None: TFLite Micro's reference kernel
     count: int            # operators of the model with this (op, types, function)
     note: str = ""
+    problem: str = ""     # set when TFLite Micro + CMSIS-NN computes the op wrongly or not
 
     def as_dict(self) -> dict:
         return {"op": self.op, "types": self.types, "kernel": self.function or "reference",
-                "count": self.count, "note": self.note}
+                "count": self.count, "note": self.note, "problem": self.problem}
 
 
 def _types(model, op) -> str:
@@ -74,30 +102,35 @@ def _types(model, op) -> str:
     return act
 
 
-def _choice(model, op) -> tuple[str, str | None, str]:
+def _choice(model, op) -> tuple[str, str | None, str, str]:
     types = _types(model, op)
+    problem = limitation(model, op) or ""
     entry = CMSIS_NN_KERNELS.get(op.opcode)
     if entry is None:
-        return types, None, ""
+        return types, None, "", problem
     function = entry[1].get(types)
     if function is None:
-        return types, None, f"no CMSIS-NN kernel for {types}"
+        return types, None, f"no CMSIS-NN kernel for {types}", problem
     ins = [t for t in model.op_inputs(op) if t is not None]
     if op.opcode in SAME_SHAPE_ONLY and len(ins) > 1 and ins[0].shape != ins[1].shape:
-        return types, None, "inputs broadcast: reference kernel"
-    if op.opcode == "TRANSPOSE" and ins and len(ins[0].shape) > MAX_TRANSPOSE_RANK:
-        return types, None, (f"rank {len(ins[0].shape)} > {MAX_TRANSPOSE_RANK}: TFLite Micro's "
-                             "CMSIS-NN TRANSPOSE fails at Invoke")
-    return types, function, ""
+        return types, None, "inputs broadcast: reference kernel", problem
+    return types, function, "", problem
 
 
 def kernel_choices(model) -> list[KernelChoice]:
-    """One entry per distinct (op, types, kernel) of `model`, in order of first use."""
+    """One entry per distinct (op, types, kernel, problem) of `model`, in order of first use."""
     counts: dict[tuple, int] = {}
     for op in model.operators:
         key = (op.opcode, *_choice(model, op))
         counts[key] = counts.get(key, 0) + 1
-    return [KernelChoice(op, types, fn, n, note) for (op, types, fn, note), n in counts.items()]
+    return [KernelChoice(op, types, fn, n, note, problem)
+            for (op, types, fn, note, problem), n in counts.items()]
+
+
+def problems(model) -> list[str]:
+    """'op #i OPCODE: why' for each operator TFLite Micro + CMSIS-NN gets wrong."""
+    return [f"op #{op.index} {op.opcode}: {why}" for op in model.operators
+            if (why := limitation(model, op))]
 
 
 def summary(choices: list[KernelChoice]) -> tuple[str, str]:

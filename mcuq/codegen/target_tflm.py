@@ -106,6 +106,7 @@ def template_data(model: Model, name: str, arena: TflmArena, vectors: list) -> d
     fast, ref = cmsis_summary(choices)
     return {
         "cmsis_nn": [c.as_dict() for c in choices], "cmsis_nn_ops": fast,
+        "cmsis_nn_problems": [f"{c.op} x{c.count}: {c.problem}" for c in choices if c.problem],
         "reference_ops": ref, "device_arena_saving": DEVICE_ARENA_SAVING,
         "version": __version__, "source": Path(model.source).name, "name": name,
         "NAME": name.upper(), "model_bytes": format_bytes(model.data),

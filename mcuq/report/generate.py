@@ -58,6 +58,10 @@ def print_generate(result, as_json: bool = False) -> None:
                      _kernels(fast, True) or "none of this model's ops"])
         rows.append(["reference", sum(c["count"] for c in ref),
                      (_kernels(ref, False) or "none") + " (TFLite Micro's reference kernels)"])
+        for c in cmsis:
+            if c["problem"]:
+                rows.append(["CMSIS-NN bug", c["count"], f"{c['op']}: {c['problem']}; build "
+                             "TFLite Micro with ARM_KERNELS= (reference) for this model"])
     click.echo(table(rows, ["", "value", "detail"], align="lrl"))
     click.echo(f"next: {NEXT_STEPS[(result.target, layout)]} (see README.md in the project)")
 
