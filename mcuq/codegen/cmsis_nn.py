@@ -70,7 +70,8 @@ def limitation(model, op) -> str | None:
         if rank > MAX_RANK:
             return f"rank {rank} > {MAX_RANK}: TFLite Micro's CMSIS-NN TRANSPOSE fails at Invoke"
         perm = ins[1].data if len(ins) > 1 and ins[1].data is not None else None
-        if rank == 2 and perm is not None and [int(v) for v in perm.ravel()] == [0, 1]:
+        if rank == 2 and perm is not None and [int(v) for v in perm.ravel()] == [0, 1] \
+                and min(ins[0].shape) > 1:
             return ("2-D identity permutation: arm_transpose_s8 swaps the two axes whatever "
                     "the permutation (wrong)")
     return None
