@@ -125,7 +125,8 @@ def _failed_cases(failures: list[str]) -> set[int]:
 
 
 def test_op_batches_on_tflite_micro_host(tflm, op_cases):
-    skipped = {k for k, c in enumerate(op_cases) if host_debug_build_limitation(load_model(c.model))}
+    skipped = {k for k, c in enumerate(op_cases)
+               if host_debug_build_limitation(load_model(c.model))}
     run = [c for k, c in enumerate(op_cases) if k not in skipped]
     failures = run_batch(run, "host", tflm)
     assert not failures, f"{len(failures)} of {len(run)} differ:\n" + "\n".join(failures[:10])
