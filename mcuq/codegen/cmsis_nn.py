@@ -47,6 +47,8 @@ CMSIS_NN_KERNELS: dict[str, tuple[str, dict[str, str]]] = {
 SAME_SHAPE_ONLY = frozenset({"ADD", "MUL"})
 #: The CMSIS-NN paths take 4-D shapes (cmsis_nn_dims).
 MAX_RANK = 4
+#: Ends the reason of a limitation that loops forever rather than computing a wrong answer.
+HANGS = "it hangs under QEMU"
 
 
 def limitation(model, op) -> str | None:
@@ -60,7 +62,7 @@ def limitation(model, op) -> str | None:
     broadcast = len(ins) > 1 and ins[0].shape != ins[1].shape
     if op.opcode in ("MAXIMUM", "MINIMUM") and rank > MAX_RANK:
         return (f"rank {rank} > {MAX_RANK}: the CMSIS-NN path extends shapes to 4-D "
-                "(undefined behaviour; it hangs under QEMU)")
+                f"(undefined behaviour; {HANGS})")
     if op.opcode in SAME_SHAPE_ONLY and broadcast and rank > MAX_RANK:
         return (f"broadcast with rank {rank} > {MAX_RANK}: the 4-D reference broadcast "
                 "fallback of the CMSIS-NN build faults")
