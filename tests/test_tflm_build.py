@@ -13,12 +13,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import strategies as st
 
 from mcuq.codegen import cmsis_nn
 from mcuq.codegen.layouts import ARM_CPUS
 from mcuq.model import load_model
+from mcuq.reference.fixedpoint import quantize_multipliers
 from mcuq.runners.firmware import APT_LINE, APT_PACKAGES
 from mcuq.testing import tflm_prebuilt
 from mcuq.testing.tflm_batch import run_batch
@@ -108,6 +110,29 @@ def host_debug_build_limitation(model) -> str | None:
     return None
 
 
+def source_build_difference(model) -> str | None:
+    """TFLite Micro built from its sources (the prebuilt: host and Cortex-M4) takes a per-tensor
+    FULLY_CONNECTED's input x filter scale product in float (kernel_util.cc, the 4-argument
+    GetQuantizedConvolutionMultipler); the tflite-micro pip package, which mcuq's reference
+    follows, behaves as if in double. Where the two multipliers differ the outputs may differ
+    (e.g. scales 1.0001111 x 0.9998889: float product 1.0, multiplier 2^30 << 1 instead of
+    2^31 - 32, and large accumulators overflow the shift)."""
+    for op in model.operators:
+        if op.opcode != "FULLY_CONNECTED":
+            continue
+        x, w = model.op_inputs(op)[:2]
+        y = model.op_outputs(op)[0]
+        if w.quant is None or w.quant.per_channel:
+            continue
+        s_in, s_w, s_out = (np.float32(v) for v in (x.scale, w.quant.scale[0], y.scale))
+        in_float = float(np.float32(s_in * s_w)) / float(s_out)
+        in_double = float(np.float64(s_in) * np.float64(s_w)) / float(s_out)
+        a, b = quantize_multipliers([in_float]), quantize_multipliers([in_double])
+        if (a[0][0], a[1][0]) != (b[0][0], b[1][0]):
+            return "per-tensor FULLY_CONNECTED multiplier: float product (source) vs double (pip)"
+    return None
+
+
 @pytest.fixture(scope="module")
 def op_cases():
     families = [conv_models(), depthwise_models(), fc_models(), pool_models("AVERAGE_POOL_2D"),
@@ -129,7 +154,10 @@ def test_op_batches_on_tflite_micro_host(tflm, op_cases):
                if host_debug_build_limitation(load_model(c.model))}
     run = [c for k, c in enumerate(op_cases) if k not in skipped]
     failures = run_batch(run, "host", tflm)
-    assert not failures, f"{len(failures)} of {len(run)} differ:\n" + "\n".join(failures[:10])
+    may_differ = {k for k, c in enumerate(run) if source_build_difference(load_model(c.model))}
+    unexpected = [f for f in failures
+                  if int(re.match(r"case (\d+) ", f).group(1)) not in may_differ]
+    assert not unexpected, f"{len(unexpected)} of {len(run)} differ:\n" + "\n".join(unexpected)
     assert len(run) > 60, (len(run), len(skipped))
     ops = {load_model(c.model).operators[0].opcode for c in run}
     assert len(ops) >= 20, sorted(ops)
@@ -147,7 +175,9 @@ def test_op_batches_on_cortex_m4_cmsis_nn_fail_only_where_the_table_says(tflm, o
             predicted[len(run)] = why[0]
         run.append(c)
     failures = run_batch(run, "cortex-m4", tflm, timeout=60)
-    assert _failed_cases(failures) == set(predicted), (
+    may_differ = {k for k, c in enumerate(run) if source_build_difference(load_model(c.model))}
+    failed = _failed_cases(failures)
+    assert failed - may_differ == set(predicted), (
         "failures:\n" + "\n".join(failures) + "\npredicted:\n" +
         "\n".join(f"case {k}: {w}" for k, w in predicted.items()))
     assert len(run) - len(predicted) > 60
