@@ -8,6 +8,7 @@ import TensorFlow.
     mcuq.generate("model.tflite", "out/", target="c")         # -> project on disk
     report = mcuq.verify("model.tflite", runners=["reference", "tflm"])
     d = mcuq.diagnose("model.tflite", "model.keras", data="x.npy")   # which layer lost accuracy
+    small = mcuq.compress("model.keras", "x.npy", prune=0.5, cluster=16)  # -> result
 """
 from __future__ import annotations
 
@@ -55,4 +56,21 @@ def diagnose(model, float_model, **options):
     return diagnose_model(model, float_model, **options)
 
 
-__all__ = ["convert", "inspect", "generate", "verify", "diagnose", "__version__"]
+def compress(model, data, **options):
+    """Prune channels, share weights (K values) and distil a Keras model into a smaller one,
+    before convert. Returns a mcuq.compression.pipeline.CompressResult (`.student` is the
+    keras.Model; `.tflite` the int8 bytes when calibration= is given). With output= the
+    .keras (and .tflite) are written atomically. Options: labels, val_data, val_labels, prune,
+    prune_layers, importance, cluster, cluster_per_channel, sparsity, epochs, batch_size,
+    learning_rate, temperature, alpha, patience, seed, calibration, output, tflite_output,
+    force, progress."""
+    from .compression.pipeline import compress_model, compress_to_file
+
+    output = options.pop("output", None)
+    if output is not None:
+        return compress_to_file(model, data, output, **options)
+    return compress_model(model, data, **options)
+
+
+__all__ = ["convert", "inspect", "generate", "verify", "diagnose", "compress",
+           "__version__"]

@@ -41,6 +41,7 @@ def main() -> None:
     """mcuq: a trained Keras model to a microcontroller, exactly.
 
     \b
+    compress  prune channels, share weights, distil: a smaller Keras model
     convert   full-int8 post-training quantization (TFLiteConverter)
     inspect   ops, MACs, flash and RAM of a .tflite model
     generate  C arrays and a firmware project (TFLite Micro or standalone C)
@@ -225,6 +226,66 @@ def diagnose(model, float_model, data, labels, scale, custom_objects, samples, s
     if html:
         from .report.html import write_html
         write_html(html, model, diagnosis=result, quiet=as_json)
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--data", required=True,
+              help="Training inputs (the --calibration formats): the student learns the "
+                   "original model's outputs on them.")
+@click.option("--labels", default=None, help="Labels of --data (.npy): adds the task loss.")
+@click.option("--val-data", default=None,
+              help="Validation inputs (default: 10% of --data held out).")
+@click.option("--val-labels", default=None, help="Labels of --val-data (.npy).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The smaller .keras model to write.")
+@click.option("--prune", type=float, default=0.0, show_default=True,
+              help="Fraction of channels to remove from every prunable layer, in [0, 1).")
+@click.option("--prune-layers", default=None,
+              help="Per-layer ratios, name=ratio,... (override --prune for those layers).")
+@click.option("--importance", type=click.Choice(["l1", "l2", "bn", "activation"]),
+              default=None, help="How channels are ranked (default: l1, the best measured).")
+@click.option("--cluster", type=int, default=None,
+              help="K: at most K distinct weight values per layer (or channel), K >= 2.")
+@click.option("--cluster-per-channel", is_flag=True,
+              help="K values per output channel instead of per layer.")
+@click.option("--sparsity", type=float, default=0.0, show_default=True,
+              help="Fraction of weights set to exactly 0 before clustering (needs --cluster).")
+@click.option("--epochs", type=int, default=3, show_default=True,
+              help="Fine-tuning epochs after each step (0: none).")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--learning-rate", type=float, default=1e-3, show_default=True)
+@click.option("--temperature", type=float, default=4.0, show_default=True,
+              help="Distillation temperature for softmax outputs.")
+@click.option("--alpha", type=float, default=None,
+              help="Weight of the label loss (with --labels; default 0.5).")
+@click.option("--patience", type=int, default=2, show_default=True,
+              help="Stop after this many epochs without better validation agreement.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--calibration", "-c", default=None,
+              help="Also convert to full int8 (like `mcuq convert`) and report int8 figures.")
+@click.option("--tflite", "tflite_output", default=None,
+              type=click.Path(dir_okay=False, path_type=str),
+              help="Where the .tflite goes (default: OUTPUT with .tflite).")
+@click.option("--force", "-f", is_flag=True, help="Overwrite outputs that exist.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@handle_errors
+def compress(model, data, labels, val_data, val_labels, output, prune, prune_layers,
+             importance, cluster, cluster_per_channel, sparsity, epochs, batch_size,
+             learning_rate, temperature, alpha, patience, seed, calibration, tflite_output,
+             force, as_json):
+    """Prune, share weights and distil MODEL (.keras/.h5) into a smaller .keras model."""
+    from .compression.pipeline import compress_to_file
+    from .report import print_compress
+
+    result = compress_to_file(
+        model, data, output, tflite_output=tflite_output, force=force,
+        calibration=calibration, labels=labels, val_data=val_data, val_labels=val_labels,
+        prune=prune, prune_layers=prune_layers, importance=importance, cluster=cluster,
+        cluster_per_channel=cluster_per_channel, sparsity=sparsity, epochs=epochs,
+        batch_size=batch_size, learning_rate=learning_rate, temperature=temperature,
+        alpha=alpha, patience=patience, seed=seed, progress=not as_json)
+    print_compress(result, as_json=as_json)
 
 
 if __name__ == "__main__":  # pragma: no cover

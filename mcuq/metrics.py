@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .reference.fixedpoint import affine_quantize
-
 
 @dataclass
 class ExactComparison:
@@ -145,5 +143,7 @@ def quantize(x: np.ndarray, scale: float, zero_point: int, dtype=np.int8) -> np.
     """Float data to the int type exactly as TFLite / TFLite Micro's QUANTIZE does it:
     x / scale divided in float32, rounded half away from zero (TfLiteRound), plus the zero
     point, clamped to the type's range."""
+    from .reference.fixedpoint import affine_quantize  # here: importing metrics stays light
+
     info = np.iinfo(dtype)
     return affine_quantize(x, scale, zero_point, info.min, info.max).astype(dtype)

@@ -33,5 +33,11 @@ def print_diagnose(diagnosis, as_json: bool = False) -> None:
     view(diagnosis, as_json)
 
 
-__all__ = ["print_convert", "print_inspect", "print_generate", "print_verify", "print_diagnose", "print_json",
+def print_compress(result, as_json: bool = False) -> None:
+    from .compress import print_compress as view
+    view(result, as_json)
+
+
+__all__ = ["print_convert", "print_inspect", "print_generate", "print_verify", "print_diagnose",
+           "print_compress", "print_json",
            "table", "human_bytes", "to_jsonable"]
