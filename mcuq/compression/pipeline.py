@@ -175,8 +175,10 @@ def compress_model(model, data, *, labels=None, val_data=None, val_labels=None,
                    learning_rate: float = 1e-3, temperature: float = 4.0,
                    alpha: float | None = None, patience: int = 2,
                    val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = 0,
-                   calibration=None, progress: bool = False) -> CompressResult:
-    """Compress `model` (path or keras.Model); the student is in `result.student`."""
+                   calibration=None, teacher=None, progress: bool = False) -> CompressResult:
+    """Compress `model` (path or keras.Model); the student is in `result.student`.
+    `teacher` (default: `model` itself) is the model whose outputs the student learns, e.g.
+    the original float model when `model` was already pruned by an earlier run."""
     start = time.perf_counter()
     layer_ratios = check_arguments(data, prune, prune_layers, cluster, sparsity, epochs,
                                    batch_size, temperature, alpha, patience, learning_rate,
@@ -191,13 +193,23 @@ def compress_model(model, data, *, labels=None, val_data=None, val_labels=None,
 
     tf = import_tf()
     keras = import_keras()
-    teacher, source, kind = load_keras_model(model)
-    inputs = load_model_source(teacher).inputs
+    original, source, kind = load_keras_model(model)
+    inputs = load_model_source(original).inputs
+    if teacher is not None:
+        teacher = load_keras_model(teacher)[0]
+        other = load_model_source(teacher).inputs
+        if [i.shape for i in other] != [i.shape for i in inputs]:
+            raise InputError(f"the teacher's inputs {[i.shape for i in other]} differ from the "
+                             f"model's {[i.shape for i in inputs]}",
+                             "pass the original model the student was made from as teacher")
+    else:
+        teacher = original
     notes: list[str] = []
     x, data_label = load_samples(data, inputs, "training data")
     y = load_labels(labels, x[0].shape[0])[0] if labels is not None else None
     if val_data is not None:
         xv, val_label = load_samples(val_data, inputs, "validation data")
+        val_label = f"from {val_label}"
         yv = load_labels(val_labels, xv[0].shape[0], "--val-labels")[0] \
             if val_labels is not None else None
     else:
@@ -209,9 +221,9 @@ def compress_model(model, data, *, labels=None, val_data=None, val_labels=None,
         teacher_x = distill.predict(teacher, x)
         teacher_v = distill.predict(teacher, xv)
         kinds = distill.output_kinds(teacher_x)
-        graph = analyse(teacher)
+        graph = analyse(original)
         if layer_ratios or prune > 0:
-            plan = pruning.plan_pruning(teacher, graph, prune, layer_ratios, importance, data=x)
+            plan = pruning.plan_pruning(original, graph, prune, layer_ratios, importance, data=x)
         else:
             plan = None
         fits: list[FitHistory] = []
@@ -220,14 +232,14 @@ def compress_model(model, data, *, labels=None, val_data=None, val_labels=None,
                       alpha=alpha if alpha is not None else 0.0, patience=patience, seed=seed,
                       progress=progress)
         if plan is not None and plan.groups:
-            student = pruning.apply_pruning(teacher, plan)
+            student = pruning.apply_pruning(original, plan)
             fits.append(distill.fine_tune(student, x, teacher_x, xv, teacher_v, epochs=epochs,
                                           stage="prune", **common))
         else:
             if plan is not None:
                 notes.append("no layer could be pruned (see 'kept whole')")
-            student = keras.models.clone_model(teacher)
-            student.set_weights(teacher.get_weights())
+            student = keras.models.clone_model(original)
+            student.set_weights(original.get_weights())
         tied = []
         if cluster is not None:
             tied = clustering.cluster_model(student, cluster, cluster_per_channel, sparsity)
@@ -239,8 +251,8 @@ def compress_model(model, data, *, labels=None, val_data=None, val_labels=None,
 
     evaluation = [_evaluation("teacher float", teacher_v, teacher_v, yv),
                   _evaluation("student float", teacher_v, student_v, yv)]
-    before, after = stats.layer_costs(teacher), stats.layer_costs(student)
-    t_tot, s_tot = stats.totals(teacher, before), stats.totals(student, after)
+    before, after = stats.layer_costs(original), stats.layer_costs(student)
+    t_tot, s_tot = stats.totals(original, before), stats.totals(student, after)
     result = CompressResult(
         source=source, model_kind=kind, output=None, tflite_output=None, data=data_label,
         samples=int(x[0].shape[0]), val_data=val_label, val_samples=int(xv[0].shape[0]),
@@ -256,7 +268,8 @@ def compress_model(model, data, *, labels=None, val_data=None, val_labels=None,
         evaluation=evaluation, fine_tuning=fits, tensorflow=tf.__version__, notes=notes,
         student=student)
     if calibration is not None:
-        _int8(result, teacher, student, calibration, xv, teacher_v, yv, seed)
+        _int8(result, original, student, calibration, xv, teacher_v, yv, seed,
+              "teacher" if teacher is original else "input model")
     result.seconds = round(time.perf_counter() - start, 3)
     return result
 
@@ -265,14 +278,14 @@ def _split(x, y, fraction, seed, label, notes):
     n = x[0].shape[0]
     if n < MIN_SPLIT_SAMPLES:
         notes.append(f"only {n} samples: validation uses the training data (pass --val-data)")
-        return x, y, x, y, f"{label} (the training samples)"
+        return x, y, x, y, f"= the training samples from {label}"
     n_val = min(n - 1, max(1, int(round(n * fraction))))
     order = np.random.default_rng(seed).permutation(n)
     val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
     xv = [a[val] for a in x]
     yv = y[val] if y is not None else None
     return ([a[train] for a in x], y[train] if y is not None else None, xv, yv,
-            f"{label} ({n_val} held out, seed {seed})")
+            f"held out from {label} (seed {seed})")
 
 
 @contextlib.contextmanager
@@ -321,7 +334,7 @@ def _layer_rows(before, after, plan, tied) -> list[LayerRow]:
 
 
 def _int8(result: CompressResult, teacher, student, calibration, xv, teacher_v, yv,
-          seed: int) -> None:
+          seed: int, label: str) -> None:
     """Convert teacher and student; figures from the .tflite files; int8 evaluation."""
     from ..conversion import convert_model, layer_of
     from ..model import parse_model
@@ -331,7 +344,8 @@ def _int8(result: CompressResult, teacher, student, calibration, xv, teacher_v, 
         conv = convert_model(m, calibration, seed=seed)
         parsed = parse_model(conv.data, f"<{name}.tflite>")
         figures[name] = (_figures(parsed), parsed)
-        result.evaluation.append(_evaluation(f"{name} int8", teacher_v,
+        shown = label if name == "teacher" else name
+        result.evaluation.append(_evaluation(f"{shown} int8", teacher_v,
                                              _run_int8(parsed, xv), yv))
         if name == "student":
             result.tflite = conv.data

@@ -256,7 +256,7 @@ def _activation_scores(model, graph: ChannelGraph, roots: list[int],
     count = 0
     for start in range(0, n, 128):
         xs = [x[start:min(n, start + 128)] for x in data]
-        outs = probe(xs if len(xs) > 1 else xs[0], training=False)
+        outs = probe(xs, training=False)
         outs = outs if isinstance(outs, (list, tuple)) else [outs]
         for k, o in enumerate(outs):
             a = np.abs(np.asarray(o, np.float64))

@@ -38,7 +38,7 @@ def compress_text(result) -> str:
     out.append(f"compressed {result.source} ({result.model_kind}) -> {where} in "
                f"{result.seconds:.1f} s (TensorFlow {result.tensorflow})")
     data = f"{result.samples:,} samples from {result.data}; validation {result.val_samples:,} " \
-           f"from {result.val_data}"
+           f"{result.val_data}"
     if result.labels:
         data += f"; labels {result.labels}"
     out.append(f"  data          {data}")
