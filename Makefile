@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/convert.py
 	$(BIN)/python benchmarks/reference.py
 	$(BIN)/python benchmarks/firmware.py
+	$(BIN)/python benchmarks/compress.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

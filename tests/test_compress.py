@@ -406,3 +406,16 @@ def test_compression_does_not_import_reference_or_codegen():
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_loading_refuses_what_is_not_a_keras3_model(tmp_path):
+    from mcuq.compression.loading import load_keras_model
+
+    with pytest.raises(InputError, match="cannot compress a object"):
+        load_keras_model(object())
+    (tmp_path / "m.tflite").write_bytes(b"x")
+    with pytest.raises(InputError, match="already a .tflite"):
+        load_keras_model(tmp_path / "m.tflite")
+    (tmp_path / "m.h5").write_bytes(b"not hdf5")
+    with pytest.raises(InputError, match="Keras 3"):
+        load_keras_model(tmp_path / "m.h5")
