@@ -501,11 +501,15 @@ def report(ds: DataSet, rows: list[Row], targets: bool) -> dict:
 
 
 def main() -> None:
+    import mcuq
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["fashion", "digits"], default=None)
     ap.add_argument("--epochs", type=int, default=None,
                     help="Fine-tuning epochs per step (default: 3 Fashion-MNIST, 10 digits).")
     ap.add_argument("--no-tfmot", action="store_true")
+    ap.add_argument("--skip-grid", action="store_true",
+                    help="Baseline and tfmot only (e.g. to fill the cache in parallel).")
     ap.add_argument("--importance", action="store_true",
                     help="Also compare channel importance criteria.")
     ap.add_argument("--json", default=None, help="Write every figure to this JSON file.")
@@ -527,7 +531,11 @@ def main() -> None:
               + f"; fine-tuning {epochs} epoch(s) per step", flush=True)
         if args.importance:
             importance_table(ds, base, 1 if ds.name == "fashion-mnist" else 3, batch)
-        rows = grid(ds, base, cells, epochs, batch)
+        if args.skip_grid:
+            rows = [measure("baseline", mcuq.convert(base, ds.calib), ds, 0.0, None,
+                            float_accuracy(base, ds))]
+        else:
+            rows = grid(ds, base, cells, epochs, batch)
         if not args.no_tfmot:
             rows += tfmot_rows(ds, base, cache, epochs, batch)
         summaries.append(report(ds, rows, targets))

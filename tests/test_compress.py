@@ -119,14 +119,26 @@ def silence_removed_channels(model, g, plan):
         layer.set_weights(values)
 
 
-@pytest.mark.parametrize("name", [*ZOO_NAMES, "branchy"])
+def sequential_model():
+    k = keras()
+    L = k.layers
+    k.utils.set_random_seed(3)
+    return k.Sequential([k.Input((8, 8, 1)), L.Conv2D(8, 3, activation="relu", name="c"),
+                         L.BatchNormalization(name="bn"), L.Flatten(name="f"),
+                         L.Dense(12, activation="relu", name="d"), L.Dense(3, name="o")])
+
+
+@pytest.mark.parametrize("name", [*ZOO_NAMES, "branchy", "sequential"])
 def test_removing_silent_channels_leaves_outputs_identical(name):
     """Channels that no kept output can see are removed physically: the smaller model gives
     the same outputs up to float rounding (BatchNorm, residual Add groups, depthwise,
     separable, Concatenate, Flatten->Dense, GlobalAveragePooling, two inputs/outputs)."""
-    m = branchy_model() if name == "branchy" else build_keras(name)
-    xs = (calibration(name, n=16) if name != "branchy"
-          else [np.random.default_rng(0).uniform(0, 1, (16, 8, 8, 3)).astype(np.float32)])
+    own = {"branchy": (branchy_model, (8, 8, 3)), "sequential": (sequential_model, (8, 8, 1))}
+    if name in own:
+        m = own[name][0]()
+        xs = [np.random.default_rng(0).uniform(0, 1, (16, *own[name][1])).astype(np.float32)]
+    else:
+        m, xs = build_keras(name), calibration(name, n=16)
     g = graph.analyse(m)
     plan = pruning.plan_pruning(m, g, 0.5)
     assert plan.groups, "nothing was prunable"
