@@ -320,8 +320,8 @@ w = np.load(args["weights"])
 base.set_weights([w[f"w{i}"] for i in range(len(w.files))])
 tf.keras.utils.set_random_seed(args["seed"])
 
-def fit(m, callbacks=()):
-    m.compile(optimizer=keras.optimizers.Adam(args["lr"]),
+def fit(m, lr, callbacks=()):
+    m.compile(optimizer=keras.optimizers.Adam(lr),
               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     m.fit(x, y, validation_data=(xv, yv), epochs=args["epochs"], batch_size=args["batch"],
           verbose=2, shuffle=True, callbacks=list(callbacks))
@@ -347,7 +347,7 @@ for sparsity, ks in args["configs"]:
     if sparsity > 0:
         sched = tfmot.sparsity.keras.ConstantSparsity(sparsity, begin_step=0, frequency=50)
         m = tfmot.sparsity.keras.prune_low_magnitude(m, pruning_schedule=sched)
-        fit(m, [tfmot.sparsity.keras.UpdatePruningStep()])
+        fit(m, args["prune_lr"], [tfmot.sparsity.keras.UpdatePruningStep()])
         m = tfmot.sparsity.keras.strip_pruning(m)
     pruned_weights = m.get_weights()
     t_prune = time.perf_counter() - t0
@@ -362,7 +362,7 @@ for sparsity, ks in args["configs"]:
         start.set_weights(pruned_weights)
         m = experimental.cluster_weights(start, number_of_clusters=k, cluster_centroids_init=init,
                                          preserve_sparsity=sparsity > 0)
-        fit(m)
+        fit(m, args["cluster_lr"])
         m = tfmot.clustering.keras.strip_clustering(m)
         name = f"tfmot s={sparsity:g} K={k}"
         path = os.path.join(args["out"], f"tfmot-s{sparsity}-k{k}.tflite")
@@ -376,6 +376,8 @@ print("TFMOT_RESULT " + json.dumps(out))
 
 
 def tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int) -> list[Row]:
+    from mcuq.compression.pipeline import CLUSTER_LEARNING_RATE, PRUNE_LEARNING_RATE
+
     try:
         from importlib import metadata
 
@@ -385,7 +387,7 @@ def tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int) -> list[
         print("tfmot: tensorflow-model-optimization / tf_keras not installed "
               "(pip install -e '.[bench]'): comparison skipped")
         return []
-    out_dir = cache / f"tfmot-{ds.name}-e{epochs}"
+    out_dir = cache / f"tfmot-{ds.name}-e{epochs}-lr{PRUNE_LEARNING_RATE:g}-{CLUSTER_LEARNING_RATE:g}"
     result_file = out_dir / "result.json"
     if not result_file.exists():
         out_dir.mkdir(exist_ok=True)
@@ -394,7 +396,8 @@ def tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int) -> list[
         data = out_dir / "data.npz"
         np.savez(data, x=ds.x, y=ds.y, xv=ds.xv, yv=ds.yv, xt=ds.xt, yt=ds.yt, calib=ds.calib)
         args = {"data": str(data), "weights": str(weights), "arch": ARCH[ds.name],
-                "epochs": epochs, "batch": batch, "lr": 1e-3, "seed": SEED, "out": str(out_dir),
+                "epochs": epochs, "batch": batch, "seed": SEED, "out": str(out_dir),
+                "prune_lr": PRUNE_LEARNING_RATE, "cluster_lr": CLUSTER_LEARNING_RATE,
                 "configs": [[0.5, [16, 4]], [0.75, [16]]]}
         env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
         print(f"tfmot {version} (child process, tf_keras): {args['configs']}", flush=True)

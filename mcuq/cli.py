@@ -254,7 +254,8 @@ def diagnose(model, float_model, data, labels, scale, custom_objects, samples, s
 @click.option("--epochs", type=int, default=3, show_default=True,
               help="Fine-tuning epochs after each step (0: none).")
 @click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--learning-rate", type=float, default=1e-3, show_default=True)
+@click.option("--learning-rate", type=float, default=None,
+              help="Adam step size (default: 1e-3 after pruning, 1e-4 with tied weights).")
 @click.option("--temperature", type=float, default=4.0, show_default=True,
               help="Distillation temperature for softmax outputs.")
 @click.option("--alpha", type=float, default=None,
