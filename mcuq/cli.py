@@ -265,6 +265,8 @@ def diagnose(model, float_model, data, labels, scale, custom_objects, samples, s
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--calibration", "-c", default=None,
               help="Also convert to full int8 (like `mcuq convert`) and report int8 figures.")
+@click.option("--custom-objects", "custom_objects", multiple=True, metavar="MODULE",
+              help="Custom layers of MODEL (as for convert; kept whole by pruning). Repeatable.")
 @click.option("--teacher", default=None,
               help="The model the student learns from (default: MODEL itself), e.g. the "
                    "original when MODEL was pruned by an earlier run.")
@@ -276,8 +278,8 @@ def diagnose(model, float_model, data, labels, scale, custom_objects, samples, s
 @handle_errors
 def compress(model, data, labels, val_data, val_labels, output, prune, prune_layers,
              importance, cluster, cluster_per_channel, sparsity, epochs, batch_size,
-             learning_rate, temperature, alpha, patience, seed, calibration, teacher,
-             tflite_output, force, as_json):
+             learning_rate, temperature, alpha, patience, seed, calibration, custom_objects,
+             teacher, tflite_output, force, as_json):
     """Prune, share weights and distil MODEL (.keras/.h5) into a smaller .keras model."""
     from .compression.pipeline import compress_to_file
     from .report import print_compress
@@ -288,7 +290,8 @@ def compress(model, data, labels, val_data, val_labels, output, prune, prune_lay
         prune=prune, prune_layers=prune_layers, importance=importance, cluster=cluster,
         cluster_per_channel=cluster_per_channel, sparsity=sparsity, epochs=epochs,
         batch_size=batch_size, learning_rate=learning_rate, temperature=temperature,
-        alpha=alpha, patience=patience, seed=seed, teacher=teacher, progress=not as_json)
+        alpha=alpha, patience=patience, seed=seed, teacher=teacher,
+        custom_objects=list(custom_objects) or None, progress=not as_json)
     print_compress(result, as_json=as_json)
 
 

@@ -303,7 +303,7 @@ def test_distillation_without_labels_improves_heldout_agreement(digits):
 
 
 def test_same_seed_same_student(digits):
-    x = np.load(digits / "train_x.npy")
+    x = np.load(digits / "train_x.npy")[:400]
     runs = [mcuq.compress(str(digits / "model.keras"), x, prune=0.5, cluster=8, epochs=1,
                           seed=3).student.get_weights() for _ in range(2)]
     assert all(np.array_equal(a, b) for a, b in zip(*runs))
@@ -428,6 +428,36 @@ def test_loading_refuses_what_is_not_a_keras3_model(tmp_path):
     (tmp_path / "m.tflite").write_bytes(b"x")
     with pytest.raises(InputError, match="already a .tflite"):
         load_keras_model(tmp_path / "m.tflite")
-    (tmp_path / "m.h5").write_bytes(b"not hdf5")
-    with pytest.raises(InputError, match="Keras 3"):
-        load_keras_model(tmp_path / "m.h5")
+
+
+def test_keras2_models_are_converted_when_exact_else_refused(tmp_path):
+    """A tf_keras model Keras 3 rebuilds with the same outputs is compressed (and says so);
+    one it cannot read (DepthwiseConv2D's Keras 2 `groups`) is one error, exit 2."""
+    import warnings
+
+    from mcuq.sources import import_tf_keras
+
+    k2 = import_tf_keras()
+    L = k2.layers
+    k2.utils.set_random_seed(0)
+    i = k2.Input((8, 8, 1), name="image")
+    h = L.Conv2D(8, 3, padding="same", activation="relu")(i)
+    h = L.Add()([h, L.Conv2D(8, 1)(h)])
+    ok = k2.Model(i, L.Dense(3, activation="softmax")(L.Flatten()(h)))
+    bad = k2.Sequential([L.DepthwiseConv2D(3, padding="same", input_shape=(8, 8, 1)),
+                         L.Flatten(), L.Dense(3)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ok.save(tmp_path / "ok.h5")
+        bad.save(tmp_path / "bad.h5")
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(0).uniform(0, 1, (40, 8, 8, 1)).astype(np.float32))
+    r = run(["compress", tmp_path / "ok.h5", "--data", x, "--prune", "0.5", "--epochs", "0",
+             "-o", tmp_path / "ok_small.keras"])
+    assert r.exit_code == 0, r.output
+    assert "converted to Keras 3 through HDF5" in r.output
+    r = run(["compress", tmp_path / "bad.h5", "--data", x, "--prune", "0.5", "--epochs", "0",
+             "-o", tmp_path / "bad_small.keras"])
+    assert r.exit_code == 2, r.output
+    assert "Keras 3 cannot rebuild" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "bad_small.keras").exists()

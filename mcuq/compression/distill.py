@@ -74,11 +74,14 @@ def call_model(model, xs, training: bool):
     """The model on a list of input batches; a flat list of output tensors."""
     import tensorflow as tf
 
-    if isinstance(getattr(model, "input", None), dict):
-        names = [t.name for t in model.inputs]
-        arg = dict(zip(names, xs))
+    struct = getattr(model, "input", None)
+    if isinstance(struct, dict):  # xs follow model.inputs
+        order = [id(t) for t in model.inputs]
+        arg = {k: xs[order.index(id(t))] for k, t in struct.items()}
+    elif isinstance(struct, (list, tuple)) or len(xs) > 1:
+        arg = list(xs)  # a model built on a list of inputs wants a list, even of one
     else:
-        arg = xs[0] if len(xs) == 1 else list(xs)
+        arg = xs[0]
     return tf.nest.flatten(model(arg, training=training))
 
 

@@ -1,91 +1,114 @@
 """The teacher model and the data `mcuq compress` trains on.
 
-Models: compress needs the Keras layers (to slice and rebuild them), so it takes a `.keras`
-file (Keras 3, loaded with safe_mode on: no stored code runs), a legacy `.h5` that Keras 3
-loads, or an in-memory Keras 3 model. It refuses, with one error and a hint:
-- a SavedModel folder (a traced graph, no layers to prune);
-- a Keras 2 (tf_keras) model object, and an `.h5` that only tf_keras can load. Refusing is
-  deliberate: tfmot-era files differ in details (DepthwiseConv2D `groups`, nested
-  Sequentials) that a silent translation could get wrong; the hint says how to re-save.
-`load_keras_model` is the one place to swap for sources.py's shared Keras loader when that
-lands (it also loads tf_keras files and takes --custom-objects).
+Models: compress needs Keras 3 layers (to slice, rebuild and re-train them). Paths go through
+sources.load_keras_model, the loader chain `convert` uses (.keras in safe mode, .h5, Keras 2
+files through tf_keras, --custom-objects). A SavedModel folder is refused (a traced graph: no
+layers to prune). A Keras 2 (tf_keras) model -- a file the chain loads with tf_keras, or an
+in-memory tf_keras model -- is converted when that is safe: tf_keras writes it to a temporary
+HDF5 file, Keras 3 reads it back (safe mode), and the two must give the same outputs on random
+inputs; otherwise (e.g. DepthwiseConv2D `groups`, which Keras 3 cannot read) it is refused with
+a hint to rebuild it in Keras 3.
 
 Data: read with sources.load_calibration (the same formats and checks as `--calibration`:
-.npy, .npz, a folder of .npy, module:function, arrays), every sample kept. Labels: a .npy of
-integer classes (N,) or one-hot rows (N, C), or targets shaped like the first output.
+.npy, .npz, FILE.npz:KEY, a folder of .npy, module:function, arrays), every sample kept.
+Labels: a .npy of integer classes (N,) or one-hot rows (N, C), or targets shaped like the first
+output.
 """
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedModelError
+from ..errors import InputError
 
 #: load_calibration keeps every sample up to this many.
 ALL_SAMPLES = 10 ** 12
+#: Random inputs that a Keras 2 model and its Keras 3 copy must agree on.
+CHECK_SAMPLES = 16
 
-_KERAS2_HINT = ("compress works on Keras 3 models: load it with tf_keras and save it as .h5 "
-                "(model.save('model.h5')), which Keras 3 reads, or rebuild it with Keras 3")
+_KERAS2_HINT = ("rebuild the architecture with Keras 3 layers, copy the weights with "
+                "new.set_weights(old.get_weights()) and save it with new.save('model.keras')")
 
 
-def load_keras_model(model: Any):
-    """(keras.Model, source label, kind) from a path or an in-memory Keras 3 model."""
+def load_keras_model(model: Any, custom_objects=None) -> tuple[Any, str, str, list[str]]:
+    """(Keras 3 model, source label, kind, notes) from a path or an in-memory model."""
     from ..sources import import_keras
 
-    if isinstance(model, (str, os.PathLike)):
-        return _load_path(Path(model))
     keras = import_keras()
+    if isinstance(model, (str, os.PathLike)):
+        from ..sources import load_keras_model as load_chain
+
+        path = Path(model)
+        if path.is_dir():
+            raise InputError(f"{path}: a SavedModel folder holds a traced graph, not Keras "
+                             "layers, so its channels cannot be pruned or its weights re-trained",
+                             "compress the .keras (or .h5) file the SavedModel was exported from")
+        loaded = load_chain(path, custom_objects)
+        prov = loaded.provenance
+        if prov.is_keras3:
+            return loaded.model, str(path), prov.format, []
+        copy, note = keras3_copy(loaded.model, str(path), prov.reason)
+        return copy, str(path), prov.format, [note]
     if isinstance(model, keras.Model):
-        return model, "<keras.Model>", "in-memory"
-    if type(model).__module__.startswith(("tf_keras", "keras.src.engine", "tensorflow.python.keras")):
-        raise InputError(f"a Keras 2 (tf_keras) {type(model).__name__} cannot be compressed",
-                         _KERAS2_HINT)
+        return model, "<keras.Model>", "in-memory", []
+    if type(model).__module__.startswith("tf_keras"):
+        copy, note = keras3_copy(model, "<tf_keras.Model>", "in-memory tf_keras model")
+        return copy, "<tf_keras.Model>", "in-memory", [note]
     raise InputError(f"cannot compress a {type(model).__name__}",
                      "pass a .keras/.h5 path or a keras.Model")
 
 
-def _load_path(path: Path):
+def keras3_copy(k2_model, label: str, why: str) -> tuple[Any, str]:
+    """A Keras 3 copy of a tf_keras model through HDF5, checked output by output."""
     from ..sources import import_keras
 
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder", "pass a .keras or .h5 model file")
-    if path.is_dir():
-        raise InputError(f"{path}: a SavedModel folder holds a traced graph, not Keras layers, "
-                         "so its channels cannot be pruned or its weights re-trained",
-                         "compress the .keras (or .h5) file the SavedModel was exported from")
-    suffix = path.suffix.lower()
-    if suffix == ".tflite":
-        raise InputError(f"{path}: is already a .tflite model",
-                         "compress the float .keras model, then convert it")
-    if suffix not in (".keras", ".h5", ".hdf5"):
-        raise InputError(f"{path}: unknown model format '{suffix or path.name}'",
-                         "pass a .keras or .h5 model file")
     keras = import_keras()
+    tf_log = logging.getLogger("tensorflow")
+    level = tf_log.level
+    with tempfile.TemporaryDirectory() as d:
+        h5 = Path(d) / "model.h5"
+        try:
+            tf_log.setLevel(logging.ERROR)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                k2_model.save(h5)
+                m = keras.models.load_model(h5, compile=False, safe_mode=True)
+        except Exception as e:  # noqa: BLE001 - any failure means: not convertible
+            raise InputError(f"{label}: a Keras 2 (tf_keras) model ({why}) that Keras 3 cannot "
+                             f"rebuild ({type(e).__name__}: {_first_line(str(e))[:160]}); "
+                             "compress works on Keras 3 models", _KERAS2_HINT) from None
+        finally:
+            tf_log.setLevel(level)
+    rng = np.random.default_rng(0)
+    xs = [rng.uniform(0, 1, (CHECK_SAMPLES, *[int(v) for v in t.shape[1:]])).astype(np.float32)
+          for t in m.inputs]
     try:
-        m = keras.models.load_model(path, compile=False, safe_mode=True)
-    except ValueError as e:
-        text = _first_line(str(e))
-        if "safe_mode" in str(e) or "Lambda" in str(e):
-            raise InputError(f"{path}: refused to load with safe_mode on: {text}",
-                             "mcuq never runs code stored in a model file; replace Lambda "
-                             "layers with built-in layers and save again") from None
-        if suffix != ".keras":
-            raise InputError(f"{path}: Keras 3 cannot load this .h5 model ({text})",
-                             _KERAS2_HINT) from None
-        raise InputError(f"{path}: cannot load the model: {text}",
-                         "check that the file was saved by Keras 3 (model.save)") from None
-    except Exception as e:  # noqa: BLE001 - h5py/zip/keras raise many types
-        hint = _KERAS2_HINT if suffix != ".keras" else \
-            "check that the file is a complete model saved by Keras 3 (model.save)"
-        raise InputError(f"{path}: cannot load the model ({type(e).__name__}: "
-                         f"{_first_line(str(e))})", hint) from None
-    if not isinstance(m, keras.Model) or not getattr(m, "inputs", None):
-        raise UnsupportedModelError(f"{path}: not a functional or Sequential model with inputs",
-                                    "build it with keras.Input(shape) (functional or Sequential)")
-    return m, str(path), "keras" if suffix == ".keras" else "h5"
+        from .distill import call_model
+
+        a = _flat(call_model(k2_model, xs, False))
+        b = _flat(call_model(m, xs, False))
+        worst = max(float(np.max(np.abs(p - q))) / max(1.0, float(np.max(np.abs(p))))
+                    for p, q in zip(a, b))
+        same = len(a) == len(b) and worst <= 1e-5
+    except Exception:  # noqa: BLE001
+        same, worst = False, float("nan")
+    if not same:
+        raise InputError(f"{label}: a Keras 2 (tf_keras) model whose Keras 3 copy computes "
+                         f"something else (relative difference {worst:.3g}); compress works on "
+                         "Keras 3 models", _KERAS2_HINT)
+    return m, (f"Keras 2 model ({why}) converted to Keras 3 through HDF5: the same outputs on "
+               f"{CHECK_SAMPLES} random inputs (largest relative difference {worst:.1e})")
+
+
+def _flat(out) -> list[np.ndarray]:
+    out = list(out.values()) if isinstance(out, dict) else out
+    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
 
 
 def _first_line(text: str) -> str:

@@ -181,7 +181,8 @@ def compress_model(model, data, *, labels=None, val_data=None, val_labels=None,
                    learning_rate: float | None = None, temperature: float = 4.0,
                    alpha: float | None = None, patience: int = 2,
                    val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = 0,
-                   calibration=None, teacher=None, progress: bool = False) -> CompressResult:
+                   calibration=None, teacher=None, custom_objects=None,
+                   progress: bool = False) -> CompressResult:
     """Compress `model` (path or keras.Model); the student is in `result.student`.
     `teacher` (default: `model` itself) is the model whose outputs the student learns, e.g.
     the original float model when `model` was already pruned by an earlier run."""
@@ -199,10 +200,13 @@ def compress_model(model, data, *, labels=None, val_data=None, val_labels=None,
 
     tf = import_tf()
     keras = import_keras()
-    original, source, kind = load_keras_model(model)
+    notes: list[str] = []
+    original, source, kind, loaded_notes = load_keras_model(model, custom_objects)
+    notes += loaded_notes
     inputs = load_model_source(original).inputs
     if teacher is not None:
-        teacher = load_keras_model(teacher)[0]
+        teacher, _, _, loaded_notes = load_keras_model(teacher, custom_objects)
+        notes += loaded_notes
         other = load_model_source(teacher).inputs
         if [i.shape for i in other] != [i.shape for i in inputs]:
             raise InputError(f"the teacher's inputs {[i.shape for i in other]} differ from the "
@@ -210,7 +214,6 @@ def compress_model(model, data, *, labels=None, val_data=None, val_labels=None,
                              "pass the original model the student was made from as teacher")
     else:
         teacher = original
-    notes: list[str] = []
     x, data_label = load_samples(data, inputs, "training data")
     y = load_labels(labels, x[0].shape[0])[0] if labels is not None else None
     if val_data is not None:
