@@ -376,7 +376,9 @@ print("TFMOT_RESULT " + json.dumps(out))
 
 
 def tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int) -> list[Row]:
-    from mcuq.compression.pipeline import CLUSTER_LEARNING_RATE, PRUNE_LEARNING_RATE
+    from mcuq.compression.pipeline import PRUNE_LEARNING_RATE, cluster_learning_rate
+
+    cluster_lr = cluster_learning_rate(len(ds.x), batch, epochs)  # what mcuq uses
 
     try:
         from importlib import metadata
@@ -387,7 +389,7 @@ def tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int) -> list[
         print("tfmot: tensorflow-model-optimization / tf_keras not installed "
               "(pip install -e '.[bench]'): comparison skipped")
         return []
-    out_dir = cache / f"tfmot-{ds.name}-e{epochs}-lr{PRUNE_LEARNING_RATE:g}-{CLUSTER_LEARNING_RATE:g}"
+    out_dir = cache / f"tfmot-{ds.name}-e{epochs}-lr{PRUNE_LEARNING_RATE:g}-{cluster_lr:g}"
     result_file = out_dir / "result.json"
     if not result_file.exists():
         out_dir.mkdir(exist_ok=True)
@@ -397,7 +399,7 @@ def tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int) -> list[
         np.savez(data, x=ds.x, y=ds.y, xv=ds.xv, yv=ds.yv, xt=ds.xt, yt=ds.yt, calib=ds.calib)
         args = {"data": str(data), "weights": str(weights), "arch": ARCH[ds.name],
                 "epochs": epochs, "batch": batch, "seed": SEED, "out": str(out_dir),
-                "prune_lr": PRUNE_LEARNING_RATE, "cluster_lr": CLUSTER_LEARNING_RATE,
+                "prune_lr": PRUNE_LEARNING_RATE, "cluster_lr": cluster_lr,
                 "configs": [[0.5, [16, 4]], [0.75, [16]]]}
         env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
         print(f"tfmot {version} (child process, tf_keras): {args['configs']}", flush=True)

@@ -255,7 +255,8 @@ def diagnose(model, float_model, data, labels, scale, custom_objects, samples, s
               help="Fine-tuning epochs after each step (0: none).")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--learning-rate", type=float, default=None,
-              help="Adam step size (default: 1e-3 after pruning, 1e-4 with tied weights).")
+              help="Adam step size (default: 1e-3 after pruning; with tied weights 0.1 / "
+                   "steps, within 1e-4..1e-3).")
 @click.option("--temperature", type=float, default=4.0, show_default=True,
               help="Distillation temperature for softmax outputs.")
 @click.option("--alpha", type=float, default=None,

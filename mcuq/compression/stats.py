@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..packing import packed_bytes
+from ..packing import distinct_per_row, packed_bytes
 from .clustering import CLUSTERED, channel_rows
 from .graph import graph_nodes
-from ..packing import distinct_per_row
 
 MAC_LAYERS = set(CLUSTERED)
 
@@ -62,7 +61,8 @@ def layer_costs(model) -> dict[str, LayerCost]:
     out: dict[str, LayerCost] = {}
     for op, node in graph_nodes(model):
         cls = type(op).__name__
-        weights = _named(op) if hasattr(op, "weights") else {}
+        weights = {k: v for k, v in (_named(op) if hasattr(op, "weights") else {}).items()
+                   if v.dtype.kind == "f"}
         outs = list(node.output_tensors)
         shape = tuple(outs[0].shape) if outs else ()
         channels = int(shape[-1]) if shape and shape[-1] is not None else None
@@ -104,9 +104,11 @@ def layer_costs(model) -> dict[str, LayerCost]:
 
 def totals(model, costs: dict[str, LayerCost] | None = None) -> Totals:
     costs = layer_costs(model) if costs is None else costs
+    # float variables only (Dropout's seed generator state is an integer variable)
+    weights = [w for w in model.weights if np.dtype(str(w.dtype)).kind == "f"]
     float_bytes = int(sum(int(np.prod(w.shape)) * np.dtype(str(w.dtype)).itemsize
-                          for w in model.weights))
-    return Totals(params=int(sum(int(np.prod(w.shape)) for w in model.weights)),
+                          for w in weights))
+    return Totals(params=int(sum(int(np.prod(w.shape)) for w in weights)),
                   macs=sum(c.macs for c in costs.values()), float_bytes=float_bytes,
                   int8_bytes=sum(c.int8_bytes for c in costs.values()),
                   packed_bytes=sum(c.packed_bytes for c in costs.values()))
