@@ -255,7 +255,8 @@ def float_accuracy(model, ds: DataSet) -> float:
 # The grid
 # --------------------------------------------------------------------------------------------
 
-def grid(ds: DataSet, base, cells: Path, epochs: int, batch: int) -> list[Row]:
+def grid(ds: DataSet, base, cells: Path, epochs: int, batch: int,
+         per_channel: bool = True) -> list[Row]:
     import mcuq
     from mcuq.sources import import_keras
 
@@ -270,7 +271,8 @@ def grid(ds: DataSet, base, cells: Path, epochs: int, batch: int) -> list[Row]:
         for k in CLUSTER:
             if p == 0 and k is None:
                 continue
-            path = cells / f"{ds.name}-p{p}-k{k}-e{epochs}-b{batch}.keras"
+            scope = "-pc" if per_channel and k else ""
+            path = cells / f"{ds.name}-p{p}-k{k}{scope}-e{epochs}-b{batch}.keras"
             t0 = time.perf_counter()
             seconds = 0.0
             if path.exists():
@@ -285,8 +287,8 @@ def grid(ds: DataSet, base, cells: Path, epochs: int, batch: int) -> list[Row]:
                     start = base if p == 0 else keras.models.load_model(
                         cells / f"{ds.name}-p{p}-kNone-e{epochs}-b{batch}.keras", compile=False)
                     r = mcuq.compress(start, ds.x, val_data=ds.xv, cluster=k, epochs=epochs,
-                                      batch_size=batch, seed=SEED, teacher=base,
-                                      progress=True)
+                                      cluster_per_channel=per_channel, batch_size=batch,
+                                      seed=SEED, teacher=base, progress=True)
                 student = r.student
                 seconds = time.perf_counter() - t0
                 student.save(path)
@@ -295,7 +297,8 @@ def grid(ds: DataSet, base, cells: Path, epochs: int, batch: int) -> list[Row]:
                         {"stage": f.stage, "epochs_run": f.epochs_run, "best": f.best_epoch,
                          "seconds": f.seconds} for f in r.fine_tuning]}))
             data = mcuq.convert(student, ds.calib)
-            rows.append(measure(f"mcuq p={p:g}" + (f" K={k}" if k else ""), data, ds, p, k,
+            label = f"mcuq p={p:g}" + (f" K={k}" + ("/ch" if per_channel else "") if k else "")
+            rows.append(measure(label, data, ds, p, k,
                                 float_accuracy(student, ds), seconds))
             _print_row(rows[-1])
     return rows
@@ -513,6 +516,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None,
                     help="Fine-tuning epochs per step (default: 3 Fashion-MNIST, 10 digits).")
     ap.add_argument("--no-tfmot", action="store_true")
+    ap.add_argument("--per-layer", action="store_true",
+                    help="K values per layer (default: per output channel, which the packed "
+                         "format's per-channel tables store at the same cost).")
     ap.add_argument("--skip-grid", action="store_true",
                     help="Baseline and tfmot only (e.g. to fill the cache in parallel).")
     ap.add_argument("--importance", action="store_true",
@@ -540,7 +546,7 @@ def main() -> None:
             rows = [measure("baseline", mcuq.convert(base, ds.calib), ds, 0.0, None,
                             float_accuracy(base, ds))]
         else:
-            rows = grid(ds, base, cells, epochs, batch)
+            rows = grid(ds, base, cells, epochs, batch, per_channel=not args.per_layer)
         if not args.no_tfmot:
             rows += tfmot_rows(ds, base, cache, epochs, batch)
         summaries.append(report(ds, rows, targets))
