@@ -301,7 +301,35 @@ def grid(ds: DataSet, base, cells: Path, epochs: int, batch: int,
             rows.append(measure(label, data, ds, p, k,
                                 float_accuracy(student, ds), seconds))
             _print_row(rows[-1])
+    rows.append(labeled_cell(ds, base, cells, epochs, batch, per_channel))
+    _print_row(rows[-1])
     return rows
+
+
+def labeled_cell(ds: DataSet, base, cells: Path, epochs: int, batch: int, per_channel: bool,
+                 p: float = 0.5, k: int = 16) -> Row:
+    """One cell fine-tuned with the labels too (alpha 0.5), as tfmot's labeled runs are."""
+    import mcuq
+    from mcuq.sources import import_keras
+
+    keras = import_keras()
+    path = cells / f"{ds.name}-p{p}-k{k}{'-pc' if per_channel else ''}-labels-e{epochs}-b{batch}.keras"
+    t0 = time.perf_counter()
+    if path.exists():
+        student = keras.models.load_model(path, compile=False)
+        seconds = json.loads(path.with_suffix(".json").read_text())["seconds"]
+    else:
+        common = dict(labels=ds.y, val_data=ds.xv, val_labels=ds.yv, epochs=epochs,
+                      batch_size=batch, seed=SEED, progress=True)
+        pruned = mcuq.compress(base, ds.x, prune=p, **common).student
+        student = mcuq.compress(pruned, ds.x, cluster=k, cluster_per_channel=per_channel,
+                                teacher=base, **common).student
+        seconds = time.perf_counter() - t0
+        student.save(path)
+        path.with_suffix(".json").write_text(json.dumps({"seconds": seconds}))
+    label = f"mcuq p={p:g} K={k}{'/ch' if per_channel else ''} (labels)"
+    return measure(label, mcuq.convert(student, ds.calib), ds, p, k, float_accuracy(student, ds),
+                   seconds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,6 +407,17 @@ print("TFMOT_RESULT " + json.dumps(out))
 
 
 def tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int) -> list[Row]:
+    """tfmot fine-tuned on the teacher's predicted classes (the information mcuq's unlabeled
+    distillation has), and on the true labels (more than mcuq's grid gets)."""
+    from mcuq.compression.distill import predict
+
+    teacher = [np.argmax(predict(base, [a])[0], axis=1) for a in (ds.x, ds.xv)]
+    rows = _tfmot_rows(ds, base, cache, epochs, batch, "teacher classes", teacher)
+    return rows + _tfmot_rows(ds, base, cache, epochs, batch, "labels", [ds.y, ds.yv])
+
+
+def _tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int, what: str,
+                targets) -> list[Row]:
     from mcuq.compression.pipeline import PRUNE_LEARNING_RATE, cluster_learning_rate
 
     cluster_lr = cluster_learning_rate(len(ds.x), batch, epochs)  # what mcuq uses
@@ -392,20 +431,23 @@ def tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int) -> list[
         print("tfmot: tensorflow-model-optimization / tf_keras not installed "
               "(pip install -e '.[bench]'): comparison skipped")
         return []
-    out_dir = cache / f"tfmot-{ds.name}-e{epochs}-lr{PRUNE_LEARNING_RATE:g}-{cluster_lr:g}"
+    tag = "" if what == "labels" else "-teacher"
+    out_dir = cache / f"tfmot-{ds.name}-e{epochs}-lr{PRUNE_LEARNING_RATE:g}-{cluster_lr:g}{tag}"
     result_file = out_dir / "result.json"
     if not result_file.exists():
         out_dir.mkdir(exist_ok=True)
         weights = out_dir / "weights.npz"
         np.savez(weights, **{f"w{i}": w for i, w in enumerate(base.get_weights())})
         data = out_dir / "data.npz"
-        np.savez(data, x=ds.x, y=ds.y, xv=ds.xv, yv=ds.yv, xt=ds.xt, yt=ds.yt, calib=ds.calib)
+        np.savez(data, x=ds.x, y=targets[0], xv=ds.xv, yv=targets[1], xt=ds.xt, yt=ds.yt,
+                 calib=ds.calib)
         args = {"data": str(data), "weights": str(weights), "arch": ARCH[ds.name],
                 "epochs": epochs, "batch": batch, "seed": SEED, "out": str(out_dir),
                 "prune_lr": PRUNE_LEARNING_RATE, "cluster_lr": cluster_lr,
                 "configs": [[0.5, [16, 4]], [0.75, [16]]]}
         env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
-        print(f"tfmot {version} (child process, tf_keras): {args['configs']}", flush=True)
+        print(f"tfmot {version} (child process, tf_keras), fine-tuned on {what}: "
+              f"{args['configs']}", flush=True)
         proc = subprocess.run([sys.executable, "-c", TFMOT_CHILD, json.dumps(args)], env=env,
                               stdout=subprocess.PIPE, text=True)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("TFMOT_RESULT ")]
@@ -417,6 +459,7 @@ def tfmot_rows(ds: DataSet, base, cache: Path, epochs: int, batch: int) -> list[
         data.unlink()
     rows = []
     for name, r in json.loads(result_file.read_text()).items():
+        name += " (labels)" if what == "labels" else ""
         rows.append(measure(name, Path(r["path"]).read_bytes(), ds, r["sparsity"], r["k"],
                             r["acc_float"], r["seconds"]))
         _print_row(rows[-1])
@@ -491,7 +534,7 @@ def report(ds: DataSet, rows: list[Row], targets: bool) -> dict:
               f"({base.macs / r.macs:.2f}x fewer)")
     summary = {"dataset": ds.name, "rows": [vars(r) for r in rows]}
     if targets:
-        ok = [r for r in rows if r.name.startswith("mcuq") and
+        ok = [r for r in rows if r.name.startswith("mcuq") and "labels" not in r.name and
               base.acc_int8 - r.acc_int8 <= 0.010 and
               base.weight_bytes / r.packed_weight_bytes >= 4.0 and base.macs / r.macs >= 2.0]
         if ok:
