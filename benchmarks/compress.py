@@ -535,7 +535,7 @@ def report(ds: DataSet, rows: list[Row], targets: bool) -> dict:
     summary = {"dataset": ds.name, "rows": [vars(r) for r in rows]}
     if targets:
         ok = [r for r in rows if r.name.startswith("mcuq") and "labels" not in r.name and
-              base.acc_int8 - r.acc_int8 <= 0.010 and
+              round(100 * (base.acc_int8 - r.acc_int8), 6) <= 1.0 and
               base.weight_bytes / r.packed_weight_bytes >= 4.0 and base.macs / r.macs >= 2.0]
         if ok:
             best = max(ok, key=lambda r: (base.weight_bytes / r.packed_weight_bytes, r.acc_int8))
