@@ -1,29 +1,37 @@
 """Exact instructions per inference of the standalone C build on a Cortex-M4, counted by
-emulation with the `unicorn` package (QEMU's CPU core; the same counts as a QEMU plugin), and
-the stack high-water mark of one inference measured by painting the stack.
+emulation with the `unicorn` package (QEMU's CPU core; the same counts as a QEMU plugin), the
+estimated cycles next to them (mcuq.m4timing: the Cortex-M4 timing table, a pipeline refill per
+taken branch, optional flash wait states), per op when asked, and the stack high-water mark of
+one inference measured by painting the stack.
 
 The footprint image (mcuq.footprint) is loaded segment by segment; the model's invoke
 function is called directly with pointers to the image's own input/output buffers, and every
-executed Thumb instruction is counted (per translated block, with instruction lengths decoded
-once per block). Inputs are the given int8 samples, so data-dependent paths are exercised.
+executed Thumb instruction is counted (per translated block, with instruction lengths and
+static cycles decoded once per block). Inputs are the given int8 samples, so data-dependent
+paths are exercised. The counting engine (`BlockCounter`) works on any ELF: the benchmark uses
+it for TensorFlow Lite Micro's Invoke() too.
 """
 from __future__ import annotations
 
+import re
 import struct
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ToolchainError
 from .footprint import cortex_m4_footprint
+from .m4timing import Timing, block_cost
 from .model import load_model
 
 FLASH, RAM, SIZE = 0x00000000, 0x20000000, 4 << 20
 RETURN_ADDR = FLASH + SIZE - 0x100  # an address that holds no code: emulation stops there
 
 
-def _elf(path: Path):
-    """(loadable segments [(vaddr, bytes, memsz)], symbols {name: value}) of an ELF32 file."""
+def _elf(path: Path, sizes: dict | None = None):
+    """(loadable segments [(vaddr, bytes, memsz)], symbols {name: value}) of an ELF32 file;
+    `sizes`, when given, receives {name: st_size}."""
     data = path.read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 1:
         raise ValueError(f"{path}: not an ELF32 file")
@@ -42,9 +50,12 @@ def _elf(path: Path):
         if sh[1] == 2:  # SHT_SYMTAB
             strtab = sections[sh[6]]
             for k in range(sh[5] // 16):
-                st_name, st_value = struct.unpack_from("<II", data, sh[4] + k * 16)
+                st_name, st_value, st_size = struct.unpack_from("<III", data, sh[4] + k * 16)
                 end = data.index(b"\0", strtab[4] + st_name)
-                symbols[data[strtab[4] + st_name:end].decode()] = st_value
+                name = data[strtab[4] + st_name:end].decode()
+                symbols[name] = st_value
+                if sizes is not None:
+                    sizes[name] = st_size
     return segments, symbols
 
 
@@ -75,7 +86,9 @@ class _Image:
     def __init__(self, model):
         self.model = load_model(model)
         self.footprint = cortex_m4_footprint(self.model, painted=False)
-        self.segments, symbols = _elf(Path(self.footprint.elf))
+        self.sizes: dict[str, int] = {}
+        self.segments, self.symbols = _elf(Path(self.footprint.elf), self.sizes)
+        symbols = self.symbols
         self.invoke = symbols.get("mcuq_model_invoke_io")
         self.in_buf = symbols.get("mcuq_footprint_in")
         self.out_buf = symbols.get("mcuq_footprint_out")
@@ -115,6 +128,160 @@ class _Image:
         uc.emu_start((self.invoke & ~1) | 1, RETURN_ADDR)
 
 
+@dataclass
+class OpCost:
+    """One op's share of an inference: what ran from its call site in invoke (argument set-up
+    included) to the next op's."""
+    index: int
+    opcode: str
+    label: str  # the call's comment in model.c: output tensor, shape, kernel path
+    instructions: int = 0
+    cycles: int = 0
+
+
+@dataclass
+class RunCost:
+    instructions: int
+    cycles: int  # estimated (mcuq.m4timing)
+    by_op: list[OpCost] = field(default_factory=list)
+
+
+class BlockCounter:
+    """Counts executed instructions and estimated cycles block by block on a unicorn machine.
+
+    Each translated block is decoded once (instruction count, static cycles); a block that
+    does not start where the previous one ended follows a taken branch, which adds the pipeline
+    refill (and the flash wait states). With wait states, every data read from flash adds them
+    (a memory hook on the flash range). `attribute(address)` may map a block to a bucket (an
+    op): blocks mapped to None are charged to the current bucket."""
+
+    def __init__(self, uc, timing: Timing = Timing(), buckets: int = 0, attribute=None,
+                 flash: tuple[int, int] | None = (FLASH, FLASH + SIZE)):
+        unicorn, _ = _unicorn()
+        self.timing = timing
+        self.instructions = 0
+        self.cycles = 0
+        self.per_bucket = [[0, 0] for _ in range(buckets)]
+        self._cache: dict[tuple[int, int], tuple[int, int, int | None]] = {}
+        self._prev_end = None
+        self._current = 0
+        self._attribute = attribute
+        self._counting = True
+        uc.hook_add(unicorn.UC_HOOK_BLOCK, self._on_block)
+        if timing.wait_states and flash is not None:
+            uc.hook_add(unicorn.UC_HOOK_MEM_READ, self._on_flash_read, begin=flash[0],
+                        end=flash[1] - 1)
+
+    def _info(self, uc, address: int, size: int):
+        code = bytes(uc.mem_read(address, size))
+        cost = block_cost(code, address, self.timing)
+        bucket = self._attribute(address) if self._attribute else None
+        return cost.instructions, cost.cycles, bucket
+
+    def _on_block(self, uc, address, size, _user):
+        key = (address, size)
+        info = self._cache.get(key)
+        if info is None:
+            info = self._cache[key] = self._info(uc, address, size)
+        n, cycles, bucket = info
+        if self._prev_end is not None and address != self._prev_end:
+            cycles += self.timing.taken_branch
+        self._prev_end = address + size
+        if not self._counting:
+            return
+        self.instructions += n
+        self.cycles += cycles
+        if self.per_bucket:
+            if bucket is not None:
+                self._current = bucket
+            acc = self.per_bucket[self._current]
+            acc[0] += n
+            acc[1] += cycles
+
+    def _on_flash_read(self, _uc, _access, _address, _size, _value, _user):
+        if self._counting:
+            w = self.timing.wait_states
+            self.cycles += w
+            if self.per_bucket:
+                self.per_bucket[self._current][1] += w
+
+
+_OP_COMMENT = re.compile(r"^\s*/\* op #(\d+) (\S+) (.*?) \*/\s*$")
+_CALLEE = re.compile(r"\b(mcuq_\w+|memcpy|memmove|memset)\s*\(")
+
+
+def _invoke_ops(model_c: str) -> list[tuple[int, str, str, list[str]]]:
+    """(op index, opcode, comment, callees) per op of invoke in a generated model.c."""
+    body = model_c[model_c.index("_invoke_io("):]
+    body = body[:body.index("\n}\n")]
+    ops: list[tuple[int, str, str, list[str]]] = []
+    for line in body.splitlines():
+        m = _OP_COMMENT.match(line)
+        if m:
+            ops.append((int(m.group(1)), m.group(2), m.group(3), []))
+        elif ops:
+            ops[-1][3].extend(_CALLEE.findall(line))
+    return ops
+
+
+def _call_sites(img: "_Image") -> list[tuple[int, int]]:
+    """(address of the BL/B.W, position in invoke's op list) for every call invoke makes to an
+    op's kernel, matched in order against model.c's calls."""
+    from .m4timing import decode_block
+
+    start = img.invoke & ~1
+    size = img.sizes.get("mcuq_model_invoke_io", 0)
+    code = next(blob[start - vaddr:start - vaddr + size] for vaddr, blob, _ in img.segments
+                if vaddr <= start < vaddr + len(blob))
+    by_address = {v & ~1: k for k, v in img.symbols.items()}
+    ops = _invoke_ops((Path(img.footprint.elf).parents[2] / "model.c").read_text())
+    flat = [(pos, name) for pos, op in enumerate(ops) for name in op[3]]
+    sites, j, offset = [], 0, 0
+    for insn in decode_block(code, start, Timing()):
+        if insn.call is not None:
+            name = by_address.get(insn.call)
+            k = j
+            while k < len(flat) and flat[k][1] != name:
+                k += 1
+            if k < len(flat):
+                sites.append((start + offset, flat[k][0]))
+                j = k + 1
+        offset += insn.size
+    return sites
+
+
+def measure(model, inputs: list[np.ndarray] | None = None, timing: Timing = Timing(),
+            by_op: bool = False) -> list[RunCost]:
+    """Instructions and estimated cycles of one call of invoke per sample (and per op of the
+    model when by_op). inputs: arrays (B, *shape) in the model's input dtypes (default: one
+    all-zero sample)."""
+    img = _Image(model)
+    inputs = img.default_inputs() if inputs is None else inputs
+    ops, attribute = [], None
+    if by_op:
+        ops = _invoke_ops((Path(img.footprint.elf).parents[2] / "model.c").read_text())
+        sites = sorted(_call_sites(img))
+        lo = img.invoke & ~1
+        hi = lo + img.sizes.get("mcuq_model_invoke_io", 0)
+        addresses = [a for a, _ in sites]
+
+        def attribute(address: int):
+            if not lo <= address < hi:
+                return None
+            k = int(np.searchsorted(addresses, address))  # the next call site from here on
+            return sites[min(k, len(sites) - 1)][1] if sites else 0
+
+    out = []
+    for b in range(inputs[0].shape[0]):
+        uc, _top = img.machine(inputs, b)
+        counter = BlockCounter(uc, timing, len(ops) if by_op else 0, attribute)
+        img.run(uc)
+        per_op = [OpCost(op[0], op[1], op[2], n, c)
+                  for op, (n, c) in zip(ops, counter.per_bucket)]
+        out.append(RunCost(counter.instructions, counter.cycles, per_op))
+    return out
+
+
 def count_instructions(model, inputs: list[np.ndarray] | None = None) -> list[int]:
     """Instructions executed by one call of invoke per sample. inputs: arrays (B, *shape) in
     the model's input dtypes (default: one all-zero sample).
@@ -123,26 +290,7 @@ def count_instructions(model, inputs: list[np.ndarray] | None = None) -> list[in
     IT block whose condition fails counts too (the Cortex-M4 issues it; unicorn's
     per-instruction hook does not fire for it: `block_profile` shows both, and the tests prove
     they differ only there)."""
-    unicorn, _ = _unicorn()
-    img = _Image(model)
-    inputs = img.default_inputs() if inputs is None else inputs
-    counts = []
-    for b in range(inputs[0].shape[0]):
-        uc, _top = img.machine(inputs, b)
-        cache: dict[tuple[int, int], int] = {}
-        total = [0]
-
-        def on_block(uc_, address, size, _user):
-            key = (address, size)
-            n = cache.get(key)
-            if n is None:
-                n = cache[key] = _thumb_lengths(bytes(uc_.mem_read(address, size)))
-            total[0] += n
-
-        uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block)
-        img.run(uc)
-        counts.append(total[0])
-    return counts
+    return [r.instructions for r in measure(model, inputs)]
 
 
 def block_profile(model, inputs: list[np.ndarray] | None = None) -> list[dict]:

@@ -10,8 +10,8 @@
 #define MCUQ_NOINLINE
 #endif
 
-/* Depthwise output channels accumulated together (a fixed-size block on the stack keeps the
- * contiguous channel axis innermost without a scratch buffer). */
+/* Depthwise output channels accumulated together by the generic path (a fixed-size block on
+ * the stack keeps the contiguous channel axis innermost without a scratch buffer). */
 #define MCUQ_DW_BLOCK 32
 
 /* Generic requantization: any shift, so the offset addition can wrap (as TFLM's does). */
@@ -21,11 +21,12 @@ static inline int8_t mcuq_conv_out(int32_t acc, int32_t multiplier, int32_t shif
   return (int8_t)mcuq_clamp(v, p->act_min, p->act_max);
 }
 
-/* Shifts in [-31, -2]: |mcuq_requant_rshift(.)| < 2^30, the offset addition cannot wrap. */
-static inline int8_t mcuq_conv_rq(int32_t acc, const mcuq_conv_params_t *p, int32_t c,
-                                  int32_t offset, int32_t lo, int32_t hi) {
-  const int32_t v = mcuq_requant_rshift(acc, p->multiplier[c], p->shift[c]);
-  return (int8_t)mcuq_clamp(v + offset, lo, hi);
+/* Output channel c of a fast path: the table (mcuq_rq) unless the emitter marked the channel
+ * exotic (rq[2] < 0: shift >= -1 or outside the folded offset's range). */
+static inline int8_t mcuq_conv_one(int32_t acc, const int32_t *rq, int32_t c,
+                                   const mcuq_conv_params_t *p) {
+  if (rq[2] < 0) return mcuq_conv_out(acc, p->multiplier[c], p->shift[c], p);
+  return mcuq_out_byte(mcuq_rq(acc, rq), p->act_max - p->act_min, p->act_min);
 }
 
 /* First and one-past-last filter tap k with 0 <= origin + k * dil < size. */
@@ -46,8 +47,6 @@ static inline int32_t mcuq_dot_s8(const int8_t *restrict x, const int8_t *restri
   for (int32_t i = 0; i < n; ++i) acc += (uint32_t)((int32_t)x[i] * (int32_t)w[i]);
   return (int32_t)acc;
 }
-
-/* -- packed paths (mode 1 and 2) ------------------------------------------------------------ */
 
 /* Small copies and fills, word by word (no library call: newlib-nano's are bytewise). */
 static inline void mcuq_copy_bytes(int8_t *restrict d, const int8_t *restrict s, int32_t n) {
@@ -71,13 +70,21 @@ static inline void mcuq_fill_bytes(int8_t *d, uint32_t v4, int32_t n) {
   if (n & 1) d[0] = (int8_t)v4;
 }
 
+/* 4 int8 -> 2 words of int16 pairs: (b0, b2) and (b1, b3), the order SXTB16 gives. */
+static inline void mcuq_unpack4(uint32_t *d, uint32_t v) {
+  d[0] = mcuq_sxtb16(v);
+  d[1] = mcuq_sxtb16_ror8(v);
+}
+
+/* ===== CONV_2D ============================================================================= */
+
 /* The patch of output pixel (oy, ox) in OHWI tap order; taps in the padding hold the zero
  * point, the k_padded - K tail holds zeros (its weights are zero). */
 static void mcuq_im2col(const mcuq_conv_params_t *p, const int8_t *in_b, int32_t oy,
                         int32_t ox, int8_t *col) {
   const int32_t in_c = p->in_c, k_w = p->k_w;
   const int32_t row_bytes = k_w * in_c;
-  const uint32_t zp4 = (uint32_t)(uint8_t)(int8_t)p->input_zero_point * 0x01010101u;
+  const uint32_t zp4 = mcuq_rep4(p->input_zero_point);
   const int32_t iy0 = oy * p->stride_h - p->pad_h;
   const int32_t ix0 = ox * p->stride_w - p->pad_w;
   const int32_t tail = p->k_padded - p->k_h * row_bytes;
@@ -112,94 +119,139 @@ static void mcuq_im2col(const mcuq_conv_params_t *p, const int8_t *in_b, int32_t
   mcuq_fill_bytes(d, 0, tail);
 }
 
-/* Two patches (xa, xb) times two weight rows (w0, w1), n a multiple of 4. */
-static inline void mcuq_mac_2x2(const int8_t *xa, const int8_t *xb, const int8_t *w0,
-                                const int8_t *w1, int32_t n, int32_t *a00, int32_t *a01,
-                                int32_t *a10, int32_t *a11) {
-  int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
-  for (int32_t k = 0; k < n; k += 4) {
-    const uint32_t va = mcuq_load4(xa + k), vb = mcuq_load4(xb + k);
-    const uint32_t v0 = mcuq_load4(w0 + k), v1 = mcuq_load4(w1 + k);
-    const uint32_t ae = mcuq_sxtb16(va), ao = mcuq_sxtb16_ror8(va);
-    const uint32_t be = mcuq_sxtb16(vb), bo = mcuq_sxtb16_ror8(vb);
-    const uint32_t e0 = mcuq_sxtb16(v0), o0 = mcuq_sxtb16_ror8(v0);
-    s00 = mcuq_smlad(ae, e0, s00);
-    s00 = mcuq_smlad(ao, o0, s00);
-    s01 = mcuq_smlad(be, e0, s01);
-    s01 = mcuq_smlad(bo, o0, s01);
-    const uint32_t e1 = mcuq_sxtb16(v1), o1 = mcuq_sxtb16_ror8(v1);
-    s10 = mcuq_smlad(ae, e1, s10);
-    s10 = mcuq_smlad(ao, o1, s10);
-    s11 = mcuq_smlad(be, e1, s11);
-    s11 = mcuq_smlad(bo, o1, s11);
+/* The patch of output pixel (oy, ox), unpacked to int16 pairs, into the interleaved buffer x:
+ * chunk j (4 patch bytes) of pixel a is x[4j], x[4j + 1], of pixel b x[4j + 2], x[4j + 3]
+ * (slot 0 or 2). Path 2 reads the input pixel itself, path 1 gathers the patch into col. */
+static inline void mcuq_patch(const mcuq_conv_params_t *p, const int8_t *in_b, int32_t oy,
+                              int32_t ox, uint32_t *x, int8_t *col) {
+  const int32_t kp = p->k_padded;
+  const int8_t *s;
+  if (p->mode == 2) {
+    s = in_b + (oy * p->stride_h * p->in_w + ox * p->stride_w) * p->in_c;
+  } else {
+    mcuq_im2col(p, in_b, oy, ox, col);
+    s = col;
   }
+  for (int32_t k = 0; k < kp; k += 4, x += 4) mcuq_unpack4(x, mcuq_load4(s + k));
+}
+
+/* Two patches (x interleaved, 4 words per chunk) times the weight words of two channels (w: 2
+ * words per chunk): 16 multiply-accumulates per chunk. The Cortex-M build runs the loop as
+ * written below in assembly (post-incremented loads GCC does not form by itself: 18
+ * instructions per chunk instead of 20); every other build runs the C. */
+static inline void mcuq_mac_2x2(const uint32_t *x, const uint32_t *w, int32_t chunks,
+                                int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11) {
+  int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
+#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__)
+  uint32_t xa0, xa1, xb0, xb1, t, e;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"
+      "ldrd %[xb0], %[xb1], [%[x]], #8\n\t"
+      "ldr %[t], [%[w]], #4\n\t"
+      "sxtb16 %[e], %[t]\n\t"
+      "smlad %[s00], %[xa0], %[e], %[s00]\n\t"
+      "smlad %[s01], %[xb0], %[e], %[s01]\n\t"
+      "sxtb16 %[e], %[t], ror #8\n\t"
+      "smlad %[s00], %[xa1], %[e], %[s00]\n\t"
+      "smlad %[s01], %[xb1], %[e], %[s01]\n\t"
+      "ldr %[t], [%[w]], #4\n\t"
+      "sxtb16 %[e], %[t]\n\t"
+      "smlad %[s10], %[xa0], %[e], %[s10]\n\t"
+      "smlad %[s11], %[xb0], %[e], %[s11]\n\t"
+      "sxtb16 %[e], %[t], ror #8\n\t"
+      "smlad %[s10], %[xa1], %[e], %[s10]\n\t"
+      "smlad %[s11], %[xb1], %[e], %[s11]\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 1b\n\t"
+      : [x] "+r"(x), [w] "+r"(w), [n] "+r"(chunks), [s00] "+r"(s00), [s01] "+r"(s01),
+        [s10] "+r"(s10), [s11] "+r"(s11), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1),
+        [xb0] "=&r"(xb0), [xb1] "=&r"(xb1), [t] "=&r"(t), [e] "=&r"(e)
+      : "m"(*(const uint32_t(*)[MCUQ_CONV_COL_MAX])x)
+      : "cc");
+#else
+  for (int32_t j = 0; j < chunks; ++j, w += 2, x += 4) {
+    uint32_t e = mcuq_sxtb16(w[0]);
+    s00 = mcuq_smlad(x[0], e, s00);
+    s01 = mcuq_smlad(x[2], e, s01);
+    e = mcuq_sxtb16_ror8(w[0]);
+    s00 = mcuq_smlad(x[1], e, s00);
+    s01 = mcuq_smlad(x[3], e, s01);
+    e = mcuq_sxtb16(w[1]);
+    s10 = mcuq_smlad(x[0], e, s10);
+    s11 = mcuq_smlad(x[2], e, s11);
+    e = mcuq_sxtb16_ror8(w[1]);
+    s10 = mcuq_smlad(x[1], e, s10);
+    s11 = mcuq_smlad(x[3], e, s11);
+  }
+#endif
   *a00 = s00;
   *a01 = s01;
   *a10 = s10;
   *a11 = s11;
 }
 
-/* Two patches times one weight row. */
-static inline void mcuq_mac_2x1(const int8_t *xa, const int8_t *xb, const int8_t *w0,
-                                int32_t n, int32_t *a00, int32_t *a01) {
+/* Two patches times the weight words of one channel (w: 1 word per chunk). */
+static inline void mcuq_mac_2x1(const uint32_t *x, const uint32_t *w, int32_t chunks,
+                                int32_t *a00, int32_t *a01) {
   int32_t s00 = *a00, s01 = *a01;
-  for (int32_t k = 0; k < n; k += 4) {
-    const uint32_t va = mcuq_load4(xa + k), vb = mcuq_load4(xb + k);
-    const uint32_t v0 = mcuq_load4(w0 + k);
-    const uint32_t e0 = mcuq_sxtb16(v0), o0 = mcuq_sxtb16_ror8(v0);
-    s00 = mcuq_smlad(mcuq_sxtb16(va), e0, s00);
-    s00 = mcuq_smlad(mcuq_sxtb16_ror8(va), o0, s00);
-    s01 = mcuq_smlad(mcuq_sxtb16(vb), e0, s01);
-    s01 = mcuq_smlad(mcuq_sxtb16_ror8(vb), o0, s01);
+  for (int32_t j = 0; j < chunks; ++j, ++w, x += 4) {
+    const uint32_t e = mcuq_sxtb16(w[0]), o = mcuq_sxtb16_ror8(w[0]);
+    s00 = mcuq_smlad(x[0], e, s00);
+    s00 = mcuq_smlad(x[1], o, s00);
+    s01 = mcuq_smlad(x[2], e, s01);
+    s01 = mcuq_smlad(x[3], o, s01);
   }
   *a00 = s00;
   *a01 = s01;
 }
 
+/* Channels c and c + 1 of one pixel as two bytes (one halfword store). */
+static inline void mcuq_conv_store2(int8_t *out, int32_t a0, int32_t a1, const int32_t *rq,
+                                    int32_t c, const mcuq_conv_params_t *p, uint32_t cap4,
+                                    uint32_t lo4) {
+  if ((rq[2] | rq[MCUQ_RQ_WORDS + 2]) < 0) { /* an exotic channel: per channel */
+    out[0] = mcuq_conv_one(a0, rq, c, p);
+    out[1] = mcuq_conv_one(a1, rq + MCUQ_RQ_WORDS, c + 1, p);
+    return;
+  }
+  mcuq_store2(out, mcuq_rq2(a0, a1, rq, cap4, lo4));
+}
+
 static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict input,
                              const int8_t *restrict weights, const int32_t *restrict bias,
                              int8_t *restrict output) {
-  const int32_t in_c = p->in_c, out_c = p->out_c, kp = p->k_padded;
+  const int32_t out_c = p->out_c, kp = p->k_padded, chunks = kp >> 2;
   const int32_t out_w = p->out_w, pixels = p->out_h * out_w;
-  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
-  int8_t col[2 * MCUQ_CONV_COL_MAX];
+  const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
+  const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
+  uint32_t x[MCUQ_CONV_COL_MAX];     /* two patches, interleaved per chunk (kp words) */
+  int8_t col[MCUQ_CONV_COL_MAX];     /* path 1: one gathered int8 patch */
   for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *in_b = input + b * p->in_h * p->in_w * in_c;
+    const int8_t *in_b = input + b * p->in_h * p->in_w * p->in_c;
     int8_t *out_b = output + b * pixels * out_c;
+    int32_t oy = 0, ox = 0;
     for (int32_t pix = 0; pix < pixels; pix += 2) {
       const int two = pix + 1 < pixels;
-      const int32_t oya = pix / out_w, oxa = pix % out_w;
-      const int32_t oyb = two ? (pix + 1) / out_w : oya, oxb = two ? (pix + 1) % out_w : oxa;
-      const int8_t *xa, *xb;
-      if (p->mode == 2) {
-        xa = in_b + (oya * p->stride_h * p->in_w + oxa * p->stride_w) * in_c;
-        xb = in_b + (oyb * p->stride_h * p->in_w + oxb * p->stride_w) * in_c;
-      } else {
-        mcuq_im2col(p, in_b, oya, oxa, col);
-        xa = col;
-        xb = col;
-        if (two) {
-          mcuq_im2col(p, in_b, oyb, oxb, col + kp);
-          xb = col + kp;
-        }
+      mcuq_patch(p, in_b, oy, ox, x, col);
+      if (two && ++ox == out_w) ox = 0, ++oy;
+      mcuq_patch(p, in_b, oy, ox, x + 2, col); /* the last pixel of an odd count: again */
+      if (++ox == out_w) ox = 0, ++oy;
+      int8_t *oa = out_b + pix * out_c, *ob = oa + out_c;
+      const uint32_t *w = w_all;
+      const int32_t *rq = p->rq;
+      int32_t c = 0;
+      for (; c + 2 <= out_c; c += 2, w += 2 * chunks, rq += 2 * MCUQ_RQ_WORDS) {
+        int32_t a00 = bias[c], a01 = bias[c], a10 = bias[c + 1], a11 = bias[c + 1];
+        mcuq_mac_2x2(x, w, chunks, &a00, &a01, &a10, &a11);
+        mcuq_conv_store2(oa + c, a00, a10, rq, c, p, cap4, lo4);
+        if (two) mcuq_conv_store2(ob + c, a01, a11, rq, c, p, cap4, lo4);
       }
-      int8_t *oa = out_b + pix * out_c;
-      int8_t *ob = two ? oa + out_c : oa;
-      int32_t o = 0;
-      for (; o + 2 <= out_c; o += 2) {
-        const int8_t *w0 = weights + o * kp;
-        int32_t a00 = bias[o], a01 = bias[o], a10 = bias[o + 1], a11 = bias[o + 1];
-        mcuq_mac_2x2(xa, xb, w0, w0 + kp, kp, &a00, &a01, &a10, &a11);
-        ob[o] = mcuq_conv_rq(a01, p, o, off, lo, hi);
-        ob[o + 1] = mcuq_conv_rq(a11, p, o + 1, off, lo, hi);
-        oa[o] = mcuq_conv_rq(a00, p, o, off, lo, hi);
-        oa[o + 1] = mcuq_conv_rq(a10, p, o + 1, off, lo, hi);
-      }
-      if (o < out_c) {
-        int32_t a00 = bias[o], a01 = bias[o];
-        mcuq_mac_2x1(xa, xb, weights + o * kp, kp, &a00, &a01);
-        ob[o] = mcuq_conv_rq(a01, p, o, off, lo, hi);
-        oa[o] = mcuq_conv_rq(a00, p, o, off, lo, hi);
+      if (c < out_c) {
+        int32_t a00 = bias[c], a01 = bias[c];
+        mcuq_mac_2x1(x, w, chunks, &a00, &a01);
+        oa[c] = mcuq_conv_one(a00, rq, c, p);
+        if (two) ob[c] = mcuq_conv_one(a01, rq, c, p);
       }
     }
   }
@@ -281,45 +333,142 @@ void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
   }
 }
 
-/* -- depthwise ------------------------------------------------------------------------------ */
+/* ===== DEPTHWISE_CONV_2D =================================================================== */
 
-/* One tap of 4 channels: x and w words, SXTB16-unpacked, 4 multiply-accumulates. */
-#define MCUQ_DW_TAP(xp, wp)                                                                  \
-  do {                                                                                       \
-    const uint32_t xv_ = mcuq_load4(xp), wv_ = mcuq_load4(wp);                               \
-    const uint32_t xe_ = mcuq_sxtb16(xv_), xo_ = mcuq_sxtb16_ror8(xv_);                      \
-    const uint32_t we_ = mcuq_sxtb16(wv_), wo_ = mcuq_sxtb16_ror8(wv_);                      \
-    a0 = mcuq_smlabb(xe_, we_, a0);                                                          \
-    a2 = mcuq_smlatt(xe_, we_, a2);                                                          \
-    a1 = mcuq_smlabb(xo_, wo_, a1);                                                          \
-    a3 = mcuq_smlatt(xo_, wo_, a3);                                                          \
-  } while (0)
+/* Fast paths. Both take blocks of 4 output channels and weights unpacked to int16 pairs
+ * (conv.py: block_weights, 2 words per tap). Mode 1 (depth multiplier 1) goes pixel by pixel
+ * (mcuq_depthwise_px below); mode 2 (a multiplier that is a multiple of 4: the block's 4
+ * outputs read one input channel, e.g. the 1 x 8 first layer of audio and grayscale models)
+ * goes block by block over the whole image: the input rows the taps read are unpacked once
+ * per block into a ring of R = (k_h - 1) * dil_h + 1 rows of the padded width
+ * W = (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1 (one int16 per pixel, padding holding the
+ * zero point), so that every tap is uniform and two neighbouring taps are one 32-bit load. */
 
-/* 4 channels (c .. c + 3) of one output pixel over the taps: a[j] = bias[j] + sum x * w. */
-static inline void mcuq_dw_taps4(const int8_t *const *tap, const int8_t *wp, int32_t c,
-                                 int32_t ch, int32_t taps, const int32_t *bias, int32_t *a) {
-  int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-  for (const int8_t *const *end = tap + taps; tap != end; ++tap, wp += ch)
-    MCUQ_DW_TAP(*tap + c, wp);
-  a[0] = a0;
-  a[1] = a1;
-  a[2] = a2;
-  a[3] = a3;
+/* Ring row `dst` (mode 2) from input row iy of channel ic (the zero point outside the image). */
+static void mcuq_dw_ring_row(const mcuq_conv_params_t *p, const int8_t *in_b, int32_t iy,
+                             int32_t ic, int32_t width, uint32_t *dst) {
+  const int32_t in_w = p->in_w, in_c = p->in_c, pad_w = p->pad_w;
+  const int16_t z = (int16_t)p->input_zero_point;
+  int32_t x0 = width, x1 = width;
+  if (iy >= 0 && iy < p->in_h) {
+    x0 = pad_w < width ? pad_w : width;
+    x1 = pad_w + in_w < width ? pad_w + in_w : width;
+  }
+  const int8_t *s = in_b + (iy >= 0 && iy < p->in_h ? iy * in_w * in_c : 0) + ic;
+  uint8_t *d = (uint8_t *)dst;
+  int32_t x = 0;
+  for (; x < x0; ++x) memcpy(d + 2 * x, &z, 2);
+  for (; x < x1; ++x, s += in_c) {
+    const int16_t v = *s;
+    memcpy(d + 2 * x, &v, 2);
+  }
+  for (; x < width; ++x) memcpy(d + 2 * x, &z, 2);
 }
 
-/* depth_multiplier == 1 (k_h * k_w <= MCUQ_DW_TAPS_MAX, channels <= MCUQ_DW_CH_MAX): per
- * output pixel a table of tap pointers (taps in the padding point at a row of zero points), then
- * 4 channels at a time in registers with one uniform loop over the taps. */
-static void mcuq_depthwise_m1(const mcuq_conv_params_t *p, const int8_t *restrict input,
+/* What one output row of one block needs. */
+typedef struct {
+  const uint32_t *rows[MCUQ_DW_TAPS_MAX]; /* the k_h ring rows the taps read */
+  const uint32_t *w;                       /* the block's unpacked weights */
+  const int32_t *rq;                       /* the block's table entries */
+  const mcuq_conv_params_t *p;
+  int8_t *out;                             /* output pixel 0 of the row, channel c */
+  int32_t bias[4];
+  int32_t c, n, exotic;                    /* first channel, channels, any exotic one */
+  uint32_t cap4, lo4;
+} mcuq_dw_line_t;
+
+/* Requantizes and stores the block's channels of one pixel. */
+static inline void mcuq_dw_store(const mcuq_dw_line_t *L, int8_t *out, int32_t a0, int32_t a1,
+                                 int32_t a2, int32_t a3) {
+  const int32_t *rq = L->rq;
+  if (L->exotic) {
+    const int32_t a[4] = {a0, a1, a2, a3};
+    for (int32_t j = 0; j < L->n; ++j)
+      out[j] = mcuq_conv_one(a[j], rq + j * MCUQ_RQ_WORDS, L->c + j, L->p);
+    return;
+  }
+  mcuq_store4(out, mcuq_rq4(a0, a1, a2, a3, rq, L->cap4, L->lo4));
+}
+
+/* -- mode 1: depth multiplier 1, pixel by pixel ------------------------------------------
+ * Per output pixel a table of the taps' input pixels (a tap in the padding points at a row of
+ * zero points), then block by block (4 channels) over the taps: one input word per tap,
+ * unpacked to (c0, c2), (c1, c3), against the block's unpacked weight words. */
+
+/* a[0..3] += taps of channels c .. c + 3; tab: the pixel's taps, w: 2 words per tap. The
+ * Cortex-M build runs the loop in assembly (post-incremented loads; three taps per iteration
+ * when the count allows): 9 instructions per tap and 2 per iteration instead of GCC's 12. */
+static inline void mcuq_dw_taps_px(const int8_t *const *tab, int32_t taps, int32_t c,
+                                   const uint32_t *w, int32_t *acc0, int32_t *acc1,
+                                   int32_t *acc2, int32_t *acc3) {
+  int32_t a0 = *acc0, a1 = *acc1, a2 = *acc2, a3 = *acc3;
+#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__)
+  const int8_t *ptr;
+  uint32_t x, xe, w0, w1;
+#define MCUQ_DW_ASM_TAP                                                                      \
+  "ldr %[ptr], [%[tab]], #4\n\t"                                                             \
+  "ldr %[x], [%[ptr], %[c]]\n\t"                                                             \
+  "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                        \
+  "sxtb16 %[xe], %[x]\n\t"                                                                   \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                            \
+  "smlabb %[a0], %[xe], %[w0], %[a0]\n\t"                                                    \
+  "smlatt %[a2], %[xe], %[w0], %[a2]\n\t"                                                    \
+  "smlabb %[a1], %[x], %[w1], %[a1]\n\t"                                                     \
+  "smlatt %[a3], %[x], %[w1], %[a3]\n\t"
+  int32_t n = taps;
+  if (n % 3 == 0) {
+    n /= 3;
+    __asm__ volatile("1:\n\t" MCUQ_DW_ASM_TAP MCUQ_DW_ASM_TAP MCUQ_DW_ASM_TAP
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [tab] "+r"(tab), [w] "+r"(w), [n] "+r"(n), [a0] "+r"(a0),
+                       [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [ptr] "=&r"(ptr),
+                       [x] "=&r"(x), [xe] "=&r"(xe), [w0] "=&r"(w0), [w1] "=&r"(w1)
+                     : [c] "r"(c), "m"(*(const int8_t *const(*)[MCUQ_DW_TAPS_MAX])tab)
+                     : "cc");
+  } else {
+    __asm__ volatile("1:\n\t" MCUQ_DW_ASM_TAP
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [tab] "+r"(tab), [w] "+r"(w), [n] "+r"(n), [a0] "+r"(a0),
+                       [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [ptr] "=&r"(ptr),
+                       [x] "=&r"(x), [xe] "=&r"(xe), [w0] "=&r"(w0), [w1] "=&r"(w1)
+                     : [c] "r"(c), "m"(*(const int8_t *const(*)[MCUQ_DW_TAPS_MAX])tab)
+                     : "cc");
+  }
+#undef MCUQ_DW_ASM_TAP
+#else
+  for (int32_t t = 0; t < taps; ++t, w += 2) {
+    const uint32_t x = mcuq_load4(tab[t] + c);
+    const uint32_t xe = mcuq_sxtb16(x), xo = mcuq_sxtb16_ror8(x);
+    a0 = mcuq_smlabb(xe, w[0], a0);
+    a2 = mcuq_smlatt(xe, w[0], a2);
+    a1 = mcuq_smlabb(xo, w[1], a1);
+    a3 = mcuq_smlatt(xo, w[1], a3);
+  }
+#endif
+  *acc0 = a0;
+  *acc1 = a1;
+  *acc2 = a2;
+  *acc3 = a3;
+}
+
+static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restrict input,
                               const int8_t *restrict weights, const int32_t *restrict bias,
                               int8_t *restrict output) {
   const int32_t in_h = p->in_h, in_w = p->in_w, ch = p->out_c;
   const int32_t k_h = p->k_h, k_w = p->k_w, taps = k_h * k_w;
-  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
-  const int32_t *restrict mult = p->multiplier, *restrict shift = p->shift;
-  const int8_t *tap[MCUQ_DW_TAPS_MAX];
-  int8_t zp_row[MCUQ_DW_CH_MAX];
-  mcuq_fill_bytes(zp_row, (uint32_t)(uint8_t)(int8_t)p->input_zero_point * 0x01010101u, ch);
+  const int32_t full = ch & ~3, tail = ch - full;
+  const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
+  const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
+  const int32_t *const rq_all = p->rq;
+  const int8_t *tab[MCUQ_DW_TAPS_MAX];
+  uint32_t zp_row[MCUQ_DW_CH_MAX / 4 + 1];
+  const uint32_t zp4 = mcuq_rep4(p->input_zero_point);
+  for (int32_t k = 0; k <= ch >> 2; ++k) zp_row[k] = zp4;
+  const int8_t *const zp = (const int8_t *)zp_row;
+  int exotic = 0; /* any channel the table cannot requantize */
+  for (int32_t c = 0; c < ch; ++c) exotic |= rq_all[c * MCUQ_RQ_WORDS + 2] < 0;
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * ch;
     int8_t *out = output + b * p->out_h * p->out_w * ch;
@@ -327,31 +476,137 @@ static void mcuq_depthwise_m1(const mcuq_conv_params_t *p, const int8_t *restric
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
       for (int32_t ox = 0; ox < p->out_w; ++ox, out += ch) {
         const int32_t ix0 = ox * p->stride_w - p->pad_w;
-        const int8_t **t = tap;
-        for (int32_t ky = 0, iy = iy0; ky < k_h; ++ky, iy += p->dil_h) {
-          if (iy < 0 || iy >= in_h) {
-            for (int32_t kx = 0; kx < k_w; ++kx) *t++ = zp_row;
-            continue;
+        const int8_t **t = tab;
+        if (iy0 >= 0 && iy0 + (k_h - 1) * p->dil_h < in_h && ix0 >= 0 &&
+            ix0 + (k_w - 1) * p->dil_w < in_w) { /* interior: no checks */
+          const int32_t col = p->dil_w * ch, down = p->dil_h * in_w * ch;
+          const int8_t *row = in_b + (iy0 * in_w + ix0) * ch;
+          for (int32_t ky = 0; ky < k_h; ++ky) {
+            for (int32_t kx = 0; kx < k_w; ++kx) *t++ = row + kx * col;
+            if (ky + 1 < k_h) row += down;
           }
-          const int8_t *row = in_b + iy * in_w * ch;
-          for (int32_t kx = 0, ix = ix0; kx < k_w; ++kx, ix += p->dil_w)
-            *t++ = ix >= 0 && ix < in_w ? row + ix * ch : zp_row;
-        }
-        int32_t c = 0;
-        for (; c + 4 <= ch; c += 4) {
-          int32_t a[4];
-          mcuq_dw_taps4(tap, weights + c, c, ch, taps, bias + c, a);
-          for (int32_t j = 0; j < 4; ++j) {
-            const int32_t v = mcuq_requant_rshift(a[j], mult[c + j], shift[c + j]);
-            out[c + j] = (int8_t)mcuq_clamp(v + off, lo, hi);
+        } else {
+          for (int32_t ky = 0, iy = iy0; ky < k_h; ++ky, iy += p->dil_h) {
+            if (iy < 0 || iy >= in_h) {
+              for (int32_t kx = 0; kx < k_w; ++kx) *t++ = zp;
+              continue;
+            }
+            const int8_t *row = in_b + iy * in_w * ch;
+            for (int32_t kx = 0, ix = ix0; kx < k_w; ++kx, ix += p->dil_w)
+              *t++ = ix >= 0 && ix < in_w ? row + ix * ch : zp;
           }
         }
-        for (; c < ch; ++c) {
-          uint32_t a = (uint32_t)bias[c];
-          for (int32_t k = 0; k < taps; ++k)
-            a += (uint32_t)((int32_t)tap[k][c] * (int32_t)weights[k * ch + c]);
-          out[c] = mcuq_conv_rq((int32_t)a, p, c, off, lo, hi);
+        const uint32_t *w = w_all;
+        const int32_t *rq = rq_all;
+        for (int32_t c = 0; c < full; c += 4, w += 2 * taps, rq += 4 * MCUQ_RQ_WORDS) {
+          int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+          mcuq_dw_taps_px(tab, taps, c, w, &a0, &a1, &a2, &a3);
+          if (exotic && (rq[2] | rq[MCUQ_RQ_WORDS + 2] | rq[2 * MCUQ_RQ_WORDS + 2] |
+                         rq[3 * MCUQ_RQ_WORDS + 2]) < 0) {
+            const int32_t a[4] = {a0, a1, a2, a3};
+            for (int32_t j = 0; j < 4; ++j)
+              out[c + j] = mcuq_conv_one(a[j], rq + j * MCUQ_RQ_WORDS, c + j, p);
+          } else {
+            mcuq_store4(out + c, mcuq_rq4(a0, a1, a2, a3, rq, cap4, lo4));
+          }
         }
+        if (tail) { /* the last channels of a count that is not a multiple of 4: bytewise */
+          for (int32_t j = 0; j < tail; ++j) {
+            const int32_t c = full + j;
+            const uint32_t *wt = w + (j & 1); /* (c0, c2) or (c1, c3) */
+            uint32_t acc = (uint32_t)bias[c];
+            for (int32_t k = 0; k < taps; ++k, wt += 2) {
+              const int32_t wv = (int16_t)(j & 2 ? *wt >> 16 : *wt & 0xffffu);
+              acc += (uint32_t)((int32_t)tab[k][c] * wv);
+            }
+            out[c] = mcuq_conv_one((int32_t)acc, rq + j * MCUQ_RQ_WORDS, c, p);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Mode 2, one output row. Ring rows hold one int16 per pixel; without horizontal dilation two
+ * neighbouring taps are one 32-bit load (x[kx], x[kx + 1]) against weight words holding the
+ * two taps' weights of one channel ((w[kx], w[kx + 1]) per channel: SMLAD); an odd last tap of
+ * a filter row uses the words (c0, c2), (c1, c3) and SMLABB/SMLABT. */
+MCUQ_NOINLINE static void mcuq_dw_line_m4(const mcuq_dw_line_t *L) {
+  const mcuq_conv_params_t *p = L->p;
+  const int32_t k_h = p->k_h, k_w = p->k_w, dw = p->dil_w, sw = p->stride_w;
+  const int32_t out_c = p->out_c, pairs = dw == 1 ? k_w >> 1 : 0, singles = k_w - 2 * pairs;
+  int8_t *out = L->out;
+  for (int32_t ox = p->out_w, col = 0; ox > 0; --ox, col += sw, out += out_c) {
+    int32_t a0 = L->bias[0], a1 = L->bias[1], a2 = L->bias[2], a3 = L->bias[3];
+    const uint32_t *w = L->w;
+    for (int32_t ky = 0; ky < k_h; ++ky) {
+      const uint8_t *x = (const uint8_t *)L->rows[ky] + 2 * col;
+      for (int32_t k = 0; k < pairs; ++k, x += 4, w += 4) {
+        uint32_t xx;
+        memcpy(&xx, x, 4);
+        a0 = mcuq_smlad(xx, w[0], a0);
+        a1 = mcuq_smlad(xx, w[1], a1);
+        a2 = mcuq_smlad(xx, w[2], a2);
+        a3 = mcuq_smlad(xx, w[3], a3);
+      }
+      for (int32_t k = 0; k < singles; ++k, x += 2 * dw, w += 2) {
+        int16_t h;
+        memcpy(&h, x, 2);
+        const uint32_t xv = (uint32_t)(int32_t)h;
+        a0 = mcuq_smlabb(xv, w[0], a0);
+        a2 = mcuq_smlabt(xv, w[0], a2);
+        a1 = mcuq_smlabb(xv, w[1], a1);
+        a3 = mcuq_smlabt(xv, w[1], a3);
+      }
+    }
+    mcuq_dw_store(L, out, a0, a1, a2, a3);
+  }
+}
+
+static void mcuq_depthwise_rows(const mcuq_conv_params_t *p, const int8_t *restrict input,
+                                const int8_t *restrict weights, const int32_t *restrict bias,
+                                int8_t *restrict output) {
+  const int32_t in_c = p->in_c, out_c = p->out_c, m = p->depth_multiplier;
+  const int32_t k_h = p->k_h, taps = k_h * p->k_w, out_h = p->out_h, out_w = p->out_w;
+  const int32_t dh = p->dil_h, sh = p->stride_h;
+  const int32_t rows = (k_h - 1) * dh + 1;
+  const int32_t width = (out_w - 1) * p->stride_w + (p->k_w - 1) * p->dil_w + 1;
+  const int32_t row_words = (width + 1) >> 1;
+  uint32_t ring[MCUQ_DW_ROWS_MAX / 4];
+  mcuq_dw_line_t L;
+  L.p = p;
+  L.cap4 = mcuq_rep4(p->act_max - p->act_min);
+  L.lo4 = mcuq_rep4(p->act_min);
+  L.n = 4; /* out_c is a multiple of 4 */
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *in_b = input + b * p->in_h * p->in_w * in_c;
+    int8_t *out_b = output + b * out_h * out_w * out_c;
+    for (int32_t c = 0; c < out_c; c += 4) {
+      L.c = c;
+      L.rq = p->rq + c * MCUQ_RQ_WORDS;
+      L.w = (const uint32_t *)(const void *)weights + (c >> 2) * 2 * taps;
+      L.exotic = 0;
+      for (int32_t j = 0; j < 4; ++j) {
+        L.bias[j] = bias[c + j];
+        L.exotic |= L.rq[j * MCUQ_RQ_WORDS + 2] < 0;
+      }
+      const int32_t ic = c / m;
+      /* ring row r holds input row r - pad_h at slot r mod rows; rows below `built` exist */
+      int32_t built = 0, slot = 0;
+      for (int32_t oy = 0, top = 0; oy < out_h; ++oy, top += sh) {
+        if (built < top) { /* rows skipped by a stride larger than the ring */
+          slot = (slot + (top - built)) % rows;
+          built = top;
+        }
+        for (; built < top + rows; ++built, slot = slot + 1 == rows ? 0 : slot + 1)
+          mcuq_dw_ring_row(p, in_b, built - p->pad_h, ic, width, ring + slot * row_words);
+        /* ring row top + ky * dh sits at slot (slot + ky * dh) mod rows (slot: row `top`) */
+        for (int32_t ky = 0, s = slot; ky < k_h; ++ky, s += dh) {
+          if (s >= rows) s -= rows;
+          L.rows[ky] = ring + s * row_words;
+        }
+        L.out = out_b + oy * out_w * out_c + c;
+        mcuq_dw_line_m4(&L);
       }
     }
   }
@@ -413,7 +668,9 @@ void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict 
                             const int8_t *restrict weights, const int32_t *restrict bias,
                             int8_t *restrict output) {
   if (p->mode == 1) {
-    mcuq_depthwise_m1(p, input, weights, bias, output);
+    mcuq_depthwise_px(p, input, weights, bias, output);
+  } else if (p->mode == 2) {
+    mcuq_depthwise_rows(p, input, weights, bias, output);
   } else {
     mcuq_depthwise_generic(p, input, weights, bias, output);
   }

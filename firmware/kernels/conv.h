@@ -1,15 +1,19 @@
 /* CONV_2D and DEPTHWISE_CONV_2D, int8 (mirrors mcuq/reference/ops/conv.py). NHWC tensors,
- * conv weights OHWI, depthwise weights 1HW(C*M). */
+ * conv weights OHWI, depthwise weights 1HW(C*M) (the fast paths take them rearranged, below). */
 #ifndef MCUQ_CONV_H
 #define MCUQ_CONV_H
 
 #include <stdint.h>
 
-/* Largest k_padded of the im2col path (two patches live on the stack). */
-#define MCUQ_CONV_COL_MAX 1024
-/* Depthwise mode 1 limits: filter taps (k_h * k_w) and channels (a row of zero points). */
-#define MCUQ_DW_TAPS_MAX 25
-#define MCUQ_DW_CH_MAX 256
+/* Largest k_padded of the packed conv paths: two patches, unpacked to int16, live on the stack
+ * (4 * MCUQ_CONV_COL_MAX bytes). */
+#define MCUQ_CONV_COL_MAX 768
+/* Depthwise fast paths: filter taps (k_h * k_w: a table of tap pointers), channels of mode 1
+ * (a row of zero points) and bytes of mode 2's ring of unpacked input rows, all on the
+ * stack. */
+#define MCUQ_DW_TAPS_MAX 96
+#define MCUQ_DW_CH_MAX 512
+#define MCUQ_DW_ROWS_MAX 2048
 
 typedef struct {
   int32_t batches;
@@ -21,25 +25,43 @@ typedef struct {
   int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
   int32_t input_zero_point; /* = -input_offset */
   int32_t output_offset, act_min, act_max;
-  /* CONV_2D kernel path, chosen at generation time (mcuq/codegen/c_ops/conv.py):
-   *   0: generic (weights OHWI as in the model);
-   *   1: im2col: each output pixel's patch (taps in the padding read the zero point) is
-   *      gathered into a stack buffer of k_padded bytes, then a packed int8 dot product;
-   *   2: direct: 1x1 filter, no padding, in_c % 4 == 0: the input pixel is the patch.
-   * Paths 1 and 2 take weights as out_c rows of k_padded bytes (OHWI rows zero-padded to a
-   * multiple of 4). DEPTHWISE_CONV_2D: 0 generic, 1 depth_multiplier == 1 fast path (within the
-   * MCUQ_DW_* limits).
-   * Modes != 0 need every shift in [-31, -2] (mcuq_requant_rshift). */
+  /* Kernel path, chosen at generation time (mcuq/codegen/c_ops/conv.py):
+   * CONV_2D
+   *   0: generic (weights OHWI as in the model; grouped convolutions, patches over
+   *      MCUQ_CONV_COL_MAX);
+   *   1: im2col: two output pixels' patches (taps in the padding read the zero point) are
+   *      gathered and unpacked to int16 on the stack, then 2 pixels x 2 output channels per
+   *      pass over the patch;
+   *   2: direct: 1x1 filter, no padding, in_c % 4 == 0: the input pixels are the patches.
+   *   Paths 1 and 2 take the weights as 32-bit words (mcuq/codegen/c_ops/conv.py:
+   *   pair_weights): per pair of output channels, per 4 patch bytes, one word of each (rows
+   *   zero-padded to k_padded bytes); an odd last channel's words follow alone.
+   * DEPTHWISE_CONV_2D
+   *   0: generic (any depth multiplier, filter, shapes);
+   *   1: depth_multiplier 1, channels <= MCUQ_DW_CH_MAX: pixel by pixel, a table of tap
+   *      pointers (padding: a row of zero points), blocks of 4 channels;
+   *   2: depth_multiplier a multiple of 4 (every block of 4 output channels reads one input
+   *      channel): block by block, a ring of input rows unpacked to int16 and padded with the
+   *      zero point (at most MCUQ_DW_ROWS_MAX bytes), neighbouring taps paired for SMLAD.
+   *   Both take filters of at most MCUQ_DW_TAPS_MAX taps and the weights unpacked to int16
+   *   pairs (block_weights in mcuq/codegen/c_ops/conv.py).
+   * The fast paths (conv 1, 2; depthwise 1, 2) requantize with `rq` (mcuq_rq); the channels it
+   * cannot express (`exotic`: shift >= -1, shifts below the folded offset's range) are
+   * computed again afterwards by the generic path with multiplier/shift. */
   int32_t mode;
   int32_t k_padded;
-  const int32_t *multiplier; /* out_c entries (per-tensor models repeat one value) */
-  const int32_t *shift;      /* out_c entries */
+  const int32_t *multiplier; /* generic path / exotic channels: out_c entries (or NULL) */
+  const int32_t *shift;      /* out_c entries (or NULL) */
+  const int32_t *rq;         /* fast paths: MCUQ_RQ_WORDS per channel (blocks padded to 4) */
+  int32_t n_exotic;
+  const int32_t *exotic;     /* n_exotic output channels */
 } mcuq_conv_params_t;
 
-/* bias: out_c entries, already holding bias + input_offset * sum(all weights of the channel).
- * TFLM accumulates (x + input_offset) * w over the taps inside the image only; a tap in the
- * padding is the same as one reading x = input_zero_point, which the kernels do, so the
- * folded bias is exact for SAME padding too. */
+/* bias: out_c entries (padded to a multiple of 4 for depthwise paths 1 and 2), already holding
+ * bias + input_offset * sum(all weights of the channel). TFLM accumulates
+ * (x + input_offset) * w over the taps inside the image only; a tap in the padding is the same
+ * as one reading x = input_zero_point, which the kernels do, so the folded bias is exact for
+ * SAME padding too. */
 void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
                   const int8_t *restrict weights, const int32_t *restrict bias,
                   int8_t *restrict output);

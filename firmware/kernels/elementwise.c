@@ -52,11 +52,30 @@ static inline int8_t ew_rescale_output(const ew_params_t *p, int32_t raw) {
 #define EW_S2(y) ew_scale_input((y), p->input2_offset, p->left_shift, p->input2_multiplier, \
                                 p->input2_shift)
 
+/* Tables instead of the inputs' rescaling (equal shapes): two loads per element; the output
+ * rescaling with one SMLAL when its shift is in mcuq_requant_rshift's range. */
+static void ew_add_sub_lut(const ew_params_t *p, const int8_t *a, const int8_t *b,
+                           int8_t *out, int32_t n, int32_t sign) {
+  const int32_t *t1 = p->lut1 + 128, *t2 = p->lut2 + 128;
+  const int32_t m = p->output_multiplier, sh = p->output_shift, off = p->output_offset;
+  const int32_t lo = p->act_min, hi = p->act_max;
+  if (sh <= -2) {
+    for (int32_t i = 0; i < n; ++i) {
+      const int32_t raw = t1[a[i]] + sign * t2[b[i]];
+      out[i] = (int8_t)mcuq_clamp(mcuq_requant_rshift(raw, m, sh) + off, lo, hi);
+    }
+  } else {
+    for (int32_t i = 0; i < n; ++i) out[i] = ew_rescale_output(p, t1[a[i]] + sign * t2[b[i]]);
+  }
+}
+
 /* sign = +1 (ADD) or -1 (SUB); a broadcast operand is scaled once per row. */
 static inline void ew_add_sub_row(const ew_params_t *p, const int8_t *a, int32_t sa,
                                   const int8_t *b, int32_t sb, int8_t *out, int32_t n,
                                   int32_t sign) {
-  if (sa == 1 && sb == 1) { /* equal shapes (and contiguous lines): the fast path */
+  if (sa == 1 && sb == 1 && p->lut1) {
+    ew_add_sub_lut(p, a, b, out, n, sign);
+  } else if (sa == 1 && sb == 1) { /* equal shapes (and contiguous lines): the fast path */
     for (int32_t i = 0; i < n; ++i)
       out[i] = ew_rescale_output(p, EW_S1(a[i]) + sign * EW_S2(b[i]));
   } else if (sa == 0) {

@@ -24,6 +24,9 @@ typedef struct {
   int32_t shape[MCUQ_ELEMENTWISE_MAX_RANK];   /* output extents, outermost first */
   int32_t stride1[MCUQ_ELEMENTWISE_MAX_RANK]; /* input1 element stride per dim (0: broadcast) */
   int32_t stride2[MCUQ_ELEMENTWISE_MAX_RANK]; /* input2 element stride per dim */
+  /* ADD/SUB on many elements: each input's scaled value per int8 (index q + 128), made at
+   * generation time from the same arithmetic (mcuq/codegen/c_ops/elementwise.py), or NULL. */
+  const int32_t *lut1, *lut2;
 } mcuq_elementwise_params_t;
 
 void mcuq_add_s8(const mcuq_elementwise_params_t *p, const int8_t *input1,

@@ -10,11 +10,15 @@ typedef struct {
   int32_t batches;        /* rows of the input */
   int32_t accum_depth;    /* weights columns */
   int32_t out_depth;      /* weights rows */
-  const int32_t *multiplier; /* out_depth entries (per-tensor models repeat one value) */
-  const int32_t *shift;      /* out_depth entries */
+  const int32_t *multiplier; /* exotic rows (rq[2] < 0): out_depth entries, else NULL */
+  const int32_t *shift;
+  const int32_t *rq;         /* MCUQ_RQ_WORDS per row (mcuq_fixedpoint.h: mcuq_rq) */
 } mcuq_fully_connected_params_t;
 
-/* bias: out_depth entries, already holding bias + input_offset * sum(weights row), so that
+/* weights: 32-bit words (mcuq/codegen/c_ops/fully_connected.py: group_weights): rows in groups
+ * of 4, per group and per 4 input columns one word of each row; the last out_depth % 4 rows
+ * follow one by one, a word per 4 columns; rows zero-padded to a multiple of 4 columns.
+ * bias: out_depth entries, already holding bias + input_offset * sum(weights row), so that
  * acc = bias[o] + sum(x * w) equals TFLM's sum((x + input_offset) * w) + bias exactly. */
 void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
                              const int8_t *restrict input, const int8_t *restrict weights,

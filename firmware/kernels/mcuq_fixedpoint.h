@@ -28,6 +28,12 @@ static inline uint32_t mcuq_load4(const int8_t *p) {
 
 static inline void mcuq_store4(int8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 
+/* The low 2 bytes of v, little-endian (unaligned STRH on Cortex-M4). */
+static inline void mcuq_store2(int8_t *p, uint32_t v) {
+  const uint16_t h = (uint16_t)v;
+  memcpy(p, &h, 2);
+}
+
 /* bytes 0 and 2 sign-extended into the low and high halfwords (SXTB16). */
 static inline uint32_t mcuq_sxtb16(uint32_t x) {
 #if MCUQ_DSP
@@ -67,6 +73,16 @@ static inline int32_t mcuq_smlabb(uint32_t a, uint32_t b, int32_t acc) {
 #else
   const int32_t lo = (int32_t)(int16_t)(a & 0xffffu) * (int32_t)(int16_t)(b & 0xffffu);
   return (int32_t)((uint32_t)acc + (uint32_t)lo);
+#endif
+}
+
+/* acc + lo(a) * hi(b) (SMLABT), wrapping. */
+static inline int32_t mcuq_smlabt(uint32_t a, uint32_t b, int32_t acc) {
+#if MCUQ_DSP
+  return __smlabt((int32_t)a, (int32_t)b, acc);
+#else
+  const int32_t p = (int32_t)(int16_t)(a & 0xffffu) * (int32_t)(int16_t)(b >> 16);
+  return (int32_t)((uint32_t)acc + (uint32_t)p);
 #endif
 }
 
@@ -199,6 +215,136 @@ static inline int32_t mcuq_requant_rshift(int32_t x, int32_t multiplier, int32_t
   const int64_t acc = (int64_t)(((uint64_t)(c + s) << 32) | (uint32_t)(0x40000000u + (s << 31)));
   const int64_t t = acc + (int64_t)x * (int64_t)multiplier;
   return (int32_t)(t >> 32) >> e1;
+}
+
+/* -- fast requantization of the conv/depthwise/fully-connected kernels ---------------------
+ * One table entry per output channel, MCUQ_RQ_WORDS int32 words, made at generation time by
+ * mcuq/codegen/c_ops/requant.py from TFLM's (multiplier, shift) and the layer's offsets:
+ *   rq[0] = multiplier m, rq[1] = hi, rq[2] = e - 1   (e = -shift, 2 <= e <= 23)
+ * with hi = 2^(e-2) + (output_offset - act_min) * 2^(e-1). mcuq_rq(acc, rq) is then
+ *   mcuq_mbqm(acc, m, shift) + output_offset - act_min
+ * exactly: with t = acc * m + 2^30 - [acc < 0] * 2^31, TFLM's SaturatingRoundingDoublingHighMul
+ * is floor(t / 2^31) and RoundingDivideByPOT(., e) merges into floor((t + 2^(30+e)) / 2^(31+e))
+ * (see mcuq_requant_rshift); adding (offset - act_min) * 2^(31+e) and splitting off the low
+ * word leaves one SMLAL and one arithmetic shift. The emitter checks that the high word cannot
+ * leave int32 (|hi| < 2^30 - 2^(e-2)); channels outside (shift >= -1, very small scales) take
+ * the generic path. A dead channel (multiplier 0) has m = 0 and gives the clamped offset.
+ * The result is clamped to [0, act_max - act_min] by mcuq_out_* below, then act_min is added
+ * back: clamp(v, act_min, act_max) with v = mcuq_mbqm(acc, m, shift) + output_offset. */
+#define MCUQ_RQ_WORDS 3
+typedef char mcuq_rq_words_check[MCUQ_RQ_WORDS == 3 ? 1 : -1]; /* the assembly's offsets */
+
+static inline int32_t mcuq_rq(int32_t acc, const int32_t *rq) {
+  /* 2^30 - [acc < 0] * 2^31 as a 64-bit addend: low word 2^30 | sign bit, high word -[acc < 0]
+   * (the borrow of the low word), so that (hi + high):(low) + acc * m needs one SMLAL. */
+  const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
+  const uint32_t hi = (uint32_t)rq[1] + (uint32_t)(acc >> 31);
+  const uint64_t t = (((uint64_t)hi << 32) | lo) + (uint64_t)((int64_t)acc * rq[0]);
+  return (int32_t)(uint32_t)(t >> 32) >> rq[2];
+}
+
+/* x clamped to [0, 255] (USAT #8). */
+static inline uint32_t mcuq_usat8(int32_t x) {
+#if MCUQ_DSP
+  return (uint32_t)__usat(x, 8);
+#else
+  return x < 0 ? 0u : (x > 255 ? 255u : (uint32_t)x);
+#endif
+}
+
+/* Output bytes from packed usat8 values: per byte min(b, cap) + lo (mod 256), cap4 and lo4 the
+ * layer's (act_max - act_min) and act_min repeated in every byte (USUB8 + SEL + UADD8). */
+static inline uint32_t mcuq_out_bytes(uint32_t v, uint32_t cap4, uint32_t lo4) {
+#if MCUQ_DSP
+  (void)__usub8(v, cap4);
+  return __uadd8(__sel(cap4, v), lo4);
+#else
+  uint32_t r = 0;
+  for (int i = 0; i < 32; i += 8) {
+    const uint32_t b = (v >> i) & 0xffu, c = (cap4 >> i) & 0xffu;
+    r |= (((b < c ? b : c) + ((lo4 >> i) & 0xffu)) & 0xffu) << i;
+  }
+  return r;
+#endif
+}
+
+/* One output byte: clamp(v, 0, cap) + lo, v from mcuq_rq. */
+static inline int8_t mcuq_out_byte(int32_t v, int32_t cap, int32_t lo) {
+  const uint32_t u = mcuq_usat8(v);
+  return (int8_t)(uint8_t)((u < (uint32_t)cap ? u : (uint32_t)cap) + (uint32_t)lo);
+}
+
+static inline uint32_t mcuq_rep4(int32_t byte) { return (uint32_t)(uint8_t)byte * 0x01010101u; }
+
+/* Whether the requantization helpers below run as Cortex-M assembly: the same instructions as
+ * the C of mcuq_rq, scheduled by hand (GCC reloads the layer constants from the stack). A
+ * build switch changing mcuq_rq's rounding (MCUQ_SINGLE_ROUNDING) turns them off, so that
+ * mcuq_rq stays the one place the rounding is written. */
+#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__) && !defined(MCUQ_SINGLE_ROUNDING)
+#define MCUQ_RQ_ASM 1
+#else
+#define MCUQ_RQ_ASM 0
+#endif
+
+#if MCUQ_RQ_ASM
+/* One channel of mcuq_rq + USAT #8: acc in register A, entry at byte offset OFF of rq. */
+#define MCUQ_RQ_ASM_ONE(A, OFF, DEST)                                                        \
+  "ldrd %[m], %[h], [%[rq], #" OFF "]\n\t"                                                   \
+  "ldr %[s], [%[rq], #" OFF "+8]\n\t"                                                        \
+  "and %[t], %[" A "], #0x80000000\n\t"                                                      \
+  "orr %[t], %[t], #0x40000000\n\t"                                                          \
+  "add %[h], %[h], %[" A "], asr #31\n\t"                                                    \
+  "smlal %[t], %[h], %[" A "], %[m]\n\t"                                                     \
+  "asr %[h], %[h], %[s]\n\t"                                                                 \
+  "usat %[" DEST "], #8, %[h]\n\t"
+#endif
+
+/* Four consecutive channels' output bytes (table entries rq[0 .. 4 * MCUQ_RQ_WORDS)). */
+static inline uint32_t mcuq_rq4(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                const int32_t *rq, uint32_t cap4, uint32_t lo4) {
+#if MCUQ_RQ_ASM
+  uint32_t v, m, h, s, t;
+  __asm__(MCUQ_RQ_ASM_ONE("a0", "0", "v")
+          MCUQ_RQ_ASM_ONE("a1", "12", "h") "orr %[v], %[v], %[h], lsl #8\n\t"
+          MCUQ_RQ_ASM_ONE("a2", "24", "h") "orr %[v], %[v], %[h], lsl #16\n\t"
+          MCUQ_RQ_ASM_ONE("a3", "36", "h") "orr %[v], %[v], %[h], lsl #24\n\t"
+          "usub8 %[t], %[v], %[cap4]\n\t"
+          "sel %[v], %[cap4], %[v]\n\t"
+          "uadd8 %[v], %[v], %[lo4]\n\t"
+          : [v] "=&r"(v), [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t)
+          : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [rq] "r"(rq),
+            [cap4] "r"(cap4), [lo4] "r"(lo4), "m"(*(const int32_t(*)[12])rq)
+          : "cc");
+  return v;
+#else
+  const uint32_t v = mcuq_usat8(mcuq_rq(a0, rq)) |
+                     (mcuq_usat8(mcuq_rq(a1, rq + MCUQ_RQ_WORDS)) << 8) |
+                     (mcuq_usat8(mcuq_rq(a2, rq + 2 * MCUQ_RQ_WORDS)) << 16) |
+                     (mcuq_usat8(mcuq_rq(a3, rq + 3 * MCUQ_RQ_WORDS)) << 24);
+  return mcuq_out_bytes(v, cap4, lo4);
+#endif
+}
+
+/* Two consecutive channels' output bytes (in the low halfword). */
+static inline uint32_t mcuq_rq2(int32_t a0, int32_t a1, const int32_t *rq, uint32_t cap4,
+                                uint32_t lo4) {
+#if MCUQ_RQ_ASM
+  uint32_t v, m, h, s, t;
+  __asm__(MCUQ_RQ_ASM_ONE("a0", "0", "v")
+          MCUQ_RQ_ASM_ONE("a1", "12", "h") "orr %[v], %[v], %[h], lsl #8\n\t"
+          "usub8 %[t], %[v], %[cap4]\n\t"
+          "sel %[v], %[cap4], %[v]\n\t"
+          "uadd8 %[v], %[v], %[lo4]\n\t"
+          : [v] "=&r"(v), [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t)
+          : [a0] "r"(a0), [a1] "r"(a1), [rq] "r"(rq), [cap4] "r"(cap4), [lo4] "r"(lo4),
+            "m"(*(const int32_t(*)[6])rq)
+          : "cc");
+  return v;
+#else
+  const uint32_t v = mcuq_usat8(mcuq_rq(a0, rq)) |
+                     (mcuq_usat8(mcuq_rq(a1, rq + MCUQ_RQ_WORDS)) << 8);
+  return mcuq_out_bytes(v, cap4, lo4);
+#endif
 }
 
 static inline int32_t mcuq_clamp(int32_t x, int32_t lo, int32_t hi) {

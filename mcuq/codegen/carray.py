@@ -15,6 +15,7 @@ namespace new delete template this operator private public protected virtual""".
 C_TYPES = {
     np.dtype(np.int8): "int8_t", np.dtype(np.uint8): "uint8_t", np.dtype(np.int16): "int16_t",
     np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t", np.dtype(np.float32): "float",
+    np.dtype(np.uint32): "uint32_t",
 }
 
 
@@ -47,6 +48,8 @@ def format_values(values: np.ndarray, per_line: int | None = None) -> str:
     v = np.asarray(values).reshape(-1)
     if v.dtype == np.float32:
         items = [_c_float(x) for x in v]
+    elif v.dtype == np.uint32:  # packed words (kernels' weight layouts): hex
+        items = [f"0x{int(x):08x}u" for x in v]
     elif v.dtype == np.int32 or v.dtype == np.int64:
         # INT32_MIN must be written as an expression to stay an int32_t constant.
         items = [str(int(x)) if int(x) != -(1 << 31) else "(-2147483647 - 1)" for x in v]

@@ -83,7 +83,7 @@ def template_data(model: Model, cm: CModel, vectors: list) -> dict:
 
 
 def _ctype_size(ctype: str) -> int:
-    return {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8,
+    return {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "uint32_t": 4, "int64_t": 8,
             "float": 4}[ctype]
 
 

@@ -35,7 +35,7 @@ INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 ZERO_POINT_EDGES = (-128, 127, 0)
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 #: The C kernels' limits (firmware/kernels/conv.h), read where the emitters read them.
-from ..codegen.c_ops.conv import COL_MAX, DW_CH_MAX, DW_TAPS_MAX  # noqa: E402
+from ..codegen.c_ops.conv import COL_MAX, DW_CH_MAX, DW_ROWS_MAX, DW_TAPS_MAX  # noqa: E402
 
 
 def f32(x) -> float:
@@ -230,6 +230,17 @@ def geometry(draw, k_max: int = 4, hw_max: int = 12, kernel: tuple[int, int] | N
                 oh=pad.out_h, ow=pad.out_w)
 
 
+def geometry_with_width(g: dict, width: int) -> dict:
+    """g with the image widened to `width` columns at stride 1 (padding recomputed)."""
+    pad = compute_padding(g["padding"], g["sh"], 1, g["dh"], g["dw"], g["h"], width, g["kh"],
+                          g["kw"])
+    if pad.out_h < 1 or pad.out_w < 1:
+        pad = compute_padding("SAME", g["sh"], 1, g["dh"], g["dw"], g["h"], width, g["kh"],
+                              g["kw"])
+        g = dict(g, padding="SAME")
+    return dict(g, w=width, sw=1, oh=pad.out_h, ow=pad.out_w)
+
+
 def conv_model(g: dict, n: int, cin: int, cout: int, quant: LayerQuant, w: np.ndarray,
                bias: np.ndarray | None, act: str = "NONE", depthwise: bool = False,
                mult: int = 1) -> bytes:
@@ -267,8 +278,9 @@ def _wrap_weights(draw, w: np.ndarray) -> np.ndarray:
 
 
 #: What each conv target aims at (the emitter's label in mcuq/codegen/c_ops/conv.py).
-CONV_TARGETS = ("any", "direct", "im2col", "grouped", "col-max", "shift", "wrap")
-DEPTHWISE_TARGETS = ("any", "fast", "multiplier", "taps", "channels", "shift", "wrap")
+CONV_TARGETS = ("any", "direct", "im2col", "first-layer", "grouped", "col-max", "shift", "wrap")
+DEPTHWISE_TARGETS = ("any", "fast", "x4", "multiplier", "taps", "channels", "rows", "shift",
+                     "wrap")
 
 
 def _quant_style_for(target: str):
@@ -282,11 +294,15 @@ def _quant_style_for(target: str):
 @st.composite
 def _quant_for(draw, target: str, channels: int, per_channel: bool) -> LayerQuant:
     style = draw(_quant_style_for(target))
-    if style == "shift":  # every channel outside the fast kernels' shift range
+    if style == "shift":  # channels outside the requantization table's shift range (the
+        # kernels' per-channel path): all of them, or mixed with typical ones
         q = draw(layer_quants(channels, per_channel, "typical"))
         band = draw(st.sampled_from(["shift-1", "shift0", "left"]))
-        reals = draw(st.lists(real_multipliers(band), min_size=len(q.weight_scales),
-                              max_size=len(q.weight_scales)))
+        n = len(q.weight_scales)
+        mixed = n > 1 and draw(st.booleans())
+        reals = [draw(real_multipliers(band))] + [
+            draw(real_multipliers(draw(st.sampled_from([band, "typical"])) if mixed else band))
+            for _ in range(n - 1)]
         w = tuple(f32(r * q.output_scale / q.input_scale) for r in reals)
         return LayerQuant(q.input_scale, q.input_zero_point, w, q.output_scale,
                           q.output_zero_point)
@@ -315,6 +331,10 @@ def conv_models(draw, target: str = "any", batch_max: int = 2) -> bytes:
         g = draw(geometry(k_max=3, hw_max=6))
         cin = draw(st.integers(8, 40))
         cout = draw(st.integers(1, 5))
+    elif target == "first-layer":  # 1-3 input channels (grayscale, audio, RGB), taller filters
+        g = draw(geometry(k_max=5, hw_max=12))
+        cin = draw(st.integers(1, 3))
+        cout = draw(st.integers(1, 12))
     else:  # any / im2col / shift
         g = draw(geometry())
         if target == "any":
@@ -338,15 +358,25 @@ def conv_models(draw, target: str = "any", batch_max: int = 2) -> bytes:
 def depthwise_models(draw, target: str = "any", batch_max: int = 2) -> bytes:
     """A one-op DEPTHWISE_CONV_2D model aimed at `target` (one of DEPTHWISE_TARGETS)."""
     mult = 1
-    if target == "multiplier":
-        g, cin, mult = draw(geometry()), draw(st.integers(1, 8)), draw(st.integers(2, 4))
+    if target == "multiplier":  # not 1 and not a multiple of 4: the generic path
+        g, cin, mult = draw(geometry()), draw(st.integers(1, 8)), draw(st.sampled_from([2, 3, 5]))
+    elif target == "x4":  # a multiple of 4 (first layers of audio/grayscale models: 1 x 8)
+        g = draw(geometry(k_max=5, hw_max=12))
+        cin, mult = draw(st.integers(1, 3)), draw(st.sampled_from([4, 8, 8, 12]))
     elif target == "taps":  # more filter taps than MCUQ_DW_TAPS_MAX
-        kh, kw = draw(st.sampled_from([(5, 6), (6, 6), (3, 9), (1, DW_TAPS_MAX + 1)]))
-        g = draw(geometry(kernel=(kh, kw), hw_max=8))
-        cin = draw(st.integers(1, 8))
-    elif target == "channels":  # more channels than MCUQ_DW_CH_MAX
+        kh, kw = draw(st.sampled_from([(10, 10), (1, DW_TAPS_MAX + 1), (7, 14)]))
+        g = draw(geometry(kernel=(kh, kw), hw_max=6))
+        cin = draw(st.integers(1, 6))
+        mult = draw(st.sampled_from([1, 4]))
+    elif target == "channels":  # depth multiplier 1 and more channels than MCUQ_DW_CH_MAX
         g = draw(geometry(k_max=3, hw_max=3))
         cin = DW_CH_MAX + draw(st.integers(1, 9))
+    elif target == "rows":  # multiplier x4 with a ring over MCUQ_DW_ROWS_MAX: a wide image
+        kh = draw(st.integers(2, 3))
+        width = DW_ROWS_MAX // (2 * kh) + draw(st.integers(1, 8))
+        g = draw(geometry(kernel=(kh, draw(st.integers(1, 3))), hw_max=3))
+        g = geometry_with_width(g, width)
+        cin, mult = draw(st.integers(1, 2)), 4
     elif target == "wrap":
         g = draw(geometry(k_max=5, hw_max=6))
         cin = draw(st.integers(1, 9))

@@ -91,3 +91,34 @@ def test_elementwise_c_chain_host(host_cc):
 
 def test_elementwise_c_cortex_m4(cortex_m4):
     assert assert_c_matches_reference(elementwise_models(), target="cortex-m4", examples=6) > 0
+
+
+def _table_cases() -> list[Case]:
+    """ADD/SUB of equal shapes large enough for the inputs' tables (the emitter's
+    LUT_MIN_ELEMENTS), every int8 value on both inputs, output scales that put the output
+    rescaling's shift inside and outside mcuq_requant_rshift's range."""
+    from mcuq.codegen.c_ops.elementwise import LUT_MIN_ELEMENTS
+
+    n = max(LUT_MIN_ELEMENTS, 256 * 4)
+    rng = np.random.default_rng(5)
+    x = np.tile(np.arange(-128, 128, dtype=np.int8), n // 256).reshape(1, 1, n)
+    inputs = [x, rng.permutation(x.reshape(-1)).reshape(1, 1, n)]
+    cases = []
+    for k, (op, s_out) in enumerate([("ADD", 0.05), ("SUB", 0.02), ("ADD", 1e-7),
+                                     ("SUB", 5e-8)]):
+        data = build_binary(op, (1, n), (1, n), (1, n), None, (0.02, 0.0007 * (k + 1), s_out),
+                            (-5, 17, 3 - k), ["RELU", "NONE", "RELU6", "NONE"][k])
+        cases.append(Case(data, [a.copy() for a in inputs]))
+    return cases
+
+
+def test_elementwise_c_tables_host_and_cortex_m4(host_cc, cortex_m4):
+    from mcuq.reference import Interpreter
+
+    cases = _table_cases()
+    shifts = {Interpreter(load_model(c.model)).params(0).output_shift for c in cases}
+    assert min(shifts) <= -2 < max(shifts)  # both output rescaling loops
+    for target in ("host", "cortex-m4"):
+        failures = run_batch(cases, target)
+        assert not failures, "\n".join(failures)
+        assert all(any(path.endswith("/tables") for path in c.paths) for c in cases)

@@ -23,18 +23,22 @@ PER_TARGET = max(3, EXAMPLES // 8)
 #: and fully_connected.py) and case features (mcuq.testing.coverage) every run must reach.
 REQUIRED = {
     "conv/direct-1x1", "conv/im2col", "conv/im2col:border", "conv/im2col:interior",
-    "conv/im2col:dilated-w", "conv/packed:odd-out", "conv/packed:odd-pixels",
-    "conv/generic:grouped", "conv/generic:shift", "conv/generic:col-max",
+    "conv/im2col:dilated-w", "conv/im2col:first-layer", "conv/packed:odd-out",
+    "conv/packed:odd-pixels", "conv/generic:grouped", "conv/generic:col-max",
     "conv/generic:border", "conv/generic:rows", "conv/generic:taps",
     "depthwise/fast", "depthwise/fast:4-channels", "depthwise/fast:channel-tail",
-    "depthwise/fast:padding", "depthwise/generic:multiplier", "depthwise/generic:shift",
-    "depthwise/generic:taps", "depthwise/generic:channels", "depthwise/generic:padding",
-    "fully_connected/pairs", "fully_connected/odd-row", "fully_connected/depth-tail",
+    "depthwise/fast:padding", "depthwise/fast:taps-x3", "depthwise/multiplier-x4",
+    "depthwise/multiplier-x4:padding", "depthwise/multiplier-x4:paired",
+    "depthwise/generic:multiplier", "depthwise/generic:taps", "depthwise/generic:channels",
+    "depthwise/generic:rows", "depthwise/generic:padding",
+    "fully_connected/rows4", "fully_connected/row-tail", "fully_connected/depth-tail",
     "fully_connected/depth-x4",
     "conv/requant:dead-channel", "conv/requant:left-shift", "conv/requant:shift-1-or-0",
-    "conv/requant:shift-31", "depthwise/requant:shift-31",
-    "depthwise/requant:dead-channel", "depthwise/requant:left-shift",
+    "conv/requant:shift-31", "conv/requant:exotic", "conv/requant:mixed",
+    "depthwise/requant:shift-31", "depthwise/requant:dead-channel",
+    "depthwise/requant:left-shift", "depthwise/requant:exotic", "depthwise/requant:mixed",
     "fully_connected/requant:dead-channel", "fully_connected/requant:left-shift",
+    "fully_connected/requant:exotic", "fully_connected/requant:mixed",
     "conv/acc-wraps", "depthwise/acc-wraps", "fully_connected/acc-wraps",
     "zero-point:-128", "zero-point:127", "zero-point:0",
 }
@@ -99,12 +103,15 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     from mcuq.codegen.c_ops import conv, elementwise, reduce, shape
     from mcuq.codegen.render import firmware_dir
 
+    from mcuq.codegen.c_ops import requant
+
     python = {"MCUQ_CONV_COL_MAX": conv.COL_MAX, "MCUQ_DW_TAPS_MAX": conv.DW_TAPS_MAX,
-              "MCUQ_DW_CH_MAX": conv.DW_CH_MAX,
+              "MCUQ_DW_CH_MAX": conv.DW_CH_MAX, "MCUQ_DW_ROWS_MAX": conv.DW_ROWS_MAX, "MCUQ_RQ_WORDS": requant.RQ_WORDS,
               "MCUQ_ELEMENTWISE_MAX_RANK": elementwise.MAX_RANK,
               "MCUQ_MEAN_MAX_KEPT": reduce.MAX_KEPT, "MCUQ_COPY_MAX_RANK": shape.MAX_RANK}
     src = tmp_path / "limits.c"
     src.write_text('#include <stdio.h>\n#include "conv.h"\n#include "elementwise.h"\n'
+                   '#include "mcuq_fixedpoint.h"\n'
                    '#include "reduce.h"\n#include "shape.h"\nint main(void) {\n'
                    + "".join(f'  printf("{k} %ld\\n", (long)({k}));\n' for k in python)
                    + "  return 0;\n}\n")

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...reference.fixedpoint import wrap_int32
-from ..climits import c_limit, c_multiplier
+from ..climits import c_limit
 from ..cmodel import c_emitter
+from .requant import generic_arrays, requant_paths, rq_table
 
 
 def folded_bias(p) -> np.ndarray:
@@ -24,35 +25,21 @@ def folded_bias(p) -> np.ndarray:
     return wrap_int32(b + p.input_offset * sums).astype(np.int32)
 
 
-#: Largest patch of the im2col path (firmware/kernels/conv.h, read from there).
+#: Largest patch of the packed conv paths (firmware/kernels/conv.h, read from there).
 COL_MAX = c_limit("conv.h", "MCUQ_CONV_COL_MAX")
-#: Depthwise mode 1 limits: filter taps and channels (conv.h).
+#: Depthwise fast-path limits: filter taps and bytes of the ring of unpacked rows (conv.h).
 DW_TAPS_MAX = c_limit("conv.h", "MCUQ_DW_TAPS_MAX")
 DW_CH_MAX = c_limit("conv.h", "MCUQ_DW_CH_MAX")
+DW_ROWS_MAX = c_limit("conv.h", "MCUQ_DW_ROWS_MAX")
 
 
-def kernel_requant(multiplier, shift) -> tuple[np.ndarray, np.ndarray]:
-    """(multipliers, shifts) as emitted: a shift above 31 gives 0 (c_multiplier); a dead
-    channel (multiplier 0: QuantizeMultiplier flushed a tiny scale, or a zero scale) outputs
-    its offset whatever the shift, so its shift becomes -31, inside every kernel path's range
-    (mcuq_mbqm and mcuq_requant_rshift both give 0)."""
-    m, s = c_multiplier(np.asarray(multiplier, np.int64).ravel(),
-                        np.asarray(shift, np.int64).ravel())
-    return m, np.where(m == 0, -31, s)
-
-
-def kernel_shifts(multiplier, shift) -> np.ndarray:
-    return kernel_requant(multiplier, shift)[1]
-
-
-def rshift_ok(multiplier, shift) -> bool:
-    """mcuq_requant_rshift's preconditions: multiplier != INT32_MIN, -31 <= shift <= -2."""
-    m, s = kernel_requant(multiplier, shift)
-    return bool(np.all(m > -(1 << 31)) and np.all((s <= -2) & (s >= -31)))
-
-
-def _requant_ok(p) -> bool:
-    return rshift_ok(p.multiplier, p.shift)
+def dw_ring_bytes(p) -> int:
+    """Stack bytes of depthwise mode 2's ring of unpacked input rows (conv.c)."""
+    k_h, k_w = p.weights.shape[1], p.weights.shape[2]
+    out_w = p.output_shape[2]
+    rows = (k_h - 1) * p.dilation_h + 1
+    width = (out_w - 1) * p.stride_w + (k_w - 1) * p.dilation_w + 1
+    return rows * ((2 * width + 3) & ~3)
 
 
 def conv_mode(p) -> tuple[int, int]:
@@ -60,15 +47,20 @@ def conv_mode(p) -> tuple[int, int]:
     _, in_h, in_w, in_c = p.input_shape
     k_h, k_w = p.weights.shape[1], p.weights.shape[2]
     if p.depthwise:
-        fast = (p.depth_multiplier == 1 and _requant_ok(p) and k_h * k_w <= DW_TAPS_MAX
-                and in_c <= DW_CH_MAX)
-        return (1 if fast else 0), 0
+        m = p.depth_multiplier
+        if k_h * k_w > DW_TAPS_MAX:
+            return 0, 0
+        if m == 1 and in_c <= DW_CH_MAX:
+            return 1, 0
+        if m % 4 == 0 and dw_ring_bytes(p) <= DW_ROWS_MAX:
+            return 2, 0
+        return 0, 0
     k = k_h * k_w * in_c
     k_padded = -(-k // 4) * 4
-    if p.filter_input_depth != in_c or not _requant_ok(p):
+    if p.filter_input_depth != in_c:
         return 0, k
     if (k_h == 1 and k_w == 1 and p.padding.pad_h == 0 and p.padding.pad_w == 0
-            and in_c % 4 == 0):
+            and in_c % 4 == 0 and k <= COL_MAX):
         return 2, k
     if k_padded <= COL_MAX:
         return 1, k_padded
@@ -79,23 +71,6 @@ def _axis_windows(out: int, stride: int, pad: int, taps: int, dil: int, size: in
     """Per output index along one axis: does its window leave the image (reads padding)?"""
     start = np.arange(out) * stride - pad
     return (start < 0) | (start + (taps - 1) * dil >= size)
-
-
-def requant_paths(multiplier, shift, family: str) -> list[str]:
-    """Coverage labels of the requantization parameters (the shift edges)."""
-    m = np.asarray(multiplier, np.int64)
-    s = np.asarray(shift, np.int64)
-    live = m != 0
-    labels = []
-    if (~live).any():
-        labels.append(f"{family}/requant:dead-channel")
-    if (s[live] > 0).any():
-        labels.append(f"{family}/requant:left-shift")
-    if (s[live] == -31).any():
-        labels.append(f"{family}/requant:shift-31")
-    if ((s[live] == -1) | (s[live] == 0)).any():
-        labels.append(f"{family}/requant:shift-1-or-0")
-    return labels
 
 
 def conv_paths(p) -> list[str]:
@@ -112,17 +87,25 @@ def conv_paths(p) -> list[str]:
     fam = "depthwise" if p.depthwise else "conv"
     labels = []
     if p.depthwise:
-        if mode == 1:
-            labels.append("depthwise/fast")
-            if in_c % 4:
+        if mode:
+            kind = "fast" if mode == 1 else "multiplier-x4"
+            labels.append(f"depthwise/{kind}")
+            if mode == 1 and in_c % 4:
                 labels.append("depthwise/fast:channel-tail")
-            if in_c >= 4:
+            if mode == 1 and in_c >= 4:
                 labels.append("depthwise/fast:4-channels")
             if border:
-                labels.append("depthwise/fast:padding")
+                labels.append(f"depthwise/{kind}:padding")
+            if mode == 1 and (k_h * k_w) % 3 == 0:
+                labels.append("depthwise/fast:taps-x3")
+            if mode == 2 and p.dilation_w == 1 and k_w >= 2:
+                labels.append("depthwise/multiplier-x4:paired")
+            if mode == 2 and p.stride_h > (k_h - 1) * p.dilation_h + 1:
+                labels.append("depthwise/multiplier-x4:rows-skipped")
         else:
-            why = ("multiplier" if p.depth_multiplier > 1 else "shift" if not _requant_ok(p)
-                   else "taps" if k_h * k_w > DW_TAPS_MAX else "channels")
+            m = p.depth_multiplier
+            why = ("taps" if k_h * k_w > DW_TAPS_MAX else "multiplier" if m != 1 and m % 4
+                   else "channels" if m == 1 else "rows")
             labels.append(f"depthwise/generic:{why}")
             if border:
                 labels.append("depthwise/generic:padding")
@@ -137,9 +120,10 @@ def conv_paths(p) -> list[str]:
                 labels.append("conv/im2col:interior")
             if p.dilation_w > 1:
                 labels.append("conv/im2col:dilated-w")
+            if in_c <= 3:
+                labels.append("conv/im2col:first-layer")
         else:
-            why = ("grouped" if p.filter_input_depth != in_c else "shift" if not _requant_ok(p)
-                   else "col-max")
+            why = "grouped" if p.filter_input_depth != in_c else "col-max"
             labels.append(f"conv/generic:{why}")
             if border:
                 labels.append("conv/generic:border")
@@ -150,15 +134,50 @@ def conv_paths(p) -> list[str]:
                 labels.append("conv/packed:odd-out")
             if (out_h * out_w) % 2:
                 labels.append("conv/packed:odd-pixels")
-    return labels + requant_paths(p.multiplier, p.shift, fam)
+    return labels + requant_paths(p.multiplier, p.shift, fam, p.output_offset, p.act_min,
+                                  fast=mode != 0)
 
 
-def packed_weights(weights: np.ndarray, k_padded: int) -> np.ndarray:
-    """OHWI weights as out_c rows of k_padded int8 (rows zero-padded)."""
+def pair_weights(weights: np.ndarray, k_padded: int) -> np.ndarray:
+    """OHWI weights as the packed conv paths read them (conv.h, modes 1 and 2): rows
+    zero-padded to k_padded bytes; per pair of channels and per 4 bytes, one little-endian word
+    of each; an odd last channel's words alone. uint32."""
     rows = weights.reshape(weights.shape[0], -1)
-    out = np.zeros((rows.shape[0], k_padded), np.int8)
-    out[:, :rows.shape[1]] = rows
-    return out
+    o = rows.shape[0]
+    padded = np.zeros((o, k_padded), np.int8)
+    padded[:, :rows.shape[1]] = rows
+    words = padded.view(np.uint8).reshape(o, k_padded // 4, 4).copy().view("<u4")[..., 0]
+    pairs = o // 2 * 2
+    body = words[:pairs].reshape(o // 2, 2, k_padded // 4).transpose(0, 2, 1).ravel()
+    return np.concatenate([body, words[pairs:].ravel()]).astype(np.uint32)
+
+
+def _pair16(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """uint32 words holding two int16 values (lo in bits 0-15, hi in 16-31)."""
+    return (lo.astype(np.int16).view(np.uint16).astype(np.uint32)
+            | (hi.astype(np.int16).view(np.uint16).astype(np.uint32) << 16))
+
+
+def block_weights(weights: np.ndarray, mode: int, dil_w: int) -> np.ndarray:
+    """Depthwise 1HWC weights as the fast paths read them (conv.h, modes 1 and 2), unpacked to
+    int16 pairs: per block of 4 channels (the last zero-padded) and per filter row, mode 2
+    without horizontal dilation first pairs of neighbouring taps (kx, kx + 1), 4 words: channel
+    j's (w[kx], w[kx + 1]); then single taps, 2 words: (c0, c2), (c1, c3). uint32."""
+    _, k_h, k_w, c = weights.shape
+    blocks = -(-c // 4)
+    w = np.zeros((k_h, k_w, blocks * 4), np.int8)
+    w[:, :, :c] = weights[0]
+    w = w.reshape(k_h, k_w, blocks, 4).transpose(2, 0, 1, 3)  # (blocks, k_h, k_w, 4)
+    pairs = k_w // 2 if mode == 2 and dil_w == 1 else 0
+    parts = []
+    if pairs:
+        a, b = w[:, :, 0:2 * pairs:2], w[:, :, 1:2 * pairs:2]  # (blocks, k_h, pairs, 4)
+        parts.append(_pair16(a, b).reshape(blocks, k_h, -1))
+    single = w[:, :, 2 * pairs:]  # (blocks, k_h, singles, 4)
+    words = np.stack([_pair16(single[..., 0], single[..., 2]),
+                      _pair16(single[..., 1], single[..., 3])], axis=-1)
+    parts.append(words.reshape(blocks, k_h, -1))
+    return np.concatenate(parts, axis=2).ravel().astype(np.uint32)
 
 
 @c_emitter("CONV_2D", "DEPTHWISE_CONV_2D")
@@ -167,6 +186,9 @@ def emit(ctx, op, p):
     n, in_h, in_w, in_c = p.input_shape
     _, out_h, out_w, out_c = p.output_shape
     mode, k_padded = conv_mode(p)
+    pad_to = 4 if p.depthwise and mode else 1
+    rq, exotic = rq_table(p.multiplier, p.shift, p.output_offset, p.act_min, pad_to)
+    mult, shift = generic_arrays(ctx, p.multiplier, p.shift, mode == 0 or bool(exotic.any()))
     params = ctx.params("mcuq_conv_params_t", {
         "batches": n, "in_h": in_h, "in_w": in_w, "in_c": in_c,
         "out_h": out_h, "out_w": out_w, "out_c": out_c,
@@ -178,15 +200,24 @@ def emit(ctx, op, p):
         "input_zero_point": -p.input_offset, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max,
         "mode": mode, "k_padded": k_padded,
-        "multiplier": ctx.array("mult", kernel_requant(p.multiplier, p.shift)[0].astype(np.int32)),
-        "shift": ctx.array("shift", kernel_shifts(p.multiplier, p.shift).astype(np.int32)),
+        "multiplier": mult, "shift": shift,
+        "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
+        if mode else "0",
     })
     ctx.path(*conv_paths(p))
-    bias = ctx.array("bias", folded_bias(p), comment="bias + input_offset * sum(weights)")
+    bias = folded_bias(p)
+    if pad_to > 1:
+        bias = np.concatenate([bias, np.zeros(-len(bias) % pad_to, np.int32)])
+    bias = ctx.array("bias", bias, comment="bias + input_offset * sum(weights)")
     fn = "mcuq_depthwise_conv_s8" if p.depthwise else "mcuq_conv_s8"
-    if not p.depthwise and mode in (1, 2) and k_padded != p.weights[0].size:
-        weights = ctx.array("weights", packed_weights(p.weights, k_padded),
-                            comment="OHWI rows zero-padded to a multiple of 4")
+    if p.depthwise and mode:
+        words = ctx.array("weights", block_weights(p.weights, mode, p.dilation_w),
+                          comment="per 4 channels and filter row: int16 pairs (conv.h)")
+        weights = f"(const int8_t *){words}"
+    elif not p.depthwise and mode:
+        words = ctx.array("weights", pair_weights(p.weights, k_padded),
+                          comment="pairs of channels interleaved per 4 patch bytes")
+        weights = f"(const int8_t *){words}"
     else:
         weights = ctx.const(op.inputs[1])
     return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, {weights}, {bias}, "

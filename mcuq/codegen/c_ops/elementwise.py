@@ -5,10 +5,16 @@ dimensions that both inputs traverse contiguously (or both broadcast) are merged
 shapes become one unit-stride line and (1,8,8,4)+(1,1,1,4) becomes a 64 x 4 walk."""
 from __future__ import annotations
 
+import numpy as np
+
+from ...reference.ops.elementwise import _scaled_input_lut
 from ..climits import c_limit, c_multiplier
 from ..cmodel import c_emitter
 
 MAX_RANK = c_limit("elementwise.h", "MCUQ_ELEMENTWISE_MAX_RANK")
+#: ADD/SUB of equal shapes with at least this many elements get the inputs' tables (2 KiB of
+#: flash) instead of two rescalings per element.
+LUT_MIN_ELEMENTS = 1024
 
 FUNCTIONS = {"ADD": "mcuq_add_s8", "SUB": "mcuq_sub_s8", "MUL": "mcuq_mul_s8",
              "MAXIMUM": "mcuq_maximum_s8", "MINIMUM": "mcuq_minimum_s8"}
@@ -56,6 +62,16 @@ def _c_array(values: list[int]) -> str:
 def emit(ctx, op, p):
     ctx.use("elementwise")
     extents, st1, st2 = broadcast_walk(p.shape1, p.shape2, p.output_shape)
+    lut1 = lut2 = "0"
+    if (op.opcode in ("ADD", "SUB") and len(extents) == 1 and st1 == [1] and st2 == [1]
+            and extents[0] >= LUT_MIN_ELEMENTS):
+        lut1 = ctx.array("lut1", _scaled_input_lut(p.input1_offset, p.input1_multiplier,
+                                                   p.input1_shift, p.left_shift).astype(np.int32),
+                         comment="input 1 scaled, per int8 value")
+        lut2 = ctx.array("lut2", _scaled_input_lut(p.input2_offset, p.input2_multiplier,
+                                                   p.input2_shift, p.left_shift).astype(np.int32),
+                         comment="input 2 scaled, per int8 value")
+        ctx.path(f"{op.opcode.lower()}/tables")
     if len(extents) > MAX_RANK:  # cannot happen: prepare refuses rank > 7
         raise ValueError(f"{op.describe()}: {len(extents)} broadcast dims > {MAX_RANK}")
     params = ctx.params("mcuq_elementwise_params_t", {
@@ -68,6 +84,7 @@ def emit(ctx, op, p):
         "act_min": p.act_min, "act_max": p.act_max,
         "rank": len(extents), "shape": _c_array(extents),
         "stride1": _c_array(st1), "stride2": _c_array(st2),
+        "lut1": lut1, "lut2": lut2,
     })
     return [f"{FUNCTIONS[op.opcode]}({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.ptr(op.inputs[1])}, {ctx.ptr(op.outputs[0], True)});"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...reference.fixedpoint import wrap_int32
-from ..climits import c_multiplier
 from ..cmodel import c_emitter
-from .conv import requant_paths
+from .requant import generic_arrays, requant_paths, rq_table
 
 
 def folded_bias(bias, weights_rows: np.ndarray, input_offset: int) -> np.ndarray:
@@ -20,23 +19,42 @@ def folded_bias(bias, weights_rows: np.ndarray, input_offset: int) -> np.ndarray
     return wrap_int32(b + input_offset * w.sum(axis=1)).astype(np.int32)
 
 
+def group_weights(weights: np.ndarray) -> np.ndarray:
+    """(out, depth) int8 weights as fully_connected.c reads them: rows zero-padded to a
+    multiple of 4 columns; rows in groups of 4, per group and per 4 columns one little-endian
+    word of each row; the last out % 4 rows one after the other. uint32."""
+    o, d = weights.shape
+    chunks = -(-d // 4)
+    padded = np.zeros((o, chunks * 4), np.int8)
+    padded[:, :d] = weights
+    words = padded.view(np.uint8).reshape(o, chunks, 4).copy().view("<u4")[..., 0]
+    g = o // 4 * 4
+    body = words[:g].reshape(o // 4, 4, chunks).transpose(0, 2, 1).ravel()
+    return np.concatenate([body, words[g:].ravel()]).astype(np.uint32)
+
+
 @c_emitter("FULLY_CONNECTED")
 def emit(ctx, op, p):
     ctx.use("fully_connected")
     batches = int(np.prod(p.output_shape)) // p.out_depth
+    rq, exotic = rq_table(p.multiplier, p.shift, p.output_offset, p.act_min)
+    mult, shift = generic_arrays(ctx, p.multiplier, p.shift, bool(exotic.any()))
     params = ctx.params("mcuq_fully_connected_params_t", {
         "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max,
         "batches": batches, "accum_depth": p.accum_depth, "out_depth": p.out_depth,
-        "multiplier": ctx.array("mult", c_multiplier(p.multiplier, p.shift)[0].astype(np.int32)),
-        "shift": ctx.array("shift", c_multiplier(p.multiplier, p.shift)[1].astype(np.int32)),
+        "multiplier": mult, "shift": shift,
+        "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per row (mcuq_rq)"),
     })
-    ctx.path("fully_connected/pairs" if p.out_depth >= 2 else "fully_connected/one-row",
-             *(["fully_connected/odd-row"] if p.out_depth % 2 else []),
+    ctx.path("fully_connected/rows4" if p.out_depth >= 4 else "fully_connected/rows1",
+             *(["fully_connected/row-tail"] if p.out_depth % 4 else []),
              *(["fully_connected/depth-tail"] if p.accum_depth % 4 else []),
              *(["fully_connected/depth-x4"] if p.accum_depth >= 4 else []),
-             *requant_paths(p.multiplier, p.shift, "fully_connected"))
+             *requant_paths(p.multiplier, p.shift, "fully_connected", p.output_offset,
+                            p.act_min))
     bias = ctx.array("bias", folded_bias(p.bias, p.weights, p.input_offset),
                      comment="bias + input_offset * sum(weights)")
+    words = ctx.array("weights", group_weights(p.weights),
+                      comment="rows in groups of 4 interleaved per 4 columns")
     return [f"mcuq_fully_connected_s8({params}, {ctx.ptr(op.inputs[0])}, "
-            f"{ctx.const(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0], True)});"]
+            f"(const int8_t *){words}, {bias}, {ctx.ptr(op.outputs[0], True)});"]
