@@ -153,12 +153,18 @@ class BlockCounter:
     does not start where the previous one ended follows a taken branch, which adds the pipeline
     refill (and the flash wait states). With wait states, every data read from flash adds them
     (a memory hook on the flash range). `attribute(address)` may map a block to a bucket (an
-    op): blocks mapped to None are charged to the current bucket."""
+    op): blocks mapped to None are charged to the current bucket. With `call` (a function's
+    address), only that function's first call is counted: from its entry until the block it
+    returns to (which is not counted), then the emulation stops."""
 
     def __init__(self, uc, timing: Timing = Timing(), buckets: int = 0, attribute=None,
-                 flash: tuple[int, int] | None = (FLASH, FLASH + SIZE)):
-        unicorn, _ = _unicorn()
+                 flash: tuple[int, int] | None = (FLASH, FLASH + SIZE), call: int | None = None):
+        unicorn, a = _unicorn()
         self.timing = timing
+        self._call = call
+        self._lr = a.UC_ARM_REG_LR
+        self._return: int | None = None
+        self.returned = False
         self.instructions = 0
         self.cycles = 0
         self.per_bucket = [[0, 0] for _ in range(buckets)]
@@ -166,7 +172,7 @@ class BlockCounter:
         self._prev_end = None
         self._current = 0
         self._attribute = attribute
-        self._counting = True
+        self._counting = call is None
         uc.hook_add(unicorn.UC_HOOK_BLOCK, self._on_block)
         if timing.wait_states and flash is not None:
             uc.hook_add(unicorn.UC_HOOK_MEM_READ, self._on_flash_read, begin=flash[0],
@@ -184,9 +190,20 @@ class BlockCounter:
         if info is None:
             info = self._cache[key] = self._info(uc, address, size)
         n, cycles, bucket = info
-        if self._prev_end is not None and address != self._prev_end:
-            cycles += self.timing.taken_branch
+        taken = self._prev_end is not None and address != self._prev_end
         self._prev_end = address + size
+        if self._call is not None and not self.returned:
+            if self._return is None and address == self._call:  # entered: count from here
+                self._return = uc.reg_read(self._lr) & ~1
+                self._counting = True
+                taken = False  # the caller's branch
+            elif self._counting and address == self._return:  # back in the caller
+                self._counting = False
+                self.returned = True
+                uc.emu_stop()
+                return
+        if taken:
+            cycles += self.timing.taken_branch
         if not self._counting:
             return
         self.instructions += n
@@ -321,6 +338,85 @@ def block_profile(model, inputs: list[np.ndarray] | None = None) -> list[dict]:
         out.append({"address": address, "bytes": code, "decoded": _thumb_lengths(code),
                     "executions": n, "hook_fires": fires.get((address, size), 0)})
     return out
+
+
+# -- any ELF from reset: one call of one function (TensorFlow Lite Micro's Invoke()) ----------
+
+SCS = 0xE000E000  # system control space: the start-up code enables the FPU (CPACR) there
+SEMIHOSTING_BKPT = 7  # unicorn's interrupt number for BKPT (semihosting calls: BKPT 0xAB)
+
+
+def _load_segments(path: Path) -> list[tuple[int, bytes, int]]:
+    """(load address, bytes, memsz) of an ELF32's PT_LOAD segments: the flash image a reset
+    handler starts from (initialised data at its load address, copied by the start-up code)."""
+    data = path.read_bytes()
+    (phoff,) = struct.unpack_from("<I", data, 0x1C)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x2A)
+    out = []
+    for i in range(phnum):
+        p_type, p_offset, _vaddr, p_paddr, p_filesz, p_memsz = struct.unpack_from(
+            "<IIIIII", data, phoff + i * phentsize)
+        if p_type == 1 and p_memsz:
+            out.append((p_paddr, data[p_offset:p_offset + p_filesz], p_memsz))
+    return out
+
+
+def _semihost(uc, a) -> bool:
+    """Answers a semihosting call (r0: operation, r1: argument block) the way a host with no
+    files would, enough for newlib's start-up and printf; returns False on SYS_EXIT."""
+    op = uc.reg_read(a.UC_ARM_REG_R0)
+    if op in (0x18, 0x20):  # SYS_EXIT, SYS_EXIT_EXTENDED
+        return False
+    result = {0x01: 1,  # SYS_OPEN: a handle
+              0x09: 1,  # SYS_ISTTY
+              0x05: 0,  # SYS_WRITE: every byte written
+              0x06: 0,  # SYS_READ: nothing left to read... (0 = all read)
+              0x15: 0xFFFFFFFF,  # SYS_GET_CMDLINE: none
+              }.get(op, 0)
+    if op == 0x16:  # SYS_HEAPINFO: no information (zeros)
+        block = struct.unpack("<I", uc.mem_read(uc.reg_read(a.UC_ARM_REG_R1), 4))[0]
+        uc.mem_write(block, bytes(16))
+    uc.reg_write(a.UC_ARM_REG_R0, result)
+    return True
+
+
+def measure_function(elf, symbol: str, timing: Timing = Timing(),
+                     limit: int = 1_000_000_000) -> RunCost:
+    """Instructions and estimated cycles of the first call of `symbol` in a Cortex-M4 program
+    (an mps2-an386 image such as a generated TFLite Micro project's QEMU self-test), run from
+    its reset vector on the same emulated Cortex-M4 as `measure`, with semihosting answered
+    by `_semihost`. Counting starts when the function is entered and stops when it returns
+    to its caller."""
+    unicorn, a = _unicorn()
+    path = Path(elf)
+    sizes: dict[str, int] = {}
+    _, symbols = _elf(path, sizes)
+    if symbol not in symbols:
+        raise RuntimeError(f"{path}: no symbol {symbol}")
+    entry = symbols[symbol] & ~1
+    uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
+    uc.ctl_set_cpu_model(a.UC_CPU_ARM_CORTEX_M4)
+    uc.mem_map(FLASH, SIZE)
+    uc.mem_map(RAM, SIZE)
+    uc.mem_map(SCS, 0x1000)
+    for address, blob, _memsz in _load_segments(path):
+        uc.mem_write(address, blob)
+    sp, reset = struct.unpack("<II", bytes(uc.mem_read(FLASH, 8)))
+    uc.reg_write(a.UC_ARM_REG_SP, sp)
+    counter = BlockCounter(uc, timing, call=entry)
+
+    def on_interrupt(uc_, number, _user):
+        if number != SEMIHOSTING_BKPT or not _semihost(uc_, a):
+            uc_.emu_stop()
+            return
+        uc_.reg_write(a.UC_ARM_REG_PC, (uc_.reg_read(a.UC_ARM_REG_PC) + 2) | 1)
+
+    uc.hook_add(unicorn.UC_HOOK_INTR, on_interrupt)
+    uc.emu_start(reset | 1, 0xFFFFFFFF, count=limit)
+    if not counter.returned:
+        raise RuntimeError(f"{path}: {symbol} was not called and returned within {limit:,} "
+                           "instructions")
+    return RunCost(counter.instructions, counter.cycles)
 
 
 #: Filler of the painted stack; a stack word that happens to hold it at the deepest point

@@ -531,33 +531,48 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
  * neighbouring taps are one 32-bit load (x[kx], x[kx + 1]) against weight words holding the
  * two taps' weights of one channel ((w[kx], w[kx + 1]) per channel: SMLAD); an odd last tap of
  * a filter row uses the words (c0, c2), (c1, c3) and SMLABB/SMLABT. */
+/* Pair of taps (x[kx], x[kx + 1]) against the 4 channels' weight pairs. */
+#define MCUQ_DW_PAIR(xp, w)                                                                  \
+  do {                                                                                       \
+    uint32_t xx_;                                                                            \
+    memcpy(&xx_, (xp), 4);                                                                   \
+    a0 = mcuq_smlad(xx_, (w)[0], a0);                                                        \
+    a1 = mcuq_smlad(xx_, (w)[1], a1);                                                        \
+    a2 = mcuq_smlad(xx_, (w)[2], a2);                                                        \
+    a3 = mcuq_smlad(xx_, (w)[3], a3);                                                        \
+  } while (0)
+
+/* Single tap x against words (c0, c2), (c1, c3). */
+#define MCUQ_DW_SINGLE(xp, w)                                                                \
+  do {                                                                                       \
+    int16_t h_;                                                                              \
+    memcpy(&h_, (xp), 2);                                                                    \
+    const uint32_t xv_ = (uint32_t)(int32_t)h_;                                              \
+    a0 = mcuq_smlabb(xv_, (w)[0], a0);                                                       \
+    a2 = mcuq_smlabt(xv_, (w)[0], a2);                                                       \
+    a1 = mcuq_smlabb(xv_, (w)[1], a1);                                                       \
+    a3 = mcuq_smlabt(xv_, (w)[1], a3);                                                       \
+  } while (0)
+
 MCUQ_NOINLINE static void mcuq_dw_line_m4(const mcuq_dw_line_t *L) {
   const mcuq_conv_params_t *p = L->p;
   const int32_t k_h = p->k_h, k_w = p->k_w, dw = p->dil_w, sw = p->stride_w;
   const int32_t out_c = p->out_c, pairs = dw == 1 ? k_w >> 1 : 0, singles = k_w - 2 * pairs;
+  const int k3 = k_w == 3 && dw == 1; /* the common 3-wide filter: unrolled */
   int8_t *out = L->out;
-  for (int32_t ox = p->out_w, col = 0; ox > 0; --ox, col += sw, out += out_c) {
+  for (int32_t ox = p->out_w, col = 0; ox > 0; --ox, col += 2 * sw, out += out_c) {
     int32_t a0 = L->bias[0], a1 = L->bias[1], a2 = L->bias[2], a3 = L->bias[3];
     const uint32_t *w = L->w;
     for (int32_t ky = 0; ky < k_h; ++ky) {
-      const uint8_t *x = (const uint8_t *)L->rows[ky] + 2 * col;
-      for (int32_t k = 0; k < pairs; ++k, x += 4, w += 4) {
-        uint32_t xx;
-        memcpy(&xx, x, 4);
-        a0 = mcuq_smlad(xx, w[0], a0);
-        a1 = mcuq_smlad(xx, w[1], a1);
-        a2 = mcuq_smlad(xx, w[2], a2);
-        a3 = mcuq_smlad(xx, w[3], a3);
+      const uint8_t *x = (const uint8_t *)L->rows[ky] + col;
+      if (k3) {
+        MCUQ_DW_PAIR(x, w);
+        MCUQ_DW_SINGLE(x + 4, w + 4);
+        w += 6;
+        continue;
       }
-      for (int32_t k = 0; k < singles; ++k, x += 2 * dw, w += 2) {
-        int16_t h;
-        memcpy(&h, x, 2);
-        const uint32_t xv = (uint32_t)(int32_t)h;
-        a0 = mcuq_smlabb(xv, w[0], a0);
-        a2 = mcuq_smlabt(xv, w[0], a2);
-        a1 = mcuq_smlabb(xv, w[1], a1);
-        a3 = mcuq_smlabt(xv, w[1], a3);
-      }
+      for (int32_t k = 0; k < pairs; ++k, x += 4, w += 4) MCUQ_DW_PAIR(x, w);
+      for (int32_t k = 0; k < singles; ++k, x += 2 * dw, w += 2) MCUQ_DW_SINGLE(x, w);
     }
     mcuq_dw_store(L, out, a0, a1, a2, a3);
   }

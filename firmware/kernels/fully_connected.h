@@ -4,6 +4,10 @@
 
 #include <stdint.h>
 
+/* Bytes of the input row unpacked to int16 on the stack (depths up to half of it: 2 bytes per
+ * input value); deeper rows are unpacked chunk by chunk instead. */
+#define MCUQ_FC_SCRATCH_MAX 2048
+
 typedef struct {
   int32_t output_offset;  /* output zero point */
   int32_t act_min, act_max;

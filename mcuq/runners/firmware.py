@@ -62,10 +62,12 @@ def sanitizer_report(stderr: str, lines: int = 12) -> list[str]:
 
 
 def _sources_digest() -> str:
+    """Hash of what a generated project is made of: firmware/, templates/ and the code
+    generator (mcuq/codegen: the emitters choose kernel paths and weight layouts)."""
     from ..codegen.render import firmware_dir, templates_dir
 
     h = hashlib.sha256()
-    for root in (firmware_dir(), templates_dir()):
+    for root in (firmware_dir(), templates_dir(), Path(__file__).resolve().parents[1] / "codegen"):
         for p in sorted(root.rglob("*")):
             if p.is_file() and "__pycache__" not in p.parts:
                 h.update(str(p.relative_to(root)).encode())

@@ -331,10 +331,11 @@ def conv_models(draw, target: str = "any", batch_max: int = 2) -> bytes:
         g = draw(geometry(k_max=3, hw_max=6))
         cin = draw(st.integers(8, 40))
         cout = draw(st.integers(1, 5))
-    elif target == "first-layer":  # 1-3 input channels (grayscale, audio, RGB), taller filters
+    elif target == "first-layer":  # 1-3 input channels (grayscale, audio, RGB), taller filters;
+        # one channel into a multiple of 4 runs as depthwise x out_c
         g = draw(geometry(k_max=5, hw_max=12))
-        cin = draw(st.integers(1, 3))
-        cout = draw(st.integers(1, 12))
+        cin = draw(st.sampled_from([1, 1, 2, 3]))
+        cout = draw(st.sampled_from([8, 4, 3, 5, 12, 16]))
     else:  # any / im2col / shift
         g = draw(geometry())
         if target == "any":
@@ -397,7 +398,7 @@ def depthwise_models(draw, target: str = "any", batch_max: int = 2) -> bytes:
                       draw(st.sampled_from(ACTIVATIONS)), depthwise=True, mult=mult)
 
 
-FC_TARGETS = ("any", "shift", "wrap")
+FC_TARGETS = ("any", "shift", "wrap", "deep")
 
 
 @st.composite
@@ -405,8 +406,14 @@ def fully_connected_models(draw, target: str = "any") -> bytes:
     """A one-op FULLY_CONNECTED model (odd and even units, depths with and without a tail
     of < 4, per-tensor or per-channel, optional bias)."""
     batches = draw(st.integers(1, 3))
-    depth = draw(st.integers(1, 64)) if target != "wrap" else draw(st.integers(16, 200))
-    units = draw(st.integers(1, 24))
+    if target == "deep":  # deeper than the unpacked-row buffer (MCUQ_FC_SCRATCH_MAX)
+        from ..codegen.c_ops.fully_connected import SCRATCH_MAX
+
+        depth = SCRATCH_MAX // 2 + draw(st.integers(1, 9))
+        units = draw(st.integers(1, 6))
+    else:
+        depth = draw(st.integers(1, 64)) if target != "wrap" else draw(st.integers(16, 200))
+        units = draw(st.integers(1, 24))
     per_channel = draw(st.booleans())
     quant = draw(_quant_for(target, units, per_channel))
     w = draw(weights((units, depth)))

@@ -1,4 +1,4 @@
-"""The shared test-model zoo: seven small but real Keras models, built in code with seeded
+"""The shared test-model zoo: eight small but real Keras models, built in code with seeded
 random weights, converted to full int8 once and cached on disk for tests and benchmarks.
 
     from mcuq.testing import zoo
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-ZOO_NAMES = ("mlp", "cnn", "ds_cnn", "mobilenet_v1", "resnet8", "autoencoder", "two_in_two_out")
+ZOO_NAMES = ("mlp", "cnn", "ds_cnn", "mobilenet_v1", "resnet8", "autoencoder", "two_in_two_out",
+             "first_layers")
 
 # Input shapes (without batch), per model, in input order.
 INPUT_SHAPES = {
@@ -29,6 +30,7 @@ INPUT_SHAPES = {
     "resnet8": [(32, 32, 3)],
     "autoencoder": [(64,)],
     "two_in_two_out": [(16,), (8, 8, 1)],
+    "first_layers": [(20, 16, 1)],
 }
 
 
@@ -194,9 +196,36 @@ def _two_in_two_out(keras, n):
     return keras.Model([vec, img], [classes, value], name="two_in_two_out")
 
 
+def _first_layers(keras, n):
+    """The first layers of audio/grayscale models and the channel edge cases of converted
+    models, small: one input channel into a depthwise conv x8 (stride 2) and a 1-channel
+    Conv2D side by side, then a 1x1 conv whose channels include an all-zero one, a dead one
+    (weights ~1e-9: multiplier 0) and a 'hot' one (large weights whose outputs ReLU always clips, so its
+    effective scale input * weight / output is above 0.5: shift >= -1)."""
+    L = keras.layers
+    x = i = keras.Input((20, 16, 1), name="spectrogram")
+    a = L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=8, activation="relu",
+                          name=n("dwconv"))(x)
+    b = L.Conv2D(8, 3, strides=2, padding="same", activation="relu", name=n("conv"))(x)
+    h = L.Concatenate(name=n("concat"))([a, b])
+    pw = L.Conv2D(16, 1, activation="relu", name=n("pwconv"))
+    h = pw(h)
+    w, bias = pw.get_weights()
+    w[..., 3] = 0.0  # an all-zero channel (the converter gives it a tiny scale)
+    w[..., 11] = np.sign(w[..., 11]) * 1e-9  # dead: a scale so small the multiplier is 0
+    bias[[3, 11]] = 0.0
+    w[..., 7] = -np.abs(w[..., 7]) * 400.0  # hot: huge weights, inputs >= 0, output clipped
+    bias[7] = -1.0
+    pw.set_weights([w, bias])
+    h = L.GlobalAveragePooling2D(name=n("gap"))(h)
+    h = L.Dense(4, activation="softmax", name=n("dense"))(h)
+    return keras.Model(i, h, name="first_layers")
+
+
 _BUILDERS = {
     "mlp": _mlp, "cnn": _cnn, "ds_cnn": _ds_cnn, "mobilenet_v1": _mobilenet_v1,
     "resnet8": _resnet8, "autoencoder": _autoencoder, "two_in_two_out": _two_in_two_out,
+    "first_layers": _first_layers,
 }
 
 

@@ -32,7 +32,8 @@ REQUIRED = {
     "depthwise/generic:multiplier", "depthwise/generic:taps", "depthwise/generic:channels",
     "depthwise/generic:rows", "depthwise/generic:padding",
     "fully_connected/rows4", "fully_connected/row-tail", "fully_connected/depth-tail",
-    "fully_connected/depth-x4",
+    "fully_connected/depth-x4", "fully_connected/unpacked-row", "fully_connected/deep-row",
+    "conv/as-depthwise-x4",
     "conv/requant:dead-channel", "conv/requant:left-shift", "conv/requant:shift-1-or-0",
     "conv/requant:shift-31", "conv/requant:exotic", "conv/requant:mixed",
     "depthwise/requant:shift-31", "depthwise/requant:dead-channel",
@@ -100,18 +101,19 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     preprocessor itself makes of the headers: one source of truth, checked end to end."""
     import subprocess
 
-    from mcuq.codegen.c_ops import conv, elementwise, reduce, shape
+    from mcuq.codegen.c_ops import conv, elementwise, fully_connected, reduce, shape
     from mcuq.codegen.render import firmware_dir
 
     from mcuq.codegen.c_ops import requant
 
     python = {"MCUQ_CONV_COL_MAX": conv.COL_MAX, "MCUQ_DW_TAPS_MAX": conv.DW_TAPS_MAX,
               "MCUQ_DW_CH_MAX": conv.DW_CH_MAX, "MCUQ_DW_ROWS_MAX": conv.DW_ROWS_MAX, "MCUQ_RQ_WORDS": requant.RQ_WORDS,
+              "MCUQ_FC_SCRATCH_MAX": fully_connected.SCRATCH_MAX,
               "MCUQ_ELEMENTWISE_MAX_RANK": elementwise.MAX_RANK,
               "MCUQ_MEAN_MAX_KEPT": reduce.MAX_KEPT, "MCUQ_COPY_MAX_RANK": shape.MAX_RANK}
     src = tmp_path / "limits.c"
     src.write_text('#include <stdio.h>\n#include "conv.h"\n#include "elementwise.h"\n'
-                   '#include "mcuq_fixedpoint.h"\n'
+                   '#include "mcuq_fixedpoint.h"\n#include "fully_connected.h"\n'
                    '#include "reduce.h"\n#include "shape.h"\nint main(void) {\n'
                    + "".join(f'  printf("{k} %ld\\n", (long)({k}));\n' for k in python)
                    + "  return 0;\n}\n")

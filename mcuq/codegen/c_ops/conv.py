@@ -1,6 +1,8 @@
 """CONV_2D, DEPTHWISE_CONV_2D -> firmware/kernels/conv.c."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ...reference.fixedpoint import wrap_int32
@@ -65,6 +67,18 @@ def conv_mode(p) -> tuple[int, int]:
     if k_padded <= COL_MAX:
         return 1, k_padded
     return 0, k
+
+
+def as_depthwise(p):
+    """A CONV_2D on one input channel as the DEPTHWISE_CONV_2D it equals (depth multiplier =
+    output channels, weights OHW1 -> 1HWO), when that runs on depthwise mode 2 (a multiple of
+    4 channels: the first layer of grayscale and audio models); else None."""
+    if p.depthwise or p.input_shape[3] != 1 or p.filter_input_depth != 1:
+        return None
+    out_c = p.output_shape[3]
+    q = dataclasses.replace(p, depthwise=True, depth_multiplier=out_c, filter_input_depth=1,
+                            weights=np.ascontiguousarray(p.weights.transpose(3, 1, 2, 0)))
+    return q if conv_mode(q)[0] == 2 else None
 
 
 def _axis_windows(out: int, stride: int, pad: int, taps: int, dil: int, size: int):
@@ -183,6 +197,10 @@ def block_weights(weights: np.ndarray, mode: int, dil_w: int) -> np.ndarray:
 @c_emitter("CONV_2D", "DEPTHWISE_CONV_2D")
 def emit(ctx, op, p):
     ctx.use("conv")
+    dw = as_depthwise(p)
+    if dw is not None:  # a 1-channel CONV_2D runs as depthwise x out_c
+        ctx.path("conv/as-depthwise-x4")
+        p = dw
     n, in_h, in_w, in_c = p.input_shape
     _, out_h, out_w, out_c = p.output_shape
     mode, k_padded = conv_mode(p)

@@ -4,8 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...reference.fixedpoint import wrap_int32
+from ..climits import c_limit
 from ..cmodel import c_emitter
 from .requant import generic_arrays, requant_paths, rq_table
+
+
+#: Stack bytes of the input row unpacked to int16 (fully_connected.h): depths up to half.
+SCRATCH_MAX = c_limit("fully_connected.h", "MCUQ_FC_SCRATCH_MAX")
 
 
 def folded_bias(bias, weights_rows: np.ndarray, input_offset: int) -> np.ndarray:
@@ -46,7 +51,9 @@ def emit(ctx, op, p):
         "multiplier": mult, "shift": shift,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per row (mcuq_rq)"),
     })
+    scratch = -(-p.accum_depth // 4) * 8 <= SCRATCH_MAX
     ctx.path("fully_connected/rows4" if p.out_depth >= 4 else "fully_connected/rows1",
+             "fully_connected/unpacked-row" if scratch else "fully_connected/deep-row",
              *(["fully_connected/row-tail"] if p.out_depth % 4 else []),
              *(["fully_connected/depth-tail"] if p.accum_depth % 4 else []),
              *(["fully_connected/depth-x4"] if p.accum_depth >= 4 else []),
