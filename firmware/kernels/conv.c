@@ -218,15 +218,45 @@ static inline void mcuq_conv_store2(int8_t *out, int32_t a0, int32_t a1, const i
   mcuq_store2(out, mcuq_rq2(a0, a1, rq, cap4, lo4));
 }
 
+/* Every output channel of two pixels (oa, ob; ob == NULL: the last pixel of an odd count) from
+ * their interleaved patches x. Out of line: the channel loop then keeps its pointers in
+ * registers. */
+MCUQ_NOINLINE static void mcuq_conv_channels(const mcuq_conv_params_t *p, const uint32_t *x,
+                                             const uint32_t *w, const int32_t *bias,
+                                             int8_t *oa, int8_t *ob, int exotic) {
+  const int32_t out_c = p->out_c, chunks = p->k_padded >> 2;
+  const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
+  const int32_t *rq = p->rq;
+  int32_t c = 0;
+  for (; c + 2 <= out_c; c += 2, w += 2 * chunks, rq += 2 * MCUQ_RQ_WORDS) {
+    int32_t a00 = bias[c], a01 = bias[c], a10 = bias[c + 1], a11 = bias[c + 1];
+    mcuq_mac_2x2(x, w, chunks, &a00, &a01, &a10, &a11);
+    if (exotic) {
+      mcuq_conv_store2(oa + c, a00, a10, rq, c, p, cap4, lo4);
+      if (ob) mcuq_conv_store2(ob + c, a01, a11, rq, c, p, cap4, lo4);
+    } else {
+      mcuq_store2(oa + c, mcuq_rq2(a00, a10, rq, cap4, lo4));
+      if (ob) mcuq_store2(ob + c, mcuq_rq2(a01, a11, rq, cap4, lo4));
+    }
+  }
+  if (c < out_c) {
+    int32_t a00 = bias[c], a01 = bias[c];
+    mcuq_mac_2x1(x, w, chunks, &a00, &a01);
+    oa[c] = mcuq_conv_one(a00, rq, c, p);
+    if (ob) ob[c] = mcuq_conv_one(a01, rq, c, p);
+  }
+}
+
 static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict input,
                              const int8_t *restrict weights, const int32_t *restrict bias,
                              int8_t *restrict output) {
-  const int32_t out_c = p->out_c, kp = p->k_padded, chunks = kp >> 2;
+  const int32_t out_c = p->out_c;
   const int32_t out_w = p->out_w, pixels = p->out_h * out_w;
-  const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
   const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
   uint32_t x[MCUQ_CONV_COL_MAX];     /* two patches, interleaved per chunk (kp words) */
   int8_t col[MCUQ_CONV_COL_MAX];     /* path 1: one gathered int8 patch */
+  int exotic = 0; /* any channel the table cannot requantize */
+  for (int32_t c = 0; c < out_c; ++c) exotic |= p->rq[c * MCUQ_RQ_WORDS + 2] < 0;
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * p->in_h * p->in_w * p->in_c;
     int8_t *out_b = output + b * pixels * out_c;
@@ -237,22 +267,8 @@ static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict
       if (two && ++ox == out_w) ox = 0, ++oy;
       mcuq_patch(p, in_b, oy, ox, x + 2, col); /* the last pixel of an odd count: again */
       if (++ox == out_w) ox = 0, ++oy;
-      int8_t *oa = out_b + pix * out_c, *ob = oa + out_c;
-      const uint32_t *w = w_all;
-      const int32_t *rq = p->rq;
-      int32_t c = 0;
-      for (; c + 2 <= out_c; c += 2, w += 2 * chunks, rq += 2 * MCUQ_RQ_WORDS) {
-        int32_t a00 = bias[c], a01 = bias[c], a10 = bias[c + 1], a11 = bias[c + 1];
-        mcuq_mac_2x2(x, w, chunks, &a00, &a01, &a10, &a11);
-        mcuq_conv_store2(oa + c, a00, a10, rq, c, p, cap4, lo4);
-        if (two) mcuq_conv_store2(ob + c, a01, a11, rq, c, p, cap4, lo4);
-      }
-      if (c < out_c) {
-        int32_t a00 = bias[c], a01 = bias[c];
-        mcuq_mac_2x1(x, w, chunks, &a00, &a01);
-        oa[c] = mcuq_conv_one(a00, rq, c, p);
-        if (two) ob[c] = mcuq_conv_one(a01, rq, c, p);
-      }
+      int8_t *oa = out_b + pix * out_c;
+      mcuq_conv_channels(p, x, w_all, bias, oa, two ? oa + out_c : 0, exotic);
     }
   }
 }
@@ -571,7 +587,29 @@ MCUQ_NOINLINE static void mcuq_dw_line_m4(const mcuq_dw_line_t *L) {
         w += 6;
         continue;
       }
-      for (int32_t k = 0; k < pairs; ++k, x += 4, w += 4) MCUQ_DW_PAIR(x, w);
+      if (pairs) {
+#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__)
+        /* the pairs of a filter row: 9 instructions per pair (GCC: about twice that) */
+        uint32_t xx, w0, w1;
+        int32_t n = pairs;
+        __asm__("1:\n\t"
+                "ldr %[xx], [%[x]], #4\n\t"
+                "ldrd %[w0], %[w1], [%[w]], #8\n\t"
+                "smlad %[a0], %[xx], %[w0], %[a0]\n\t"
+                "smlad %[a1], %[xx], %[w1], %[a1]\n\t"
+                "ldrd %[w0], %[w1], [%[w]], #8\n\t"
+                "smlad %[a2], %[xx], %[w0], %[a2]\n\t"
+                "smlad %[a3], %[xx], %[w1], %[a3]\n\t"
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [x] "+r"(x), [w] "+r"(w), [n] "+r"(n), [a0] "+r"(a0), [a1] "+r"(a1),
+                  [a2] "+r"(a2), [a3] "+r"(a3), [xx] "=&r"(xx), [w0] "=&r"(w0), [w1] "=&r"(w1)
+                : "m"(*(const uint8_t(*)[MCUQ_DW_ROWS_MAX])L->rows[ky])
+                : "cc");
+#else
+        for (int32_t k = 0; k < pairs; ++k, x += 4, w += 4) MCUQ_DW_PAIR(x, w);
+#endif
+      }
       for (int32_t k = 0; k < singles; ++k, x += 2 * dw, w += 2) MCUQ_DW_SINGLE(x, w);
     }
     mcuq_dw_store(L, out, a0, a1, a2, a3);

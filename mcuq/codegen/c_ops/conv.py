@@ -75,6 +75,8 @@ def as_depthwise(p):
     4 channels: the first layer of grayscale and audio models); else None."""
     if p.depthwise or p.input_shape[3] != 1 or p.filter_input_depth != 1:
         return None
+    if p.weights.shape[1] * p.weights.shape[2] > 9:  # taller filters: im2col is cheaper
+        return None
     out_c = p.output_shape[3]
     q = dataclasses.replace(p, depthwise=True, depth_multiplier=out_c, filter_input_depth=1,
                             weights=np.ascontiguousarray(p.weights.transpose(3, 1, 2, 0)))
