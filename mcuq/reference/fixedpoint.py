@@ -145,34 +145,42 @@ def requantize(acc: np.ndarray, multiplier, shift, offset: int, lo: int, hi: int
         x += np.int64(1 << 31)
         x &= np.int64(0xFFFFFFFF)
         x -= np.int64(1 << 31)
-    if (mult < 0).any():  # never from quantize_multiplier; keep the saturation case exact
-        x = saturating_rounding_doubling_high_mul(x, mult)
-    else:
-        x *= mult
-        x += np.int64(1 << 30)
-        x >>= np.int64(31)
     right = np.maximum(-shift, 0)
-    if (right > 31).any():  # beyond any QuantizeMultiplier exponent: the plain formula
+    if (mult < 0).any() or (right > 31).any():  # never from quantize_multiplier: the formulas
+        x = saturating_rounding_doubling_high_mul(x, mult)
         x = rounding_divide_by_pot(x, right)
-    elif right.any():
-        # RoundingDivideByPOT(x, e) = floor((x + 2^(e-1) - [x < 0]) / 2^e); scaled by
-        # 2^(31-e) this is floor((x * 2^(31-e) + 2^30 - [x < 0]) / 2^31) (x * 2^(31-e) + 2^30
-        # is a multiple of 2^(31-e), so subtracting 1 instead of 2^(31-e) floors the same),
-        # which also holds for e == 0: one scalar shift for every channel's exponent.
+    else:
+        # SaturatingRoundingDoublingHighMul then RoundingDivideByPOT(., e) in one rounding:
+        # floor((x * m + 2^30 + 2^(30+e) - [x < 0] * 2^31) / 2^(31+e)) for e >= 1 (the C
+        # kernels' mcuq_rq derivation; [x < 0] stands for the sign of the high product, they
+        # differ only where both give 0), and floor((x * m + 2^30) / 2^31) for e == 0 (no
+        # sign term). |x * m| < 2^62: no int64 overflow.
         if scratch is not None:
             t = np.right_shift(x, np.int64(63), out=scratch.reshape(x.shape))
         else:
             t = x >> np.int64(63)  # -1 where x < 0
-        x *= np.int64(1) << (np.int64(31) - right)
+        x *= mult
+        x += (np.int64(1) << np.int64(30)) + ((np.int64(1) << (np.int64(30) + right))
+                                              & -(right > 0).astype(np.int64))
+        if (right == 0).any():
+            t &= -(right > 0).astype(np.int64)
+        t <<= np.int64(31)
         x += t
-        x += np.int64(1 << 30)
-        x >>= np.int64(31)
-    x += np.int64(offset)
-    if offset and (shift >= 0).any():
+        x >>= np.int64(31) + right
+    if offset and (shift >= 0).any():  # the offset addition can leave int32: it wraps
+        x += np.int64(offset)
         x += np.int64(1 << 31)
         x &= np.int64(0xFFFFFFFF)
         x -= np.int64(1 << 31)
-    np.clip(x, lo, hi, out=x)
+        np.clip(x, lo, hi, out=x)
+    else:  # clip(x + offset, lo, hi) == clip(x, lo - offset, hi - offset) + offset
+        np.clip(x, lo - offset, hi - offset, out=x)
+        x8 = x.astype(np.int8)
+        x8 += np.int8(offset)
+        if out is None:
+            return x8.reshape(shape)
+        np.copyto(out.reshape(x8.shape), x8)
+        return out.reshape(shape)
     if out is None:
         return x.astype(np.int8).reshape(shape)
     np.copyto(out.reshape(x.shape), x, casting="unsafe")

@@ -153,14 +153,10 @@ def tanh(a, integer_bits: int) -> np.ndarray:
 
 
 def count_leading_zeros_u32(x) -> np.ndarray:
-    """CountLeadingZeros(static_cast<uint32_t>(x)) (32 for 0), integer-only."""
+    """CountLeadingZeros(static_cast<uint32_t>(x)) (32 for 0), integer-exact: frexp of a
+    float64 holding a uint32 exactly gives its bit length as the exponent."""
     y = _i64(x) & 0xFFFFFFFF
-    n = np.zeros(y.shape, np.int64)
-    for s in (16, 8, 4, 2, 1):
-        big = y >= (1 << s)
-        n = n + np.where(big, np.int64(s), np.int64(0))
-        y = np.where(big, y >> s, y)
-    return 32 - (n + (y > 0))
+    return 32 - np.frexp(y.astype(np.float64))[1].astype(np.int64)
 
 
 def get_reciprocal(x, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:

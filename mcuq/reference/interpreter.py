@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import InputError, UnsupportedModelError
 from ..model import Model, load_model
+from .blas import single_thread
 from .registry import kernel_for
 
 
@@ -63,9 +64,25 @@ class Interpreter:
         values: dict[int, np.ndarray] = {}
         for i, x in zip(self.model.inputs, inputs):
             values[i] = x
-        for t in self.model.tensors:
-            if t.data is not None:
-                values[t.index] = np.broadcast_to(t.data, (batch, *t.shape))
+        values.update(self._constants(batch))
+        with single_thread():
+            self._run_ops(values, batch)
+        outputs = [values[i] for i in self.model.outputs]
+        inter = {i: v for i, v in values.items()
+                 if self.model.tensors[i].data is None} if keep_intermediates else {}
+        return RunResult(outputs, inter)
+
+    def _constants(self, batch: int) -> dict[int, np.ndarray]:
+        """The constant tensors broadcast to the batch (read-only views, made once per batch
+        size: small models run in a fraction of a millisecond)."""
+        cache = getattr(self, "_const_cache", None)
+        if cache is None or cache[0] != batch:
+            cache = self._const_cache = (batch, {
+                t.index: np.broadcast_to(t.data, (batch, *t.shape))
+                for t in self.model.tensors if t.data is not None})
+        return cache[1]
+
+    def _run_ops(self, values: dict[int, np.ndarray], batch: int) -> None:
         for op, k, params in self.plan:
             args = [values[i] if i >= 0 else None for i in op.inputs]
             outs = k.run(params, args)
@@ -75,7 +92,3 @@ class Interpreter:
                 assert v.shape == (batch, *t.shape) and v.dtype == t.dtype, (
                     f"{op.describe()} produced {v.shape} {v.dtype} for '{t.name}' "
                     f"{(batch, *t.shape)} {t.dtype}")
-        outputs = [values[i] for i in self.model.outputs]
-        inter = {i: v for i, v in values.items()
-                 if self.model.tensors[i].data is None} if keep_intermediates else {}
-        return RunResult(outputs, inter)

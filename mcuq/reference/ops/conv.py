@@ -294,10 +294,10 @@ def _run_fast(p: ConvParams, x: np.ndarray) -> np.ndarray:
     imgs = x.reshape(batch * n, h, w, c)
     total = len(imgs)
     out = np.empty((total, oh, ow, oc), np.int8)
-    if p.depthwise:
+    if p.depthwise and c > 1:
         per_image = oh * ow * oc * 3
         fn = _depthwise_chunk
-    else:
+    else:  # a depthwise conv of one input channel is this conv: taps x multiplier weights
         per_image = oh * ow * (p.weights.shape[1] * p.weights.shape[2] * c + oc * 2)
         fn = _conv_chunk
     step = max(1, FAST_BUDGET // max(per_image, 1))

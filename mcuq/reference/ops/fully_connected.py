@@ -2,7 +2,7 @@
 weights (TFLM reference_integer_ops::FullyConnected / FullyConnectedPerChannel)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,22 @@ class FullyConnectedParams:
     accum_depth: int
     out_depth: int
     output_shape: tuple[int, ...]
+    _fast: tuple | None = field(default=None, repr=False, compare=False)
+
+
+def _fast_plan(p: FullyConnectedParams) -> tuple:
+    """(weights^T as float32 or float64, int64 constant, wrap, source) for the fast path:
+    sum((x + off) * w) + b == x . w + (off * sum(w) + b) in int64; the float product of raw
+    int8 x (|x| <= 128) and w is exact when every partial sum stays below 2^24 (float32) or
+    2^53 (float64), checked per layer; wrap: whether the int32 wrap can matter."""
+    w = p.weights.astype(np.int64)
+    abs_sum = np.abs(w).sum(axis=1)
+    dtype = np.float32 if int(abs_sum.max(initial=0)) * 128 < (1 << 24) else np.float64
+    bias = np.zeros(p.out_depth, np.int64) if p.bias is None else p.bias.astype(np.int64)
+    const = p.input_offset * w.sum(axis=1) + bias
+    wrap = bool((abs_sum * 255 + np.abs(bias) >= (1 << 31)).any())
+    return (np.ascontiguousarray(w.T, dtype=dtype), const, wrap,
+            (p.input_offset, p.weights, p.bias))
 
 
 @register("FULLY_CONNECTED")
@@ -68,12 +84,13 @@ class FullyConnected:
     def run(p: FullyConnectedParams, inputs):
         x = inputs[0]
         batch = x.shape[0]
-        rows = x.reshape(-1, p.accum_depth).astype(np.int64) + p.input_offset
-        acc = fp.exact_matmul(rows, p.weights.T)
-        if p.bias is not None:
-            acc = acc + p.bias.astype(np.int64)
-        acc = fp.wrap_int32(acc)
-        out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift)
-        out = fp.wrap_int32(out + p.output_offset)  # int32 in TFLM: wraps
-        out = np.clip(out, p.act_min, p.act_max).astype(np.int8)
+        f = p._fast
+        if f is None or f[3][0] != p.input_offset or f[3][1] is not p.weights or \
+                f[3][2] is not p.bias:  # (re)built when the params were edited
+            f = p._fast = _fast_plan(p)
+        weights_t, const, wrap, _ = f
+        rows = x.reshape(-1, p.accum_depth)
+        acc = rows.astype(weights_t.dtype) @ weights_t
+        out = fp.requantize(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max,
+                            bias=const, wrap=wrap)
         return [out.reshape(batch, *p.output_shape)]

@@ -88,7 +88,11 @@ class AveragePool2D:
         x = inputs[0]
         batch = x.shape[0]
         win = _windows(p, x, 0)  # padding adds 0 to the sum and is not counted
-        acc = win.sum(axis=(4, 5), dtype=np.int64)  # (N, OH, OW, C)
+        acc = win[..., 0, 0].astype(np.int64)  # (N, OH, OW, C), tap by tap (see MaxPool2D)
+        for i in range(win.shape[4]):
+            for j in range(win.shape[5]):
+                if i or j:
+                    acc += win[..., i, j]
         h, w = p.input_shape[1:3]
         ch = _valid_counts(h, p.padding.out_h, p.stride_h, p.padding.pad_h, p.filter_h)
         cw = _valid_counts(w, p.padding.out_w, p.stride_w, p.padding.pad_w, p.filter_w)
@@ -108,5 +112,12 @@ class MaxPool2D:
         x = inputs[0]
         batch = x.shape[0]
         win = _windows(p, x, -128)  # padding never beats the int8 lowest start value
-        out = np.clip(win.max(axis=(4, 5)), p.act_min, p.act_max).astype(np.int8)
+        # tap by tap: elementwise maxima of strided views (a reduction over the two small
+        # window axes of the 6-D view is several times slower)
+        out = win[..., 0, 0].copy()
+        for i in range(win.shape[4]):
+            for j in range(win.shape[5]):
+                if i or j:
+                    np.maximum(out, win[..., i, j], out=out)
+        out = np.clip(out, p.act_min, p.act_max).astype(np.int8)
         return [out.reshape(batch, *p.output_shape)]

@@ -25,6 +25,19 @@ class SoftmaxParams:
     depth: int  # size of the last axis
     output_shape: tuple[int, ...]
     where: str  # "model: SOFTMAX #i" for run-time errors
+    exp_table: np.ndarray | None = None  # exp in Q0.31 per max - x in 0..255 (int64)
+    term_table: np.ndarray | None = None  # its Q12.19 term of the sum, 0 below diff_min
+
+
+def exp_tables(input_multiplier: int, input_left_shift: int, diff_min: int):
+    """(exp, term) for every difference x - max of int8 inputs (index max - x, 0..255): the
+    per-element arithmetic of the softmax done once per op instead of once per element."""
+    diff = -np.arange(256, dtype=np.int64)
+    rescaled = fp.multiply_by_quantized_multiplier_greater_than_one(
+        diff, input_multiplier, input_left_shift)
+    exp_q0 = gl.exp_on_negative_values(rescaled, SCALED_DIFF_INTEGER_BITS)
+    terms = gl.rescale(exp_q0, 0, ACCUMULATION_INTEGER_BITS)
+    return exp_q0, np.where(diff >= diff_min, terms, 0)
 
 
 def preprocess_softmax_scaling(beta: float, input_scale: float,
@@ -70,22 +83,24 @@ class Softmax:
                               "for the fixed-point softmax (needs > 2^-26)",
                               "use a larger input scale or beta")
         diff_min = -calculate_input_radius(SCALED_DIFF_INTEGER_BITS, shift)
+        exp_q0, terms = exp_tables(mult, shift, diff_min)
         return SoftmaxParams(input_multiplier=mult, input_left_shift=shift, diff_min=diff_min,
                              depth=int(x.shape[-1]), output_shape=tuple(y.shape),
-                             where=f"{model.source}: {op.describe()}")
+                             where=f"{model.source}: {op.describe()}",
+                             exp_table=exp_q0, term_table=terms)
 
     @staticmethod
     def run(p: SoftmaxParams, inputs):
         x = inputs[0]
         batch = x.shape[0]
-        rows = x.reshape(-1, p.depth).astype(np.int64)
-        diff = rows - rows.max(axis=1, keepdims=True)
-        valid = diff >= p.diff_min
-        rescaled = fp.multiply_by_quantized_multiplier_greater_than_one(
-            diff, p.input_multiplier, p.input_left_shift)
-        exp_q0 = gl.exp_on_negative_values(rescaled, SCALED_DIFF_INTEGER_BITS)
-        terms = gl.rescale(exp_q0, 0, ACCUMULATION_INTEGER_BITS)
-        sum_of_exps = fp.wrap_int32(np.where(valid, terms, 0).sum(axis=1, keepdims=True))
+        rows = x.reshape(-1, p.depth).astype(np.int16)
+        index = rows.max(axis=1, keepdims=True) - rows  # max - x: 0..255
+        if p.exp_table is None:  # params built by hand (tests)
+            p.exp_table, p.term_table = exp_tables(p.input_multiplier, p.input_left_shift,
+                                                   p.diff_min)
+        valid = -index.astype(np.int64) >= p.diff_min
+        exp_q0 = p.exp_table[index]
+        sum_of_exps = fp.wrap_int32(p.term_table[index].sum(axis=1, keepdims=True))
         shifted_scale, num_bits_over_unit = gl.get_reciprocal(sum_of_exps,
                                                               ACCUMULATION_INTEGER_BITS)
         exponent = num_bits_over_unit + 31 - 8
