@@ -101,3 +101,24 @@ def test_stack_is_measured_by_call_graph_and_painted_stack(cortex_m4):
     assert sum(frames) == conv.stack_callgraph_bytes
     old_estimate = frames[0] + max(frames[1:])  # invoke + the largest kernel frame
     assert old_estimate < conv.stack_painted_bytes
+
+
+def test_per_op_attribution_and_a_whole_program_count_agree(cortex_m4):
+    """measure(by_op=True): the per-op instructions and cycles add up to the totals and follow
+    the model's ops in order; measure_function runs a whole program from its reset vector (the
+    generated project's Cortex-M4 self-test, semihosting answered by the emulator) and counts
+    the first call of invoke: the same instructions as measure on the same input (vector 0),
+    and the same estimated cycles."""
+    from mcuq.instructions import measure, measure_function
+    from mcuq.runners.firmware import FirmwareRunner
+    from mcuq.vectors import random_inputs
+
+    model = load_model(_conv_model())
+    cost = measure(model, [x[:1] for x in random_inputs(model, 2, 0)], by_op=True)[0]
+    assert [op.index for op in cost.by_op] == [op.index for op in model.operators]
+    assert sum(op.instructions for op in cost.by_op) == cost.instructions
+    assert sum(op.cycles for op in cost.by_op) == cost.cycles > cost.instructions
+    assert cost.by_op[0].opcode == "CONV_2D" and "[conv/" in cost.by_op[0].label
+    elf = FirmwareRunner(model, "cortex-m4").build()
+    whole = measure_function(elf, "mcuq_model_invoke_io")
+    assert (whole.instructions, whole.cycles) == (cost.instructions, cost.cycles)
