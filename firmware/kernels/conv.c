@@ -1,5 +1,6 @@
 #include "conv.h"
 
+#include "mcuq_buffers.h"
 #include "mcuq_fixedpoint.h"
 
 /* The generic paths stay out of line: inlined into the dispatcher they would give it (and every
@@ -167,7 +168,7 @@ static inline void mcuq_mac_2x2(const uint32_t *x, const uint32_t *w, int32_t ch
       : [x] "+r"(x), [w] "+r"(w), [n] "+r"(chunks), [s00] "+r"(s00), [s01] "+r"(s01),
         [s10] "+r"(s10), [s11] "+r"(s11), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1),
         [xb0] "=&r"(xb0), [xb1] "=&r"(xb1), [t] "=&r"(t), [e] "=&r"(e)
-      : "m"(*(const uint32_t(*)[MCUQ_CONV_COL_MAX])x)
+      : "m"(*(const uint32_t(*)[MCUQ_CONV_COL_BUF])x)
       : "cc");
 #else
   for (int32_t j = 0; j < chunks; ++j, w += 2, x += 4) {
@@ -253,8 +254,8 @@ static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict
   const int32_t out_c = p->out_c;
   const int32_t out_w = p->out_w, pixels = p->out_h * out_w;
   const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
-  uint32_t x[MCUQ_CONV_COL_MAX];     /* two patches, interleaved per chunk (kp words) */
-  int8_t col[MCUQ_CONV_COL_MAX];     /* path 1: one gathered int8 patch */
+  uint32_t x[MCUQ_CONV_COL_BUF]; /* two patches, interleaved per chunk (kp words) */
+  int8_t col[MCUQ_CONV_COL_BUF]; /* path 1: one gathered int8 patch */
   int exotic = 0; /* any channel the table cannot requantize */
   for (int32_t c = 0; c < out_c; ++c) exotic |= p->rq[c * MCUQ_RQ_WORDS + 2] < 0;
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -383,7 +384,7 @@ static void mcuq_dw_ring_row(const mcuq_conv_params_t *p, const int8_t *in_b, in
 
 /* What one output row of one block needs. */
 typedef struct {
-  const uint32_t *rows[MCUQ_DW_TAPS_MAX]; /* the k_h ring rows the taps read */
+  const uint32_t *rows[MCUQ_DW_TAPS_BUF]; /* the k_h ring rows the taps read */
   const uint32_t *w;                       /* the block's unpacked weights */
   const int32_t *rq;                       /* the block's table entries */
   const mcuq_conv_params_t *p;
@@ -440,7 +441,7 @@ static inline void mcuq_dw_taps_px(const int8_t *const *tab, int32_t taps, int32
                      : [tab] "+r"(tab), [w] "+r"(w), [n] "+r"(n), [a0] "+r"(a0),
                        [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [ptr] "=&r"(ptr),
                        [x] "=&r"(x), [xe] "=&r"(xe), [w0] "=&r"(w0), [w1] "=&r"(w1)
-                     : [c] "r"(c), "m"(*(const int8_t *const(*)[MCUQ_DW_TAPS_MAX])tab)
+                     : [c] "r"(c), "m"(*(const int8_t *const(*)[MCUQ_DW_TAPS_BUF])tab)
                      : "cc");
   } else {
     __asm__ volatile("1:\n\t" MCUQ_DW_ASM_TAP
@@ -449,7 +450,7 @@ static inline void mcuq_dw_taps_px(const int8_t *const *tab, int32_t taps, int32
                      : [tab] "+r"(tab), [w] "+r"(w), [n] "+r"(n), [a0] "+r"(a0),
                        [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [ptr] "=&r"(ptr),
                        [x] "=&r"(x), [xe] "=&r"(xe), [w0] "=&r"(w0), [w1] "=&r"(w1)
-                     : [c] "r"(c), "m"(*(const int8_t *const(*)[MCUQ_DW_TAPS_MAX])tab)
+                     : [c] "r"(c), "m"(*(const int8_t *const(*)[MCUQ_DW_TAPS_BUF])tab)
                      : "cc");
   }
 #undef MCUQ_DW_ASM_TAP
@@ -478,8 +479,8 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
   const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
   const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
   const int32_t *const rq_all = p->rq;
-  const int8_t *tab[MCUQ_DW_TAPS_MAX];
-  uint32_t zp_row[MCUQ_DW_CH_MAX / 4 + 1];
+  const int8_t *tab[MCUQ_DW_TAPS_BUF];
+  uint32_t zp_row[MCUQ_DW_CH_BUF / 4 + 1];
   const uint32_t zp4 = mcuq_rep4(p->input_zero_point);
   for (int32_t k = 0; k <= ch >> 2; ++k) zp_row[k] = zp4;
   const int8_t *const zp = (const int8_t *)zp_row;
@@ -604,7 +605,7 @@ MCUQ_NOINLINE static void mcuq_dw_line_m4(const mcuq_dw_line_t *L) {
                 "bne 1b\n\t"
                 : [x] "+r"(x), [w] "+r"(w), [n] "+r"(n), [a0] "+r"(a0), [a1] "+r"(a1),
                   [a2] "+r"(a2), [a3] "+r"(a3), [xx] "=&r"(xx), [w0] "=&r"(w0), [w1] "=&r"(w1)
-                : "m"(*(const uint8_t(*)[MCUQ_DW_ROWS_MAX])L->rows[ky])
+                : "m"(*(const uint8_t(*)[MCUQ_DW_ROWS_BUF])L->rows[ky])
                 : "cc");
 #else
         for (int32_t k = 0; k < pairs; ++k, x += 4, w += 4) MCUQ_DW_PAIR(x, w);
@@ -625,7 +626,7 @@ static void mcuq_depthwise_rows(const mcuq_conv_params_t *p, const int8_t *restr
   const int32_t rows = (k_h - 1) * dh + 1;
   const int32_t width = (out_w - 1) * p->stride_w + (p->k_w - 1) * p->dil_w + 1;
   const int32_t row_words = (width + 1) >> 1;
-  uint32_t ring[MCUQ_DW_ROWS_MAX / 4];
+  uint32_t ring[MCUQ_DW_ROWS_BUF / 4];
   mcuq_dw_line_t L;
   L.p = p;
   L.cap4 = mcuq_rep4(p->act_max - p->act_min);

@@ -1,5 +1,6 @@
 #include "fully_connected.h"
 
+#include "mcuq_buffers.h"
 #include "mcuq_fixedpoint.h"
 
 /* Exotic rows (rq[2] < 0: shift >= -1, or a scale too small for the folded offset): TFLM's
@@ -38,7 +39,7 @@ static inline void mcuq_fc_rows4(const uint32_t *xs, const uint32_t *w, int32_t 
           : [xs] "+r"(xs), [w] "+r"(w), [n] "+r"(chunks), [a0] "+r"(a0), [a1] "+r"(a1),
             [a2] "+r"(a2), [a3] "+r"(a3), [x0] "=&r"(x0), [x1] "=&r"(x1), [w0] "=&r"(w0),
             [w1] "=&r"(w1), [e] "=&r"(e)
-          : "m"(*(const uint32_t(*)[MCUQ_FC_SCRATCH_MAX / 4])xs)
+          : "m"(*(const uint32_t(*)[MCUQ_FC_SCRATCH_BUF / 4])xs)
           : "cc");
 #undef MCUQ_FC_ASM_ROW
 #else
@@ -102,7 +103,7 @@ void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
   const int32_t cap = p->act_max - p->act_min;
   const uint32_t cap4 = mcuq_rep4(cap), lo4 = mcuq_rep4(p->act_min);
   const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
-  uint32_t xs[MCUQ_FC_SCRATCH_MAX / 4];
+  uint32_t xs[MCUQ_FC_SCRATCH_BUF / 4];
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *row = input + b * depth;
     int8_t *out = output + b * out_depth;
@@ -111,7 +112,7 @@ void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
       tail |= (uint32_t)(uint8_t)row[4 * full + j] << (8 * j);
     const uint32_t *w = w_all;
     const int32_t *rq = p->rq;
-    const int scratch = chunks * 8 <= MCUQ_FC_SCRATCH_MAX;
+    const int scratch = chunks * 8 <= MCUQ_FC_SCRATCH_BUF;
     if (scratch) { /* the row unpacked once for every group of rows */
       for (int32_t j = 0; j < full; ++j) {
         const uint32_t v = mcuq_load4(row + 4 * j);

@@ -94,12 +94,19 @@ class EmitContext:
         self._const_names: dict[int, str] = {}
         self._op: Operator | None = None
         self._paths: list[str] = []
+        self.buffers: dict[str, int] = {}
 
     # -- what was chosen -------------------------------------------------------------------
     def path(self, *labels: str) -> None:
         """Record the kernel path(s) this op's call takes ("family/path"), for the generated
         comment and the tests' coverage report."""
         self._paths.extend(labels)
+
+    def need(self, buffer: str, size: int) -> None:
+        """The kernel this op calls needs stack buffer `buffer` (a macro of
+        firmware/kernels/mcuq_buffers.h) of at least `size` (the project's copy of that header
+        holds the maximum over its ops)."""
+        self.buffers[buffer] = max(self.buffers.get(buffer, 0), int(size))
 
     # -- kernels and sources ---------------------------------------------------------------
     def use(self, *kernel_files: str) -> None:
@@ -174,6 +181,7 @@ class CModel:
     outputs: list[dict]
     copies: list[str] = field(default_factory=list)  # output copies for aliased outputs
     tensor_storage: dict[int, Storage] = field(default_factory=dict)
+    buffers: dict[str, int] = field(default_factory=dict)  # kernel stack buffers needed
 
 
 def assign_storage(model: Model, plan_fn=None) -> tuple[dict[int, Storage], int]:
@@ -258,4 +266,4 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None) -> CMo
     return CModel(name=name, arrays=ctx.arrays, structs=ctx.structs, calls=calls,
                   sources=sorted(ctx.sources), arena_size=int(arena_size),
                   inputs=io(model.inputs), outputs=io(model.outputs), copies=copies,
-                  tensor_storage=storage)
+                  tensor_storage=storage, buffers=dict(ctx.buffers))

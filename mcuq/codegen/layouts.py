@@ -109,8 +109,10 @@ def _common_data(layout: str) -> dict:
 
 # ---- the standalone C target -------------------------------------------------------------------
 
-def plan_c(layout: str, name: str, kernel_files: list[str]) -> Plan:
-    """The C target's files for `layout`. kernel_files: firmware/kernels files (.c and .h)."""
+def plan_c(layout: str, name: str, kernel_files: list[str],
+           kernel_texts: dict[str, str] | None = None) -> Plan:
+    """The C target's files for `layout`. kernel_files: firmware/kernels files (.c and .h);
+    kernel_texts: the project's own text of some of them (the stack buffer sizes header)."""
     check_layout("c", layout)
     plan = Plan("c", layout, data=_common_data(layout))
     lib = "src/" if layout in ("arduino", "platformio") else ""
@@ -131,7 +133,10 @@ def plan_c(layout: str, name: str, kernel_files: list[str]) -> Plan:
     plan.render("c/model.h.j2", f"{lib}{header}")
     plan.render("c/model.c.j2", f"{lib}{source}")
     for f in kernel_files:
-        plan.copy(f"kernels/{f}", f"{lib}mcuq/{f}")
+        if kernel_texts and f in kernel_texts:
+            plan.text(f"{lib}mcuq/{f}", kernel_texts[f])
+        else:
+            plan.copy(f"kernels/{f}", f"{lib}mcuq/{f}")
     plan.render("c/selftest.h.j2", f"{example}selftest.h")
     plan.render("c/selftest.c.j2", f"{example}selftest.c")
     plan.render("c/test_vectors.h.j2", f"{example}test_vectors.h")

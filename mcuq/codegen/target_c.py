@@ -3,6 +3,7 @@ kernels copied from firmware/, test vectors, a self-test and the build files of 
 layout (mcuq.codegen.layouts: make, cmake, arduino, platformio, esp-idf, zephyr)."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def kernel_files(sources: list[str]) -> list[str]:
     # kernels may include shared helpers (mcuq_*.h); ship them all, they are small.
     files += sorted(p.name for p in root.glob("mcuq_*.h") if p.name not in files)
     return files
+
+
+def buffers_header(needs: dict[str, int]) -> str:
+    """firmware/kernels/mcuq_buffers.h with each buffer sized to what this model's ops need
+    (at least 4; never above the header's own value, the largest any op gets)."""
+    from .climits import header_defines
+
+    text = (firmware_dir() / "kernels" / "mcuq_buffers.h").read_text()
+    for macro, largest in header_defines("mcuq_buffers.h").items():
+        size = needs.get(macro, 0)
+        if size > largest:
+            raise ValueError(f"{macro}: an op needs {size}, the kernels allow {largest}")
+        text = re.sub(rf"(#define {macro}) \d+", rf"\g<1> {max(size, 4)}", text)
+    return text
 
 
 def vector_data(model: Model, cm: CModel, interpreter: Interpreter, count: int, inputs=None):
@@ -101,7 +116,8 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
     writer = ProjectWriter(out_dir, force)  # a non-empty OUT_DIR fails before any work
     interpreter = Interpreter(model)
     cm = build_cmodel(model, name, interpreter)
-    plan = plan_c(layout, name, kernel_files(cm.sources))
+    plan = plan_c(layout, name, kernel_files(cm.sources),
+                  {"mcuq_buffers.h": buffers_header(cm.buffers)})
     data = template_data(model, cm, vector_data(model, cm, interpreter, vectors, inputs))
     data.update(plan.data)
     m4 = cortex_m4_figures(model) if figures else {}

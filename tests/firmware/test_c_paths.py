@@ -123,3 +123,11 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
     c = {k: int(v) for k, v in (line.split() for line in out.splitlines())}
     assert c == python
+    # the stack buffers' header in firmware/ holds those maxima (a generated project's copy
+    # holds what its layers need)
+    from mcuq.codegen.climits import header_defines
+
+    buffers = header_defines("mcuq_buffers.h")
+    assert buffers == {"MCUQ_CONV_COL_BUF": conv.COL_MAX, "MCUQ_DW_TAPS_BUF": conv.DW_TAPS_MAX,
+                       "MCUQ_DW_CH_BUF": conv.DW_CH_MAX, "MCUQ_DW_ROWS_BUF": conv.DW_ROWS_MAX,
+                       "MCUQ_FC_SCRATCH_BUF": fully_connected.SCRATCH_MAX}

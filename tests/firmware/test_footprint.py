@@ -122,3 +122,19 @@ def test_per_op_attribution_and_a_whole_program_count_agree(cortex_m4):
     elf = FirmwareRunner(model, "cortex-m4").build()
     whole = measure_function(elf, "mcuq_model_invoke_io")
     assert (whole.instructions, whole.cycles) == (cost.instructions, cost.cycles)
+
+
+def test_generated_projects_size_the_kernel_stack_buffers_to_their_layers(tmp_path):
+    """firmware/kernels/mcuq_buffers.h holds the largest buffers any layer may get; a project's
+    copy holds what its own layers need (a 3x3x8 convolution: 72-byte patches), so its stack
+    holds no room for other models' layers."""
+    import re
+
+    from mcuq.codegen.target_c import generate_c
+
+    generate_c(load_model(_conv_model()), tmp_path / "p", "m", vectors=1, figures=False)
+    text = (tmp_path / "p" / "mcuq" / "mcuq_buffers.h").read_text()
+    sizes = dict(re.findall(r"#define (MCUQ_\w+_BUF) (\d+)", text))
+    assert {k: int(v) for k, v in sizes.items()} == {
+        "MCUQ_CONV_COL_BUF": 72, "MCUQ_DW_TAPS_BUF": 4, "MCUQ_DW_CH_BUF": 4,
+        "MCUQ_DW_ROWS_BUF": 4, "MCUQ_FC_SCRATCH_BUF": 4}

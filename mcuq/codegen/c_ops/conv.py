@@ -225,6 +225,15 @@ def emit(ctx, op, p):
         if mode else "0",
     })
     ctx.path(*conv_paths(p))
+    k_taps = p.weights.shape[1] * p.weights.shape[2]
+    if not p.depthwise and mode:
+        ctx.need("MCUQ_CONV_COL_BUF", k_padded)
+    elif mode == 1:
+        ctx.need("MCUQ_DW_TAPS_BUF", k_taps)
+        ctx.need("MCUQ_DW_CH_BUF", in_c)
+    elif mode == 2:
+        ctx.need("MCUQ_DW_TAPS_BUF", p.weights.shape[1])  # ring row pointers: one per k_h
+        ctx.need("MCUQ_DW_ROWS_BUF", dw_ring_bytes(p))
     bias = folded_bias(p)
     if pad_to > 1:
         bias = np.concatenate([bias, np.zeros(-len(bias) % pad_to, np.int32)])

@@ -52,6 +52,8 @@ def emit(ctx, op, p):
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per row (mcuq_rq)"),
     })
     scratch = -(-p.accum_depth // 4) * 8 <= SCRATCH_MAX
+    if scratch:
+        ctx.need("MCUQ_FC_SCRATCH_BUF", -(-p.accum_depth // 4) * 8)
     ctx.path("fully_connected/rows4" if p.out_depth >= 4 else "fully_connected/rows1",
              "fully_connected/unpacked-row" if scratch else "fully_connected/deep-row",
              *(["fully_connected/row-tail"] if p.out_depth % 4 else []),

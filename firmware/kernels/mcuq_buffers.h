@@ -1,0 +1,15 @@
+/* Sizes of the kernels' stack buffers: in mcuq's firmware/kernels, the largest sizes the code
+ * generator ever sends to them (the limits MCUQ_CONV_COL_MAX, MCUQ_DW_*_MAX and
+ * MCUQ_FC_SCRATCH_MAX of conv.h and fully_connected.h); in a generated project, what its layers
+ * need (mcuq/codegen/target_c.py: buffers_header), so that a model of small layers reserves no
+ * stack for large ones. */
+#ifndef MCUQ_BUFFERS_H
+#define MCUQ_BUFFERS_H
+
+#define MCUQ_CONV_COL_BUF 768   /* packed conv: largest k_padded */
+#define MCUQ_DW_TAPS_BUF 96     /* depthwise fast paths: largest filter (k_h * k_w) */
+#define MCUQ_DW_CH_BUF 512      /* depthwise mode 1: most channels */
+#define MCUQ_DW_ROWS_BUF 2048   /* depthwise mode 2: largest ring of unpacked rows, bytes */
+#define MCUQ_FC_SCRATCH_BUF 2048 /* fully connected: largest unpacked input row, bytes */
+
+#endif
