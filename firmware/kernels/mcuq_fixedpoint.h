@@ -235,7 +235,9 @@ static inline int32_t mcuq_requant_rshift(int32_t x, int32_t multiplier, int32_t
 typedef char mcuq_rq_words_check[MCUQ_RQ_WORDS == 3 ? 1 : -1]; /* the assembly's offsets */
 
 static inline int32_t mcuq_rq(int32_t acc, const int32_t *rq) {
-  /* 2^30 - [acc < 0] * 2^31 as a 64-bit addend: low word 2^30 | sign bit, high word -[acc < 0]
+  /* (A single-rounding build, TFLite's (x * m + 2^(30+e)) >> (31+e), keeps the same table:
+   * hi * 2^32 is 2^(30+e) plus the folded offset; only lo (0) and the sign term go.)
+   * 2^30 - [acc < 0] * 2^31 as a 64-bit addend: low word 2^30 | sign bit, high word -[acc < 0]
    * (the borrow of the low word), so that (hi + high):(low) + acc * m needs one SMLAL. */
   const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
   const uint32_t hi = (uint32_t)rq[1] + (uint32_t)(acc >> 31);
