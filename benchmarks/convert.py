@@ -49,7 +49,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=7)
     args = ap.parse_args()
 
-    from mcuq.conversion import convert_model, quiet_native_output
+    from mcuq.conversion import convert_model
+    from mcuq.native import quiet_native_output
     from mcuq.testing import zoo
 
     with tempfile.TemporaryDirectory() as d:

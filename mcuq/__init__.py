@@ -36,7 +36,7 @@ def inspect(model, **options):
 
 def generate(model, out_dir, **options):
     """Render a firmware project (target="tflm" or "c") into out_dir, atomically."""
-    from .codegen import generate_project
+    from .generation import generate_project
 
     return generate_project(model, out_dir, **options)
 

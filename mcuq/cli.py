@@ -129,7 +129,7 @@ def inspect(model, as_json, no_tflm, footprint, html):
 @handle_errors
 def generate(model, out_dir, target, layout, name, vectors, force, as_json):
     """Write C arrays and a firmware project for MODEL.tflite."""
-    from .codegen import generate_project
+    from .generation import generate_project
     from .report import print_generate
 
     result = generate_project(model, out_dir, target=target, name=name, vectors=vectors,

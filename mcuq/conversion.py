@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import InputError, UnsupportedModelError
 from .model import Model, parse_model
+from .native import quiet_native_output
 
 IO_TYPES = ("int8", "uint8", "float32")
 BATCH_NOTE = ("batch axis fixed to 1 (traced with a batch-1 input signature: Flatten is one "
@@ -79,81 +80,6 @@ class ConvertResult:
     @property
     def size_ratio(self) -> float | None:
         return self.float_bytes / self.tflite_bytes if self.float_bytes else None
-
-
-# --------------------------------------------------------------------------------------------
-# Quiet native output
-# --------------------------------------------------------------------------------------------
-
-_NOISE = [re.compile(p) for p in (
-    r"^[IW]\d{4} ",  # absl INFO/WARNING lines from C++
-    r"^WARNING: All log messages before absl::InitializeLog",
-    r"^fully_quantize: ",
-    r"^E\d{4} .*(cuInit|cuda|CUDA)",
-    r"^To enable the following instructions",
-    r"Statistics for quantized inputs were expected",
-    r"^\s*warnings\.warn\(",
-    r"^Estimated count of arithmetic ops",
-    r"^\s*$",
-)]
-
-
-@contextlib.contextmanager
-def quiet_native_output(progress_sink: list | None = None, keep: list | None = None):
-    """Capture what TensorFlow's C++ code prints on fds 1 and 2 and what Python code prints on
-    sys.stdout; afterwards every line that is not known log noise is passed on: appended to
-    `keep` if given (the caller shows it: convert's summary, or its error), else written to
-    stderr (so real errors still show). If progress_sink is a list, a writable text stream on
-    the original stderr is appended to it (for tqdm)."""
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        saved = (os.dup(1), os.dup(2))
-    except (OSError, ValueError):  # no real fds (embedded interpreters): do nothing
-        yield None
-        return
-    tmp = tempfile.TemporaryFile()
-    progress = None
-    py_out = io.StringIO()
-    try:
-        os.dup2(tmp.fileno(), 1)
-        os.dup2(tmp.fileno(), 2)
-        if progress_sink is not None:
-            progress = _progress_stream(saved[1])
-            progress_sink.append(progress)
-        with contextlib.redirect_stdout(py_out):
-            yield tmp
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        os.close(saved[0])
-        os.close(saved[1])
-        if progress is not None and progress is not sys.stderr:
-            with contextlib.suppress(Exception):
-                progress.close()
-        tmp.seek(0)
-        text = tmp.read().decode(errors="replace")
-        tmp.close()
-        lines = text.splitlines() + py_out.getvalue().splitlines()
-        kept = [ln for ln in lines if not any(p.search(ln) for p in _NOISE)]
-        if kept and keep is not None:
-            keep.extend(kept)
-        elif kept:
-            sys.stderr.write("\n".join(kept) + "\n")
-
-
-def _progress_stream(fd: int):
-    """Where the progress bar goes: sys.stderr if it is not fd 2 (e.g. click's test runner),
-    else a stream on the saved real stderr (fd 2 is captured meanwhile)."""
-    try:
-        if sys.stderr.fileno() != 2:
-            return sys.stderr
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        return sys.stderr
-    return os.fdopen(os.dup(fd), "w", buffering=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,5 +420,5 @@ def convert_to_file(model, calibration, output, samples=None, seed=0, io_type="i
 
 
 __all__ = ["ConvertResult", "TensorInfo", "convert_model", "convert_to_file", "build_converter",
-           "convert_float", "check_fully_integer", "integer_problems", "layer_of", "quiet_native_output",
+           "convert_float", "check_fully_integer", "integer_problems", "layer_of",
            "write_atomic", "IO_TYPES", "BATCH_NOTE"]

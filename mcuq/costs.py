@@ -10,8 +10,9 @@ MACs count the multiply-accumulates of CONV_2D (out elements × KH·KW·Cin), DE
 elements × KH·KW·Cout: every input pixel meets every tap of every output channel) and
 BATCH_MATMUL (out elements × the shared depth); every other op counts 0.
 
-Each op also carries `support`: whether mcuq's reference, mcuq's C target and TensorFlow Lite
-Micro (a MicroMutableOpResolver method) implement it.
+Each op also carries `support`: whether mcuq's reference (its prepare step on this op, as
+typed and configured here: the verdict `verify` gives), mcuq's C target and TensorFlow Lite
+Micro (a MicroMutableOpResolver method) implement it, and `mcuq_refusal`: why mcuq cannot.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .errors import McuqError
-from .memory import ALIAS_OPS, plan_arena, plan_tflm_like
+from .memory import ALIAS_OPS, io_aliases, plan_arena, plan_tflm_like
 from .model import Model, Tensor, load_model
 
 
@@ -55,8 +56,9 @@ class OpCost:
     weight_bytes: int
     live_bytes: int  # activation bytes live while this op runs (TFLM-like plan)
     tflm: bool  # TFLite Micro has a kernel for it
-    mcuq: bool  # mcuq's reference and C target implement it
+    mcuq: bool  # mcuq's reference and C target run it (as typed and configured here)
     support: OpSupport | None = None  # reference / C target / TFLite Micro, separately
+    mcuq_refusal: str | None = None  # why not, when mcuq is False
 
 
 @dataclass
@@ -85,6 +87,9 @@ class Inspection:
     arena: ArenaFigures
     tflm_unsupported: list[str] = field(default_factory=list)
     mcuq_unsupported: list[str] = field(default_factory=list)
+    #: None when mcuq's reference and C target run the model; else the refusal that `verify`
+    #: and `generate --target c` give (every refused op kind, counted).
+    mcuq_verdict: str | None = None
     footprint: dict | None = None  # Cortex-M4 build of the C target, when requested
 
     def as_dict(self) -> dict:
@@ -137,29 +142,42 @@ def mcuq_ops() -> set[str]:
     return set(supported_ops()) & (set(EMITTERS) | set(ALIAS_OPS))
 
 
-def op_support(opcode: str) -> OpSupport:
-    """Whether mcuq's reference, mcuq's C target and TFLite Micro implement `opcode`."""
+def op_support(opcode: str, refusal: str | None = None) -> OpSupport:
+    """Whether mcuq's reference, mcuq's C target and TFLite Micro implement `opcode` (the
+    reference and the C target: on this op, when `refusal` says why its prepare step refuses
+    it)."""
     from .codegen.cmodel import EMITTERS, _load_emitters
     from .reference.registry import supported_ops
 
     _load_emitters()
-    reference = opcode in set(supported_ops())
+    reference = opcode in set(supported_ops()) and refusal is None
     tflm = tflm_ops()
     return OpSupport(reference=reference,
                      c=reference and (opcode in EMITTERS or opcode in ALIAS_OPS),
                      tflm=tflm is None or opcode in tflm)
 
 
+def mcuq_support(m: Model) -> tuple[dict[int, str], str | None]:
+    """({op index: why mcuq cannot run it}, the whole refusal or None): the verdict of the
+    reference's prepare step (mcuq.reference.registry.prepare_ops), which verify and generate
+    give too, plus ops the C target has no emitter for."""
+    from .reference.registry import prepare_ops, refusal_summary
+
+    _, refusals = prepare_ops(m)
+    ours = mcuq_ops()
+    why = {r.op.index: r.reason for r in refusals if r.op is not None}
+    for op in m.operators:
+        if op.index not in why and op.opcode not in ours:
+            why[op.index] = "no C kernel in mcuq's standalone target"
+    return why, (f"mcuq cannot run {refusal_summary(m, refusals)}" if refusals else None)
+
+
 def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> Inspection:
     m = load_model(model)
     head = plan_tflm_like(m)
     io = set(m.inputs) | set(m.outputs)
-    try:
-        c_arena = plan_arena(m, external=io).size
-    except Exception:  # noqa: BLE001 - a plan is a figure, never a reason to fail inspect
-        c_arena = None
     arena = ArenaFigures(plan_bytes=head.size, lower_bound_bytes=head.lower_bound,
-                         c_arena_bytes=c_arena,
+                         c_arena_bytes=plan_arena(m, external=io_aliases(m)).size,
                          c_io_bytes=sum(m.tensors[i].nbytes for i in io))
     if measure_tflm:
         try:
@@ -172,7 +190,8 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
             arena.tflm_required_bytes = measured.required_bytes
         except McuqError as e:
             arena.tflm_error = e.message
-    tflm, ours = tflm_ops(), mcuq_ops()
+    tflm = tflm_ops()
+    refused, verdict = mcuq_support(m)
     ops = []
     for op in m.operators:
         ops.append(OpCost(
@@ -184,8 +203,8 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
                              and t.data is not None),
             live_bytes=sum(b.size for b in head.live_at(op.index)),
             tflm=tflm is None or op.opcode in tflm,
-            mcuq=op.opcode in ours,
-            support=op_support(op.opcode)))
+            mcuq=op.index not in refused, mcuq_refusal=refused.get(op.index),
+            support=op_support(op.opcode, refused.get(op.index))))
     weights = sum(t.nbytes for t in m.tensors if t.data is not None)
     result = Inspection(
         source=m.source, flash_bytes=m.size, weight_bytes=weights,
@@ -194,7 +213,7 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
         inputs=[brief(t) for t in m.input_tensors()],
         outputs=[brief(t) for t in m.output_tensors()], ops=ops, arena=arena,
         tflm_unsupported=sorted({o.op for o in ops if not o.tflm}),
-        mcuq_unsupported=sorted({o.op for o in ops if not o.mcuq}))
+        mcuq_unsupported=sorted({o.op for o in ops if not o.mcuq}), mcuq_verdict=verdict)
     if footprint:
         from .footprint import cortex_m4_footprint
 

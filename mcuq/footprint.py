@@ -22,9 +22,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .codegen.target_c import project_dir
 from .errors import ToolchainError
-from .model import load_model
-from .runners.firmware import APT_LINE, make, missing_tools, project_dir
+from .model import Model, load_model
+from .toolchain import APT_LINE, make, missing_tools
 
 
 @dataclass
@@ -197,3 +198,14 @@ def cortex_m4_footprint(model, painted: bool = True) -> Footprint:
         else:
             footprint.stack_bytes = max(graph.bytes, footprint.stack_painted_bytes)
     return footprint
+
+
+def cortex_m4_figures(model: Model) -> dict:
+    """Flash, RAM and stack of the Cortex-M4 build (a cached build with arm-none-eabi-gcc), or
+    a note saying how to get them when the cross toolchain is missing. A build that fails with
+    the toolchain present is a bug in the C target: its McuqError propagates (generate fails
+    with the compiler's message; nothing is written). The generate verb (mcuq.generation)
+    hands this to the C target, which calls it before writing the project."""
+    if "arm-none-eabi-gcc" in missing_tools("cortex-m4"):
+        return {"cortex_m4_note": f"flash/RAM need arm-none-eabi-gcc: {APT_LINE}"}
+    return {"cortex_m4": cortex_m4_footprint(model).as_dict()}

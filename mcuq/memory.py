@@ -104,10 +104,42 @@ def alias_groups(model: Model) -> dict[int, int]:
     return {t: find(t) for t in parent}
 
 
+def io_aliases(model: Model) -> dict[int, tuple[str, int, int]]:
+    """Where the standalone C target keeps the tensors that share bytes with a model input or
+    output: tensor -> ("input" | "output", position, the input/output tensor). A reshape-like
+    alias group holding a model input lives in that input's buffer; one holding exactly one
+    model output (and no input) lives in that output's buffer. Groups with two outputs stay in
+    the arena (the outputs are copied at the end). These tensors take no arena space."""
+    root_of = alias_groups(model)
+    groups: dict[int, list[int]] = {}
+    for t in model.tensors:
+        if t.data is None:
+            groups.setdefault(root_of[t.index], []).append(t.index)
+    ins, outs = list(model.inputs), list(model.outputs)
+    where: dict[int, tuple[str, int, int]] = {}
+    for members in groups.values():
+        in_members = [m for m in members if m in ins]
+        out_members = [m for m in members if m in outs]
+        if in_members:
+            slot = ("input", ins.index(in_members[0]), in_members[0])
+        elif len(out_members) == 1:
+            slot = ("output", outs.index(out_members[0]), out_members[0])
+        else:
+            continue
+        where.update({m: slot for m in members})
+    return where
+
+
 def buffers(model: Model, alignment: int, external: frozenset[int] | set[int] = frozenset(),
             alias: bool = False) -> list[Buffer]:
     life = lifetimes(model)
     roots = alias_groups(model) if alias else {t: t for t in life}
+    if alias:  # an alias group is stored in one place: all of it external, or none of it
+        split = {roots[t] for t in life if t in external} & {roots[t] for t in life
+                                                             if t not in external}
+        if split:
+            raise ValueError(f"alias groups {sorted(split)} are partly external: pass "
+                             "io_aliases(model) (every member) as `external`")
     groups: dict[int, Buffer] = {}
     for t, (first, last) in sorted(life.items()):
         if t in external:

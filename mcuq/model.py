@@ -7,6 +7,7 @@ importing it does not import TensorFlow.
 """
 from __future__ import annotations
 
+import math
 import re
 import struct
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .text import label
 
 _MIN_SIZE = 8
 FILE_IDENTIFIER = b"TFL3"
@@ -91,6 +93,12 @@ class Tensor:
     data: np.ndarray | None = None  # constant tensors only, read-only, in `shape`
     is_variable: bool = False
     shape_signature: tuple[int, ...] | None = None
+    sparse: bool = False  # has sparsity parameters (mcuq and TFLite Micro read dense data only)
+
+    @property
+    def label(self) -> str:
+        """The name for messages and reports: printable, inert, cut (mcuq.text.label)."""
+        return label(self.name)
 
     @property
     def dtype(self) -> np.dtype:
@@ -98,7 +106,7 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        return math.prod(self.shape)  # exact: a corrupt shape must not wrap around
 
     @property
     def nbytes(self) -> int:
@@ -128,7 +136,7 @@ class Operator:
     options: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
-        return f"op #{self.index} {self.opcode}"
+        return f"op #{self.index} {label(self.opcode)}"
 
 
 @dataclass
@@ -144,6 +152,8 @@ class Model:
     outputs: list[int]
     subgraph_count: int
     source: str = "<bytes>"
+    #: Op names of every subgraph, in order (subgraph 0 is `operators`).
+    subgraph_ops: list[list[str]] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -189,19 +199,26 @@ def load_model(source: str | Path | bytes | bytearray | Model) -> Model:
 
 
 def parse_model(data: bytes, source: str = "<bytes>") -> Model:
+    """Parse and validate (mcuq.validate: structure, indices, graph, quantization, shapes)."""
+    from . import validate
+
     _check_buffer(data, source)
     s = schema()
     try:
+        validate.check_flatbuffer(data, source)
         raw = s.ModelT.InitFromObj(s.Model.GetRootAs(data, 0))
+        validate.check_subgraphs(raw, source)
         model = _build(raw, data, source, s)
     except InputError:
         raise
     except (IndexError, struct.error, ValueError, TypeError, AttributeError, UnicodeDecodeError,
             OverflowError, KeyError) as e:
         raise InputError(
-            f"{source}: corrupt or truncated .tflite flatbuffer ({type(e).__name__}: {e})",
+            f"{source}: corrupt or truncated .tflite flatbuffer ({type(e).__name__}: "
+            f"{label(str(e), 120)})",
             "re-create the file with `mcuq convert`; if it was copied, copy it again in binary mode",
         ) from None
+    validate.check_model(model)
     return model
 
 
@@ -240,18 +257,24 @@ def _build(raw, data: bytes, source: str, s) -> Model:
         return out
 
     codes = raw.operatorCodes or []
-    operators = []
-    for i, op in enumerate(sg.operators or []):
-        if not 0 <= op.opcodeIndex < len(codes):
-            raise _corrupt(source, f"operator {i} has opcode index {op.opcodeIndex}")
+
+    def op_name(op) -> str:
         code = codes[op.opcodeIndex]
         builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
         name = op_names.get(builtin, f"BUILTIN_{builtin}")
         if name == "CUSTOM":
             cc = code.customCode
-            name = "CUSTOM:" + (cc.decode() if isinstance(cc, bytes) else str(cc))
+            name = "CUSTOM:" + (cc.decode(errors="replace") if isinstance(cc, bytes)
+                                else str(cc))
+        return name
+
+    operators = []
+    for i, op in enumerate(sg.operators or []):
+        if not 0 <= op.opcodeIndex < len(codes):
+            raise _corrupt(source, f"operator {i} has opcode index {op.opcodeIndex}")
+        name = op_name(op)
         operators.append(Operator(
-            index=i, opcode=name, version=int(code.version or 1),
+            index=i, opcode=name, version=int(codes[op.opcodeIndex].version or 1),
             inputs=indices(op.inputs, f"operator {i} input"),
             outputs=indices(op.outputs, f"operator {i} output"),
             options=_options(name, op.builtinOptions, s),
@@ -264,6 +287,7 @@ def _build(raw, data: bytes, source: str, s) -> Model:
         inputs=list(indices(sg.inputs, "subgraph input")),
         outputs=list(indices(sg.outputs, "subgraph output")),
         subgraph_count=len(raw.subgraphs), source=source,
+        subgraph_ops=[[op_name(op) for op in (g.operators or [])] for g in raw.subgraphs],
     )
 
 
@@ -272,7 +296,7 @@ def _tensor(i: int, t, buffers, data: bytes, source: str) -> Tensor:
     name = t.name.decode(errors="replace") if isinstance(t.name, bytes) else (t.name or f"t{i}")
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
     if any(d < 0 for d in shape):
-        raise _corrupt(source, f"tensor {i} '{name}' has negative dimension {shape}")
+        raise _corrupt(source, f"tensor {i} '{label(name)}' has negative dimension {shape}")
     sig = tuple(int(d) for d in t.shapeSignature) if t.shapeSignature is not None else None
     q = t.quantization
     quant = None
@@ -284,17 +308,25 @@ def _tensor(i: int, t, buffers, data: bytes, source: str) -> Tensor:
             zp = np.repeat(zp, scale.size)
         quant = Quantization(scale=scale, zero_point=zp, axis=int(q.quantizedDimension))
     if not 0 <= t.buffer < max(len(buffers), 1):
-        raise _corrupt(source, f"tensor {i} '{name}' refers to buffer {t.buffer}, model has {len(buffers)}")
+        raise _corrupt(source, f"tensor {i} '{label(name)}' refers to buffer {t.buffer}, model "
+                               f"has {len(buffers)}")
     tensor = Tensor(index=i, name=name, shape=shape, type_name=type_name, buffer=int(t.buffer),
-                    quant=quant, is_variable=bool(t.isVariable), shape_signature=sig)
+                    quant=quant, is_variable=bool(t.isVariable), shape_signature=sig,
+                    sparse=t.sparsity is not None)
+    if tensor.sparse:
+        from .errors import UnsupportedModelError
+
+        raise UnsupportedModelError(
+            f"{source}: tensor {i} '{tensor.label}' is sparse (sparsity parameters)",
+            "TFLite Micro and mcuq read dense tensors only; convert without sparsity")
     raw_bytes = _buffer_bytes(buffers[t.buffer], data, source) if buffers else b""
     if raw_bytes:
         if type_name not in _NUMPY_TYPES:
-            raise _corrupt(source, f"constant tensor {i} '{name}' has type {type_name}") \
+            raise _corrupt(source, f"constant tensor {i} '{label(name)}' has type {type_name}") \
                 if type_name.startswith("TYPE_") else _unsupported_const(tensor, source)
         expected = tensor.nbytes
         if len(raw_bytes) != expected:
-            raise _corrupt(source, f"tensor {i} '{name}' holds {len(raw_bytes)} bytes, "
+            raise _corrupt(source, f"tensor {i} '{label(name)}' holds {len(raw_bytes)} bytes, "
                                    f"shape {list(shape)} {type_name} needs {expected}")
         arr = np.frombuffer(raw_bytes, dtype=tensor.dtype).reshape(shape)
         arr.flags.writeable = False
@@ -306,7 +338,7 @@ def _unsupported_const(tensor: Tensor, source: str):
     from .errors import UnsupportedModelError
 
     return UnsupportedModelError(
-        f"{source}: constant tensor {tensor.index} '{tensor.name}' has type {tensor.type_name}",
+        f"{source}: constant tensor {tensor.index} '{tensor.label}' has type {tensor.type_name}",
         "convert with `mcuq convert` (int8 weights, int32 bias)")
 
 
@@ -314,7 +346,7 @@ def _buffer_bytes(buf, data: bytes, source: str) -> bytes:
     if buf.data is not None and len(buf.data):
         return np.asarray(buf.data, dtype=np.uint8).tobytes()
     if buf.offset > 1 and buf.size:  # data stored after the flatbuffer (models > 2 GB style)
-        if buf.offset + buf.size > len(data):
+        if buf.offset + buf.size > len(data) or buf.offset < 0 or buf.size < 0:
             raise _corrupt(source, f"buffer at offset {buf.offset} runs past the end of the file")
         return data[buf.offset: buf.offset + buf.size]
     return b""

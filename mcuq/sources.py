@@ -61,7 +61,7 @@ def import_tf():
     """Import TensorFlow with its C++ INFO/WARNING logging off (errors still print)."""
     if "tensorflow" not in sys.modules:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from .conversion import quiet_native_output
+        from .native import quiet_native_output
 
         with quiet_native_output():
             import tensorflow

@@ -10,29 +10,36 @@
 2. Finds the smallest arena with which AllocateTensors() and Invoke() succeed. This is not
    always `total`: during Prepare, kernels allocate temporary TfLiteTensors (and the planner
    its scratch) in the head region, and that transient peak can exceed the final head (a small
-   model: total 1008, smallest working arena 1328 on x86-64). The search runs in a child
-   process because TFLM can crash (not just fail) on an arena too small for its own tail.
+   model: total 1008, smallest working arena 1328 on x86-64).
+
+Both run in a child process (mcuq.native.call_in_child): TFLite Micro does not verify what it
+reads and can crash (not just fail) on a model, and on an arena too small for its own tail.
+A crash while allocating the model is an UnsupportedModelError naming the signal; a crash
+while probing a size means that size does not work. A failure with an arena smaller than one the
+model is known to run with (allocate and invoke) is "too small"; a failure with that known
+arena is the model's, reported with TFLite Micro's own message.
 
 All figures are for the 64-bit host build of TFLM (pointers of 8 bytes).
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 
-from .errors import ToolchainError, UnsupportedModelError
+from .errors import McuqError, ToolchainError, UnsupportedModelError
 from .model import Model, load_model
-from .runners.tflm import tflm_runtime
+from .native import ChildOutcome, call_in_child, capture_stderr
+from .toolchain import tflm_runtime
 
 _FIGURE = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 _OP_PATTERNS = (re.compile(r"Didn't find op for builtin opcode '([^']+)'"),
                 re.compile(r"Failed to get registration from op code (\S+)"),
                 re.compile(r"Node (\S+) \(number (\d+)\) failed to (?:prepare|init)"))
+#: What TFLite Micro prints when the arena, not the model, is the problem.
+_TOO_SMALL = re.compile(r"(?i)failed to (?:re)?(?:allocate|resize)|missing: \d+")
 _PROBE_TAG = "@@mcuq-probe"
+#: Seconds a child may take (allocation of a large model plus the bisection).
+TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -48,28 +55,6 @@ class TflmArena:
         return self.required_bytes - self.total_bytes
 
 
-class _CaptureStderr:
-    """Redirect the process's fd 2 (C-level stderr) into a temporary file."""
-
-    def __enter__(self):
-        sys.stderr.flush()
-        self._file = tempfile.TemporaryFile()
-        self._saved = os.dup(2)
-        os.dup2(self._file.fileno(), 2)
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            sys.stderr.flush()
-        finally:
-            os.dup2(self._saved, 2)
-            os.close(self._saved)
-        self._file.seek(0)
-        self.text = self._file.read().decode(errors="replace")
-        self._file.close()
-        return False
-
-
 def _generous_arena(model: Model) -> int:
     """An arena that certainly holds the model: every non-constant tensor twice, plus
     per-tensor and per-op metadata at 64-bit sizes, plus 64 KiB."""
@@ -77,7 +62,12 @@ def _generous_arena(model: Model) -> int:
     return 2 * acts + 512 * (len(model.tensors) + len(model.operators)) + (64 << 10)
 
 
-def _failed_op(model: Model, log: str) -> str | None:
+def too_small(log: str) -> bool:
+    """Whether TFLite Micro's log says the arena was too small (rather than the model bad)."""
+    return bool(_TOO_SMALL.search(log))
+
+
+def _failed_op(log: str) -> str | None:
     for pat in _OP_PATTERNS:
         m = pat.search(log)
         if m:
@@ -85,37 +75,87 @@ def _failed_op(model: Model, log: str) -> str | None:
     return None
 
 
-def _allocate(rt, model: Model, arena_size: int):
+def _last_line(log: str) -> str:
+    lines = [ln.strip() for ln in log.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def _refusal(source: str, log: str) -> UnsupportedModelError:
+    op = _failed_op(log)
+    what = f"op {op}" if op else "the model"
+    return UnsupportedModelError(
+        f"{source}: TensorFlow Lite Micro cannot allocate/prepare {what} ({_last_line(log)})",
+        "TFLite Micro lacks a kernel or an option this model uses; replace the layer "
+        "and convert again (mcuq inspect lists the ops)")
+
+
+def _crash(source: str, out: ChildOutcome, doing: str) -> McuqError:
+    if out.timed_out:
+        return UnsupportedModelError(
+            f"{source}: TensorFlow Lite Micro did not finish {doing} within {TIMEOUT:.0f} s",
+            "the model is too large for TFLite Micro's host build, or hangs it; "
+            "use `mcuq inspect --no-tflm`")
+    log = out.log_tail()
+    return UnsupportedModelError(
+        f"{source}: TensorFlow Lite Micro crashed on this model ({out.signal or out.describe()})"
+        f" while {doing}" + (f"; its last words: {log}" if log else ""),
+        "TFLite Micro cannot run this model as stored; re-convert it (mcuq convert), "
+        "or use `mcuq inspect --no-tflm` to see mcuq's own figures")
+
+
+def measure_tflm_arena(model) -> TflmArena:
+    """Measure TFLite Micro's arena for `model` (path, bytes or Model), in a child process.
+    Raises ToolchainError without tflite-micro, UnsupportedModelError when TFLM cannot
+    allocate, prepare or invoke the model, or crashes on it."""
+    model = load_model(model)
+    tflm_runtime()  # a missing package is a ToolchainError here, not in the child
+    bound = _generous_arena(model)
+    out = call_in_child("mcuq.tflm_arena:_measure_child", model.data, bound, timeout=TIMEOUT)
+    figures, lo, hi, tried, bound = _read_probe(out.stdout, None, None, bound)
+    if figures is None:
+        if out.error is not None:
+            raise out.error
+        if out.exception is not None:
+            raise ToolchainError(f"{model.source}: the TFLite Micro measurement failed "
+                                 f"({out.exception[0]}: {out.exception[1]})",
+                                 "use `mcuq inspect --no-tflm`; please report this model")
+        raise _crash(model.source, out, "allocating it")
+    if out.error is not None:  # the model allocates but fails to run, for a reason of its own
+        raise out.error
+    if not out.ok:
+        if tried is None:
+            raise _crash(model.source, out, "probing arena sizes")
+        lo, hi = _update(lo, hi, tried, False, figures["total"])  # this size crashed TFLM
+    required = out.value if out.ok else _smallest_arena(model, figures["total"], bound, lo, hi)
+    return TflmArena(figures["total"], figures["head"], figures["tail"], required)
+
+
+# ---- the child ------------------------------------------------------------------------------
+
+def _allocate(rt, data: bytes, arena_size: int):
     """(interpreter or None, captured TFLM log)."""
-    with _CaptureStderr() as cap:
+    with capture_stderr() as cap:
         try:
-            it = rt.Interpreter.from_bytes(model.data, arena_size=arena_size)
+            it = rt.Interpreter.from_bytes(data, arena_size=arena_size)
         except (RuntimeError, ValueError):
             it = None
     return it, cap.text
 
 
-def measure_tflm_arena(model) -> TflmArena:
-    """Measure TFLite Micro's arena for `model` (path, bytes or Model). Raises ToolchainError
-    without tflite-micro, UnsupportedModelError when TFLM cannot allocate/prepare the model."""
-    model = load_model(model)
+def _measure_child(data: bytes, bound: int) -> int:
+    """Child process: allocate, print the figures, then probe for the smallest arena. Each
+    finding is a tagged stdout line, so a crash keeps what was learnt before it."""
     rt = tflm_runtime()
-    arena = _generous_arena(model)
-    it, log = _allocate(rt, model, arena)
+    model = load_model(data)
+    it, log = _allocate(rt, data, bound)
     for _ in range(3):  # grow only when the failure is the arena's size
-        if it is not None or not re.search(r"(?i)failed to (re)?allocate|missing:", log):
+        if it is not None or not too_small(log):
             break
-        arena *= 8
-        it, log = _allocate(rt, model, arena)
+        bound *= 8
+        it, log = _allocate(rt, data, bound)
     if it is None:
-        op = _failed_op(model, log)
-        last = log.strip().splitlines()[-1] if log.strip() else "no message"
-        what = f"op {op}" if op else "the model"
-        raise UnsupportedModelError(
-            f"{model.source}: TensorFlow Lite Micro cannot allocate/prepare {what} ({last})",
-            "TFLite Micro lacks a kernel or an option this model uses; replace the layer "
-            "and convert again (mcuq inspect lists the ops)")
-    with _CaptureStderr() as cap:
+        raise _refusal(model.source, log)
+    with capture_stderr() as cap:
         it.print_allocations()
     del it
     figures = {k: int(v) for k, v in _FIGURE.findall(cap.text)}
@@ -123,11 +163,55 @@ def measure_tflm_arena(model) -> TflmArena:
         raise ToolchainError("tflite-micro's print_allocations() printed no arena figures "
                              f"(got: {cap.text.strip()[:200]!r})",
                              "install the tflite-micro version pinned in pyproject.toml")
-    required = _smallest_arena(model, figures["total"], arena)
-    return TflmArena(figures["total"], figures["head"], figures["tail"], required)
+    print(f"{_PROBE_TAG} figures {figures['total']} {figures['head']} {figures['tail']} "
+          f"{bound}", flush=True)
+    ok, log = _try(rt, model, bound)
+    if not ok:  # it fails with an arena known to hold it: the failure is the model's
+        raise UnsupportedModelError(
+            f"{model.source}: TensorFlow Lite Micro cannot run this model ({_last_line(log)})",
+            "TFLite Micro allocates this model but fails to invoke it; check the op named")
+    return _probe(model, None, None, figures["total"], bound)
 
 
-# ---- the smallest working arena, searched in a child process ----------------------------
+def _try(rt, model: Model, n: int) -> tuple[bool, str]:
+    """Allocate with arena n and invoke once on zeros: (worked, TFLM's log)."""
+    import numpy as np
+
+    with capture_stderr() as cap:
+        try:
+            it = rt.Interpreter.from_bytes(model.data, arena_size=n)
+            for k, t in enumerate(model.input_tensors()):
+                it.set_input(np.zeros(t.shape, t.dtype), k)
+            it.invoke()
+            del it
+            ok = True
+        except (RuntimeError, ValueError):
+            ok = False
+    return ok, cap.text
+
+
+def _probe_child(data: bytes, lo, hi, start: int, bound: int) -> int:
+    return _probe(load_model(data), lo, hi, start, bound)
+
+
+def _probe(model: Model, lo, hi, start: int, bound: int) -> int:
+    """Probe sizes until the bracket closes, one tagged line per probe; returns the smallest
+    working size. The model is known to run with `bound` bytes, so a failure with fewer is
+    the arena's (TFLite Micro's messages for it vary by op: no pattern is relied on)."""
+    rt = tflm_runtime()
+    while (n := _next_probe(lo, hi, start, bound)) is not None:
+        print(f"{_PROBE_TAG} try {n}", flush=True)
+        ok, _ = _try(rt, model, n)
+        print(f"{_PROBE_TAG} {'ok' if ok else 'fail'} {n}", flush=True)
+        lo, hi = _update(lo, hi, n, ok, start)
+    if hi is None:
+        raise UnsupportedModelError(f"{model.source}: TFLite Micro failed with every arena "
+                                    f"size up to {bound} bytes",
+                                    "run `mcuq verify --runners tflm` to see its error")
+    return hi
+
+
+# ---- the smallest working arena ---------------------------------------------------------
 
 def _next_probe(lo: int | None, hi: int | None, start: int, bound: int) -> int | None:
     """Next size to try. lo: largest failing size known, hi: smallest working size known,
@@ -151,65 +235,45 @@ def _update(lo, hi, n: int, ok: bool, start: int):
     return lo, hi
 
 
-def _probe_child(path: str, lo: int | None, hi: int | None, start: int, bound: int) -> None:
-    """Child process: probe sizes until the bracket closes, one result line per probe."""
-    import numpy as np
-
-    rt = tflm_runtime()
-    model = load_model(path)
-    inputs = [np.zeros(t.shape, t.dtype) for t in model.input_tensors()]
-    while (n := _next_probe(lo, hi, start, bound)) is not None:
-        print(f"{_PROBE_TAG} try {n}", flush=True)
-        try:
-            it = rt.Interpreter.from_bytes(model.data, arena_size=n)
-            for k, x in enumerate(inputs):
-                it.set_input(x, k)
-            it.invoke()
-            del it
-            ok = True
-        except (RuntimeError, ValueError):
-            ok = False
-        print(f"{_PROBE_TAG} {'ok' if ok else 'fail'} {n}", flush=True)
-        lo, hi = _update(lo, hi, n, ok, start)
-
-
-def _smallest_arena(model: Model, start: int, bound: int) -> int:
-    lo = hi = None
-    with tempfile.TemporaryDirectory(prefix="mcuq-tflm-") as tmp:
-        path = os.path.join(tmp, "model.tflite")
-        with open(path, "wb") as f:
-            f.write(model.data)
-        for _ in range(64):  # each round ends the search or learns that one size crashes
-            if _next_probe(lo, hi, start, bound) is None:
-                if hi is None:
-                    raise ToolchainError(f"{model.source}: TFLite Micro failed with every "
-                                         f"arena size up to {bound} bytes in a child process",
-                                         "run `mcuq verify --runners tflm` to see its error")
-                return hi
-            args = [sys.executable, "-c",
-                    "import sys; from mcuq.tflm_arena import _probe_child as p; "
-                    "p(sys.argv[1], *(None if a == '-' else int(a) for a in sys.argv[2:]))",
-                    path, "-" if lo is None else str(lo), "-" if hi is None else str(hi),
-                    str(start), str(bound)]
-            env = dict(os.environ)
-            root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-            env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-            proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  text=True, env=env, timeout=600)
+def _read_probe(stdout: str, lo, hi, bound: int):
+    """(figures or None, lo, hi, size being tried when the child stopped, bound) from the
+    child's tagged lines."""
+    figures, tried = None, None
+    for line in stdout.splitlines():
+        if not line.startswith(_PROBE_TAG):
+            continue
+        parts = line.split()
+        if parts[1] == "figures":
+            figures = dict(zip(("total", "head", "tail"), map(int, parts[2:5])))
+            bound = int(parts[5])
+        elif parts[1] == "try":
+            tried = int(parts[2])
+        else:
+            lo, hi = _update(lo, hi, int(parts[2]), parts[1] == "ok",
+                             figures["total"] if figures else 0)
             tried = None
-            for line in proc.stdout.splitlines():
-                if not line.startswith(_PROBE_TAG):
-                    continue
-                _, verdict, n = line.split()
-                if verdict == "try":
-                    tried = int(n)
-                else:
-                    lo, hi = _update(lo, hi, int(n), verdict == "ok", start)
-                    tried = None
-            if tried is not None:       # the child died on this size: it does not work
-                lo, hi = _update(lo, hi, tried, False, start)
-            elif proc.returncode != 0:
-                raise ToolchainError(f"the TFLite Micro arena probe failed (exit "
-                                     f"{proc.returncode})", "run `mcuq inspect` with --no-tflm")
+    return figures, lo, hi, tried, bound
+
+
+def _smallest_arena(model: Model, start: int, bound: int, lo=None, hi=None) -> int:
+    """Resume the bracket [lo, hi] after a child crashed on a size, one child per crash."""
+    for _ in range(64):  # each round ends the search or learns that one size crashes
+        if _next_probe(lo, hi, start, bound) is None:
+            if hi is None:
+                raise UnsupportedModelError(f"{model.source}: TFLite Micro failed with every "
+                                            f"arena size up to {bound} bytes",
+                                            "run `mcuq verify --runners tflm` to see its error")
+            return hi
+        out = call_in_child("mcuq.tflm_arena:_probe_child", model.data, lo, hi, start, bound,
+                            timeout=TIMEOUT)
+        if out.error is not None:
+            raise out.error
+        if out.ok:
+            return out.value
+        _, lo, hi, tried, _ = _read_probe(f"{_PROBE_TAG} figures {start} 0 0 {bound}\n"
+                                          + out.stdout, lo, hi, bound)
+        if tried is None:
+            raise _crash(model.source, out, "probing arena sizes")
+        lo, hi = _update(lo, hi, tried, False, start)  # the child died on this size
     raise ToolchainError("the TFLite Micro arena probe did not converge",
                          "please report this model")

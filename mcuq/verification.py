@@ -2,7 +2,8 @@
 
     report = verify_model("model.tflite", data="x.npy", float_model="model.keras",
                           runners=("reference", "tflm", "tflite"))
-    report.exit_code  # 0: every runner that must be exact is; 1: a mismatch
+    report.exit_code  # 0: every runner that must be exact is; 1: a mismatch between runners
+                      # that ran; 5: a runner refused or crashed (and no mismatch)
 
 Inputs: the given data (float data quantized with the input's scale/zero point exactly as
 TFLite's QUANTIZE does; int8 data used as is; .npz for several inputs, matched by input name
@@ -15,6 +16,11 @@ runner "must be exact" when its `.exact` flag says so (reference kernels of TFLi
 KNOWN_DIFFERENCES and TFLite's optimized kernels are reported, never failed on). On a mismatch,
 runners that give intermediates re-run the differing samples keeping every tensor, and the
 first tensor (in op order) that differs from the reference is named with example positions.
+
+Runners whose interpreter is native code (LiteRT, TFLite Micro: `Runner.native`) run in a
+child process (mcuq.runners.isolated). A runner that refuses the model or crashes on it
+(RunnerError) is reported with status "refused" or "crashed" and its reason; every other
+runner's result is still compared and printed.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from . import metrics
-from .errors import InputError
+from .errors import EXIT_MISMATCH, EXIT_OK, EXIT_RUNNER_FAILED, InputError, RunnerError
 from .model import Model, Tensor, load_model
 from .runners import Runner, make_runner
 
@@ -40,6 +46,10 @@ WALK_SAMPLES = 16
 EXAMPLE_POSITIONS = 5
 #: Samples per runner call (the progress bar advances per chunk); firmware runs in one go.
 CHUNK = 64
+#: Bytes of activations an in-process runner may hold at once (fewer samples per call when
+#: a model's activations are large), and of inputs verify prepares.
+MEMORY_BUDGET = 256 << 20
+INPUT_BUDGET = 1 << 30
 
 
 # -- result objects (field names are DESIGN.md's vocabulary) --------------------------------
@@ -77,7 +87,9 @@ class RunnerReport:
     runner: str
     must_be_exact: bool
     passed: bool
-    status: str  # "exact", "mismatch" (fails the run) or "differs" (reported only)
+    #: "exact", "mismatch" (fails the run), "differs" (reported only), or "refused" /
+    #: "crashed" (the runner could not run the model; `note` says why; no outputs)
+    status: str
     seconds: float
     outputs: list[OutputComparison]
     first_diverging_tensor: Divergence | None = None
@@ -169,7 +181,7 @@ def _fit_shape(x: np.ndarray, t: Tensor, path: str) -> np.ndarray:
         return x[:, None]
     want = f"(N, {', '.join(map(str, shape[1:]))})" if shape and shape[0] == 1 else ""
     full = f"(N, {', '.join(map(str, shape))})"
-    raise InputError(f"{path}: input '{t.name}' expects samples shaped "
+    raise InputError(f"{path}: input '{t.label}' expects samples shaped "
                      f"{want + ' or ' if want else ''}{full}, got an array of shape {x.shape}",
                      "reshape the data to the model's input shape (first axis: samples)")
 
@@ -178,12 +190,12 @@ def _to_model_dtype(x: np.ndarray, t: Tensor, path: str) -> tuple[np.ndarray, np
     """(values for the runners, float values for the float model)."""
     if np.issubdtype(x.dtype, np.floating):
         if not np.all(np.isfinite(x)):
-            raise InputError(f"{path}: input '{t.name}' holds NaN or infinite values",
+            raise InputError(f"{path}: input '{t.label}' holds NaN or infinite values",
                              "clean the data before verifying")
         if np.issubdtype(t.dtype, np.floating):
             return x.astype(t.dtype), x.astype(np.float32)
         if t.quant is None:
-            raise InputError(f"{path}: input '{t.name}' is {t.type_name} without quantization "
+            raise InputError(f"{path}: input '{t.label}' is {t.type_name} without quantization "
                              "parameters; float data cannot be quantized for it",
                              f"pass {t.type_name} data")
         return metrics.quantize(x, t.scale, t.zero_point, t.dtype), x.astype(np.float32)
@@ -193,7 +205,7 @@ def _to_model_dtype(x: np.ndarray, t: Tensor, path: str) -> tuple[np.ndarray, np
         return x, x.astype(np.float32)
     expect = (f"{t.type_name.lower()} (used as is) or float (quantized with the input's scale "
               f"and zero point)") if not np.issubdtype(t.dtype, np.floating) else "float"
-    raise InputError(f"{path}: input '{t.name}' expects {expect}, got {x.dtype}",
+    raise InputError(f"{path}: input '{t.label}' expects {expect}, got {x.dtype}",
                      "convert the array (e.g. x.astype(np.float32) for real values), or pass "
                      "--scale 1/255 for 8-bit images of a model trained on x / 255")
 
@@ -237,6 +249,10 @@ def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: in
             raise InputError(f"--scale {scale} given without --data",
                              "pass the data to scale with --data")
         n = samples or DEFAULT_SAMPLES
+        need = n * sum(t.nbytes for t in tensors)
+        if need > INPUT_BUDGET:
+            raise InputError(f"{model.source}: {n} random samples of this model's inputs "
+                             f"need {need:,} bytes", "pass fewer with --samples")
         arrays = random_inputs(model, n, seed)
         real = [metrics.dequantize(x, t.scale, t.zero_point).astype(np.float32)
                 if t.quant is not None and not np.issubdtype(t.dtype, np.floating)
@@ -260,7 +276,7 @@ def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: in
     shaped = [_fit_shape(np.asarray(x), t, path) for x, t in zip(raw, tensors)]
     counts = {a.shape[0] for a in shaped}
     if len(counts) != 1:
-        counted = ", ".join(f"{t.name}: {a.shape[0]}" for t, a in zip(tensors, shaped))
+        counted = ", ".join(f"{t.label}: {a.shape[0]}" for t, a in zip(tensors, shaped))
         raise InputError(f"{path}: inputs hold different sample counts ({counted})",
                          "give every input the same number of samples")
     n = counts.pop()
@@ -282,16 +298,20 @@ def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: in
 
 
 # -- runners -------------------------------------------------------------------------------
-def _build_runners(model: Model, runners, runner_options) -> list[Runner]:
+def _build_runners(model: Model, runners, runner_options, isolate: bool = True) -> list[Runner]:
+    """Runner instances for `runners`; native ones wrapped to run in a child process."""
+    from .runners.isolated import IsolatedRunner
+
     options = runner_options or {}
     out = []
+    wrap = (lambda r: IsolatedRunner(r) if r.native and isolate else r)  # noqa: E731
     for r in runners:
         if isinstance(r, Runner):
-            out.append(r)
+            out.append(wrap(r))
         elif r == "reference":
             continue  # the judge: always runs
         elif isinstance(r, str):
-            out.append(make_runner(r, model, **options.get(r, {})))
+            out.append(wrap(make_runner(r, model, **options.get(r, {}))))
         else:
             raise TypeError(f"runner must be a name or a Runner, got {r!r}")
     names = [r.name for r in out]
@@ -304,8 +324,13 @@ def _build_runners(model: Model, runners, runner_options) -> list[Runner]:
 
 def _chunk(runner: Runner) -> int:
     from .runners.firmware import FirmwareRunner
+    from .runners.isolated import IsolatedRunner
 
-    return 1 << 30 if isinstance(runner, FirmwareRunner) else CHUNK
+    # a firmware binary and a child process take the whole batch in one run
+    if isinstance(runner, (FirmwareRunner, IsolatedRunner)):
+        return 1 << 30
+    per_sample = sum(t.nbytes for t in runner.model.tensors if t.data is None)
+    return max(1, min(CHUNK, MEMORY_BUDGET // max(per_sample, 1)))
 
 
 def _run_all(runner: Runner, arrays: list[np.ndarray], bar) -> tuple[list[np.ndarray], float]:
@@ -372,7 +397,7 @@ def first_diverging_tensor(model: Model, reference: Runner, runner: Runner,
             t = model.tensors[ti]
             cmp = metrics.compare_exact(a, b, _lsb(model, t))
             return Divergence(
-                tensor=t.name, tensor_index=ti, op=op.opcode, op_index=op.index,
+                tensor=t.label, tensor_index=ti, op=op.opcode, op_index=op.index,
                 samples_checked=len(sample_ids), mismatched_elements=cmp.mismatched_elements,
                 max_abs_lsb=cmp.max_abs_lsb,
                 examples=metrics.first_differences(a, b, EXAMPLE_POSITIONS, sample_ids))
@@ -399,12 +424,12 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
         g = outputs[k] if k < len(outputs) else None
         if g is None or g.shape != r.shape:
             got = "nothing" if g is None else f"shape {g.shape}"
-            comps.append(OutputComparison(t.name, k, int(r.size), 0.0, None, int(r.size),
+            comps.append(OutputComparison(t.label, k, int(r.size), 0.0, None, int(r.size),
                                           f"runner gave {got}, expected {r.shape}"))
             differing[:] = True
             continue
         c = metrics.compare_exact(r, g, _lsb(model, t))
-        comps.append(OutputComparison(t.name, k, c.elements, c.exact, c.max_abs_lsb,
+        comps.append(OutputComparison(t.label, k, c.elements, c.exact, c.max_abs_lsb,
                                       c.mismatched_elements))
         if c.mismatched_elements:
             differing |= np.any((r != g).reshape(r.shape[0], -1), axis=1)
@@ -421,6 +446,10 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
                 note = (note + "; " if note else "") + (
                     f"{runner.name} computed other outputs with its intermediates kept: "
                     "no diverging tensor named")
+            except RunnerError as e:
+                note = (note + "; " if note else "") + (
+                    f"{runner.name} could not re-run keeping its intermediates ({e.status}: "
+                    f"{e.message}): no diverging tensor named")
         elif not runner.gives_intermediates:
             note = (note + "; " if note else "") + (
                 f"{runner.name} cannot give intermediate tensors: only outputs are compared")
@@ -476,12 +505,12 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
         for o, t, d in zip(raw, tensors, deq):
             if o.size != d.size:
                 raise InputError(f"{float_model}: output of shape {o.shape} does not match "
-                                 f"'{t.name}' {t.shape} for {d.shape[0]} samples",
+                                 f"'{t.label}' {t.shape} for {d.shape[0]} samples",
                                  "pass the float model the .tflite came from")
             fouts.append(o.reshape(d.shape).astype(np.float64))
     result = []
     for k, (t, d) in enumerate(zip(tensors, deq)):
-        m = OutputMetrics(t.name, k)
+        m = OutputMetrics(t.label, k)
         if fouts is not None:
             f = fouts[k]
             m.top1_agreement = metrics.top1_agreement(d, f)
@@ -501,13 +530,16 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
 def verify_model(model, data=None, labels=None, float_model=None,
                  runners: Sequence = DEFAULT_RUNNERS, samples: int | None = None, seed: int = 0,
                  progress: bool = False, runner_options: dict | None = None,
-                 diagnose: bool = True, scale=None, custom_objects=None) -> VerifyReport:
+                 diagnose: bool = True, scale=None, custom_objects=None,
+                 isolate: bool = True) -> VerifyReport:
     """Run `model` through `runners` and compare each with the reference. See the module doc.
-    `scale` multiplies `data` first; `custom_objects` are the float model's custom layers."""
+    `scale` multiplies `data` first; `custom_objects` are the float model's custom layers.
+    isolate=False runs native runners in this process (benchmarks/verify_isolation.py
+    measures what the isolation costs; never use it on a model from an untrusted source)."""
     m = load_model(model)
     inputs = prepare_inputs(m, data, samples, seed, labels, scale)
     reference = make_runner("reference", m)  # prepares every op: unsupported ops fail here
-    others = _build_runners(m, runners, runner_options)
+    others = _build_runners(m, runners, runner_options, isolate)
     n = inputs.arrays[0].shape[0]
 
     from tqdm import tqdm
@@ -519,7 +551,14 @@ def verify_model(model, data=None, labels=None, float_model=None,
         ref_outputs, ref_seconds = _run_all(reference, inputs.arrays, bar)
         for r in others:
             bar.set_postfix_str(r.name, refresh=False)
-            outs, seconds = _run_all(r, inputs.arrays, bar)
+            t0 = time.perf_counter()
+            try:
+                outs, seconds = _run_all(r, inputs.arrays, bar)
+            except RunnerError as e:
+                reports.append(RunnerReport(r.name, bool(r.exact), False, e.status,
+                                            time.perf_counter() - t0, [], None,
+                                            e.message.removeprefix(f"{r.name}: ")))
+                continue
             reports.append(compare_runner(m, reference, ref_outputs, r, outs, inputs.arrays,
                                           seconds))
     fm, source = None, None
@@ -536,14 +575,24 @@ def verify_model(model, data=None, labels=None, float_model=None,
     if float_model is not None and diagnose:
         diagnosis, diagnosis_error = _diagnose(m, source, data, labels, n, seed, progress,
                                                scale)
-    passed = all(r.passed for r in reports)
+    code = exit_code(reports)
     return VerifyReport(
         model=m.source, samples=n, inputs=inputs.source, judge="reference",
         reference_seconds=ref_seconds, runners=reports,
         float_model=str(float_model) if float_model is not None else None,
         labels=str(labels) if labels is not None else None, metrics=fm,
-        passed=passed, exit_code=0 if passed else 1, diagnosis=diagnosis,
+        passed=code == EXIT_OK, exit_code=code, diagnosis=diagnosis,
         diagnosis_error=diagnosis_error)
+
+
+def exit_code(reports: list[RunnerReport]) -> int:
+    """1 for a mismatch between runners that ran (whatever else happened), else 5 when a
+    runner refused or crashed, else 0."""
+    if any(r.status == "mismatch" for r in reports):
+        return EXIT_MISMATCH
+    if any(r.status in ("refused", "crashed") for r in reports):
+        return EXIT_RUNNER_FAILED
+    return EXIT_OK
 
 
 def _diagnose(m: Model, float_model, data, labels, samples, seed, progress, scale=None):

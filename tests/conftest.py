@@ -33,7 +33,7 @@ def zoo_keras_dir(tmp_path_factory):
     """A folder with saved float models and calibration data, written once per session:
     mlp.keras, mlp.h5, mlp_savedmodel/, cnn.keras, two_in_two_out.keras, mlp_calib.npy (100),
     cnn_calib.npy (100), two_calib.npz (80, named like the inputs)."""
-    from mcuq.conversion import quiet_native_output
+    from mcuq.native import quiet_native_output
     from mcuq.testing.zoo import build_keras, calibration
 
     d = tmp_path_factory.mktemp("zoo_keras")
@@ -54,7 +54,7 @@ def zoo_keras_dir(tmp_path_factory):
 @pytest.fixture
 def host_cc():
     """A host C compiler, or skip with the line that installs it."""
-    from mcuq.runners.firmware import missing_tools
+    from mcuq.toolchain import missing_tools
 
     missing = missing_tools("host")
     if missing:
@@ -65,7 +65,7 @@ def host_cc():
 def cortex_m4():
     """Debian's Cortex-M toolchain and QEMU (`make test` installs them as root with apt-get),
     or skip with the line that installs them."""
-    from mcuq.runners.firmware import APT_LINE, missing_tools
+    from mcuq.toolchain import APT_LINE, missing_tools
 
     missing = missing_tools("cortex-m4")
     if missing:

@@ -16,7 +16,7 @@ from mcuq.cli import main
 from mcuq.metrics import dequantize, quantize
 from mcuq.model import load_model, schema
 from mcuq.runners import make_runner
-from mcuq.runners.firmware import APT_LINE
+from mcuq.toolchain import APT_LINE
 from mcuq.testing.builder import ModelBuilder
 from mcuq.testing.zoo import ZOO_NAMES
 from mcuq.tflm_arena import measure_tflm_arena

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from mcuq.cli import main
 from mcuq.codegen import generate_project
 from mcuq.codegen.layouts import ARM_CPUS, LAYOUTS, TARGET_LAYOUTS
-from mcuq.runners.firmware import APT_LINE
+from mcuq.toolchain import APT_LINE
 from mcuq.testing import tflm_prebuilt
 
 STANDINS = Path(__file__).parent / "standins"

@@ -21,7 +21,7 @@ from mcuq.codegen import cmsis_nn
 from mcuq.codegen.layouts import ARM_CPUS
 from mcuq.model import load_model
 from mcuq.reference.fixedpoint import quantize_multipliers
-from mcuq.runners.firmware import APT_LINE, APT_PACKAGES
+from mcuq.toolchain import APT_LINE, APT_PACKAGES
 from mcuq.testing import tflm_prebuilt
 from mcuq.testing.tflm_batch import run_batch
 from mcuq.testing.tflm_build import cached_project, self_tests

@@ -21,8 +21,9 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UnsupportedModelError
-from ..memory import ALIAS_OPS, alias_groups
+from ..memory import ALIAS_OPS, alias_groups, io_aliases
 from ..model import Model, Operator
+from ..text import safe_text
 from .carray import C_TYPES, format_values
 
 
@@ -130,7 +131,7 @@ class EmitContext:
                 raise ValueError(f"tensor {tensor_index} is not constant")
             name = f"{self.prefix}_t{tensor_index}"
             self.arrays.append(CArray(name, C_TYPES[t.dtype], int(t.data.size),
-                                      format_values(t.data), f"'{t.name}' {list(t.shape)}"))
+                                      format_values(t.data), f"'{safe_text(t.name)}' {list(t.shape)}"))
             self._const_names[tensor_index] = name
         return self._const_names[tensor_index]
 
@@ -146,7 +147,7 @@ class EmitContext:
         t = self.model.tensors[tensor_index]
         ctype = C_TYPES.get(t.dtype)
         if ctype is None:
-            raise UnsupportedModelError(f"tensor '{t.name}' has type {t.type_name}",
+            raise UnsupportedModelError(f"tensor '{t.label}' has type {t.type_name}",
                                         "the C target handles int8/uint8/int16/int32/float32")
         s = self.storage[tensor_index]
         const = "" if writable else "const "
@@ -187,27 +188,14 @@ class CModel:
 def assign_storage(model: Model, plan_fn=None) -> tuple[dict[int, Storage], int]:
     """Decide where every tensor lives; returns (storage, arena_size)."""
     root_of = alias_groups(model)  # RESHAPE/SQUEEZE/EXPAND_DIMS share their input's bytes
-    groups: dict[int, list[int]] = {}
-    for t in model.tensors:
-        if t.data is None:
-            groups.setdefault(root_of[t.index], []).append(t.index)
     storage: dict[int, Storage] = {}
-    external: set[int] = set()
-    ins, outs = list(model.inputs), list(model.outputs)
     for t in model.tensors:
         if t.data is not None:
             storage[t.index] = Storage("const", 0, t.index)
-    for root, members in groups.items():
-        in_members = [m for m in members if m in ins]
-        out_members = [m for m in members if m in outs]
-        if in_members:
-            storage.update({m: Storage("input", ins.index(in_members[0]), in_members[0])
-                            for m in members})
-            external.update(members)
-        elif len(out_members) == 1:
-            storage.update({m: Storage("output", outs.index(out_members[0]), out_members[0])
-                            for m in members})
-            external.update(members)
+    caller = io_aliases(model)  # in the caller's input/output buffers
+    for t, (kind, slot, owner) in caller.items():
+        storage[t] = Storage(kind, slot, owner)
+    external = set(caller)
     if plan_fn is None:
         from ..memory import plan_arena as plan_fn
     plan = plan_fn(model, external=external)
@@ -246,7 +234,8 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None) -> CMo
         else:
             lines = EMITTERS[op.opcode](ctx, op, interpreter.params(op.index))
         paths = tuple(ctx._paths)
-        comment = f"-> '{out.name}' {list(out.shape)}" + (f" [{paths[0]}]" if paths else "")
+        comment = f"-> '{safe_text(out.name)}' {list(out.shape)}" + (
+            f" [{paths[0]}]" if paths else "")
         calls.append(CCall(op.index, op.opcode, comment, lines, paths))
     ctx._op = None
     # An output that shares storage with an input or another output needs a final copy.
@@ -256,7 +245,7 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None) -> CMo
         if s.kind != "output" or s.slot != k:
             t = model.tensors[i]
             copies.append(f"memcpy(outputs[{k}], {ctx.ptr(i)}, {t.nbytes});")
-    io = lambda idx: [{"index": i, "name": model.tensors[i].name,
+    io = lambda idx: [{"index": i, "name": safe_text(model.tensors[i].name),
                        "ctype": C_TYPES[model.tensors[i].dtype],
                        "bytes": model.tensors[i].nbytes,
                        "size": model.tensors[i].size,

@@ -100,7 +100,7 @@ def check_layout(target: str, layout: str) -> None:
 
 
 def _common_data(layout: str) -> dict:
-    from ..runners.firmware import APT_PACKAGES
+    from ..toolchain import APT_PACKAGES
 
     return {"layout": layout, "cpus": [c.__dict__ for c in ARM_CPUS], "qemu_cpu": QEMU_CPU,
             "lib_version": LIBRARY_VERSION, "warnings": list(C_WARNINGS),

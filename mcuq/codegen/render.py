@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 
 from ..errors import InputError
+from ..text import safe_text
 
 
 def resource_dir(package: str) -> Path:
@@ -32,7 +33,9 @@ def firmware_dir() -> Path:
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    """Templates print every name taken from the model through the `clean` filter
+    (mcuq.text.safe_text): printable ASCII that cannot end a comment or a string."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,  # a missing value is an error, never an empty string
         keep_trailing_newline=True,
@@ -40,6 +43,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
+    env.filters["clean"] = safe_text
+    return env
 
 
 class ProjectWriter:

@@ -3,14 +3,18 @@ kernels copied from firmware/, test vectors, a self-test and the build files of 
 layout (mcuq.codegen.layouts: make, cmake, arduino, platformio, esp-idf, zephyr)."""
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from .. import __version__
 from ..model import Model
+from ..text import safe_text
+from ..toolchain import cache_root, sources_digest
 from ..reference import Interpreter
 from ..vectors import random_inputs
 from .carray import C_TYPES, format_values
@@ -84,7 +88,7 @@ def template_data(model: Model, cm: CModel, vectors: list) -> dict:
                 for t, o in zip(items, offsets)]
     const_bytes = sum(a.count * _ctype_size(a.ctype) for a in cm.arrays)
     return {
-        "version": __version__, "source": Path(model.source).name,
+        "version": __version__, "source": safe_text(Path(model.source).name),
         "name": cm.name, "NAME": cm.name.upper(), "header": "model.h",
         "kernels": [s for s in cm.sources], "arrays": cm.arrays, "structs": cm.structs,
         "calls": cm.calls, "copies": cm.copies, "arena_size": cm.arena_size,
@@ -109,10 +113,12 @@ def render_c_model(writer: ProjectWriter, data: dict, prefix: str = "") -> None:
 
 
 def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool = False,
-               inputs=None, figures: bool = True, layout: str = "make") -> GenerateResult:
-    """Render the project into out_dir in `layout` (mcuq.codegen.layouts). figures: measure
-    the Cortex-M4 build first (from a cached copy of the project); a failed build is an error
-    and leaves out_dir untouched."""
+               inputs=None, figures: Callable[[Model], dict] | None = None,
+               layout: str = "make") -> GenerateResult:
+    """Render the project into out_dir in `layout` (mcuq.codegen.layouts). figures: measures
+    the Cortex-M4 build first (mcuq.footprint.cortex_m4_figures, passed in by the generate verb
+    so that codegen never imports the build that uses it); a failed build is an error and
+    leaves out_dir untouched."""
     writer = ProjectWriter(out_dir, force)  # a non-empty OUT_DIR fails before any work
     interpreter = Interpreter(model)
     cm = build_cmodel(model, name, interpreter)
@@ -120,7 +126,7 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
                   {"mcuq_buffers.h": buffers_header(cm.buffers)})
     data = template_data(model, cm, vector_data(model, cm, interpreter, vectors, inputs))
     data.update(plan.data)
-    m4 = cortex_m4_figures(model) if figures else {}
+    m4 = figures(model) if figures else {}
     write_plan(plan, writer, data)
     details = {"io_bytes": data["io_bytes"], "ops": len(cm.calls), "kernels": cm.sources,
                "kernel_paths": {c.index: list(c.paths) for c in cm.calls if c.paths},
@@ -132,14 +138,16 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
                           details=details)
 
 
-def cortex_m4_figures(model: Model) -> dict:
-    """Flash, RAM and stack of the Cortex-M4 build (a cached build with arm-none-eabi-gcc), or
-    a note saying how to get them when the cross toolchain is missing. A build that fails with
-    the toolchain present is a bug in the C target: its McuqError propagates (generate fails
-    with the compiler's message; nothing is written)."""
-    from ..footprint import cortex_m4_footprint
-    from ..runners.firmware import APT_LINE, missing_tools
-
-    if "arm-none-eabi-gcc" in missing_tools("cortex-m4"):
-        return {"cortex_m4_note": f"flash/RAM need arm-none-eabi-gcc: {APT_LINE}"}
-    return {"cortex_m4": cortex_m4_footprint(model).as_dict()}
+def project_dir(model: Model, variant: str, cache_dir: Path | None = None) -> Path:
+    """The generated standalone project for `model` (name "model") in the build cache, keyed
+    by content: model bytes, mcuq version, every firmware/ and templates/ file, `variant`."""
+    h = hashlib.sha256()
+    for part in (model.data, __version__.encode(), sources_digest().encode(), variant.encode()):
+        h.update(part)
+        h.update(b"\0")
+    folder = (cache_dir or cache_root()) / h.hexdigest()[:24]
+    project = folder / "project"
+    if not (project / "Makefile").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        generate_c(model, project, "model", vectors=2, force=True)
+    return project

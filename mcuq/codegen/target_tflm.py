@@ -13,6 +13,7 @@ import numpy as np
 from .. import __version__
 from ..errors import UnsupportedModelError
 from ..model import Model
+from ..text import safe_text
 from ..reference import Interpreter
 from ..tflm_arena import TflmArena, measure_tflm_arena
 from ..vectors import random_inputs
@@ -64,12 +65,12 @@ def _io(model: Model, tensors, kind: str) -> list[dict]:
         ctype = C_TYPES.get(t.dtype)
         if ctype is None or t.type_name == "BOOL":
             raise UnsupportedModelError(
-                f"{model.source}: {kind} {k} '{t.name}' has type {t.type_name}",
+                f"{model.source}: {kind} {k} '{t.label}' has type {t.type_name}",
                 "convert with int8 (or float32) inputs and outputs (mcuq convert --io int8)")
         lo_hi = _INT_RANGES.get(ctype)
         quantized = lo_hi is not None and t.quant is not None and t.quant.scale.size == 1
         out.append({
-            "index": k, "name": t.name, "ctype": ctype, "type_name": t.type_name,
+            "index": k, "name": safe_text(t.name), "ctype": ctype, "type_name": t.type_name,
             "dims": [int(d) for d in t.shape] or [1], "rank": len(t.shape),
             "elements": t.size, "bytes": t.nbytes, "quantized": quantized,
             "scale": float(t.scale), "zero_point": t.zero_point,
@@ -108,7 +109,7 @@ def template_data(model: Model, name: str, arena: TflmArena, vectors: list) -> d
         "cmsis_nn": [c.as_dict() for c in choices], "cmsis_nn_ops": fast,
         "cmsis_nn_problems": [f"{c.op} x{c.count}: {c.problem}" for c in choices if c.problem],
         "reference_ops": ref, "device_arena_saving": DEVICE_ARENA_SAVING,
-        "version": __version__, "source": Path(model.source).name, "name": name,
+        "version": __version__, "source": safe_text(Path(model.source).name), "name": name,
         "NAME": name.upper(), "model_bytes": format_bytes(model.data),
         "model_len": len(model.data), "schema_version": model.version,
         "ops": [{"op": op, "method": method} for op, method in ops],

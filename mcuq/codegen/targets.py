@@ -27,10 +27,12 @@ def default_name(model_path, model) -> str:
 
 def generate_project(model, out_dir, target: str = "tflm", name: str | None = None,
                      vectors: int = 4, force: bool = False, inputs=None,
-                     layout: str = "make") -> GenerateResult:
+                     layout: str = "make", figures=None) -> GenerateResult:
     """Render the project for `target` into out_dir (atomically), in the build layout
     `layout` (mcuq.codegen.layouts.LAYOUTS). `inputs`: optional arrays for the test vectors
-    (default: `vectors` random inputs, seed 0)."""
+    (default: `vectors` random inputs, seed 0). `figures` (target c): a function measuring the
+    Cortex-M4 build before anything is written (mcuq.generation passes
+    mcuq.footprint.cortex_m4_figures)."""
     from .layouts import check_layout
 
     if target not in ("c", "tflm"):
@@ -41,7 +43,7 @@ def generate_project(model, out_dir, target: str = "tflm", name: str | None = No
     if target == "c":
         from .target_c import generate_c
         return generate_c(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs,
-                          layout=layout)
+                          layout=layout, figures=figures)
     from .target_tflm import generate_tflm
     return generate_tflm(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs,
                          layout=layout)

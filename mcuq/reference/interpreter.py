@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedModelError
+from ..errors import InputError
 from ..model import Model, load_model
 from .blas import single_thread
-from .registry import kernel_for
+from .registry import prepare_ops, refusal_error
 
 
 @dataclass
@@ -23,14 +23,9 @@ class Interpreter:
 
     def __init__(self, model):
         self.model: Model = load_model(model)
-        if self.model.subgraph_count != 1:
-            raise UnsupportedModelError(
-                f"{self.model.source}: {self.model.subgraph_count} subgraphs; mcuq runs "
-                "single-subgraph models", "remove control flow (tf.cond/while) from the model")
-        self.plan = []
-        for op in self.model.operators:
-            k = kernel_for(op, self.model)
-            self.plan.append((op, k, k.prepare(op, self.model)))
+        self.plan, refusals = prepare_ops(self.model)
+        if refusals:
+            raise refusal_error(self.model, refusals)
 
     def params(self, op_index: int):
         return self.plan[op_index][2]
@@ -49,11 +44,11 @@ class Interpreter:
             if x.shape == t.shape:
                 x = x[None]
             if x.shape[1:] != t.shape:
-                raise InputError(f"{self.model.source}: input '{t.name}' expects shape "
+                raise InputError(f"{self.model.source}: input '{t.label}' expects shape "
                                  f"(B, {', '.join(map(str, t.shape))}), got {x.shape}",
                                  "reshape the data to the model's input shape")
             if x.dtype != t.dtype:
-                raise InputError(f"{self.model.source}: input '{t.name}' is {t.type_name}, "
+                raise InputError(f"{self.model.source}: input '{t.label}' is {t.type_name}, "
                                  f"got {x.dtype}", "quantize the data first (mcuq verify does)")
             out.append(x)
         return out

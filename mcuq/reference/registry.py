@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from ..errors import UnsupportedModelError
 from ..model import Model, Operator
+from ..text import label
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,90 @@ def kernel_for(op: Operator, model: Model) -> Kernel:
     _load_all()
     k = KERNELS.get(op.opcode)
     if k is None:
-        out = model.tensors[op.outputs[0]].name if op.outputs else "?"
+        out = model.tensors[op.outputs[0]].label if op.outputs else "?"
         raise UnsupportedModelError(
             f"{model.source}: {op.describe()} (output tensor '{out}') is not implemented by "
             f"mcuq's int8 reference",
             f"supported ops: {', '.join(sorted(supported_ops()))}")
     return k
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the reference cannot run one op (or the model as a whole when op is None)."""
+    op: Operator | None
+    kind: str  # what is refused, grouped in summaries: "SVDF", "QUANTIZE int16->int8"
+    reason: str  # the detail for this op
+    hint: str
+
+
+def _signature(op: Operator, model: Model) -> str:
+    """'int16->int8': the types of the op's first input and first output."""
+    def first(idx):
+        return next((model.tensors[i].type_name.lower() for i in idx if i >= 0), "none")
+    return f"{first(op.inputs)}->{first(op.outputs)}"
+
+
+def prepare_ops(model: Model) -> tuple[list, list[Refusal]]:
+    """Prepare every op of `model`: ([(op, kernel, params)], refusals). Refusals cover ops
+    with no kernel, ops whose prepare step refuses a type, option or shape, ops that read
+    variables, and a model with more than one subgraph; every one is listed, not just the
+    first."""
+    _load_all()
+    plan, refusals = [], []
+    if model.subgraph_count != 1:
+        others = [name for ops in model.subgraph_ops[1:] for name in ops]
+        refusals.append(Refusal(None, f"{model.subgraph_count} subgraphs", (
+            f"{model.subgraph_count} subgraphs (ops of the others: "
+            f"{summarize(others) or 'none'})"),
+            "mcuq runs single-subgraph models: remove control flow and state (tf.cond, "
+            "tf.while, variables) from the model"))
+    for op in model.operators:
+        k = KERNELS.get(op.opcode)
+        if k is None:
+            refusals.append(Refusal(op, op.opcode, "no reference kernel",
+                                    f"mcuq implements: {', '.join(sorted(KERNELS))}"))
+            continue
+        var = next((model.tensors[i] for i in op.inputs
+                    if i >= 0 and model.tensors[i].is_variable), None)
+        if var is not None:
+            refusals.append(Refusal(op, f"{op.opcode} (variable input)",
+                                    f"reads variable tensor '{var.label}'",
+                                    "mcuq runs stateless models"))
+            continue
+        try:
+            plan.append((op, k, k.prepare(op, model)))
+        except UnsupportedModelError as e:
+            refusals.append(Refusal(op, f"{op.opcode} {_signature(op, model)}",
+                                    getattr(e, "what", e.message), e.hint))
+    return plan, refusals
+
+
+def summarize(names) -> str:
+    """'SVDF x7, QUANTIZE int16->int8 x2' (in order of first appearance)."""
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    return ", ".join(f"{label(n)} x{c}" for n, c in counts.items())
+
+
+def refusal_error(model: Model, refusals: list[Refusal]) -> UnsupportedModelError:
+    """One error listing every refused op kind, with the first op's detail."""
+    ops = [r for r in refusals if r.op is not None]
+    whole = [r for r in refusals if r.op is None]
+    parts = [r.reason for r in whole]
+    if ops:
+        parts.append(f"{len(ops)} of {len(model.operators)} ops: "
+                     f"{summarize(r.kind for r in ops)}")
+    first = ops[0] if ops else None
+    detail = (f" (first: {first.op.describe()}: {first.reason})" if first is not None
+              else "")
+    err = UnsupportedModelError(
+        f"{model.source}: mcuq's int8 reference cannot run {'; '.join(parts)}{detail}",
+        (whole[0] if whole else first).hint
+        + "; `mcuq inspect` shows every op's support")
+    err.refusals = refusals
+    return err
 
 
 def supported_ops() -> list[str]:
@@ -136,18 +215,21 @@ def supported_ops() -> list[str]:
 
 def unsupported(op: Operator, model: Model, what: str, hint: str) -> UnsupportedModelError:
     """Error for an op whose type/option/shape the kernel cannot handle."""
-    out = model.tensors[op.outputs[0]].name if op.outputs else "?"
-    return UnsupportedModelError(f"{model.source}: {op.describe()} (output '{out}'): {what}", hint)
+    out = model.tensors[op.outputs[0]].label if op.outputs else "?"
+    err = UnsupportedModelError(f"{model.source}: {op.describe()} (output '{out}'): {what}",
+                                hint)
+    err.what = what
+    return err
 
 
 def require_int8(op: Operator, model: Model, tensors) -> None:
     """Every tensor int8 and quantized, or an UnsupportedModelError naming the first that is not."""
     for t in tensors:
         if t.type_name != "INT8":
-            raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
+            raise unsupported(op, model, f"tensor '{t.label}' is {t.type_name}",
                               "convert with int8 activations and weights (mcuq convert)")
         if t.quant is None or t.quant.scale.size == 0:
-            raise unsupported(op, model, f"tensor '{t.name}' has no quantization parameters",
+            raise unsupported(op, model, f"tensor '{t.label}' has no quantization parameters",
                               "convert with full-integer quantization (mcuq convert)")
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from ..text import label
 from .common import human_bytes, print_json, stack_detail, table
 
 
@@ -38,7 +39,7 @@ def print_inspect(info, as_json: bool = False) -> None:
     echo(f"{info.source}: {len(info.ops)} ops, {human_bytes(info.flash_bytes)} flatbuffer")
     for kind, ts in (("input", info.inputs), ("output", info.outputs)):
         for t in ts:
-            echo(f"  {kind:6} '{t.name}' {_shape(t)} {_quant(t)}")
+            echo(f"  {kind:6} '{label(t.name)}' {_shape(t)} {_quant(t)}")
     rows = []
     for o in info.ops:
         flags = ("" if o.tflm else " !tflm") + ("" if o.mcuq else " !mcuq")
@@ -75,6 +76,12 @@ def print_inspect(info, as_json: bool = False) -> None:
              f"{stack_detail(f)}")
     if info.tflm_unsupported:
         echo(f"warning: TFLite Micro has no kernel for: {', '.join(info.tflm_unsupported)}")
-    if info.mcuq_unsupported:
-        echo(f"note: mcuq's reference/C target does not implement: "
-             f"{', '.join(info.mcuq_unsupported)} (verify and --target c will refuse)")
+    if info.mcuq_verdict:
+        echo(f"note: {info.mcuq_verdict.split(': ', 1)[-1]} (verify and --target c refuse "
+             "this model)")
+        for o in info.ops:
+            if o.mcuq_refusal:
+                echo(f"  op #{o.index} {o.op}: {o.mcuq_refusal}")
+    elif info.mcuq_unsupported:
+        echo(f"note: mcuq's C target does not implement: "
+             f"{', '.join(info.mcuq_unsupported)} (--target c will refuse)")

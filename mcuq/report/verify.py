@@ -51,15 +51,16 @@ def verify_text(report) -> str:
         for o in r.outputs:
             rows.append([r.runner, o.output, _pct(o.exact),
                          "-" if o.max_abs_lsb is None else o.max_abs_lsb,
-                         f"{o.mismatched_elements}/{o.elements}",
-                         {"exact": "exact", "mismatch": "MISMATCH",
-                          "differs": "differs (reported)"}[r.status]])
+                         f"{o.mismatched_elements}/{o.elements}", STATUS[r.status]])
+        if not r.outputs:
+            rows.append([r.runner, "-", "-", "-", "-", STATUS[r.status]])
     if rows:
         out.append(table(rows, ["runner", "output", "exact", "max_abs_lsb", "mismatched",
                                 "status"], "llrrrl"))
     else:
         out.append("(no runner compared: the reference ran alone)")
-    notes = [f"  {r.runner}: {r.note}" for r in report.runners if r.note and r.status != "exact"]
+    notes = [f"  {r.runner}: {r.status + ': ' if r.status in FAILED else ''}{r.note}"
+             for r in report.runners if r.note and r.status != "exact"]
     notes += [line for r in report.runners for line in _divergence_lines(r)]
     notes += [f"  {r.runner} output '{o.output}': {o.note}"
               for r in report.runners for o in r.outputs if o.note]
@@ -84,19 +85,35 @@ def verify_text(report) -> str:
     elif getattr(report, "diagnosis_error", None):
         out += ["", f"per-layer diagnosis not available: {report.diagnosis_error}"]
     out.append("")
-    failed = [r.runner for r in report.runners if not r.passed]
-    differs = [r.runner for r in report.runners if r.status == "differs"]
-    exact = [r.runner for r in report.runners if r.status == "exact"]
-    if report.passed:
-        line = (f"PASS: {', '.join(exact) or 'no runner'} identical to the reference on "
-                f"{report.samples} samples")
-        if differs:
-            line += f"; {', '.join(differs)} differ by LSBs (reported, not failed on)"
-    else:
-        line = (f"FAIL: {', '.join(failed)} differ(s) from the reference where exactness is "
-                "required")
-    out.append(line)
+    out.append(verdict_line(report))
     return "\n".join(out)
+
+
+STATUS = {"exact": "exact", "mismatch": "MISMATCH", "differs": "differs (reported)",
+          "refused": "REFUSED", "crashed": "CRASHED"}
+FAILED = ("refused", "crashed")
+
+
+def verdict_line(report) -> str:
+    """The last line: PASS / FAIL (a mismatch) / INCOMPLETE (a runner could not run) / OK
+    (the reference alone: nothing compared)."""
+    by = {k: [r.runner for r in report.runners if r.status == k] for k in STATUS}
+    could_not = [f"{r.runner} {r.status}" for r in report.runners if r.status in FAILED]
+    differs = (f"; {', '.join(by['differs'])} differ by LSBs (reported, not failed on)"
+               if by["differs"] else "")
+    exact = (f"{', '.join(by['exact'])} identical to the reference on {report.samples} samples"
+             if by["exact"] else "")
+    if by["mismatch"]:
+        line = (f"FAIL: {', '.join(by['mismatch'])} differ(s) from the reference where "
+                "exactness is required")
+        return line + (f"; {', '.join(could_not)}" if could_not else "")
+    if could_not:
+        ran = exact or "no runner finished"
+        return f"INCOMPLETE: {', '.join(could_not)} (see above); {ran}{differs}"
+    if not report.runners:
+        return (f"OK: the reference ran alone on {report.samples} samples; nothing was "
+                "compared (choose runners with --runners, e.g. reference,tflm,tflite)")
+    return f"PASS: {exact or 'no runner must be exact'}{differs}"
 
 
 def print_verify(report, as_json: bool = False) -> None:

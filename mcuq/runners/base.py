@@ -15,9 +15,16 @@ class Runner:
     exact: bool = True
     #: True when run(..., keep_intermediates=True) returns every activation tensor.
     gives_intermediates: bool = False
+    #: True when the runner's interpreter is native code that may crash on a model: verify
+    #: runs it in a child process (mcuq.runners.isolated), rebuilt from spawn_args().
+    native: bool = False
 
     def __init__(self, model: Model):
         self.model = load_model(model)  # a Model, .tflite path or bytes
+
+    def spawn_args(self) -> dict:
+        """Keyword arguments that rebuild this runner from its model in another process."""
+        return {}
 
     def run(self, inputs: list[np.ndarray], keep_intermediates: bool = False) -> RunResult:
         raise NotImplementedError

@@ -7,46 +7,16 @@ under QEMU the files are reached through semihosting.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..errors import McuqError, ToolchainError, VerificationError
+from ..codegen.target_c import project_dir
+from ..errors import McuqError, RunnerError, ToolchainError, VerificationError
+from ..toolchain import TOOLS, cache_root, make, require_tools
 from .base import Runner, RunResult
-
-#: Debian packages of the Cortex-M toolchain: the C++ library is for TFLite Micro projects.
-APT_PACKAGES = ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "libstdc++-arm-none-eabi-newlib",
-                "qemu-system-arm")
-APT_LINE = ("sudo apt-get update && sudo apt-get install --no-install-recommends "
-            + " ".join(APT_PACKAGES))
-TOOLS = {
-    "host": ("cc",),
-    "cortex-m4": ("arm-none-eabi-gcc", "qemu-system-arm"),
-}
-
-
-def cache_root() -> Path:
-    root = os.environ.get("MCUQ_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mcuq")
-    return Path(root) / "firmware"
-
-
-def missing_tools(target: str) -> list[str]:
-    return [t for t in TOOLS[target] if shutil.which(t) is None]
-
-
-def require_tools(target: str) -> None:
-    missing = missing_tools(target)
-    if missing:
-        hint = APT_LINE if target == "cortex-m4" else "install a C compiler (apt-get install gcc)"
-        raise ToolchainError(f"{target}: {', '.join(missing)} not found on PATH", hint)
-
 
 _SANITIZER_MARKS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                     "SUMMARY: AddressSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
@@ -59,50 +29,6 @@ def sanitizer_report(stderr: str, lines: int = 12) -> list[str]:
         if any(m in line for m in _SANITIZER_MARKS):
             return [t for t in text[k:k + lines] if t.strip()]
     return []
-
-
-def _sources_digest() -> str:
-    """Hash of what a generated project is made of: firmware/, templates/ and the code
-    generator (mcuq/codegen: the emitters choose kernel paths and weight layouts)."""
-    from ..codegen.render import firmware_dir, templates_dir
-
-    h = hashlib.sha256()
-    for root in (firmware_dir(), templates_dir(), Path(__file__).resolve().parents[1] / "codegen"):
-        for p in sorted(root.rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts:
-                h.update(str(p.relative_to(root)).encode())
-                h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def project_dir(model, variant: str, cache_dir: Path | None = None) -> Path:
-    """The generated standalone project for `model` (name "model") in the build cache, keyed
-    by content: model bytes, mcuq version, every firmware/ and templates/ file, `variant`."""
-    from ..codegen.target_c import generate_c
-
-    h = hashlib.sha256()
-    for part in (model.data, __version__.encode(), _sources_digest().encode(), variant.encode()):
-        h.update(part)
-        h.update(b"\0")
-    folder = (cache_dir or cache_root()) / h.hexdigest()[:24]
-    project = folder / "project"
-    if not (project / "Makefile").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        generate_c(model, project, "model", vectors=2, force=True, figures=False)
-    return project
-
-
-def make(project: Path, goal: str, extra_cflags: tuple[str, ...] = ()) -> str:
-    """Run `make goal` in a generated project; a failure is an McuqError with the log's tail."""
-    env = dict(os.environ, EXTRA_CFLAGS=" ".join(extra_cflags))
-    proc = subprocess.run(["make", "-C", str(project), goal], capture_output=True, text=True,
-                          env=env)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:]
-        raise McuqError(f"building the generated C project failed ({project}, make {goal}):"
-                        "\n    " + "\n    ".join(tail),
-                        "this is a bug in mcuq's C target; please report it with the model")
-    return proc.stdout
 
 
 class FirmwareRunner(Runner):
@@ -132,14 +58,23 @@ class FirmwareRunner(Runner):
 
     # -- build -----------------------------------------------------------------------------
     def build(self) -> Path:
+        """Generate and build the project (cached). A missing toolchain is a ToolchainError;
+        a model the C target cannot generate, or a project that does not build, is a
+        RunnerError with status "refused"."""
         if self._binary is None:
             require_tools(self.target)
             goal = self._make_target()
-            project = project_dir(self.model, f"{goal}|{' '.join(self.extra_cflags)}",
-                                  self.cache_dir)
-            binary = project / "build" / goal / ("model.elf" if goal == "cortex-m4" else "model")
-            if not binary.exists():
-                make(project, goal, self.extra_cflags)
+            try:
+                project = project_dir(self.model, f"{goal}|{' '.join(self.extra_cflags)}",
+                                      self.cache_dir)
+                binary = project / "build" / goal / (
+                    "model.elf" if goal == "cortex-m4" else "model")
+                if not binary.exists():
+                    make(project, goal, self.extra_cflags)
+            except (RunnerError, ToolchainError):
+                raise
+            except McuqError as e:
+                raise RunnerError(f"{self.target}: {e.message}", e.hint) from None
             self._binary = binary
         return self._binary
 
@@ -171,10 +106,11 @@ class FirmwareRunner(Runner):
                                       stdin=subprocess.DEVNULL, capture_output=True,
                                       timeout=timeout)
             except subprocess.TimeoutExpired:
-                raise VerificationError(
+                raise RunnerError(
                     f"{self.target}: firmware did not finish {batch} inferences in "
                     f"{timeout:.0f} s (hang?)",
-                    "run the generated project's self-test (make run-host / run-qemu)") from None
+                    "run the generated project's self-test (make run-host / run-qemu)",
+                    status="crashed") from None
             report = sanitizer_report(proc.stderr.decode(errors="replace"))
             if self.sanitize and report:
                 raise VerificationError(
@@ -187,16 +123,17 @@ class FirmwareRunner(Runner):
                 what = "faulted (hard fault / lockup)" if (
                     proc.returncode == 134 or "Lockup" in text) else "failed"
                 first = text.splitlines()[:6]
-                raise VerificationError(
+                raise RunnerError(
                     f"{self.target}: firmware {what} with exit status {proc.returncode}"
                     + (":\n    " + "\n    ".join(first) if first else ""),
-                    "run the generated project's self-test to reproduce")
+                    "run the generated project's self-test to reproduce", status="crashed")
             data = Path(tmp, "out.bin").read_bytes()
         per_sample = sum(t.nbytes for t in outs_t)
         if len(data) != per_sample * batch:
-            raise VerificationError(
+            raise RunnerError(
                 f"{self.target}: firmware wrote {len(data)} bytes for {batch} samples, "
-                f"expected {per_sample * batch}", "run the generated project's self-test")
+                f"expected {per_sample * batch}", "run the generated project's self-test",
+                status="crashed")
         raw = np.frombuffer(data, np.uint8).reshape(batch, per_sample)
         outputs, off = [], 0
         for t in outs_t:

@@ -89,6 +89,7 @@ def known_differences(model) -> dict[str, str]:
 
 class TfliteRunner(Runner):
     gives_intermediates = True
+    native = True
 
     def __init__(self, model, kernels: str = "ref"):
         super().__init__(model)
@@ -97,8 +98,11 @@ class TfliteRunner(Runner):
         self.kernels = kernels
         self.name = "tflite" if kernels == "ref" else "tflite-default"
         #: Exact unless the model has an op whose TFLite kernel is known to round differently.
-        self.differences = known_differences(model) if kernels == "ref" else {}
+        self.differences = known_differences(self.model) if kernels == "ref" else {}
         self.exact = kernels == "ref" and not self.differences
+
+    def spawn_args(self) -> dict:
+        return {"kernels": self.kernels}
 
     def _interpreter(self, preserve: bool):
         Interpreter, OpResolverType, _ = interpreter_module()

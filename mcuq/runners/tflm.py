@@ -3,27 +3,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ToolchainError
+from ..toolchain import tflm_runtime
 from .base import Runner, RunResult
-
-
-def tflm_runtime():
-    try:
-        from tflite_micro.python.tflite_micro import runtime
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ToolchainError(f"the tflite-micro package is not importable ({e})",
-                             "pip install tflite-micro (mcuq's pinned version is in "
-                             "pyproject.toml)") from None
-    return runtime
 
 
 class TflmRunner(Runner):
     name = "tflm"
     gives_intermediates = True
+    native = True
 
     def __init__(self, model, arena_size: int | None = None):
         super().__init__(model)
-        self.arena_size = arena_size or max(len(model.data) * 10, 1 << 20)
+        self.arena_size = arena_size or max(len(self.model.data) * 10, 1 << 20)
+
+    def spawn_args(self) -> dict:
+        return {"arena_size": self.arena_size}
 
     def _interpreter(self, preserve: bool):
         rt = tflm_runtime()

@@ -16,7 +16,7 @@ from ..codegen.render import ProjectWriter, firmware_dir
 from ..codegen.target_c import PLATFORM_FILES, kernel_files, render_c_model, template_data
 from ..model import load_model
 from ..reference import Interpreter
-from ..runners.firmware import require_tools
+from ..toolchain import require_tools
 
 HOST_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-g", "-fno-omit-frame-pointer",
               "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
-from ..runners.firmware import _sources_digest, cache_root
+from ..toolchain import cache_root, sources_digest as _sources_digest
 from .tflm_prebuilt import PrebuiltTflm
 
 #: target -> (Makefile goal, binary under build/, prebuilt library variant)

@@ -29,10 +29,10 @@ def _int8_pair(op, model):
     (y,) = model.op_outputs(op)
     for t in (x, y):
         if t.type_name != "INT8":
-            raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
+            raise unsupported(op, model, f"tensor '{t.label}' is {t.type_name}",
                               "mcuq supports int8 activations (convert with mcuq convert)")
         if t.quant is None or t.quant.per_channel:
-            raise unsupported(op, model, f"tensor '{t.name}' is not per-tensor quantized",
+            raise unsupported(op, model, f"tensor '{t.label}' is not per-tensor quantized",
                               "convert with full-int8 quantization (mcuq convert)")
     if x.size != y.size:
         raise unsupported(op, model, f"input has {x.size} elements, output {y.size}",

@@ -143,13 +143,13 @@ def _prepare(op, model, depthwise: bool) -> ConvParams:
         raise unsupported(op, model, "weights are not constant",
                           f"mcuq supports {op.opcode} with constant weights only")
     if len(w.shape) != 4:
-        raise unsupported(op, model, f"weights '{w.name}' {list(w.shape)} are not 4-D",
+        raise unsupported(op, model, f"weights '{w.label}' {list(w.shape)} are not 4-D",
                           "re-convert the model with TFLiteConverter")
     if b is not None and (b.type_name != "INT32" or b.data is None):
-        raise unsupported(op, model, f"bias '{b.name}' is not a constant INT32 tensor",
+        raise unsupported(op, model, f"bias '{b.label}' is not a constant INT32 tensor",
                           "convert with int32 bias (mcuq convert)")
     if np.any(w.quant.zero_point != 0):
-        raise unsupported(op, model, f"weights '{w.name}' have non-zero zero points",
+        raise unsupported(op, model, f"weights '{w.label}' have non-zero zero points",
                           "int8 weights must be symmetric (zero point 0); use mcuq convert")
     k_h, k_w = w.shape[1], w.shape[2]
     _, sh, sw, dh, dw, pad = spatial_options(op, model, x, y, k_h, k_w)
@@ -172,11 +172,11 @@ def _prepare(op, model, depthwise: bool) -> ConvParams:
     n_scales = w.quant.scale.size
     per_channel = n_scales > 1
     if per_channel and (n_scales != w.shape[axis] or w.quant.axis != axis):
-        raise unsupported(op, model, f"weights '{w.name}' have {n_scales} scales on axis "
+        raise unsupported(op, model, f"weights '{w.label}' have {n_scales} scales on axis "
                           f"{w.quant.axis}; {op.opcode} needs per-channel scales on axis {axis}",
                           "re-convert the model with TFLiteConverter")
     if b is not None and b.data.size != out_c:
-        raise unsupported(op, model, f"bias '{b.name}' has {b.data.size} values for {out_c} "
+        raise unsupported(op, model, f"bias '{b.label}' has {b.data.size} values for {out_c} "
                           "output channels", "re-convert the model with TFLiteConverter")
     # PopulateConvolutionQuantizationParams: every channel (a per-tensor scale is broadcast)
     # gets double(input_scale) * double(filter_scale) / double(output_scale).

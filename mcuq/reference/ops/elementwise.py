@@ -79,15 +79,15 @@ def _smaller_than_one(op, model, real: float, what: str) -> tuple[int, int]:
 def _check_tensors(op, model, tensors, need_quant: bool) -> None:
     for t in tensors:
         if t.type_name != "INT8":
-            raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
+            raise unsupported(op, model, f"tensor '{t.label}' is {t.type_name}",
                               "convert with int8 activations (mcuq convert)")
         if not need_quant:
             continue
         if t.quant is None or t.quant.scale.size == 0:
-            raise unsupported(op, model, f"tensor '{t.name}' has no quantization",
+            raise unsupported(op, model, f"tensor '{t.label}' has no quantization",
                               "convert with full-integer quantization (mcuq convert)")
         if t.quant.per_channel:
-            raise unsupported(op, model, f"tensor '{t.name}' is quantized per channel",
+            raise unsupported(op, model, f"tensor '{t.label}' is quantized per channel",
                               f"{op.opcode} needs per-tensor quantization")
 
 
@@ -126,9 +126,9 @@ def add_sub_params(op, model) -> ElementwiseParams:
     real1 = s1 / twice_max
     real2 = s2 / twice_max
     real_out = twice_max / ((1 << LEFT_SHIFT) * so)
-    m1, sh1 = _smaller_than_one(op, model, real1, f"input '{x1.name}'")
-    m2, sh2 = _smaller_than_one(op, model, real2, f"input '{x2.name}'")
-    mo, sho = _smaller_than_one(op, model, real_out, f"output '{y.name}'")
+    m1, sh1 = _smaller_than_one(op, model, real1, f"input '{x1.label}'")
+    m2, sh2 = _smaller_than_one(op, model, real2, f"input '{x2.label}'")
+    mo, sho = _smaller_than_one(op, model, real_out, f"output '{y.label}'")
     lo, hi = _activation(op, model, y)
     p = ElementwiseParams(
         op=op.opcode, shape1=tuple(x1.shape), shape2=tuple(x2.shape), output_shape=tuple(y.shape),

@@ -50,13 +50,13 @@ class FullyConnected:
         (y,) = model.op_outputs(op)
         for t in (x, w, y):
             if t.type_name != "INT8":
-                raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
+                raise unsupported(op, model, f"tensor '{t.label}' is {t.type_name}",
                                   "convert with int8 activations and weights (mcuq convert)")
         if w.data is None:
             raise unsupported(op, model, "weights are not constant",
                               "mcuq supports FULLY_CONNECTED with constant weights only")
         if b is not None and (b.type_name != "INT32" or b.data is None):
-            raise unsupported(op, model, f"bias '{b.name}' is not a constant INT32 tensor",
+            raise unsupported(op, model, f"bias '{b.label}' is not a constant INT32 tensor",
                               "convert with int32 bias (mcuq convert)")
         if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
             raise unsupported(op, model, "shuffled weights format", "use the default format")

@@ -27,7 +27,7 @@ _REQUANTIZE = {("INT8", "INT8"), ("INT8", "UINT8"), ("UINT8", "INT8")}
 
 def _per_tensor(op, model, t):
     if t.quant is None or t.quant.scale.size != 1:
-        raise unsupported(op, model, f"tensor '{t.name}' is not per-tensor quantized",
+        raise unsupported(op, model, f"tensor '{t.label}' is not per-tensor quantized",
                           "TFLite Micro quantizes and dequantizes per tensor only")
 
 

@@ -23,18 +23,18 @@ def _check_types(op, model, tensors, allowed=_MOVE_TYPES):
     first = tensors[0]
     for t in tensors:
         if t.type_name not in allowed:
-            raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
+            raise unsupported(op, model, f"tensor '{t.label}' is {t.type_name}",
                               f"TFLite Micro's {op.opcode} handles {', '.join(allowed)} here; "
                               "convert with int8 activations (mcuq convert)")
         if t.type_name != first.type_name:
-            raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name} but "
-                              f"'{first.name}' is {first.type_name}",
+            raise unsupported(op, model, f"tensor '{t.label}' is {t.type_name} but "
+                              f"'{first.label}' is {first.type_name}",
                               "inputs and output of a data-movement op must share one type")
 
 
 def _check_nonempty(op, model, t):
     if t.size == 0 or any(d <= 0 for d in t.shape):
-        raise unsupported(op, model, f"tensor '{t.name}' has an empty shape {list(t.shape)}",
+        raise unsupported(op, model, f"tensor '{t.label}' has an empty shape {list(t.shape)}",
                           "remove the empty tensor from the model")
 
 
@@ -44,7 +44,7 @@ def _const_index(op, model, t, what: str, allowed=("INT32",)) -> np.ndarray:
         raise unsupported(op, model, f"{what} tensor is not constant",
                           f"TFLite Micro needs a constant {what} tensor; fold it at conversion")
     if t.type_name not in allowed:
-        raise unsupported(op, model, f"{what} tensor '{t.name}' is {t.type_name}",
+        raise unsupported(op, model, f"{what} tensor '{t.label}' is {t.type_name}",
                           f"TFLite Micro reads {what} as {'/'.join(allowed)}; re-convert the "
                           "model (TFLiteConverter emits int32 index tensors)")
     return np.asarray(t.data).astype(np.int64).reshape(-1)
@@ -70,7 +70,7 @@ class Reshape:
             raise unsupported(op, model, f"input is {x.type_name}, output {y.type_name}",
                               "input and output of a reshape must share one type")
         if x.size != y.size:
-            raise unsupported(op, model, f"input '{x.name}' {list(x.shape)} has {x.size} "
+            raise unsupported(op, model, f"input '{x.label}' {list(x.shape)} has {x.size} "
                               f"elements, output {list(y.shape)} has {y.size}",
                               "the model file is inconsistent; re-convert it")
         if op.opcode == "SQUEEZE":
@@ -127,7 +127,7 @@ class Concatenation:
         rank = len(y.shape)
         for x in xs:
             if len(x.shape) > Concatenation.MAX_RANK:
-                raise unsupported(op, model, f"input '{x.name}' has rank {len(x.shape)}",
+                raise unsupported(op, model, f"input '{x.label}' has rank {len(x.shape)}",
                                   "TFLite Micro's CONCATENATION handles up to 4 dimensions")
         axis = int(op.options.get("axis", 0))
         axis = axis + rank if axis < 0 else axis
@@ -138,7 +138,7 @@ class Concatenation:
             same = len(x.shape) == rank and all(
                 a == b for k, (a, b) in enumerate(zip(x.shape, y.shape)) if k != axis)
             if not same:
-                raise unsupported(op, model, f"input '{x.name}' {list(x.shape)} does not match "
+                raise unsupported(op, model, f"input '{x.label}' {list(x.shape)} does not match "
                                   f"output {list(y.shape)} outside axis {axis}",
                                   "the model file is inconsistent; re-convert it")
         if sum(x.shape[axis] for x in xs) != y.shape[axis]:
@@ -153,7 +153,7 @@ class Concatenation:
                         or x.zero_point != y.zero_point):
                     raise unsupported(
                         op, model,
-                        f"input '{x.name}' is quantized differently (scale {x.scale:.9g}, "
+                        f"input '{x.label}' is quantized differently (scale {x.scale:.9g}, "
                         f"zero point {x.zero_point}) from the output (scale {y.scale:.9g}, "
                         f"zero point {y.zero_point})",
                         "TFLite Micro copies int8 bytes without requantizing (and TFLite "
@@ -203,7 +203,7 @@ class Pad:
                               "TFLite Micro's PAD handles up to 5 dimensions")
         pads = _const_index(op, model, paddings, "paddings")
         if pads.size != 2 * len(y.shape) or len(y.shape) != rank:
-            raise unsupported(op, model, f"paddings '{paddings.name}' has {pads.size} values "
+            raise unsupported(op, model, f"paddings '{paddings.label}' has {pads.size} values "
                               f"for rank {rank}", "paddings must be shaped (rank, 2)")
         before, after = pads[0::2], pads[1::2]
         if (before < 0).any() or (after < 0).any():
@@ -220,14 +220,14 @@ class Pad:
             pad_value = y.zero_point if y.type_name == "INT8" else 0
         else:
             if value.type_name != x.type_name or value.size != 1:
-                raise unsupported(op, model, f"constant_values '{value.name}' is "
+                raise unsupported(op, model, f"constant_values '{value.label}' is "
                                   f"{value.type_name} with {value.size} elements",
                                   f"it must be one {x.type_name} value")
             if x.type_name == "INT8" and (
                     value.quant is None or y.quant is None
                     or value.zero_point != y.zero_point
                     or np.float64(np.float32(value.scale)) != np.float64(np.float32(y.scale))):
-                raise unsupported(op, model, f"constant_values '{value.name}' is quantized "
+                raise unsupported(op, model, f"constant_values '{value.label}' is quantized "
                                   "differently from the output",
                                   "TFLite Micro requires the pad value in the output's "
                                   "quantization (same scale and zero point)")
@@ -342,7 +342,7 @@ class StridedSlice:
         strides = _const_index(op, model, ts, "strides")
         for t, v in ((tb, begin), (te, end), (ts, strides)):
             if v.size != rank:
-                raise unsupported(op, model, f"'{t.name}' has {v.size} values for an input of "
+                raise unsupported(op, model, f"'{t.label}' has {v.size} values for an input of "
                                   f"rank {rank}", "give one begin/end/stride per input axis")
         bm, em, sm = (int(o.get(k, 0) or 0) for k in ("begin_mask", "end_mask",
                                                       "shrink_axis_mask"))

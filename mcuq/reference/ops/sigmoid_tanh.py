@@ -42,11 +42,11 @@ def _prepare(op, model) -> SigmoidTanhParams:
     (y,) = model.op_outputs(op)
     for t in (x, y):
         if t.type_name != "INT8":
-            raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
+            raise unsupported(op, model, f"tensor '{t.label}' is {t.type_name}",
                               f"mcuq supports int8 {op.opcode} only; convert with int8 I/O")
     scale, zp, _, _ = OUTPUT[op.opcode]
     if y.zero_point != zp or np.float32(y.scale) != np.float32(scale):
-        raise unsupported(op, model, f"output '{y.name}' is quantized ({y.scale}, "
+        raise unsupported(op, model, f"output '{y.label}' is quantized ({y.scale}, "
                           f"{y.zero_point}); the int8 kernel produces ({scale}, {zp})",
                           "re-convert the model (mcuq convert)")
     mult, shift, radius = input_rescaling(x.scale)

@@ -66,14 +66,14 @@ class Softmax:
         (y,) = model.op_outputs(op)
         for t in (x, y):
             if t.type_name != "INT8":
-                raise unsupported(op, model, f"tensor '{t.name}' is {t.type_name}",
+                raise unsupported(op, model, f"tensor '{t.label}' is {t.type_name}",
                                   "mcuq supports int8 SOFTMAX only; convert with int8 I/O")
         if len(x.shape) < 1:
             raise unsupported(op, model, "input is a scalar", "give SOFTMAX at least 1 axis")
         # SoftmaxPrepare: output zero point -128 and scale exactly 1/256 (float compare).
         if y.zero_point != -128 or np.float32(y.scale) != np.float32(1.0 / 256):
             raise unsupported(
-                op, model, f"output '{y.name}' is quantized ({y.scale}, {y.zero_point}), "
+                op, model, f"output '{y.label}' is quantized ({y.scale}, {y.zero_point}), "
                 "TFLite Micro requires (1/256, -128)", "re-convert the model (mcuq convert)")
         beta = float(np.float32(op.options.get("beta", 1.0)))
         mult, shift = preprocess_softmax_scaling(beta, float(np.float32(x.scale)),

@@ -1,0 +1,24 @@
+"""`mcuq generate`: the project (mcuq.codegen) and, for the standalone C target, the flash, RAM
+and stack of its Cortex-M4 build (mcuq.footprint), measured before anything is written. The
+measurement is handed to codegen as a function, so that codegen never imports the build (and
+the runners) that use it: data flows one way."""
+from __future__ import annotations
+
+from .codegen import GenerateResult
+from .codegen import generate_project as render_project
+
+
+def generate_project(model, out_dir, target: str = "tflm", name: str | None = None,
+                     vectors: int = 4, force: bool = False, inputs=None, layout: str = "make",
+                     cortex_m4: bool = True) -> GenerateResult:
+    """Render the project for `target` into out_dir (atomically; see mcuq.codegen). For target
+    "c" with `cortex_m4`, the Cortex-M4 build is measured first (a note when the toolchain is
+    missing; a failing build is an error and nothing is written)."""
+    figures = None
+    if target == "c" and cortex_m4:
+        from .footprint import cortex_m4_figures as figures
+    return render_project(model, out_dir, target=target, name=name, vectors=vectors,
+                          force=force, inputs=inputs, layout=layout, figures=figures)
+
+
+__all__ = ["generate_project", "GenerateResult"]
