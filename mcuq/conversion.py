@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import InputError, UnsupportedModelError
 from .model import Model, parse_model
+from .files import require_writable, write_error
 from .native import quiet_native_output
 
 IO_TYPES = ("int8", "uint8", "float32")
@@ -372,6 +373,7 @@ def check_output(output, force: bool) -> Path:
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{out}: folder {parent} does not exist", "create it first")
+    require_writable(parent, out)  # before converting, not after
     return out
 
 
@@ -414,7 +416,10 @@ def convert_to_file(model, calibration, output, samples=None, seed=0, io_type="i
                                per_channel=per_channel, progress=progress,
                                custom_objects=custom_objects, scale=scale)
     out = check_output(output, force)  # again: it may have appeared meanwhile
-    write_atomic(out, result.data)
+    try:
+        write_atomic(out, result.data)
+    except OSError as e:
+        raise write_error(out, e) from None
     result.output = str(out)
     return result
 

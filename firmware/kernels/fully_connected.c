@@ -95,6 +95,13 @@ static inline int32_t mcuq_fc_row1(const int8_t *x, int32_t full, int has_tail, 
   return s;
 }
 
+/* filter_offset * sum(row), wrapped to int32 like TFLM's accumulator (no signed overflow). */
+static int32_t mcuq_fc_filter_term(int32_t filter_offset, const int8_t *row, int32_t depth) {
+  int32_t sum = 0; /* |sum| <= 128 * depth: no overflow for any depth a model can hold */
+  for (int32_t d = 0; d < depth; ++d) sum += row[d];
+  return (int32_t)((uint32_t)filter_offset * (uint32_t)sum);
+}
+
 void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
                              const int8_t *restrict input, const int8_t *restrict weights,
                              const int32_t *restrict bias, int8_t *restrict output) {
@@ -107,6 +114,8 @@ void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *row = input + b * depth;
     int8_t *out = output + b * out_depth;
+    const uint32_t term =
+        p->filter_offset ? (uint32_t)mcuq_fc_filter_term(p->filter_offset, row, depth) : 0u;
     uint32_t tail = 0;
     for (int32_t j = 0; j < rest; ++j)
       tail |= (uint32_t)(uint8_t)row[4 * full + j] << (8 * j);
@@ -123,7 +132,8 @@ void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
     }
     int32_t o = 0;
     for (; o + 4 <= out_depth; o += 4, w += 4 * chunks, rq += 4 * MCUQ_RQ_WORDS) {
-      int32_t a[4] = {bias[o], bias[o + 1], bias[o + 2], bias[o + 3]};
+      int32_t a[4] = {(int32_t)((uint32_t)bias[o] + term), (int32_t)((uint32_t)bias[o + 1] + term),
+                     (int32_t)((uint32_t)bias[o + 2] + term), (int32_t)((uint32_t)bias[o + 3] + term)};
       if (scratch) {
         mcuq_fc_rows4(xs, w, chunks, a);
       } else {
@@ -138,6 +148,7 @@ void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
       mcuq_store4(out + o, mcuq_rq4(a[0], a[1], a[2], a[3], rq, cap4, lo4));
     }
     for (; o < out_depth; ++o, w += chunks, rq += MCUQ_RQ_WORDS)
-      out[o] = mcuq_fc_one(p, mcuq_fc_row1(row, full, rest != 0, tail, w, bias[o]), rq, o);
+      out[o] = mcuq_fc_one(p, mcuq_fc_row1(row, full, rest != 0, tail, w,
+                                          (int32_t)((uint32_t)bias[o] + term)), rq, o);
   }
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 
 from ..errors import InputError
+from ..files import require_writable, write_error
 from ..text import safe_text
 
 
@@ -67,19 +68,31 @@ class ProjectWriter:
         parent = self.dest.parent
         if not parent.exists():
             raise InputError(f"{parent}: parent folder does not exist", "create it first")
+        require_writable(parent, dest)  # before anything is measured or rendered
         self.env = environment()
         self.tmp: Path | None = None
         self.files: list[str] = []
 
     def __enter__(self) -> "ProjectWriter":
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dest.name}.tmp-", dir=self.dest.parent))
+        try:
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dest.name}.tmp-",
+                                             dir=self.dest.parent))
+        except OSError as e:
+            raise write_error(self.dest, e) from None
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.commit()
+            try:
+                self.commit()
+            except OSError as e:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                raise write_error(self.dest, e) from None
         elif self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if exc_type is not None and issubclass(exc_type, OSError) and \
+                not isinstance(exc, InputError):
+            raise write_error(self.dest, exc) from None
 
     def _target(self, rel: str) -> Path:
         path = (self.tmp / rel).resolve()

@@ -119,7 +119,7 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
     the Cortex-M4 build first (mcuq.footprint.cortex_m4_figures, passed in by the generate verb
     so that codegen never imports the build that uses it); a failed build is an error and
     leaves out_dir untouched."""
-    writer = ProjectWriter(out_dir, force)  # a non-empty OUT_DIR fails before any work
+    writer = ProjectWriter(out_dir, force)  # an unusable OUT_DIR fails before any work
     interpreter = Interpreter(model)
     cm = build_cmodel(model, name, interpreter)
     plan = plan_c(layout, name, kernel_files(cm.sources),

@@ -189,19 +189,26 @@ def summarize(names) -> str:
     return ", ".join(f"{label(n)} x{c}" for n, c in counts.items())
 
 
+def refusal_summary(model: Model, refusals: list[Refusal]) -> str:
+    """'2 subgraphs (...); 9 of 12 ops: SVDF x7, QUANTIZE int16->int8 x2'."""
+    ops = [r for r in refusals if r.op is not None]
+    parts = [r.reason for r in refusals if r.op is None]
+    if ops:
+        parts.append(f"{len(ops)} of {len(model.operators)} ops: "
+                     f"{summarize(r.kind for r in ops)}")
+    return "; ".join(parts)
+
+
 def refusal_error(model: Model, refusals: list[Refusal]) -> UnsupportedModelError:
     """One error listing every refused op kind, with the first op's detail."""
     ops = [r for r in refusals if r.op is not None]
     whole = [r for r in refusals if r.op is None]
-    parts = [r.reason for r in whole]
-    if ops:
-        parts.append(f"{len(ops)} of {len(model.operators)} ops: "
-                     f"{summarize(r.kind for r in ops)}")
     first = ops[0] if ops else None
     detail = (f" (first: {first.op.describe()}: {first.reason})" if first is not None
               else "")
     err = UnsupportedModelError(
-        f"{model.source}: mcuq's int8 reference cannot run {'; '.join(parts)}{detail}",
+        f"{model.source}: mcuq's int8 reference cannot run "
+        f"{refusal_summary(model, refusals)}{detail}",
         (whole[0] if whole else first).hint
         + "; `mcuq inspect` shows every op's support")
     err.refusals = refusals

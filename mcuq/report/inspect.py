@@ -77,8 +77,7 @@ def print_inspect(info, as_json: bool = False) -> None:
     if info.tflm_unsupported:
         echo(f"warning: TFLite Micro has no kernel for: {', '.join(info.tflm_unsupported)}")
     if info.mcuq_verdict:
-        echo(f"note: {info.mcuq_verdict.split(': ', 1)[-1]} (verify and --target c refuse "
-             "this model)")
+        echo(f"note: {info.mcuq_verdict} (verify and --target c refuse this model):")
         for o in info.ops:
             if o.mcuq_refusal:
                 echo(f"  op #{o.index} {o.op}: {o.mcuq_refusal}")

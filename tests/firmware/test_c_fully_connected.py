@@ -10,3 +10,16 @@ def test_fully_connected_c_host(host_cc):
 
 def test_fully_connected_c_cortex_m4(cortex_m4):
     assert assert_c_matches_reference(fc_models(), target="cortex-m4", examples=8) > 0
+
+
+def test_fully_connected_weight_zero_point_c_host(host_cc):
+    from tests.reference.test_fully_connected import fc_models_weight_zero_point
+
+    assert assert_c_matches_reference(fc_models_weight_zero_point()) > 0
+
+
+def test_fully_connected_weight_zero_point_c_cortex_m4(cortex_m4):
+    from tests.reference.test_fully_connected import fc_models_weight_zero_point
+
+    assert assert_c_matches_reference(fc_models_weight_zero_point(), target="cortex-m4",
+                                      examples=6) > 0

@@ -64,17 +64,29 @@ def test_keras_like_same_padding_3x3():
     assert out[0].shape == (4, 1, 8, 8, 8) and np.ptp(out[0].astype(np.int16)) > 0
 
 
-def test_conv_rejects_nonzero_weight_zero_point():
-    rng = np.random.default_rng(0)
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans(),
+       st.integers(-128, 127).filter(lambda v: v != 0))
+def test_weight_zero_point_is_ignored_as_tflm_ignores_it(seed, depthwise, per_channel, zp):
+    """TFLite Micro's ConvPerChannel / DepthwiseConvPerChannel never read the weights' zero
+    point: the reference computes the same bytes (before issue 9 it refused the model)."""
+    rng = np.random.default_rng(seed)
+    cin = int(rng.integers(1, 5))
+    cout = cin * int(rng.integers(1, 3)) if depthwise else int(rng.integers(1, 6))
+    g = dict(h=5, w=6, kh=3, kw=2, sh=1, sw=2, dh=1, dw=1, padding="SAME", oh=5, ow=3)
     b = ModelBuilder()
-    x = b.input("x", (1, 4, 4, 2), scale=0.1, zero_point=0)
-    w = b.const("w", rng.integers(-127, 128, (3, 1, 1, 2), dtype=np.int8), scale=0.01,
-                zero_point=5)
-    y = b.tensor("y", (1, 4, 4, 3), scale=0.1, zero_point=0)
-    b.op("CONV_2D", [x, w], [y], version=3, padding="VALID", stride_h=1, stride_w=1)
+    s_w = (10 ** rng.uniform(-3, -1, size=cout if per_channel else 1)).astype(np.float32)
+    x = b.input("x", (1, g["h"], g["w"], cin), scale=0.05, zero_point=int(rng.integers(-128, 128)))
+    wshape, axis = ((1, 3, 2, cout), 3) if depthwise else ((cout, 3, 2, cin), 0)
+    w = b.const("w", rng.integers(-128, 128, wshape, dtype=np.int8), scale=s_w,
+                zero_point=np.full(s_w.size, zp), axis=axis)
+    y = b.tensor("y", (1, g["oh"], g["ow"], cout), scale=0.2, zero_point=int(rng.integers(-128, 128)))
+    opts = dict(padding="SAME", stride_h=1, stride_w=2)
+    if depthwise:
+        opts["depth_multiplier"] = cout // cin
+    b.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, w], [y], version=3, **opts)
     b.output(y)
-    with pytest.raises(UnsupportedModelError, match="zero point"):
-        Interpreter(b.build())
+    assert_exact(b.build(), batch=3, seed=seed % 1000, runners=("tflm",))
 
 
 def wide_wrap_conv_model() -> bytes:

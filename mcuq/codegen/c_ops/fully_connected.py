@@ -13,15 +13,20 @@ from .requant import generic_arrays, requant_paths, rq_table
 SCRATCH_MAX = c_limit("fully_connected.h", "MCUQ_FC_SCRATCH_MAX")
 
 
-def folded_bias(bias, weights_rows: np.ndarray, input_offset: int) -> np.ndarray:
-    """bias + input_offset * sum(w) per output row, in int32 (wrapping as C does).
+def folded_bias(bias, weights_rows: np.ndarray, input_offset: int,
+                filter_offset: int = 0) -> np.ndarray:
+    """bias + input_offset * sum(w) + filter_offset * input_offset * depth per output row, in
+    int32 (wrapping as C does).
 
-    sum((x + off) * w) + b == sum(x * w) + (b + off * sum(w)) exactly in int32 arithmetic,
-    so the kernel's inner loop needs no offset add. weights_rows: (out, depth).
+    sum((x + off) * (w + f)) + b == sum(x * w) + f * sum(x) + (b + off * sum(w) + f * off *
+    depth) exactly in int32 arithmetic, so the kernel's inner loop needs no offset add (the
+    kernel adds f * sum(x) once per row). weights_rows: (out, depth).
     """
     w = weights_rows.astype(np.int64)
     b = np.zeros(w.shape[0], np.int64) if bias is None else bias.astype(np.int64)
-    return wrap_int32(b + input_offset * w.sum(axis=1)).astype(np.int32)
+    depth = w.shape[1]
+    return wrap_int32(b + input_offset * w.sum(axis=1)
+                      + filter_offset * input_offset * depth).astype(np.int32)
 
 
 def group_weights(weights: np.ndarray) -> np.ndarray:
@@ -48,7 +53,7 @@ def emit(ctx, op, p):
         "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max,
         "batches": batches, "accum_depth": p.accum_depth, "out_depth": p.out_depth,
-        "multiplier": mult, "shift": shift,
+        "multiplier": mult, "shift": shift, "filter_offset": p.filter_offset,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per row (mcuq_rq)"),
     })
     scratch = -(-p.accum_depth // 4) * 8 <= SCRATCH_MAX
@@ -59,10 +64,11 @@ def emit(ctx, op, p):
              *(["fully_connected/row-tail"] if p.out_depth % 4 else []),
              *(["fully_connected/depth-tail"] if p.accum_depth % 4 else []),
              *(["fully_connected/depth-x4"] if p.accum_depth >= 4 else []),
+             *(["fully_connected/filter-offset"] if p.filter_offset else []),
              *requant_paths(p.multiplier, p.shift, "fully_connected", p.output_offset,
                             p.act_min))
-    bias = ctx.array("bias", folded_bias(p.bias, p.weights, p.input_offset),
-                     comment="bias + input_offset * sum(weights)")
+    bias = ctx.array("bias", folded_bias(p.bias, p.weights, p.input_offset, p.filter_offset),
+                     comment="bias + input_offset * (sum(weights) + filter_offset * depth)")
     words = ctx.array("weights", group_weights(p.weights),
                       comment="rows in groups of 4 interleaved per 4 columns")
     return [f"mcuq_fully_connected_s8({params}, {ctx.ptr(op.inputs[0])}, "

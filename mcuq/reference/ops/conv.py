@@ -148,9 +148,9 @@ def _prepare(op, model, depthwise: bool) -> ConvParams:
     if b is not None and (b.type_name != "INT32" or b.data is None):
         raise unsupported(op, model, f"bias '{b.label}' is not a constant INT32 tensor",
                           "convert with int32 bias (mcuq convert)")
-    if np.any(w.quant.zero_point != 0):
-        raise unsupported(op, model, f"weights '{w.label}' have non-zero zero points",
-                          "int8 weights must be symmetric (zero point 0); use mcuq convert")
+    # A weight zero point is ignored, as TFLite Micro's ConvPerChannel and
+    # DepthwiseConvPerChannel ignore it (per tensor and per channel alike; checked against the
+    # tflite-micro package by tests/reference/test_conv.py). LiteRT refuses such a CONV_2D.
     k_h, k_w = w.shape[1], w.shape[2]
     _, sh, sw, dh, dw, pad = spatial_options(op, model, x, y, k_h, k_w)
     in_c, out_c = x.shape[3], y.shape[3]

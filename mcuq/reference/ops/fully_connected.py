@@ -1,5 +1,11 @@
 """FULLY_CONNECTED, int8 input/weights/output with int32 bias, per-tensor or per-channel
-weights (TFLM reference_integer_ops::FullyConnected / FullyConnectedPerChannel)."""
+weights (TFLM reference_integer_ops::FullyConnected / FullyConnectedPerChannel).
+
+The weights' zero point is handled exactly as TFLite Micro does (checked against the
+tflite-micro package by tests/reference/test_fully_connected.py): per-tensor weights add it
+(FullyConnected accumulates (w - zero_point) * (x + input_offset)); per-channel weights ignore
+it (FullyConnectedPerChannel multiplies the raw w, whatever the zero points say).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,6 +20,7 @@ from ..registry import register, unsupported
 class FullyConnectedParams:
     input_offset: int
     output_offset: int
+    filter_offset: int  # -weights zero point (per-tensor weights only; 0 per-channel)
     weights: np.ndarray  # int8 (out_depth, accum_depth)
     bias: np.ndarray | None  # int32 (out_depth,)
     multiplier: np.ndarray  # int64 (out_depth,) - per-tensor models repeat one value
@@ -76,7 +83,9 @@ class FullyConnected:
                                      y.scale, y.zero_point)
         return FullyConnectedParams(
             input_offset=-x.zero_point, output_offset=y.zero_point,
-            weights=w.data, bias=None if b is None else b.data, multiplier=mult, shift=shift,
+            filter_offset=0 if per_channel else -int(w.quant.zero_point[0]),
+            weights=w.data, bias=None if b is None else b.data.reshape(-1), multiplier=mult,
+            shift=shift,
             per_channel=per_channel, act_min=lo, act_max=hi, accum_depth=accum,
             out_depth=out_depth, output_shape=y.shape)
 
@@ -84,13 +93,25 @@ class FullyConnected:
     def run(p: FullyConnectedParams, inputs):
         x = inputs[0]
         batch = x.shape[0]
-        f = p._fast
-        if f is None or f[3][0] != p.input_offset or f[3][1] is not p.weights or \
-                f[3][2] is not p.bias:  # (re)built when the params were edited
-            f = p._fast = _fast_plan(p)
-        weights_t, const, wrap, _ = f
-        rows = x.reshape(-1, p.accum_depth)
-        acc = rows.astype(weights_t.dtype) @ weights_t
-        out = fp.requantize(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max,
-                            bias=const, wrap=wrap)
+        if p.filter_offset:  # per-tensor weights with a zero point: TFLM adds it
+            rows = x.reshape(-1, p.accum_depth).astype(np.int64) + p.input_offset
+            weights = p.weights if not p.filter_offset else (
+                p.weights.astype(np.int64) + p.filter_offset)
+            acc = fp.exact_matmul(rows, weights.T)
+            if p.bias is not None:
+                acc = acc + p.bias.astype(np.int64)
+            acc = fp.wrap_int32(acc)
+            out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift)
+            out = fp.wrap_int32(out + p.output_offset)  # int32 in TFLM: wraps
+            out = np.clip(out, p.act_min, p.act_max).astype(np.int8)
+        else:
+            f = p._fast
+            if f is None or f[3][0] != p.input_offset or f[3][1] is not p.weights or \
+                    f[3][2] is not p.bias:  # (re)built when the params were edited
+                f = p._fast = _fast_plan(p)
+            weights_t, const, wrap, _ = f
+            rows = x.reshape(-1, p.accum_depth)
+            acc = rows.astype(weights_t.dtype) @ weights_t
+            out = fp.requantize(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max,
+                                bias=const, wrap=wrap)
         return [out.reshape(batch, *p.output_shape)]
