@@ -11,7 +11,6 @@ TensorFlow is imported inside the functions only.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import sys

@@ -190,20 +190,25 @@ def _child_env() -> dict:
     return env
 
 
-def call_in_child(target: str, *args, timeout: float = 600.0) -> ChildOutcome:
+def call_in_child(target: str, *args, timeout: float = 600.0,
+                  idle_timeout: float | None = None) -> ChildOutcome:
     """Run `target` ("package.module:function") with `args` (picklable) in a fresh Python
     process and return its outcome. The function's stdout and stderr (Python and native) are
-    captured whole: a function can print progress lines that survive its crash."""
+    captured whole: a function can print progress lines that survive its crash. The child is
+    killed (`timed_out`) after `timeout` seconds, or after `idle_timeout` seconds without a new
+    line on its stdout (a function that reports each step can be watched step by step)."""
     with tempfile.TemporaryDirectory(prefix="mcuq-child-") as tmp:
         with open(os.path.join(tmp, "call.pkl"), "wb") as f:
             pickle.dump((target, args), f)
-        try:
-            proc = subprocess.run([sys.executable, "-c", _CHILD, tmp], capture_output=True,
-                                  env=_child_env(), timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as e:
-            return ChildOutcome(-1, _text(e.stdout), _text(e.stderr), timed_out=True)
-        out = ChildOutcome(proc.returncode, _text(proc.stdout), _text(proc.stderr),
-                           signal=signal_name(proc.returncode))
+        with open(os.path.join(tmp, "stderr"), "w+b") as err:
+            proc = subprocess.Popen([sys.executable, "-c", _CHILD, tmp], stdout=subprocess.PIPE,
+                                    stderr=err, env=_child_env(), stdin=subprocess.DEVNULL)
+            stdout, timed_out = _watch(proc, timeout, idle_timeout)
+            err.seek(0)
+            stderr = _text(err.read())
+        if timed_out:
+            return ChildOutcome(-1, stdout, stderr, timed_out=True)
+        out = ChildOutcome(proc.returncode, stdout, stderr, signal=signal_name(proc.returncode))
         result = os.path.join(tmp, "result.pkl")
         if out.signal is None and os.path.exists(result):
             with open(result, "rb") as f:
@@ -215,6 +220,44 @@ def call_in_child(target: str, *args, timeout: float = 600.0) -> ChildOutcome:
             else:
                 out.exception = payload
         return out
+
+
+def _watch(proc: subprocess.Popen, timeout: float, idle: float | None) -> tuple[str, bool]:
+    """Read the child's stdout until it exits; kill it on a timeout. (stdout, timed out)."""
+    import selectors
+    import time
+
+    chunks: list[bytes] = []
+    start = last = time.monotonic()
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    try:
+        while True:
+            now = time.monotonic()
+            left = timeout - (now - start)
+            if idle is not None:
+                left = min(left, idle - (now - last))
+            if left <= 0:
+                proc.kill()
+                proc.wait()
+                chunks.append(proc.stdout.read() or b"")
+                return _text(b"".join(chunks)), True
+            if sel.select(timeout=min(left, 1.0)):
+                data = os.read(proc.stdout.fileno(), 65536)
+                if not data:  # EOF: the child closed stdout (it is exiting)
+                    try:
+                        proc.wait(timeout=max(timeout - (time.monotonic() - start), 1.0))
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+                        return _text(b"".join(chunks)), True
+                    return _text(b"".join(chunks)), False
+                chunks.append(data)
+                if b"\n" in data:
+                    last = time.monotonic()
+    finally:
+        sel.close()
+        proc.stdout.close()
 
 
 def _text(b) -> str:

@@ -30,6 +30,7 @@ from .errors import McuqError, ToolchainError, UnsupportedModelError
 from .model import Model, load_model
 from .native import ChildOutcome, call_in_child, capture_stderr
 from .toolchain import tflm_runtime
+from .validate import seconds_per_inference
 
 _FIGURE = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 _OP_PATTERNS = (re.compile(r"Didn't find op for builtin opcode '([^']+)'"),
@@ -38,8 +39,13 @@ _OP_PATTERNS = (re.compile(r"Didn't find op for builtin opcode '([^']+)'"),
 #: What TFLite Micro prints when the arena, not the model, is the problem.
 _TOO_SMALL = re.compile(r"(?i)failed to (?:re)?(?:allocate|resize)|missing: \d+")
 _PROBE_TAG = "@@mcuq-probe"
-#: Seconds a child may take (allocation of a large model plus the bisection).
-TIMEOUT = 600.0
+
+
+def timeouts(model: Model) -> tuple[float, float]:
+    """(whole measurement, one step) in seconds: a step (start, an allocation, a probe) that
+    takes longer is a hang of TFLite Micro on this model."""
+    step = 30.0 + 10 * seconds_per_inference(model)
+    return 300.0 + 60 * step, step
 
 
 @dataclass(frozen=True)
@@ -92,9 +98,10 @@ def _refusal(source: str, log: str) -> UnsupportedModelError:
 def _crash(source: str, out: ChildOutcome, doing: str) -> McuqError:
     if out.timed_out:
         return UnsupportedModelError(
-            f"{source}: TensorFlow Lite Micro did not finish {doing} within {TIMEOUT:.0f} s",
-            "the model is too large for TFLite Micro's host build, or hangs it; "
-            "use `mcuq inspect --no-tflm`")
+            f"{source}: TensorFlow Lite Micro hung on this model while {doing} (no progress "
+            "within the time its size allows)",
+            "TFLite Micro cannot run this model as stored; re-convert it (mcuq convert), "
+            "or use `mcuq inspect --no-tflm` to see mcuq's own figures")
     log = out.log_tail()
     return UnsupportedModelError(
         f"{source}: TensorFlow Lite Micro crashed on this model ({out.signal or out.describe()})"
@@ -110,7 +117,9 @@ def measure_tflm_arena(model) -> TflmArena:
     model = load_model(model)
     tflm_runtime()  # a missing package is a ToolchainError here, not in the child
     bound = _generous_arena(model)
-    out = call_in_child("mcuq.tflm_arena:_measure_child", model.data, bound, timeout=TIMEOUT)
+    total, step = timeouts(model)
+    out = call_in_child("mcuq.tflm_arena:_measure_child", model.data, bound, timeout=total,
+                        idle_timeout=step)
     figures, lo, hi, tried, bound = _read_probe(out.stdout, None, None, bound)
     if figures is None:
         if out.error is not None:
@@ -122,6 +131,8 @@ def measure_tflm_arena(model) -> TflmArena:
         raise _crash(model.source, out, "allocating it")
     if out.error is not None:  # the model allocates but fails to run, for a reason of its own
         raise out.error
+    if out.timed_out:
+        raise _crash(model.source, out, "running it")
     if not out.ok:
         if tried is None:
             raise _crash(model.source, out, "probing arena sizes")
@@ -147,6 +158,7 @@ def _measure_child(data: bytes, bound: int) -> int:
     finding is a tagged stdout line, so a crash keeps what was learnt before it."""
     rt = tflm_runtime()
     model = load_model(data)
+    print(f"{_PROBE_TAG} start", flush=True)
     it, log = _allocate(rt, data, bound)
     for _ in range(3):  # grow only when the failure is the arena's size
         if it is not None or not too_small(log):
@@ -165,7 +177,9 @@ def _measure_child(data: bytes, bound: int) -> int:
                              "install the tflite-micro version pinned in pyproject.toml")
     print(f"{_PROBE_TAG} figures {figures['total']} {figures['head']} {figures['tail']} "
           f"{bound}", flush=True)
+    print(f"{_PROBE_TAG} try {bound}", flush=True)
     ok, log = _try(rt, model, bound)
+    print(f"{_PROBE_TAG} checked {bound}", flush=True)
     if not ok:  # it fails with an arena known to hold it: the failure is the model's
         raise UnsupportedModelError(
             f"{model.source}: TensorFlow Lite Micro cannot run this model ({_last_line(log)})",
@@ -191,7 +205,9 @@ def _try(rt, model: Model, n: int) -> tuple[bool, str]:
 
 
 def _probe_child(data: bytes, lo, hi, start: int, bound: int) -> int:
-    return _probe(load_model(data), lo, hi, start, bound)
+    model = load_model(data)
+    print(f"{_PROBE_TAG} start", flush=True)
+    return _probe(model, lo, hi, start, bound)
 
 
 def _probe(model: Model, lo, hi, start: int, bound: int) -> int:
@@ -243,6 +259,11 @@ def _read_probe(stdout: str, lo, hi, bound: int):
         if not line.startswith(_PROBE_TAG):
             continue
         parts = line.split()
+        if parts[1] == "start":
+            continue
+        if parts[1] == "checked":
+            tried = None
+            continue
         if parts[1] == "figures":
             figures = dict(zip(("total", "head", "tail"), map(int, parts[2:5])))
             bound = int(parts[5])
@@ -264,12 +285,15 @@ def _smallest_arena(model: Model, start: int, bound: int, lo=None, hi=None) -> i
                                             f"arena size up to {bound} bytes",
                                             "run `mcuq verify --runners tflm` to see its error")
             return hi
+        total, step = timeouts(model)
         out = call_in_child("mcuq.tflm_arena:_probe_child", model.data, lo, hi, start, bound,
-                            timeout=TIMEOUT)
+                            timeout=total, idle_timeout=step)
         if out.error is not None:
             raise out.error
         if out.ok:
             return out.value
+        if out.timed_out:
+            raise _crash(model.source, out, "probing arena sizes")
         _, lo, hi, tried, _ = _read_probe(f"{_PROBE_TAG} figures {start} 0 0 {bound}\n"
                                           + out.stdout, lo, hi, bound)
         if tried is None:

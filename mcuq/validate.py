@@ -307,6 +307,9 @@ class _Graph:
             if self.t(i).is_constant:
                 raise _bad(self.src, self.tname(self.t(i)),
                            "is a model input but holds constant data")
+        for t in m.tensors:
+            if t.is_constant and t.is_variable:  # TFLite Micro zeroes variables: not a constant
+                raise _bad(self.src, self.tname(t), "is marked variable but holds constant data")
         total = 0
         for t in m.tensors:
             self.tensor(t)
@@ -559,10 +562,34 @@ def infer_shape(op: "Operator", ins: list, y: "Tensor", g: _Graph):
     return None  # STRIDED_SLICE: its prepare step resolves and checks the slice
 
 
+def work(model: "Model") -> int:
+    """About how many multiply-accumulates (plus element moves) one inference costs: a bound
+    for how long a runtime may take before it counts as hung."""
+    total = 0
+    for op in model.operators:
+        outs = sum(model.tensors[i].size for i in op.outputs)
+        ins = sum(model.tensors[i].size for i in op.inputs if i >= 0)
+        w = next((model.tensors[i] for i in op.inputs[1:2] if i >= 0 and
+                  model.tensors[i].is_constant and len(model.tensors[i].shape) >= 2), None)
+        per = 1
+        if w is not None and w.size:
+            channels = w.shape[3] if op.opcode == "DEPTHWISE_CONV_2D" and len(w.shape) == 4 \
+                else w.shape[0]
+            per = max(w.size // max(channels, 1), 1)
+        total += outs * per + ins
+    return total
+
+
+def seconds_per_inference(model: "Model") -> float:
+    """A generous bound for one inference of a native runtime on the host (2 MMAC/s)."""
+    return 0.05 + work(model) / 2e6
+
+
 def check_model(model: "Model") -> None:
     """The graph checks of pass 3 (see the module docstring); raises InputError."""
     _Graph(model).check()
 
 
-__all__ = ["check_flatbuffer", "check_subgraphs", "check_model", "infer_shape",
+__all__ = ["check_flatbuffer", "check_subgraphs", "check_model", "infer_shape", "work",
+           "seconds_per_inference",
            "MAX_TENSOR_BYTES", "MAX_RANK", "ARITY", "ZERO_POINT_RANGE"]

@@ -12,12 +12,14 @@ benchmarks/verify_isolation.py), since a run takes every sample at once.
 """
 from __future__ import annotations
 
-from ..errors import McuqError, RunnerError, ToolchainError
+from ..errors import RunnerError, ToolchainError
 from ..native import call_in_child
+from ..validate import seconds_per_inference
 from .base import Runner, RunResult
 
-#: Seconds a child may take for one batch before it counts as hung.
-TIMEOUT = 900.0
+#: Seconds a child may take to start, plus per inference (times the model's bound): beyond
+#: that the runtime counts as hung on the model.
+START_SECONDS = 60.0
 _RUNTIMES = {"tflm": "TFLite Micro", "tflite": "LiteRT", "tflite-default": "LiteRT"}
 
 
@@ -34,10 +36,12 @@ class IsolatedRunner(Runner):
 
     def run(self, inputs, keep_intermediates: bool = False) -> RunResult:
         cls = type(self.inner)
+        batch = int(inputs[0].shape[0]) if len(inputs) else 1
+        timeout = START_SECONDS + 3 * batch * seconds_per_inference(self.model)
         out = call_in_child("mcuq.runners.isolated:_run_child",
                             f"{cls.__module__}:{cls.__qualname__}", self.model.data,
                             self.inner.spawn_args(), list(inputs), keep_intermediates,
-                            timeout=TIMEOUT)
+                            timeout=timeout)
         if out.ok:
             return out.value
         runtime = _RUNTIMES.get(self.name, self.name)
