@@ -518,3 +518,49 @@ def test_exit_codes_are_documented():
     readme = (ROOT / "README.md").read_text()
     for code, words in ((1, "mismatch"), (2, "malformed"), (3, "unsupported"), (5, "refused")):
         assert re.search(rf"\|\s*{code}\s*\|[^\n]*{words}", readme, re.I), (code, words)
+
+
+# -- found by the adversary fuzz (benchmarks/fuzz.py --adversary): wrong verdicts ---------------
+
+def _dw(depth_multiplier: int) -> bytes:
+    rng = np.random.default_rng(0)
+    b = ModelBuilder()
+    x = b.input("x", (1, 5, 5, 4), scale=0.05, zero_point=-3)
+    w = b.const("w", rng.integers(-127, 128, (1, 3, 3, 4), dtype=np.int8), scale=0.02)
+    y = b.tensor("y", (1, 5, 5, 4), scale=0.1, zero_point=2)
+    b.op("DEPTHWISE_CONV_2D", [x, w], [y], version=3, padding="SAME", stride_h=1, stride_w=1,
+         depth_multiplier=depth_multiplier)
+    b.output(y)
+    return b.build()
+
+
+def _dilated(d: int) -> bytes:
+    rng = np.random.default_rng(0)
+    b = ModelBuilder()
+    x = b.input("x", (1, 8, 8, 1), scale=0.05, zero_point=-3)
+    w = b.const("w", rng.integers(-127, 128, (4, 3, 3, 1), dtype=np.int8), scale=0.02)
+    y = b.tensor("y", (1, 8, 8, 4), scale=0.1, zero_point=2)
+    b.op("CONV_2D", [x, w], [y], version=3, padding="SAME", stride_h=1, stride_w=1,
+         dilation_h_factor=d)
+    b.output(y)
+    return b.build()
+
+
+@pytest.mark.parametrize("data, fragment", [
+    (lambda: _dw(0), "depth_multiplier 0"),
+    (lambda: _dilated(1 << 20), "dilation (1048576, 1)"),
+], ids=["depth-multiplier-0", "dilation-2^20"])
+def test_what_tflm_computes_differently_is_refused(tmp_path, data, fragment):
+    """TFLite Micro writes no channel with depth_multiplier 0 and truncates strides, dilations
+    and padding to int16; the reference computed something else and verify failed (exit 1)."""
+    from mcuq.runners import make_runner
+    from mcuq.vectors import random_inputs
+
+    m = load_model(data())
+    xs = random_inputs(m, 2, 0)
+    with pytest.raises(UnsupportedModelError, match=re.escape(fragment)):
+        make_runner("reference", m)
+    tflm = make_runner("tflm", m).run(xs).outputs[0]  # runs, computing something else
+    assert tflm.shape == (2, *m.output_tensors()[0].shape)
+    res = run_cli(["verify", write(tmp_path, data()), "--samples", "4"])
+    assert_clean_error(res, 3, fragment)

@@ -53,6 +53,10 @@ def compute_padding(padding: str, stride_h: int, stride_w: int, dil_h: int, dil_
                    _pad(stride_w, dil_w, in_w, k_w, out_w))
 
 
+#: TFLite's ConvParams/PoolParams hold strides, dilations and padding as int16_t.
+INT16_MAX = 32767
+
+
 def spatial_options(op, model, x, y, k_h: int, k_w: int, dilation: bool = True) -> tuple:
     """Validates padding/stride/dilation options against the tensors' shapes.
     Returns (padding_name, stride_h, stride_w, dil_h, dil_w, Padding)."""
@@ -70,6 +74,11 @@ def spatial_options(op, model, x, y, k_h: int, k_w: int, dilation: bool = True) 
         raise unsupported(op, model, f"input {list(x.shape)} / output {list(y.shape)} not 4-D",
                           "mcuq supports NHWC 4-D tensors for this op")
     pad = compute_padding(padding, sh, sw, dh, dw, x.shape[1], x.shape[2], k_h, k_w)
+    if max(sh, sw, dh, dw, pad.pad_h, pad.pad_w) > INT16_MAX:
+        raise unsupported(op, model, f"stride ({sh}, {sw}), dilation ({dh}, {dw}) or padding "
+                          f"({pad.pad_h}, {pad.pad_w}) above {INT16_MAX}",
+                          "TFLite Micro keeps strides, dilations and padding in int16 and "
+                          "computes something else with larger values; re-convert the model")
     if (pad.out_h, pad.out_w) != tuple(y.shape[1:3]) or x.shape[0] != y.shape[0]:
         raise unsupported(op, model, f"output shape {list(y.shape)} does not match input "
                           f"{list(x.shape)} with {padding} padding, stride ({sh}, {sw})",
@@ -156,7 +165,12 @@ def _prepare(op, model, depthwise: bool) -> ConvParams:
     in_c, out_c = x.shape[3], y.shape[3]
     axis = 3 if depthwise else 0
     if depthwise:
-        mult = int(op.options.get("depth_multiplier", 1) or 1)
+        mult = int(op.options.get("depth_multiplier", 0))
+        if mult < 1:
+            # TFLite Micro loops over the multiplier: with 0 it writes no output channel.
+            raise unsupported(op, model, f"depth_multiplier {mult}",
+                              "TFLite Micro computes nothing with a depth multiplier below 1 "
+                              "(the output stays unwritten); re-convert the model")
         if w.shape[0] != 1 or w.shape[3] != out_c or in_c * mult != out_c:
             raise unsupported(op, model, f"weights {list(w.shape)}, input channels {in_c}, "
                               f"output channels {out_c} and depth_multiplier {mult} disagree",
