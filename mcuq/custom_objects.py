@@ -205,7 +205,7 @@ def _import(spec: str) -> tuple[ModuleType, str]:
 def _quiet():
     """Importing the user's module (and the Keras it imports): native log noise captured, real
     output passed on to stderr."""
-    from .conversion import quiet_native_output
+    from .native import quiet_native_output
 
     return quiet_native_output()
 

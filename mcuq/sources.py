@@ -84,7 +84,7 @@ def import_tf_keras():
     """Keras 2 (tf_keras), only for Keras 2 artifacts. Importing it leaves Keras 3 as it is
     (TF_USE_LEGACY_KERAS is not set here)."""
     import_tf()
-    from .conversion import quiet_native_output
+    from .native import quiet_native_output
 
     try:
         with quiet_native_output():
@@ -534,7 +534,7 @@ class _LogRecorder(logging.Filter):
 def _recorded(notes: list[str]):
     """Python warnings and TensorFlow/absl log records -> `notes` (minus known noise); native
     output captured (quiet_native_output passes real errors on)."""
-    from .conversion import quiet_native_output
+    from .native import quiet_native_output
 
     raw: list[str] = []
     printed: list[str] = []

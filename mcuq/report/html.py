@@ -163,7 +163,12 @@ def _runners_section(v: dict) -> str:
                               field="mismatched_elements")
                         + f'<td class="s {cls}">{_e(r["status"])}</td>'
                         + f'<td class="s muted note">{_e(r.get("note") or "")}</td></tr>')
-    verdict = "PASS" if v.get("passed", True) else "FAIL"
+        if not r["outputs"]:  # refused or crashed: no outputs, the reason in the note
+            rows.append(f'<tr data-runner="{_e(r["runner"])}"><td class="s">{_e(r["runner"])}'
+                        '</td><td class="s">-</td><td>-</td><td>-</td><td>-</td>'
+                        f'<td class="s fail">{_e(r["status"])}</td>'
+                        f'<td class="s muted note">{_e(r.get("note") or "")}</td></tr>')
+    verdict = v.get("status") or ("PASS" if v.get("passed", True) else "FAIL")
     head = ("<tr><th class=s>runner</th><th class=s>output</th><th>exact</th>"
             "<th>max_abs_lsb</th><th>mismatched</th><th class=s>status</th>"
             "<th class=s>note</th></tr>")
