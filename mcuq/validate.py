@@ -299,10 +299,10 @@ class _Graph:
             raise _bad(self.src, "", "the model has no output tensor")
         if not m.operators:
             raise _bad(self.src, "", "the model has no operator")
-        for what, idx in (("input", m.inputs), ("output", m.outputs)):
-            if len(set(idx)) != len(idx):
-                dup = next(i for i in idx if idx.count(i) > 1)
-                raise _bad(self.src, self.tname(self.t(dup)), f"listed twice as a model {what}")
+        # (an output may be listed twice: TFLiteConverter does so for two equal outputs)
+        if len(set(m.inputs)) != len(m.inputs):
+            dup = next(i for i in m.inputs if m.inputs.count(i) > 1)
+            raise _bad(self.src, self.tname(self.t(dup)), "listed twice as a model input")
         for i in m.inputs:
             if self.t(i).is_constant:
                 raise _bad(self.src, self.tname(self.t(i)),

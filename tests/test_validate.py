@@ -564,3 +564,22 @@ def test_what_tflm_computes_differently_is_refused(tmp_path, data, fragment):
     assert tflm.shape == (2, *m.output_tensors()[0].shape)
     res = run_cli(["verify", write(tmp_path, data()), "--samples", "4"])
     assert_clean_error(res, 3, fragment)
+
+
+def test_an_output_listed_twice_is_valid(tmp_path, host_cc):
+    """TFLiteConverter lists one tensor twice for two equal Keras outputs: valid, and the C
+    target copies it to both output buffers."""
+    b = ModelBuilder()
+    x = b.input("x", (1, 4), scale=0.1, zero_point=0)
+    y = b.tensor("y", (1, 4), scale=0.1, zero_point=0)
+    b.op("RELU", [x], [y])
+    b.output(y)
+    b.output(y)
+    p = write(tmp_path, b.build())
+    assert run_cli(["verify", p, "--runners", "reference,tflm,tflite", "--samples", "4"]
+                   ).exit_code == 0
+    res = run_cli(["generate", p, "-o", tmp_path / "c", "--target", "c"])
+    assert res.exit_code == 0, res.output
+    proc = subprocess.run(["make", "-C", str(tmp_path / "c"), "run-host"], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
