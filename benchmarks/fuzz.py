@@ -150,9 +150,9 @@ def main() -> None:
             del workers[w]
             if code != 0 and k is not None and k < len(jobs):
                 sig = signal.Signals(-code).name if code < 0 else f"exit {code}"
+                counts.setdefault("worker", Counter())
                 record(k, [{"command": "worker", "kind": "signal", "exit_code": code,
                             "detail": f"worker died ({sig})"}])
-                counts.setdefault("worker", Counter())
                 nxt = k + args.jobs
                 if nxt < len(jobs):  # replace the worker from the next mutant on
                     workers[w] = [_spawn(str(jobs_file), nxt, args.jobs, str(scratch),
