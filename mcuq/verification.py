@@ -36,6 +36,7 @@ import numpy as np
 from . import metrics
 from .errors import EXIT_MISMATCH, EXIT_OK, EXIT_RUNNER_FAILED, InputError, RunnerError
 from .model import Model, Tensor, load_model
+from .text import label
 from .runners import Runner, make_runner
 
 DEFAULT_RUNNERS = ("reference", "tflm", "tflite")
@@ -397,7 +398,7 @@ def first_diverging_tensor(model: Model, reference: Runner, runner: Runner,
             t = model.tensors[ti]
             cmp = metrics.compare_exact(a, b, _lsb(model, t))
             return Divergence(
-                tensor=t.label, tensor_index=ti, op=op.opcode, op_index=op.index,
+                tensor=t.label, tensor_index=ti, op=label(op.opcode), op_index=op.index,
                 samples_checked=len(sample_ids), mismatched_elements=cmp.mismatched_elements,
                 max_abs_lsb=cmp.max_abs_lsb,
                 examples=metrics.first_differences(a, b, EXAMPLE_POSITIONS, sample_ids))

@@ -43,7 +43,7 @@ def print_inspect(info, as_json: bool = False) -> None:
     rows = []
     for o in info.ops:
         flags = ("" if o.tflm else " !tflm") + ("" if o.mcuq else " !mcuq")
-        rows.append([o.index, o.op + flags, " ".join(_shape(t) for t in o.inputs) or "-",
+        rows.append([o.index, label(o.op) + flags, " ".join(_shape(t) for t in o.inputs) or "-",
                      " ".join(_shape(t) for t in o.outputs),
                      " ".join(_quant(t) for t in o.outputs),
                      f"{o.macs:,}", f"{o.weight_bytes:,}", f"{o.live_bytes:,}",
@@ -75,12 +75,13 @@ def print_inspect(info, as_json: bool = False) -> None:
              f"RAM {f['ram_bytes']:,} B (arena {f['arena_bytes']:,} B), "
              f"{stack_detail(f)}")
     if info.tflm_unsupported:
-        echo(f"warning: TFLite Micro has no kernel for: {', '.join(info.tflm_unsupported)}")
+        echo("warning: TFLite Micro has no kernel for: "
+             f"{', '.join(map(label, info.tflm_unsupported))}")
     if info.mcuq_verdict:
         echo(f"note: {info.mcuq_verdict} (verify and --target c refuse this model):")
         for o in info.ops:
             if o.mcuq_refusal:
-                echo(f"  op #{o.index} {o.op}: {o.mcuq_refusal}")
+                echo(f"  op #{o.index} {label(o.op)}: {o.mcuq_refusal}")
     elif info.mcuq_unsupported:
         echo(f"note: mcuq's C target does not implement: "
-             f"{', '.join(info.mcuq_unsupported)} (--target c will refuse)")
+             f"{', '.join(map(label, info.mcuq_unsupported))} (--target c will refuse)")

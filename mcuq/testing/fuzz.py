@@ -161,6 +161,33 @@ def in_children(data: bytes, workdir: Path, env: dict | None = None, build: bool
     return result
 
 
+def _hide_cross_toolchain() -> None:
+    """In a worker: generate's Cortex-M4 figures become the 'install arm-none-eabi-gcc' note."""
+    from .. import footprint
+
+    footprint.missing_tools = lambda target: ["arm-none-eabi-gcc"]
+
+
+def _one(job: tuple[bytes, str], build: bool) -> MutantResult:
+    data, workdir = job
+    return in_process(data, Path(workdir), build=build)
+
+
+def run_many(mutants: list[bytes], workdir: Path, processes: int = 2,
+             build: bool = True) -> list[MutantResult]:
+    """in_process() for every mutant, spread over `processes` fresh worker processes (one
+    core each; each worker's own native children as usual). Results in order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    with ProcessPoolExecutor(processes, mp_context=ctx,
+                             initializer=_hide_cross_toolchain) as pool:
+        return list(pool.map(partial(_one, build=build),
+                             [(m, str(workdir)) for m in mutants]))
+
+
 def without_cross_toolchain(bin_dir: Path) -> dict:
     """An environment whose PATH has the host tools but no arm-none-eabi-* (generate's
     Cortex-M4 figures become a note: a fuzz run measures mcuq, not the cross compiler)."""
@@ -172,5 +199,5 @@ def without_cross_toolchain(bin_dir: Path) -> dict:
     return dict(os.environ, PATH=str(bin_dir))
 
 
-__all__ = ["in_process", "in_children", "classify", "Outcome", "MutantResult", "OUTCOMES",
-           "without_cross_toolchain", "build_project"]
+__all__ = ["in_process", "in_children", "run_many", "classify", "Outcome", "MutantResult",
+           "OUTCOMES", "without_cross_toolchain", "build_project"]
