@@ -203,13 +203,16 @@ EVIL = ["in*/ int evil; /*", "new\nline", 'quo"te\\', "tri??/\ngraph", "caf\u00e
 
 
 def evil_model() -> bytes:
+    """Every name hostile; the model's input and output names (the ones both targets print in
+    comments) hold a newline followed by code, a comment end, a trigraph and a backslash."""
     def relu(b, y):
         z = b.tensor(EVIL[4], (1, 6), scale=0.1, zero_point=2)
         b.op("RELU", [y], [z])
-        u = b.tensor(EVIL[5] + EVIL[6], (1, 6), scale=0.1, zero_point=2)
+        u = b.tensor(EVIL[6] + "\nint injected_out; //" + EVIL[5], (1, 6), scale=0.1,
+                     zero_point=2)
         b.op("RELU", [z], [u])
         return u
-    return fc_model(names=EVIL[:4], extra=relu)
+    return fc_model(names=(EVIL[1] + " " + EVIL[0], EVIL[2], EVIL[3], EVIL[5]), extra=relu)
 
 
 def test_safe_text_is_inert():
