@@ -151,7 +151,7 @@ def _empty(kind: str) -> bytes:
 
 
 @pytest.mark.parametrize("data, fragment", [
-    (_omitted_add_input, "input 1 is omitted (-1) but ADD requires it"),
+    (_omitted_add_input, "input 1 (input2) is omitted (-1) but ADD requires it"),
     (lambda: _empty("inputs"), "no input tensor"),
     (lambda: _empty("outputs"), "no output tensor"),
     (lambda: _empty("ops"), "no operator"),

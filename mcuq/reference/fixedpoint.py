@@ -26,8 +26,17 @@ def round_away(x):
     return t + (math.copysign(1, x) if abs(x - t) >= 0.5 else 0)
 
 
+#: Largest left shift TFLite Micro's MultiplyByQuantizedMultiplier computes in defined C
+#: (x * (1 << shift) in int32); beyond it the result depends on the compiler and the CPU.
+MAX_LEFT_SHIFT = 30
+
+
 def quantize_multiplier(real: float) -> tuple[int, int]:
-    """QuantizeMultiplier: real ≈ q · 2^(shift − 31), q in [2^30, 2^31). Returns (q, shift)."""
+    """QuantizeMultiplier: real ≈ q · 2^(shift − 31), q in [2^30, 2^31). Returns (q, shift).
+
+    A real multiplier of 2^30 or more needs a left shift above 30: TFLite Micro then shifts by
+    31 or more bits (undefined behaviour in C: x86 and Arm disagree), so no reference can match
+    it; such a multiplier is refused (UnsupportedModelError, the op's prepare step names it)."""
     real = float(real)
     if real == 0.0:
         return 0, 0
@@ -38,6 +47,16 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         shift, q_fixed = 0, 0
+    if shift > MAX_LEFT_SHIFT:
+        from ..errors import UnsupportedModelError
+
+        err = UnsupportedModelError(
+            f"a requantization multiplier of {real:.6g} (scales that far apart need a left "
+            f"shift of {shift} bits)",
+            "TFLite Micro's integer arithmetic is undefined for it; check the tensors' scales "
+            "(an output scale far too small for its inputs)")
+        err.what = err.message
+        raise err
     return q_fixed, shift
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, unsupported
+from ..registry import Signature, register, unsupported
 
 
 def _int8_pair(op, model):
@@ -108,6 +108,8 @@ class ReluParams:
 
 @register("RELU")
 class Relu:
+    SIGNATURE = Signature(("input",))
+
     @staticmethod
     def prepare(op, model) -> ReluParams:
         x, y = _int8_pair(op, model)
@@ -143,6 +145,8 @@ def float_to_quantized_int8(value: float, scale: float, zero_point: int) -> int:
 
 @register("RELU6")
 class Relu6:
+    SIGNATURE = Signature(("input",))
+
     @staticmethod
     def prepare(op, model) -> Relu6Params:
         x, y = _int8_pair(op, model)
@@ -173,6 +177,8 @@ class LeakyReluParams:
 
 @register("LEAKY_RELU")
 class LeakyRelu:
+    SIGNATURE = Signature(("input",))
+
     @staticmethod
     def prepare(op, model) -> LeakyReluParams:
         x, y = _int8_pair(op, model)
@@ -215,6 +221,8 @@ class HardSwishParams:
 
 @register("HARD_SWISH")
 class HardSwish:
+    SIGNATURE = Signature(("input",))
+
     @staticmethod
     def prepare(op, model) -> HardSwishParams:
         x, y = _int8_pair(op, model)

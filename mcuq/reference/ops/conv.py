@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, require_int8, unsupported
+from ..registry import Signature, register, require_int8, unsupported
 
 
 @dataclass(frozen=True)
@@ -443,6 +443,8 @@ def _conv_windows(p: ConvParams, x: np.ndarray) -> np.ndarray:
 
 @register("CONV_2D")
 class Conv2D:
+    SIGNATURE = Signature(("input", "filter", "bias"), optional=("bias",), constant=("filter",))
+
     @staticmethod
     def prepare(op, model) -> ConvParams:
         return _prepare(op, model, depthwise=False)
@@ -473,6 +475,8 @@ class Conv2D:
 
 @register("DEPTHWISE_CONV_2D")
 class DepthwiseConv2D:
+    SIGNATURE = Signature(("input", "filter", "bias"), optional=("bias",), constant=("filter",))
+
     @staticmethod
     def prepare(op, model) -> ConvParams:
         return _prepare(op, model, depthwise=True)

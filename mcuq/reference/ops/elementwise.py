@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, unsupported
+from ..registry import Signature, register, unsupported
 
 #: Highest rank accepted (also the C kernel's MCUQ_ELEMENTWISE_MAX_RANK). Measured on the
 #: tflite-micro package: every op is exact up to rank 7 (broadcast or not) and returns wrong
@@ -230,17 +230,20 @@ def run_minmax(p: ElementwiseParams, inputs):
 
 @register("ADD", "SUB")
 class AddSub:
+    SIGNATURE = Signature(("input1", "input2"))
     prepare = staticmethod(add_sub_params)
     run = staticmethod(run_add_sub)
 
 
 @register("MUL")
 class Mul:
+    SIGNATURE = Signature(("input1", "input2"))
     prepare = staticmethod(mul_params)
     run = staticmethod(run_mul)
 
 
 @register("MAXIMUM", "MINIMUM")
 class MaximumMinimum:
+    SIGNATURE = Signature(("input1", "input2"))
     prepare = staticmethod(minmax_params)
     run = staticmethod(run_minmax)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, unsupported
+from ..registry import Signature, register, unsupported
 
 
 @dataclass
@@ -51,6 +51,8 @@ def _fast_plan(p: FullyConnectedParams) -> tuple:
 
 @register("FULLY_CONNECTED")
 class FullyConnected:
+    SIGNATURE = Signature(("input", "filter", "bias"), optional=("bias",), constant=("filter",))
+
     @staticmethod
     def prepare(op, model) -> FullyConnectedParams:
         x, w, b = (model.op_inputs(op) + [None])[:3]
@@ -68,6 +70,11 @@ class FullyConnected:
         if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
             raise unsupported(op, model, "shuffled weights format", "use the default format")
         out_depth, accum = w.shape
+        if w.quant.per_channel and len(y.shape) != 2:
+            raise unsupported(op, model, f"output '{y.label}' has shape {list(y.shape)}",
+                              "TFLite Micro's per-channel FULLY_CONNECTED reads its output as "
+                              "[batches, units] (2-D) and computes something else otherwise; "
+                              "convert without keep_num_dims")
         s_in, s_out = np.float32(x.scale), np.float32(y.scale)
         per_channel = w.quant.per_channel
         # double(input_scale) * double(filter_scale) / double(output_scale) per channel, and

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, require_int8, unsupported
+from ..registry import Signature, register, require_int8, unsupported
 from .conv import Padding, spatial_options, windows
 
 
@@ -79,6 +79,8 @@ def round_div_away(acc: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 @register("AVERAGE_POOL_2D")
 class AveragePool2D:
+    SIGNATURE = Signature(("input",))
+
     @staticmethod
     def prepare(op, model) -> PoolParams:
         return _prepare(op, model)
@@ -103,6 +105,8 @@ class AveragePool2D:
 
 @register("MAX_POOL_2D")
 class MaxPool2D:
+    SIGNATURE = Signature(("input",))
+
     @staticmethod
     def prepare(op, model) -> PoolParams:
         return _prepare(op, model)

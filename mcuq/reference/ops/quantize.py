@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, unsupported
+from ..registry import Signature, register, unsupported
 
 _INT_RANGE = {"INT8": (-128, 127), "UINT8": (0, 255)}
 # (input type, output type) pairs TFLM's QUANTIZE handles that mcuq supports.
@@ -53,6 +53,8 @@ class QuantizeParams:
 
 @register("QUANTIZE")
 class Quantize:
+    SIGNATURE = Signature(("input",))
+
     @staticmethod
     def prepare(op, model) -> QuantizeParams:
         x = model.op_inputs(op)[0]
@@ -99,6 +101,8 @@ class DequantizeParams:
 
 @register("DEQUANTIZE")
 class Dequantize:
+    SIGNATURE = Signature(("input",))
+
     @staticmethod
     def prepare(op, model) -> DequantizeParams:
         x = model.op_inputs(op)[0]

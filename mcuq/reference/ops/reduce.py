@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import fixedpoint as fp
-from ..registry import register, require_int8, unsupported
+from ..registry import Signature, register, require_int8, unsupported
 
 MAX_DIMS = 5
 MAX_REDUCED_AXES = 2
@@ -53,6 +53,8 @@ def fold_count(multiplier: int, shift: int, count: int) -> tuple[int, int]:
 
 @register("MEAN")
 class Mean:
+    SIGNATURE = Signature(("input", "axis"), constant=("axis",))
+
     @staticmethod
     def prepare(op, model) -> MeanParams:
         x, ax = model.op_inputs(op)[:2]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..registry import register, unsupported
+from ..registry import Signature, register, unsupported
 
 #: Element types TFLM moves for these ops (mcuq models are int8; the others appear in
 #: shape arithmetic and cost nothing to allow since no value is computed).
@@ -61,6 +61,9 @@ class ReshapeParams:
 @register("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 class Reshape:
     """TFLM copies the bytes (memcpy) after checking the element counts agree."""
+    SIGNATURES = {"RESHAPE": Signature(("input", "shape"), optional=("shape",)),
+                  "SQUEEZE": Signature(("input",)),
+                  "EXPAND_DIMS": Signature(("input", "axis"))}
 
     @staticmethod
     def prepare(op, model) -> ReshapeParams:
@@ -104,6 +107,7 @@ class ConcatParams:
 class Concatenation:
     """TFLM reference_ops::Concatenation: a plain copy of each input's rows, no requantization
     (activation must be NONE, rank <= 4, at most 10 inputs)."""
+    SIGNATURE = Signature(("values",), variadic_inputs=True)
 
     MAX_INPUTS = 10
     MAX_RANK = 4
@@ -185,6 +189,8 @@ class Pad:
     """TFLM PadPrepare/PadEval: rank <= 5, constant int32 paddings, output dims checked; int8
     pads with the output zero point (PAD) or the scalar constant (PADV2, quantized exactly as
     the output)."""
+    SIGNATURE = Signature(("input", "paddings", "constant_values"),
+                          optional=("constant_values",), constant=("paddings",))
 
     MAX_RANK = 5
 
@@ -311,6 +317,8 @@ class StridedSlice:
     """TFLM strided_slice.cc: rank <= 4, constant int32 begin/end/strides, begin/end/shrink
     masks; ellipsis and new-axis masks are ignored by TFLM (so mcuq rejects them), and so is
     the `offset` flag."""
+    SIGNATURE = Signature(("input", "begin", "end", "strides"),
+                          constant=("begin", "end", "strides"))
 
     MAX_RANK = 4
 
@@ -400,6 +408,7 @@ class TransposeParams:
 @register("TRANSPOSE")
 class Transpose:
     """TFLM TransposePrepare: rank <= 5, constant int32 perm with one entry per axis."""
+    SIGNATURE = Signature(("input", "perm"), constant=("perm",))
 
     MAX_RANK = 5
 

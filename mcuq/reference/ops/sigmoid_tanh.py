@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from .. import gemmlowp as gl
-from ..registry import register, unsupported
+from ..registry import Signature, register, unsupported
 from .softmax import calculate_input_radius
 
 INPUT_INTEGER_BITS = 4
@@ -78,11 +78,13 @@ def _run(p: SigmoidTanhParams, inputs):
 
 @register("LOGISTIC")
 class Logistic:
+    SIGNATURE = Signature(("input",))
     prepare = staticmethod(_prepare)
     run = staticmethod(_run)
 
 
 @register("TANH")
 class Tanh:
+    SIGNATURE = Signature(("input",))
     prepare = staticmethod(_prepare)
     run = staticmethod(_run)

@@ -11,7 +11,7 @@ import numpy as np
 from .. import fixedpoint as fp
 from .. import gemmlowp as gl
 from ...errors import UnsupportedModelError
-from ..registry import register, unsupported
+from ..registry import Signature, register, unsupported
 
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUMULATION_INTEGER_BITS = 12
@@ -60,6 +60,8 @@ def calculate_input_radius(input_integer_bits: int, input_left_shift: int,
 
 @register("SOFTMAX")
 class Softmax:
+    SIGNATURE = Signature(("input",))
+
     @staticmethod
     def prepare(op, model) -> SoftmaxParams:
         (x,) = model.op_inputs(op)[:1]
