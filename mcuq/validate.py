@@ -327,8 +327,12 @@ class _Graph:
         q = t.quant
         if q is None:
             return
-        if not np.all(np.isfinite(q.scale)) or not np.all(q.scale > 0):
-            bad = next(float(s) for s in q.scale if not (np.isfinite(s) and s > 0))
+        # A constant's channel may have scale 0 (a dead, all-zero channel of pruned weights:
+        # its multiplier is 0 and TFLite Micro writes the zero point); a tensor that carries
+        # values needs a positive scale (every requantization divides by it).
+        ok = np.isfinite(q.scale) & ((q.scale >= 0) if t.is_constant else (q.scale > 0))
+        if not np.all(ok):
+            bad = float(q.scale[~ok][0])
             raise _bad(self.src, self.tname(t), f"quantization scale {bad!r} (scales must be "
                                                 "finite and positive)")
         if q.zero_point.size != q.scale.size:

@@ -31,12 +31,14 @@ def round_away(x):
 MAX_LEFT_SHIFT = 30
 
 
-def quantize_multiplier(real: float) -> tuple[int, int]:
+def quantize_multiplier(real: float, max_shift: int | None = MAX_LEFT_SHIFT) -> tuple[int, int]:
     """QuantizeMultiplier: real ≈ q · 2^(shift − 31), q in [2^30, 2^31). Returns (q, shift).
 
     A real multiplier of 2^30 or more needs a left shift above 30: TFLite Micro then shifts by
     31 or more bits (undefined behaviour in C: x86 and Arm disagree), so no reference can match
-    it; such a multiplier is refused (UnsupportedModelError, the op's prepare step names it)."""
+    it; such a multiplier is refused (UnsupportedModelError, the op's prepare step names it).
+    max_shift=None skips the check, for callers whose own arithmetic bounds what is shifted
+    (SOFTMAX's beta multiplier: capped at 2^31 - 1 and applied to differences <= 0)."""
     real = float(real)
     if real == 0.0:
         return 0, 0
@@ -47,7 +49,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         shift, q_fixed = 0, 0
-    if shift > MAX_LEFT_SHIFT:
+    if max_shift is not None and shift > max_shift:
         from ..errors import UnsupportedModelError
 
         err = UnsupportedModelError(

@@ -47,7 +47,7 @@ def preprocess_softmax_scaling(beta: float, input_scale: float,
                float((1 << 31) - 1))
     if not real > 1.0:  # QuantizeMultiplierGreaterThanOne's TFLITE_CHECK_GT(m, 1.)
         return 0, -1
-    return fp.quantize_multiplier(real)
+    return fp.quantize_multiplier(real, max_shift=None)  # capped above: TFLM's defined path
 
 
 def calculate_input_radius(input_integer_bits: int, input_left_shift: int,
