@@ -143,7 +143,7 @@ static inline void mcuq_patch(const mcuq_conv_params_t *p, const int8_t *in_b, i
 static inline void mcuq_mac_2x2(const uint32_t *x, const uint32_t *w, int32_t chunks,
                                 int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11) {
   int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
-#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__)
+#if MCUQ_ASM
   uint32_t xa0, xa1, xb0, xb1, t, e;
   __asm__ volatile(
       "1:\n\t"
@@ -419,7 +419,7 @@ static inline void mcuq_dw_taps_px(const int8_t *const *tab, int32_t taps, int32
                                    const uint32_t *w, int32_t *acc0, int32_t *acc1,
                                    int32_t *acc2, int32_t *acc3) {
   int32_t a0 = *acc0, a1 = *acc1, a2 = *acc2, a3 = *acc3;
-#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__)
+#if MCUQ_ASM
   const int8_t *ptr;
   uint32_t x, xe, w0, w1;
 #define MCUQ_DW_ASM_TAP                                                                      \
@@ -589,7 +589,7 @@ MCUQ_NOINLINE static void mcuq_dw_line_m4(const mcuq_dw_line_t *L) {
         continue;
       }
       if (pairs) {
-#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__)
+#if MCUQ_ASM
         /* the pairs of a filter row: 9 instructions per pair (GCC: about twice that) */
         uint32_t xx, w0, w1;
         int32_t n = pairs;

@@ -21,7 +21,7 @@ static inline int8_t mcuq_fc_one(const mcuq_fully_connected_params_t *p, int32_t
 static inline void mcuq_fc_rows4(const uint32_t *xs, const uint32_t *w, int32_t chunks,
                                  int32_t *acc) {
   int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__)
+#if MCUQ_ASM
   uint32_t x0, x1, w0, w1, e;
 #define MCUQ_FC_ASM_ROW(a, wr)                                                               \
   "sxtb16 %[e], %[" wr "]\n\t"                                                               \

@@ -17,6 +17,17 @@
 #define MCUQ_DSP 0
 #endif
 
+/* Hand-scheduled Cortex-M assembly in the hottest loops (the C beside it is the same arithmetic
+ * and is what the host builds run): GCC, Thumb-2 with DSP, and an optimizing build -- at -O0
+ * GCC has too few free registers for the operands. -DMCUQ_NO_ASM turns it off, e.g. for a build
+ * that keeps the frame pointer (-fno-omit-frame-pointer takes r7 away). */
+#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__) && defined(__OPTIMIZE__) && \
+    !defined(MCUQ_NO_ASM)
+#define MCUQ_ASM 1
+#else
+#define MCUQ_ASM 0
+#endif
+
 /* -- packed int8/int16 helpers: Cortex-M DSP instructions, portable C elsewhere ----------- */
 
 /* 4 bytes from any address, little-endian (unaligned LDR on Cortex-M4). */
@@ -239,8 +250,14 @@ static inline int32_t mcuq_rq(int32_t acc, const int32_t *rq) {
    * hi * 2^32 is 2^(30+e) plus the folded offset; only lo (0) and the sign term go.)
    * 2^30 - [acc < 0] * 2^31 as a 64-bit addend: low word 2^30 | sign bit, high word -[acc < 0]
    * (the borrow of the low word), so that (hi + high):(low) + acc * m needs one SMLAL. */
+#ifdef MCUQ_TEST_ROUNDING_FAULT
+  /* Test-only (see MCUQ_RDBP_TIE_ADJUST): negative products rounded like positive ones. */
+  const uint32_t lo = 0x40000000u;
+  const uint32_t hi = (uint32_t)rq[1];
+#else
   const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
   const uint32_t hi = (uint32_t)rq[1] + (uint32_t)(acc >> 31);
+#endif
   const uint64_t t = (((uint64_t)hi << 32) | lo) + (uint64_t)((int64_t)acc * rq[0]);
   return (int32_t)(uint32_t)(t >> 32) >> rq[2];
 }
@@ -280,9 +297,9 @@ static inline uint32_t mcuq_rep4(int32_t byte) { return (uint32_t)(uint8_t)byte 
 
 /* Whether the requantization helpers below run as Cortex-M assembly: the same instructions as
  * the C of mcuq_rq, scheduled by hand (GCC reloads the layer constants from the stack). A
- * build switch changing mcuq_rq's rounding (MCUQ_SINGLE_ROUNDING) turns them off, so that
+ * build switch changing mcuq_rq's rounding (MCUQ_SINGLE_ROUNDING, MCUQ_TEST_ROUNDING_FAULT) turns them off, so that
  * mcuq_rq stays the one place the rounding is written. */
-#if MCUQ_DSP && defined(__GNUC__) && defined(__thumb2__) && !defined(MCUQ_SINGLE_ROUNDING)
+#if MCUQ_ASM && !defined(MCUQ_SINGLE_ROUNDING) && !defined(MCUQ_TEST_ROUNDING_FAULT)
 #define MCUQ_RQ_ASM 1
 #else
 #define MCUQ_RQ_ASM 0

@@ -66,6 +66,11 @@ def limitation(model, op) -> str | None:
     if op.opcode in SAME_SHAPE_ONLY and broadcast and rank > MAX_RANK:
         return (f"broadcast with rank {rank} > {MAX_RANK}: the 4-D reference broadcast "
                 "fallback of the CMSIS-NN build faults")
+    if op.opcode == "CONV_2D" and len(ins) > 1 and len(ins[1].shape) == 4 \
+            and ins[1].shape[3] != ins[0].shape[-1]:
+        return (f"grouped convolution ({ins[0].shape[-1] // max(ins[1].shape[3], 1)} groups): "
+                "the CMSIS-NN CONV_2D path computes it wrongly (measured on Cortex-M4; "
+                "TFLite Micro's reference kernel computes it)")
     if op.opcode in ("PAD", "PADV2") and rank > MAX_RANK:
         return f"rank {rank} > {MAX_RANK}: arm_pad_s8 pads only the last 4 dimensions (wrong)"
     if op.opcode == "TRANSPOSE":
