@@ -11,6 +11,9 @@
   (the prebuilt library in ../shared/third_party/tflm; the generated TFLM project's QEMU
   self-test, one MicroInterpreter::Invoke() counted on the same emulated Cortex-M4 with the same
   counter) on the same input;
+- the C target built with TFLite Micro's double rounding (the default) and with single rounding
+  (`generate --rounding single`: no sign term in the requantization's SMLAL addend), side by
+  side: instructions and cycles per inference and per MAC, and flash;
 - --by-op: instructions and estimated cycles per op of mcuq's inference.
 
 Models: the zoo (mcuq/testing/zoo.py) and the benchmark-only real-size models of
@@ -71,7 +74,7 @@ def cmsis_nn_cost(data: bytes, name: str, tflm, timing: Timing):
 
 
 def measure_models(models: dict[str, bytes], timing: Timing, by_op: bool, tflm):
-    rows, speed, per_op = [], [], {}
+    rows, speed, per_op, rounding_rows = [], [], {}, []
     t0 = time.perf_counter()
     for name, data in models.items():
         m = load_model(data)
@@ -80,7 +83,16 @@ def measure_models(models: dict[str, bytes], timing: Timing, by_op: bool, tflm):
         fp = cortex_m4_footprint(m)
         x = random_inputs(m, 1, 0)  # the TFLM project's test vector 0
         cost = measure(m, x, timing, by_op=by_op)[0]
+        single = measure(m, x, timing, rounding="single")[0]
+        fp1 = cortex_m4_footprint(m, painted=False, rounding="single")
         anchor = cmsis_nn_cost(data, name, tflm, timing) if tflm else None
+        rounding_rows.append([
+            name, f"{info.macs:,}", f"{cost.instructions:,}", f"{single.instructions:,}",
+            f"{cost.instructions / max(info.macs, 1):.3f}",
+            f"{single.instructions / max(info.macs, 1):.3f}",
+            f"{single.instructions / cost.instructions:.4f}",
+            f"{single.cycles / cost.cycles:.4f}", f"{fp.flash_bytes:,}",
+            f"{fp1.flash_bytes:,}"])
         rows.append([
             name, f"{info.macs:,}", f"{a.c_arena_bytes:,}", f"{a.tflm_head_bytes:,}",
             f"{a.tflm_total_bytes:,}", f"{a.c_arena_bytes / a.tflm_total_bytes:.2f}",
@@ -91,7 +103,7 @@ def measure_models(models: dict[str, bytes], timing: Timing, by_op: bool, tflm):
         if by_op:
             per_op[name] = (m, cost)
         print(f"  {name}: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    return rows, speed, per_op
+    return rows, speed, per_op, rounding_rows
 
 
 def speed_table(speed) -> str:
@@ -182,7 +194,7 @@ def main(argv=None) -> int:
     tflm, why = tflm_anchor()
     if why:
         print(f"CMSIS-NN column skipped: {why}", file=sys.stderr)
-    rows, speed, per_op = measure_models(models, timing, args.by_op, tflm)
+    rows, speed, per_op, rounding_rows = measure_models(models, timing, args.by_op, tflm)
     print(table(rows, ["model", "MACs", "mcuq arena", "TFLM head", "TFLM total",
                        "arena/TFLM", "(arena+IO)/head", "weights", "M4 flash",
                        "flash/weights"]))
@@ -192,6 +204,11 @@ def main(argv=None) -> int:
           f"{timing.branch_refill}, {timing.wait_states} flash wait states; see "
           "mcuq/m4timing.py):")
     print(speed_table(speed))
+    print("\nCortex-M4 requantization: double rounding (TFLite Micro's default) vs single "
+          "rounding (--rounding single), one inference each, same input:")
+    print(table(rounding_rows, ["model", "MACs", "instr double", "instr single",
+                                "instr/MAC double", "instr/MAC single", "single/double instr",
+                                "single/double cycles", "flash double", "flash single"]))
     for name, (m, cost) in per_op.items():
         print(f"\n{name}: per op (mcuq)")
         print(by_op_table(m, cost))

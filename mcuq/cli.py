@@ -125,15 +125,19 @@ def inspect(model, as_json, no_tflm, footprint, html):
 @click.option("--vectors", type=click.IntRange(min=0), default=4, show_default=True,
               help="Test vectors (inputs + expected outputs) compiled into the self-test.")
 @click.option("--force", "-f", is_flag=True, help="Replace OUT_DIR if it is not empty.")
+@click.option("--rounding", type=click.Choice(["double", "single"]), default=None,
+              help="--target c: requantization rounding. double (default): TFLite Micro's "
+                   "default build; single: one rounding of the 64-bit product "
+                   "(TFLITE_SINGLE_ROUNDING, CMSIS-NN's option; cheaper on Cortex-M).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @handle_errors
-def generate(model, out_dir, target, layout, name, vectors, force, as_json):
+def generate(model, out_dir, target, layout, name, vectors, force, rounding, as_json):
     """Write C arrays and a firmware project for MODEL.tflite."""
     from .generation import generate_project
     from .report import print_generate
 
     result = generate_project(model, out_dir, target=target, name=name, vectors=vectors,
-                              force=force, layout=layout)
+                              force=force, layout=layout, rounding=rounding)
     print_generate(result, as_json=as_json)
 
 
@@ -159,6 +163,14 @@ def generate(model, out_dir, target, layout, name, vectors, force, as_json):
 @click.option("--kernels", type=click.Choice(["ref", "default"]), default="ref", show_default=True,
               help="Kernels of the `tflite` runner: the reference op resolver (must be exact) "
                    "or the optimized default ones (differences reported, never failed on).")
+@click.option("--rounding", type=click.Choice(["double", "single"]), default="double",
+              show_default=True,
+              help="Requantization of the C runners (host, host-sanitize, cortex-m4), each "
+                   "compared with the reference profile of that rounding (tflm / "
+                   "single-rounding).")
+@click.option("--explain", is_flag=True,
+              help="Also measure how far each runner's profile is from TFLite Micro's (tflm) "
+                   "on these inputs, and at which ops the differences originate.")
 @click.option("--no-diagnose", is_flag=True,
               help="With --float: skip the per-layer error section (mcuq diagnose).")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
@@ -167,7 +179,7 @@ def generate(model, out_dir, target, layout, name, vectors, force, as_json):
                    "error, accuracy and confusion matrix).")
 @handle_errors
 def verify(model, data, labels, scale, float_model, custom_objects, runners, samples, seed,
-           kernels, no_diagnose, as_json, html):
+           kernels, rounding, explain, no_diagnose, as_json, html):
     """Run MODEL.tflite through every runner and compare each with the int8 reference."""
     from .report import print_verify
     from .verification import verify_model
@@ -179,8 +191,10 @@ def verify(model, data, labels, scale, float_model, custom_objects, runners, sam
                           custom_objects=list(custom_objects) or None,
                           runners=[r.strip() for r in runners.split(",") if r.strip()],
                           samples=samples, seed=seed, progress=not as_json,
-                          runner_options={"tflite": {"kernels": kernels}},
-                          diagnose=not no_diagnose)
+                          runner_options={"tflite": {"kernels": kernels},
+                                          **{c: {"rounding": rounding} for c in
+                                             ("host", "host-sanitize", "cortex-m4")}},
+                          diagnose=not no_diagnose, explain=explain)
     print_verify(report, as_json=as_json)
     if html:
         from .report.html import write_html

@@ -167,14 +167,15 @@ def callgraph_stack(build_dir: Path, entry: str) -> CallGraphStack:
     return CallGraphStack(total, path, sorted(unmeasured))
 
 
-def cortex_m4_footprint(model, painted: bool = True) -> Footprint:
+def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double") -> Footprint:
     """Flash, RAM and stack of the model's Cortex-M4 build (cached by content). painted=False
-    skips the emulated painted-stack run (the instruction counter only needs the image)."""
+    skips the emulated painted-stack run (the instruction counter only needs the image).
+    rounding: the C target's requantization ("double" or "single")."""
     m = load_model(model)
     missing = missing_tools("cortex-m4")
     if "arm-none-eabi-gcc" in missing:
         raise ToolchainError("cortex-m4: arm-none-eabi-gcc not found on PATH", APT_LINE)
-    project = project_dir(m, "footprint")
+    project = project_dir(m, "footprint", rounding=rounding)
     fp = project / "build" / "footprint"
     if not (fp / "model.elf").exists() or not (fp / "baseline.elf").exists():
         make(project, "footprint")
@@ -192,7 +193,7 @@ def cortex_m4_footprint(model, painted: bool = True) -> Footprint:
     if painted:
         try:
             from .instructions import painted_stack
-            footprint.stack_painted_bytes = painted_stack(m)[0]
+            footprint.stack_painted_bytes = painted_stack(m, rounding=rounding)[0]
         except ToolchainError:  # unicorn not installed: the call graph alone
             pass
         else:
@@ -200,12 +201,13 @@ def cortex_m4_footprint(model, painted: bool = True) -> Footprint:
     return footprint
 
 
-def cortex_m4_figures(model: Model) -> dict:
+def cortex_m4_figures(model: Model, rounding: str = "double") -> dict:
     """Flash, RAM and stack of the Cortex-M4 build (a cached build with arm-none-eabi-gcc), or
     a note saying how to get them when the cross toolchain is missing. A build that fails with
     the toolchain present is a bug in the C target: its McuqError propagates (generate fails
     with the compiler's message; nothing is written). The generate verb (mcuq.generation)
-    hands this to the C target, which calls it before writing the project."""
+    hands this to the C target, which calls it before writing the project; rounding: the
+    C target's requantization ("double" or "single")."""
     if "arm-none-eabi-gcc" in missing_tools("cortex-m4"):
         return {"cortex_m4_note": f"flash/RAM need arm-none-eabi-gcc: {APT_LINE}"}
-    return {"cortex_m4": cortex_m4_footprint(model).as_dict()}
+    return {"cortex_m4": cortex_m4_footprint(model, rounding=rounding).as_dict()}

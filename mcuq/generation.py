@@ -10,15 +10,17 @@ from .codegen import generate_project as render_project
 
 def generate_project(model, out_dir, target: str = "tflm", name: str | None = None,
                      vectors: int = 4, force: bool = False, inputs=None, layout: str = "make",
-                     cortex_m4: bool = True) -> GenerateResult:
+                     cortex_m4: bool = True, rounding: str | None = None) -> GenerateResult:
     """Render the project for `target` into out_dir (atomically; see mcuq.codegen). For target
     "c" with `cortex_m4`, the Cortex-M4 build is measured first (a note when the toolchain is
-    missing; a failing build is an error and nothing is written)."""
+    missing; a failing build is an error and nothing is written). rounding (target "c"):
+    "double" (default, TFLite Micro's) or "single" (TFLITE_SINGLE_ROUNDING)."""
     figures = None
     if target == "c" and cortex_m4:
         from .footprint import cortex_m4_figures as figures
     return render_project(model, out_dir, target=target, name=name, vectors=vectors,
-                          force=force, inputs=inputs, layout=layout, figures=figures)
+                          force=force, inputs=inputs, layout=layout, figures=figures,
+                          rounding=rounding)
 
 
 __all__ = ["generate_project", "GenerateResult"]

@@ -83,9 +83,9 @@ def _unicorn():
 class _Image:
     """The footprint image of a model, loaded once per sample into a fresh emulated M4."""
 
-    def __init__(self, model):
+    def __init__(self, model, rounding: str = "double"):
         self.model = load_model(model)
-        self.footprint = cortex_m4_footprint(self.model, painted=False)
+        self.footprint = cortex_m4_footprint(self.model, painted=False, rounding=rounding)
         self.sizes: dict[str, int] = {}
         self.segments, self.symbols = _elf(Path(self.footprint.elf), self.sizes)
         symbols = self.symbols
@@ -268,11 +268,11 @@ def _call_sites(img: "_Image") -> list[tuple[int, int]]:
 
 
 def measure(model, inputs: list[np.ndarray] | None = None, timing: Timing = Timing(),
-            by_op: bool = False) -> list[RunCost]:
+            by_op: bool = False, rounding: str = "double") -> list[RunCost]:
     """Instructions and estimated cycles of one call of invoke per sample (and per op of the
     model when by_op). inputs: arrays (B, *shape) in the model's input dtypes (default: one
-    all-zero sample)."""
-    img = _Image(model)
+    all-zero sample). rounding: the C target's requantization ("double" or "single")."""
+    img = _Image(model, rounding)
     inputs = img.default_inputs() if inputs is None else inputs
     ops, attribute = [], None
     if by_op:
@@ -299,7 +299,8 @@ def measure(model, inputs: list[np.ndarray] | None = None, timing: Timing = Timi
     return out
 
 
-def count_instructions(model, inputs: list[np.ndarray] | None = None) -> list[int]:
+def count_instructions(model, inputs: list[np.ndarray] | None = None,
+                       rounding: str = "double") -> list[int]:
     """Instructions executed by one call of invoke per sample. inputs: arrays (B, *shape) in
     the model's input dtypes (default: one all-zero sample).
 
@@ -307,7 +308,7 @@ def count_instructions(model, inputs: list[np.ndarray] | None = None) -> list[in
     IT block whose condition fails counts too (the Cortex-M4 issues it; unicorn's
     per-instruction hook does not fire for it: `block_profile` shows both, and the tests prove
     they differ only there)."""
-    return [r.instructions for r in measure(model, inputs)]
+    return [r.instructions for r in measure(model, inputs, rounding=rounding)]
 
 
 def block_profile(model, inputs: list[np.ndarray] | None = None) -> list[dict]:
@@ -425,12 +426,13 @@ PAINT = 0xA5C3E187
 PAINT_BYTES = 256 << 10
 
 
-def painted_stack(model, inputs: list[np.ndarray] | None = None) -> list[int]:
+def painted_stack(model, inputs: list[np.ndarray] | None = None,
+                  rounding: str = "double") -> list[int]:
     """Stack high-water mark of one call of invoke per sample, in bytes: the PAINT_BYTES below
     the stack pointer are filled with a pattern, invoke runs on the emulated Cortex-M4, and the
     deepest word that no longer holds the pattern gives the depth (rounded up to 8 bytes,
     the AAPCS stack alignment)."""
-    img = _Image(model)
+    img = _Image(model, rounding)
     inputs = img.default_inputs() if inputs is None else inputs
     depths = []
     for b in range(inputs[0].shape[0]):

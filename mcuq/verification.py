@@ -11,11 +11,15 @@ or order), or `samples` (default 100) random int8 inputs from `seed`.
 
 Runners are names (`mcuq.runners.make_runner`, options per name from `runner_options`) or
 Runner instances (tests pass e.g. a runner built on a tampered copy of the model; its tensors
-are matched to the reference's by index). The reference always runs: it is the judge. A
-runner "must be exact" when its `.exact` flag says so (reference kernels of TFLite on ops in
-KNOWN_DIFFERENCES and TFLite's optimized kernels are reported, never failed on). On a mismatch,
-runners that give intermediates re-run the differing samples keeping every tensor, and the
-first tensor (in op order) that differs from the reference is named with example positions.
+are matched to the reference's by index). The reference always runs: it is the judge, in the
+semantics profile of each runner (`runner.profile`, mcuq.reference.profiles: tflm for TFLite
+Micro and the C target built with double rounding, litert for LiteRT's reference kernels,
+single-rounding for the C target built with single rounding); each profile runs once. A
+runner "must be exact" when its `.exact` flag says so (TFLite's optimized kernels are
+reported, never failed on). On a mismatch, runners that give intermediates re-run the
+differing samples keeping every tensor, and the first tensor (in op order) that differs from
+the reference is named with example positions. explain=True also measures how far each
+runner's profile is from tflm on the inputs (mcuq.explain: where the differences originate).
 
 Runners whose interpreter is native code (LiteRT, TFLite Micro: `Runner.native`) run in a
 child process (mcuq.runners.isolated). A runner that refuses the model or crashes on it
@@ -95,6 +99,9 @@ class RunnerReport:
     outputs: list[OutputComparison]
     first_diverging_tensor: Divergence | None = None
     note: str = ""
+    profile: str = "tflm"  # the reference profile this runner is compared with
+    #: with explain: how far `profile` is from tflm on these inputs (mcuq.explain.ProfileGap)
+    profile_gap: object | None = None
 
     @property
     def exact(self) -> bool:
@@ -121,7 +128,7 @@ class VerifyReport:
     samples: int
     inputs: str  # where the inputs came from
     judge: str
-    reference_seconds: float
+    reference_seconds: float  # all profiles the runners needed
     runners: list[RunnerReport]
     float_model: str | None = None
     labels: str | None = None
@@ -130,6 +137,7 @@ class VerifyReport:
     exit_code: int = 0
     diagnosis: object | None = None  # mcuq.diagnosis.Diagnosis, with --float (per-layer error)
     diagnosis_error: str | None = None
+    profiles: list[str] = field(default_factory=lambda: ["tflm"])  # the reference ran in these
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -406,12 +414,9 @@ def first_diverging_tensor(model: Model, reference: Runner, runner: Runner,
 
 
 def _runner_note(runner: Runner) -> str:
-    diffs = getattr(runner, "differences", None) or {}
-    if diffs:
-        return ("TFLite's reference kernels round differently from TFLite Micro on "
-                f"{', '.join(sorted(diffs))}: differences are reported, not failed on")
     if not runner.exact:
-        return "optimized kernels: LSB differences are reported, never failed on"
+        return ("optimized kernels: LSB differences from the reference in profile "
+                f"{runner.profile} are reported, never failed on")
     return ""
 
 
@@ -455,7 +460,8 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
             note = (note + "; " if note else "") + (
                 f"{runner.name} cannot give intermediate tensors: only outputs are compared")
     status = "exact" if exact else ("mismatch" if must else "differs")
-    return RunnerReport(runner.name, must, exact or not must, status, seconds, comps, div, note)
+    return RunnerReport(runner.name, must, exact or not must, status, seconds, comps, div, note,
+                        profile=getattr(reference, "profile", "tflm"))
 
 
 # -- float model ---------------------------------------------------------------------------
@@ -528,28 +534,57 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
 
 
 # -- the verb ------------------------------------------------------------------------------
+class _References:
+    """The reference in every profile a runner needs: each prepared once, run once."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.runners: dict[str, Runner] = {}
+        self.outputs: dict[str, list[np.ndarray]] = {}
+        self.seconds = 0.0
+        self.get("tflm")  # prepares every op: unsupported ops fail here, before any runner
+
+    def get(self, profile: str) -> Runner:
+        if profile not in self.runners:
+            self.runners[profile] = make_runner("reference", self.model, profile=profile)
+        return self.runners[profile]
+
+    def run(self, profile: str, arrays: list[np.ndarray], bar) -> list[np.ndarray]:
+        if profile not in self.outputs:
+            bar.set_postfix_str(f"reference ({profile})", refresh=False)
+            self.outputs[profile], seconds = _run_all(self.get(profile), arrays, bar)
+            self.seconds += seconds
+        return self.outputs[profile]
+
+    def interpreters(self) -> dict:
+        return {p: r.interpreter for p, r in self.runners.items()}
+
+
 def verify_model(model, data=None, labels=None, float_model=None,
                  runners: Sequence = DEFAULT_RUNNERS, samples: int | None = None, seed: int = 0,
                  progress: bool = False, runner_options: dict | None = None,
                  diagnose: bool = True, scale=None, custom_objects=None,
-                 isolate: bool = True) -> VerifyReport:
-    """Run `model` through `runners` and compare each with the reference. See the module doc.
-    `scale` multiplies `data` first; `custom_objects` are the float model's custom layers.
+                 isolate: bool = True, explain: bool = False) -> VerifyReport:
+    """Run `model` through `runners` and compare each with the reference in the runner's
+    profile. See the module doc. `scale` multiplies `data` first; `custom_objects` are the
+    float model's custom layers; `explain` measures each runner's profile against tflm.
     isolate=False runs native runners in this process (benchmarks/verify_isolation.py
     measures what the isolation costs; never use it on a model from an untrusted source)."""
     m = load_model(model)
     inputs = prepare_inputs(m, data, samples, seed, labels, scale)
-    reference = make_runner("reference", m)  # prepares every op: unsupported ops fail here
+    refs = _References(m)  # prepares every op in tflm: unsupported ops fail here
     others = _build_runners(m, runners, runner_options, isolate)
+    for r in others:
+        refs.get(r.profile)  # an unknown profile fails here, before anything runs
     n = inputs.arrays[0].shape[0]
 
     from tqdm import tqdm
 
     reports = []
-    with tqdm(total=n * (1 + len(others)), file=sys.stderr, disable=not progress, delay=1.0,
-              unit="inference", desc="verify", leave=False) as bar:
-        bar.set_postfix_str("reference", refresh=False)
-        ref_outputs, ref_seconds = _run_all(reference, inputs.arrays, bar)
+    with tqdm(total=n * (len(refs.runners) + len(others)), file=sys.stderr,
+              disable=not progress, delay=1.0, unit="inference", desc="verify",
+              leave=False) as bar:
+        ref_outputs = refs.run("tflm", inputs.arrays, bar)
         for r in others:
             bar.set_postfix_str(r.name, refresh=False)
             t0 = time.perf_counter()
@@ -558,10 +593,20 @@ def verify_model(model, data=None, labels=None, float_model=None,
             except RunnerError as e:
                 reports.append(RunnerReport(r.name, bool(r.exact), False, e.status,
                                             time.perf_counter() - t0, [], None,
-                                            e.message.removeprefix(f"{r.name}: ")))
+                                            e.message.removeprefix(f"{r.name}: "),
+                                            profile=r.profile))
                 continue
-            reports.append(compare_runner(m, reference, ref_outputs, r, outs, inputs.arrays,
-                                          seconds))
+            reports.append(compare_runner(m, refs.get(r.profile),
+                                          refs.run(r.profile, inputs.arrays, bar), r, outs,
+                                          inputs.arrays, seconds))
+    ref_seconds = refs.seconds
+    if explain:
+        from .explain import profile_gap
+
+        gaps = {p: profile_gap(m, inputs.arrays, p, "tflm", refs.interpreters())
+                for p in dict.fromkeys(r.profile for r in reports) if p != "tflm"}
+        for r in reports:
+            r.profile_gap = gaps.get(r.profile)
     fm, source = None, None
     if float_model is not None:  # loaded once (loader chain, custom objects) for both uses
         from .sources import ModelSource, load_model_source
@@ -583,7 +628,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
         float_model=str(float_model) if float_model is not None else None,
         labels=str(labels) if labels is not None else None, metrics=fm,
         passed=code == EXIT_OK, exit_code=code, diagnosis=diagnosis,
-        diagnosis_error=diagnosis_error)
+        diagnosis_error=diagnosis_error, profiles=list(refs.runners))
 
 
 def exit_code(reports: list[RunnerReport]) -> int:

@@ -64,7 +64,7 @@ def main() -> None:
               "libstdc++-arm-none-eabi-newlib qemu-system-arm)")
     verify_args = ["verify", str(tflite), "--data", str(data / "test_x.npy"), "--labels",
                    str(data / "test_y.npy"), "--float", str(data / "model.keras"),
-                   "--runners", ",".join(runners)]
+                   "--runners", ",".join(runners), "--explain"]
     html = BUILD / "report.html"
     step("verify --html (the report to open in a browser)", verify_args + ["--html", str(html)])
     report = step("verify --json (the same run, read by the report below)",
@@ -78,9 +78,14 @@ def summary(tflite: Path, report: dict, projects: dict, html: Path) -> None:
     info = mcuq.inspect(tflite)
     a = info.arena
     m = report["metrics"][0]
-    exact = [r["runner"] for r in report["runners"] if r["status"] == "exact"]
-    differ = [f"{r['runner']} (max {max(o['max_abs_lsb'] for o in r['outputs'])} LSB, reported)"
-              for r in report["runners"] if r["status"] != "exact"]
+    by_profile: dict[str, list[str]] = {}
+    for r in report["runners"]:
+        if r["status"] == "exact":
+            by_profile.setdefault(r["profile"], []).append(r["runner"])
+    exact = ", ".join(f"{', '.join(names)} (vs {p})" for p, names in by_profile.items())
+    differ = [f"{r['runner']} (max {max(o['max_abs_lsb'] for o in r['outputs'])} LSB vs "
+              f"{r['profile']}, reported)" for r in report["runners"] if r["status"] != "exact"]
+    gaps = {r["profile"]: r["profile_gap"] for r in report["runners"] if r.get("profile_gap")}
     lines = [
         ("model", f"{tflite.name}: {len(info.ops)} ops, {info.macs:,} MACs, "
                   f"{info.flash_bytes:,} B flatbuffer"),
@@ -90,8 +95,9 @@ def summary(tflite: Path, report: dict, projects: dict, html: Path) -> None:
         ("arena", f"TFLite Micro {a.tflm_total_bytes:,} B (measured); mcuq C target "
                   f"{a.c_arena_bytes:,} B + {a.c_io_bytes:,} B caller I/O"),
         ("projects", f"{projects['tflm']} (TFLite Micro), {projects['c']} (standalone C)"),
-        ("bit-exact", ", ".join(exact) + " == reference on every output byte"),
+        ("bit-exact", exact + ": == reference in that profile on every output byte"),
         ("differs", ", ".join(differ) or "none"),
+        *[("profiles", g["summary"]) for g in gaps.values()],
         ("verdict", report["status"]),
         ("html", f"{html} (open it in a browser: op costs, memory plan, runners, per-layer "
                  "error, confusion matrix)"),

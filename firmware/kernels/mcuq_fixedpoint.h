@@ -1,4 +1,9 @@
-/* Fixed-point arithmetic with TensorFlow Lite Micro's default semantics (double rounding).
+/* Fixed-point arithmetic with TensorFlow Lite Micro's semantics: double rounding (the default
+ * build) or, with MCUQ_SINGLE_ROUNDING 1 (`mcuq generate --target c --rounding single` writes
+ * it into the project's generated mcuq_config.h; a -DMCUQ_SINGLE_ROUNDING=0|1 on the command
+ * line takes precedence), single rounding as TFLite Micro's TFLITE_SINGLE_ROUNDING build and
+ * CMSIS-NN's CMSIS_NN_USE_SINGLE_ROUNDING: every requantization below (mcuq_mbqm*,
+ * mcuq_requant_rshift) rounds the 64-bit product once, ties toward +inf.
  * Mirrors mcuq/reference/fixedpoint.py function by function; the tests prove they agree.
  * C99, no libm. Signed right shifts are arithmetic (true for GCC and every Cortex-M compiler;
  * checked at compile time below). Shifts of negative values are done on uint32_t so that
@@ -137,13 +142,21 @@ static inline uint32_t mcuq_min_s8x4(uint32_t a, uint32_t b) {
 }
 
 typedef char mcuq_arithmetic_shift_check[((-8) >> 1) == -4 ? 1 : -1];
+typedef char mcuq_arithmetic_shift64_check[(((int64_t)-8) >> 1) == -4 ? 1 : -1];
+
+#ifndef MCUQ_SINGLE_ROUNDING
+#include "mcuq_config.h" /* generated with the project: the rounding its parameters assume */
+#endif
 
 #ifdef MCUQ_TEST_ROUNDING_FAULT
-/* Test-only: a deliberate one-LSB rounding fault (ties toward zero instead of away),
- * compiled in by tests to prove that verification catches a wrong kernel. */
+/* Test-only: a deliberate one-LSB rounding fault (double rounding: ties toward zero instead of
+ * away; single rounding: ties toward -inf instead of +inf), compiled in by tests to prove that
+ * verification catches a wrong kernel. */
 #define MCUQ_RDBP_TIE_ADJUST(x) 0
+#define MCUQ_SR_TIE_ADJUST 1
 #else
 #define MCUQ_RDBP_TIE_ADJUST(x) ((x) < 0 ? 1 : 0)
+#define MCUQ_SR_TIE_ADJUST 0
 #endif
 
 /* (a * b + 2^30) >> 31 with a floor shift: gemmlowp's SaturatingRoundingDoublingHighMul for
@@ -191,6 +204,45 @@ static inline int32_t mcuq_add_wrap(int32_t a, int32_t b) {
 
 static inline int32_t mcuq_neg_wrap(int32_t a) { return (int32_t)(0u - (uint32_t)a); }
 
+#if MCUQ_SINGLE_ROUNDING
+/* Single-rounding MultiplyByQuantizedMultiplier (TFLITE_SINGLE_ROUNDING):
+ * (x * multiplier + 2^(30 - shift)) >> (31 - shift) on the 64-bit product (|x * m| < 2^62: no
+ * overflow), cast to int32 (two's complement: only a left shift can leave the range). Written
+ * with 32-bit halves so that a Cortex-M4 needs one SMLAL and word shifts, never a 64-bit
+ * shift by a variable amount.
+ *
+ * Right shifts (shift = -e, 1 <= e <= 31): the rounding constant 2^(30+e) is 2^31 in the low
+ * word (e == 1) or 2^(e-2) in the high word (e >= 2), and floor(t / 2^(31+e)) is the high
+ * word of t shifted right by e - 1 (floor divisions compose; the low word is below 2^32). */
+static inline int32_t mcuq_sr_rshift(int32_t x, int32_t multiplier, int32_t shift) {
+  const uint32_t b = 1u << (uint32_t)(-shift); /* 2^e */
+  const uint64_t k = ((uint64_t)(b >> 2) << 32) | (uint64_t)((b & 2u) << 30);
+  const int64_t t = (int64_t)(k - MCUQ_SR_TIE_ADJUST) + (int64_t)x * (int64_t)multiplier;
+  return (int32_t)(t >> 32) >> (-shift - 1);
+}
+
+/* Any shift up to 30 (the single-rounding QuantizeMultiplier saturates larger ones; a larger
+ * one -- LOGISTIC/TANH with input radius 0, never evaluated -- counts as 30). Shifts >= 0:
+ * total = 31 - shift in [1, 31], a rounding constant below 2^31, and the low 32 bits of
+ * t >> total from the two words. */
+static inline int32_t mcuq_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
+  if (shift < 0) return mcuq_sr_rshift(x, multiplier, shift);
+  const uint32_t total = 31u - (uint32_t)(shift > 30 ? 30 : shift);
+  const int64_t round = (int64_t)((1u << (total - 1u)) - MCUQ_SR_TIE_ADJUST);
+  const uint64_t t = (uint64_t)((int64_t)x * (int64_t)multiplier + round);
+  const uint32_t lo = (uint32_t)t, hi = (uint32_t)(t >> 32);
+  return (int32_t)((lo >> total) | (hi << (32u - total)));
+}
+
+/* The single-rounding build defines both variants as its MultiplyByQuantizedMultiplier. */
+static inline int32_t mcuq_mbqm_smaller_than_one(int32_t x, int32_t multiplier, int32_t left_shift) {
+  return mcuq_mbqm(x, multiplier, left_shift);
+}
+
+static inline int32_t mcuq_mbqm_greater_than_one(int32_t x, int32_t multiplier, int32_t left_shift) {
+  return mcuq_mbqm(x, multiplier, left_shift);
+}
+#else
 /* TFLM MultiplyByQuantizedMultiplier (double rounding): shift > 0 is a left shift. */
 static inline int32_t mcuq_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
   const int32_t left = shift > 0 ? shift : 0;
@@ -207,6 +259,7 @@ static inline int32_t mcuq_mbqm_smaller_than_one(int32_t x, int32_t multiplier, 
 static inline int32_t mcuq_mbqm_greater_than_one(int32_t x, int32_t multiplier, int32_t left_shift) {
   return mcuq_srdhm(mcuq_shl(x, left_shift), multiplier);
 }
+#endif
 
 /* mcuq_mbqm(x, multiplier, shift) for -31 <= shift <= -2 (a pure right shift by e = -shift)
  * and multiplier != INT32_MIN, from one 64-bit multiply-accumulate. With t = x * m + 2^30,
@@ -217,6 +270,14 @@ static inline int32_t mcuq_mbqm_greater_than_one(int32_t x, int32_t multiplier, 
  * that is (hi32(x * m + 2^30 - [x < 0] * 2^31) + 2^(e-2)) >> (e - 1) (no overflow: the high
  * word is below 2^30 in magnitude). */
 static inline int32_t mcuq_requant_rshift(int32_t x, int32_t multiplier, int32_t shift) {
+#if MCUQ_SINGLE_ROUNDING
+  /* e >= 2: the rounding constant 2^(30+e) is 2^(e-2) in the high word: one SMLAL into it,
+   * then the high word shifted right by e - 1 (mcuq_sr_rshift without the e == 1 case). */
+  const int32_t e1 = -shift - 1;
+  const int64_t acc = (int64_t)((uint64_t)((1u << e1) >> 1) << 32) - MCUQ_SR_TIE_ADJUST;
+  const int64_t t = acc + (int64_t)x * (int64_t)multiplier;
+  return (int32_t)(t >> 32) >> e1;
+#else
   /* The additive terms as one 64-bit accumulator for a single SMLAL: with s = -[x < 0] and
    * c = 2^(e-2), 2^30 + s * 2^31 + c * 2^32 has high word c + s and low word 2^30 + s * 2^31
    * (mod 2^32), and hi32(t) + c == hi32(t + c * 2^32). */
@@ -226,6 +287,7 @@ static inline int32_t mcuq_requant_rshift(int32_t x, int32_t multiplier, int32_t
   const int64_t acc = (int64_t)(((uint64_t)(c + s) << 32) | (uint32_t)(0x40000000u + (s << 31)));
   const int64_t t = acc + (int64_t)x * (int64_t)multiplier;
   return (int32_t)(t >> 32) >> e1;
+#endif
 }
 
 /* -- fast requantization of the conv/depthwise/fully-connected kernels ---------------------
@@ -246,9 +308,16 @@ static inline int32_t mcuq_requant_rshift(int32_t x, int32_t multiplier, int32_t
 typedef char mcuq_rq_words_check[MCUQ_RQ_WORDS == 3 ? 1 : -1]; /* the assembly's offsets */
 
 static inline int32_t mcuq_rq(int32_t acc, const int32_t *rq) {
-  /* (A single-rounding build, TFLite's (x * m + 2^(30+e)) >> (31+e), keeps the same table:
-   * hi * 2^32 is 2^(30+e) plus the folded offset; only lo (0) and the sign term go.)
-   * 2^30 - [acc < 0] * 2^31 as a 64-bit addend: low word 2^30 | sign bit, high word -[acc < 0]
+#if MCUQ_SINGLE_ROUNDING
+  /* Single rounding keeps the same table: floor((acc * m + 2^(30+e)) / 2^(31+e)) + offset
+   * - act_min is hi32(hi * 2^32 + acc * m) >> (e - 1), since hi * 2^32 is 2^(30+e) plus the
+   * folded offset times 2^(31+e); the low word of the addend is 0 and there is no sign term.
+   * |hi| <= 2^30 and |acc * m| < 2^62: no overflow. */
+  const int64_t t = (int64_t)rq[1] * ((int64_t)1 << 32) - MCUQ_SR_TIE_ADJUST +
+                    (int64_t)acc * rq[0];
+  return (int32_t)(t >> 32) >> rq[2];
+#else
+  /* 2^30 - [acc < 0] * 2^31 as a 64-bit addend: low word 2^30 | sign bit, high word -[acc < 0]
    * (the borrow of the low word), so that (hi + high):(low) + acc * m needs one SMLAL. */
 #ifdef MCUQ_TEST_ROUNDING_FAULT
   /* Test-only (see MCUQ_RDBP_TIE_ADJUST): negative products rounded like positive ones. */
@@ -260,6 +329,7 @@ static inline int32_t mcuq_rq(int32_t acc, const int32_t *rq) {
 #endif
   const uint64_t t = (((uint64_t)hi << 32) | lo) + (uint64_t)((int64_t)acc * rq[0]);
   return (int32_t)(uint32_t)(t >> 32) >> rq[2];
+#endif
 }
 
 /* x clamped to [0, 255] (USAT #8). */
@@ -296,23 +366,37 @@ static inline int8_t mcuq_out_byte(int32_t v, int32_t cap, int32_t lo) {
 static inline uint32_t mcuq_rep4(int32_t byte) { return (uint32_t)(uint8_t)byte * 0x01010101u; }
 
 /* Whether the requantization helpers below run as Cortex-M assembly: the same instructions as
- * the C of mcuq_rq, scheduled by hand (GCC reloads the layer constants from the stack). A
- * build switch changing mcuq_rq's rounding (MCUQ_SINGLE_ROUNDING, MCUQ_TEST_ROUNDING_FAULT) turns them off, so that
- * mcuq_rq stays the one place the rounding is written. */
-#if MCUQ_ASM && !defined(MCUQ_SINGLE_ROUNDING) && !defined(MCUQ_TEST_ROUNDING_FAULT)
+ * the C of mcuq_rq, scheduled by hand (GCC reloads the layer constants from the stack), in
+ * either rounding (MCUQ_RQ_ASM_ADDEND below is mcuq_rq's 64-bit addend; MCUQ_ASM: optimizing
+ * GCC builds for Thumb-2 with DSP). */
+#if MCUQ_ASM
 #define MCUQ_RQ_ASM 1
 #else
 #define MCUQ_RQ_ASM 0
 #endif
 
 #if MCUQ_RQ_ASM
+#if MCUQ_SINGLE_ROUNDING && MCUQ_SR_TIE_ADJUST
+/* the test-only rounding fault: the addend hi:0 minus 1 */
+#define MCUQ_RQ_ASM_ADDEND(A) "mvn %[t], #0\n\t" "sub %[h], %[h], #1\n\t"
+#elif MCUQ_SINGLE_ROUNDING
+/* single rounding: the addend is hi:0 (two instructions fewer per channel) */
+#define MCUQ_RQ_ASM_ADDEND(A) "mov %[t], #0\n\t"
+#elif defined(MCUQ_TEST_ROUNDING_FAULT)
+/* the test-only double-rounding fault: no sign term (as mcuq_rq's C) */
+#define MCUQ_RQ_ASM_ADDEND(A) "mov %[t], #0x40000000\n\t"
+#else
+/* double rounding: low word 2^30 | sign bit of acc, high word hi - [acc < 0] */
+#define MCUQ_RQ_ASM_ADDEND(A)                                                                \
+  "and %[t], %[" A "], #0x80000000\n\t"                                                      \
+  "orr %[t], %[t], #0x40000000\n\t"                                                          \
+  "add %[h], %[h], %[" A "], asr #31\n\t"
+#endif
 /* One channel of mcuq_rq + USAT #8: acc in register A, entry at byte offset OFF of rq. */
 #define MCUQ_RQ_ASM_ONE(A, OFF, DEST)                                                        \
   "ldrd %[m], %[h], [%[rq], #" OFF "]\n\t"                                                   \
   "ldr %[s], [%[rq], #" OFF "+8]\n\t"                                                        \
-  "and %[t], %[" A "], #0x80000000\n\t"                                                      \
-  "orr %[t], %[t], #0x40000000\n\t"                                                          \
-  "add %[h], %[h], %[" A "], asr #31\n\t"                                                    \
+  MCUQ_RQ_ASM_ADDEND(A)                                                                      \
   "smlal %[t], %[h], %[" A "], %[m]\n\t"                                                     \
   "asr %[h], %[h], %[s]\n\t"                                                                 \
   "usat %[" DEST "], #8, %[h]\n\t"

@@ -109,6 +109,10 @@ def _common_data(layout: str) -> dict:
 
 # ---- the standalone C target -------------------------------------------------------------------
 
+#: Generated next to the kernels (mcuq/): their compile-time settings (the rounding).
+CONFIG_HEADER = "mcuq_config.h"
+
+
 def plan_c(layout: str, name: str, kernel_files: list[str],
            kernel_texts: dict[str, str] | None = None) -> Plan:
     """The C target's files for `layout`. kernel_files: firmware/kernels files (.c and .h);
@@ -128,7 +132,7 @@ def plan_c(layout: str, name: str, kernel_files: list[str],
     plan.data.update({
         "header": header, "model_source": f"{lib}{source}", "lib_dir": lib,
         "lib_sources": lib_sources, "example_dir": example,
-        "kernel_files": [f"{lib}mcuq/{f}" for f in kernel_files],
+        "kernel_files": [f"{lib}mcuq/{f}" for f in [*kernel_files, CONFIG_HEADER]],
     })
     plan.render("c/model.h.j2", f"{lib}{header}")
     plan.render("c/model.c.j2", f"{lib}{source}")
@@ -137,6 +141,7 @@ def plan_c(layout: str, name: str, kernel_files: list[str],
             plan.text(f"{lib}mcuq/{f}", kernel_texts[f])
         else:
             plan.copy(f"kernels/{f}", f"{lib}mcuq/{f}")
+    plan.render("c/mcuq_config.h.j2", f"{lib}mcuq/{CONFIG_HEADER}")  # the kernels' rounding
     plan.render("c/selftest.h.j2", f"{example}selftest.h")
     plan.render("c/selftest.c.j2", f"{example}selftest.c")
     plan.render("c/test_vectors.h.j2", f"{example}test_vectors.h")

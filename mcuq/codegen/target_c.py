@@ -16,12 +16,17 @@ from ..model import Model
 from ..text import safe_text
 from ..toolchain import cache_root, sources_digest
 from ..reference import Interpreter
+from ..reference.profiles import profile_for_rounding
 from ..vectors import random_inputs
 from .carray import C_TYPES, format_values
 from .cmodel import CModel, build_cmodel
 from .layouts import PLATFORM_FILES, plan_c
 from .render import ProjectWriter, firmware_dir, write_plan
 from .targets import GenerateResult
+
+#: The C target's requantization roundings (generate --rounding), each reproducing a reference
+#: profile (mcuq.reference.profiles.PROFILE_FOR_ROUNDING).
+ROUNDINGS = ("double", "single")
 
 #: Firmware files every standalone project needs besides the kernels it calls.
 COMMON_KERNEL_FILES = ("mcuq_fixedpoint.h",)
@@ -81,7 +86,7 @@ def vector_data(model: Model, cm: CModel, interpreter: Interpreter, count: int, 
     return vectors
 
 
-def template_data(model: Model, cm: CModel, vectors: list) -> dict:
+def template_data(model: Model, cm: CModel, vectors: list, rounding: str = "double") -> dict:
     def io(items):
         offsets = np.cumsum([0] + [t["bytes"] for t in items])
         return [dict(t, scale_c=f"{float(np.float32(t['scale']))!r}f", offset=int(o))
@@ -98,6 +103,7 @@ def template_data(model: Model, cm: CModel, vectors: list) -> dict:
         "io_bytes": sum(t["bytes"] for t in cm.inputs + cm.outputs),
         "op_summary": ", ".join(f"{n} {op}" for op, n in
                                 Counter(c.op for c in cm.calls).most_common()),
+        "rounding": rounding, "single_rounding": rounding == "single",
     }
 
 
@@ -113,24 +119,28 @@ def render_c_model(writer: ProjectWriter, data: dict, prefix: str = "") -> None:
 
 
 def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool = False,
-               inputs=None, figures: Callable[[Model], dict] | None = None,
-               layout: str = "make") -> GenerateResult:
+               inputs=None, figures: Callable[[Model, str], dict] | None = None,
+               layout: str = "make", rounding: str = "double") -> GenerateResult:
     """Render the project into out_dir in `layout` (mcuq.codegen.layouts). figures: measures
-    the Cortex-M4 build first (mcuq.footprint.cortex_m4_figures, passed in by the generate verb
-    so that codegen never imports the build that uses it); a failed build is an error and
-    leaves out_dir untouched."""
+    the Cortex-M4 build first (mcuq.footprint.cortex_m4_figures(model, rounding), passed in by
+    the generate verb so that codegen never imports the build that uses it); a failed build is
+    an error and leaves out_dir untouched. rounding: "double" (TFLite Micro's default) or
+    "single" (TFLITE_SINGLE_ROUNDING): the kernels are built with MCUQ_SINGLE_ROUNDING 1 (the
+    generated mcuq/mcuq_config.h) and the parameters and test vectors come from the
+    reference's single-rounding profile."""
     writer = ProjectWriter(out_dir, force)  # an unusable OUT_DIR fails before any work
-    interpreter = Interpreter(model)
+    interpreter = Interpreter(model, profile_for_rounding(rounding))
     cm = build_cmodel(model, name, interpreter)
     plan = plan_c(layout, name, kernel_files(cm.sources),
                   {"mcuq_buffers.h": buffers_header(cm.buffers)})
-    data = template_data(model, cm, vector_data(model, cm, interpreter, vectors, inputs))
+    data = template_data(model, cm, vector_data(model, cm, interpreter, vectors, inputs),
+                         rounding)
     data.update(plan.data)
-    m4 = figures(model) if figures else {}
+    m4 = figures(model, rounding) if figures else {}
     write_plan(plan, writer, data)
     details = {"io_bytes": data["io_bytes"], "ops": len(cm.calls), "kernels": cm.sources,
                "kernel_paths": {c.index: list(c.paths) for c in cm.calls if c.paths},
-               "layout": layout}
+               "layout": layout, "rounding": rounding, "profile": interpreter.profile.name}
     details.update(m4)
     return GenerateResult(target="c", name=name, out_dir=writer.dest,
                           files=sorted(f.dest for f in plan.files),
@@ -138,16 +148,19 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
                           details=details)
 
 
-def project_dir(model: Model, variant: str, cache_dir: Path | None = None) -> Path:
+def project_dir(model: Model, variant: str, cache_dir: Path | None = None,
+                rounding: str = "double") -> Path:
     """The generated standalone project for `model` (name "model") in the build cache, keyed
-    by content: model bytes, mcuq version, every firmware/ and templates/ file, `variant`."""
+    by content: model bytes, mcuq version, every firmware/ and templates/ file, `variant`,
+    and the requantization `rounding` it is generated and built with."""
     h = hashlib.sha256()
-    for part in (model.data, __version__.encode(), sources_digest().encode(), variant.encode()):
+    for part in (model.data, __version__.encode(), sources_digest().encode(), variant.encode(),
+                 f"rounding={rounding}".encode()):
         h.update(part)
         h.update(b"\0")
     folder = (cache_dir or cache_root()) / h.hexdigest()[:24]
     project = folder / "project"
     if not (project / "Makefile").exists():
         folder.mkdir(parents=True, exist_ok=True)
-        generate_c(model, project, "model", vectors=2, force=True)
+        generate_c(model, project, "model", vectors=2, force=True, rounding=rounding)
     return project

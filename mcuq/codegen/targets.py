@@ -27,23 +27,31 @@ def default_name(model_path, model) -> str:
 
 def generate_project(model, out_dir, target: str = "tflm", name: str | None = None,
                      vectors: int = 4, force: bool = False, inputs=None,
-                     layout: str = "make", figures=None) -> GenerateResult:
+                     layout: str = "make", figures=None,
+                     rounding: str | None = None) -> GenerateResult:
     """Render the project for `target` into out_dir (atomically), in the build layout
     `layout` (mcuq.codegen.layouts.LAYOUTS). `inputs`: optional arrays for the test vectors
-    (default: `vectors` random inputs, seed 0). `figures` (target c): a function measuring the
-    Cortex-M4 build before anything is written (mcuq.generation passes
-    mcuq.footprint.cortex_m4_figures)."""
+    (default: `vectors` random inputs, seed 0). `figures` (target c): a function
+    figures(model, rounding) measuring the Cortex-M4 build before anything is written
+    (mcuq.generation passes mcuq.footprint.cortex_m4_figures). rounding (target "c" only):
+    "double" (default, TFLite Micro's) or "single" (TFLITE_SINGLE_ROUNDING)."""
     from .layouts import check_layout
 
     if target not in ("c", "tflm"):
         raise InputError(f"unknown target '{target}'", "use --target tflm or --target c")
     check_layout(target, layout)
+    if rounding is not None and rounding not in ("double", "single"):
+        raise InputError(f"unknown rounding '{rounding}'", "use --rounding double or single")
+    if rounding is not None and target != "c" and rounding != "double":
+        raise InputError(f"--rounding {rounding} applies to the standalone C target only "
+                         f"(target '{target}' runs TFLite Micro's own kernels)",
+                         "use --target c, or drop --rounding")
     m = load_model(model)
     cname = c_identifier(name, "--name") if name is not None else default_name(model, m)
     if target == "c":
         from .target_c import generate_c
         return generate_c(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs,
-                          layout=layout, figures=figures)
+                          layout=layout, figures=figures, rounding=rounding or "double")
     from .target_tflm import generate_tflm
     return generate_tflm(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs,
                          layout=layout)

@@ -1,4 +1,6 @@
-"""Fixed-point helpers with TensorFlow Lite Micro's default semantics (double rounding).
+"""Fixed-point helpers with TensorFlow Lite Micro's semantics: the default build's double
+rounding, and (rounding="single") the TFLITE_SINGLE_ROUNDING build's one rounding of the 64-bit
+product (mcuq.reference.profiles says which runtime uses which).
 
 Every function is vectorized: arguments may be Python ints or numpy integer arrays (any
 broadcastable shapes) and results are int64 arrays holding int32-range values. Integer paths
@@ -19,7 +21,7 @@ INT32_MAX = (1 << 31) - 1
 def round_away(x):
     """C's std::round / TfLiteRound: nearest integer, ties away from zero. Exact for doubles
     (floor(x + 0.5) is not: 0.49999999999999994 + 0.5 rounds up to 1.0)."""
-    if isinstance(x, np.ndarray):
+    if isinstance(x, (np.ndarray, np.generic)):  # arrays and numpy scalars keep their dtype
         t = np.trunc(x)
         return t + np.sign(x) * (np.abs(x - t) >= 0.5)
     t = math.trunc(x)
@@ -108,14 +110,33 @@ def rounding_divide_by_pot(x, exponent):
     return out
 
 
-def multiply_by_quantized_multiplier(x, multiplier, shift):
-    """TFLM MultiplyByQuantizedMultiplier (double rounding, the default build)."""
+def multiply_by_quantized_multiplier(x, multiplier, shift, rounding: str = "double"):
+    """TFLM MultiplyByQuantizedMultiplier: rounding "double" (the default build) or "single"
+    (TFLITE_SINGLE_ROUNDING: see multiply_by_quantized_multiplier_single)."""
+    if rounding == "single":
+        return multiply_by_quantized_multiplier_single(x, multiplier, shift)
     x = np.asarray(x, dtype=np.int64)
     shift = np.asarray(shift, dtype=np.int64)
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)
     shifted = wrap_int32(x << left)  # x * (1 << left_shift) in int32
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
+
+
+def multiply_by_quantized_multiplier_single(x, multiplier, shift):
+    """Single-rounding MultiplyByQuantizedMultiplier (TFLITE_SINGLE_ROUNDING, CMSIS-NN's
+    CMSIS_NN_USE_SINGLE_ROUNDING): (x * multiplier + 2^(30 - shift)) >> (31 - shift) on the
+    64-bit product (ties toward +inf), cast to int32 (two's-complement wrap; only a left shift
+    can leave the range). x: int32 values; 0 <= multiplier < 2^31; shift <= 30 (the
+    single-rounding QuantizeMultiplier saturates larger shifts: mcuq.reference.profiles). A
+    shift above 30 (only LOGISTIC/TANH's frexp shift, whose input radius is then 0 so the value
+    is never used) is computed as 30."""
+    x = np.asarray(x, dtype=np.int64)
+    total = np.int64(31) - np.minimum(np.asarray(shift, dtype=np.int64), 30)
+    r = x * np.asarray(multiplier, dtype=np.int64)
+    r += np.left_shift(np.int64(1), total - 1)
+    r >>= total
+    return wrap_int32(r)
 
 
 @functools.lru_cache(maxsize=256)
@@ -129,9 +150,10 @@ def _tile_count(rows: int, channels: int, longest: int = 4096) -> int:
 
 def requantize(acc: np.ndarray, multiplier, shift, offset: int, lo: int, hi: int,
                bias=None, wrap: bool = True, out: np.ndarray | None = None,
-               scratch: np.ndarray | None = None) -> np.ndarray:
+               scratch: np.ndarray | None = None, rounding: str = "double") -> np.ndarray:
     """clip(wrap_int32(MultiplyByQuantizedMultiplier(wrap_int32(acc + bias), multiplier, shift)
     + offset), lo, hi) as int8: the tail of every int8 kernel, in few passes over memory.
+    rounding: "double" (TFLM's default build) or "single" (TFLITE_SINGLE_ROUNDING).
 
     The offset addition is int32 in TFLite Micro and wraps as compiled (probed: a result of
     -2^31 + 32 plus offset -128 comes out as 127); it can only leave the int32 range when no
@@ -160,6 +182,9 @@ def requantize(acc: np.ndarray, multiplier, shift, offset: int, lo: int, hi: int
         x += np.int64(1 << 31)
         x &= np.int64(0xFFFFFFFF)
         x -= np.int64(1 << 31)
+    if rounding == "single":
+        x = _single_rounding_in_place(x, mult, shift)
+        return _offset_clip(x, shape, offset, shift, lo, hi, out)
     left = np.maximum(shift, 0)
     if left.any():
         x <<= left
@@ -188,6 +213,29 @@ def requantize(acc: np.ndarray, multiplier, shift, offset: int, lo: int, hi: int
         t <<= np.int64(31)
         x += t
         x >>= np.int64(31) + right
+    return _offset_clip(x, shape, offset, shift, lo, hi, out)
+
+
+def _single_rounding_in_place(x: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """multiply_by_quantized_multiplier_single on an int64 array holding int32 values, in place
+    where it can (mult, shift: scalars or vectors over x's last axis)."""
+    total = np.int64(31) - np.minimum(shift, 30)
+    if (mult < 0).any():  # never from quantize_multiplier: the plain formula
+        return multiply_by_quantized_multiplier_single(x, mult, shift)
+    x *= mult
+    x += np.left_shift(np.int64(1), total - 1)
+    x >>= total
+    if (shift > 0).any():  # only a left shift can leave the int32 range: the int32 cast wraps
+        x += np.int64(1 << 31)
+        x &= np.int64(0xFFFFFFFF)
+        x -= np.int64(1 << 31)
+    return x
+
+
+def _offset_clip(x: np.ndarray, shape, offset: int, shift: np.ndarray, lo: int, hi: int,
+                 out: np.ndarray | None) -> np.ndarray:
+    """requantize's tail: + offset (int32, wraps; only possible without a right shift), clamp,
+    int8."""
     if offset and (shift >= 0).any():  # the offset addition can leave int32: it wraps
         x += np.int64(offset)
         x += np.int64(1 << 31)
@@ -208,17 +256,34 @@ def requantize(acc: np.ndarray, multiplier, shift, offset: int, lo: int, hi: int
     return out.reshape(shape)
 
 
-def multiply_by_quantized_multiplier_smaller_than_one_exp(x, multiplier, left_shift):
-    """MultiplyByQuantizedMultiplierSmallerThanOneExp: left_shift <= 0."""
+def multiply_by_quantized_multiplier_smaller_than_one_exp(x, multiplier, left_shift,
+                                                          rounding: str = "double"):
+    """MultiplyByQuantizedMultiplierSmallerThanOneExp: left_shift <= 0. The single-rounding
+    build defines it as its MultiplyByQuantizedMultiplier."""
+    if rounding == "single":
+        return multiply_by_quantized_multiplier_single(x, multiplier, left_shift)
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier),
                                   -np.asarray(left_shift, dtype=np.int64))
 
 
-def multiply_by_quantized_multiplier_greater_than_one(x, multiplier, left_shift):
-    """MultiplyByQuantizedMultiplierGreaterThanOne: left_shift >= 0."""
+def multiply_by_quantized_multiplier_greater_than_one(x, multiplier, left_shift,
+                                                      rounding: str = "double"):
+    """MultiplyByQuantizedMultiplierGreaterThanOne: left_shift >= 0. The single-rounding
+    build defines it as its MultiplyByQuantizedMultiplier."""
+    if rounding == "single":
+        return multiply_by_quantized_multiplier_single(x, multiplier, left_shift)
     x = np.asarray(x, dtype=np.int64)
     return saturating_rounding_doubling_high_mul(wrap_int32(x << np.asarray(left_shift, np.int64)),
                                                  multiplier)
+
+
+def c_float_to_int32(x) -> np.ndarray:
+    """static_cast<int32_t>(v) of float/double values already rounded to integers, as x86-64
+    compiles it (CVTTSD2SI/CVTTSS2SI): values outside [-2^31, 2^31) and NaN give INT32_MIN
+    ("integer indefinite"). What LiteRT's float-path kernels do with an out-of-range value."""
+    v = np.asarray(x, dtype=np.float64)
+    inside = (v >= -2.0 ** 31) & (v < 2.0 ** 31)
+    return np.where(inside, np.where(inside, v, 0.0).astype(np.int64), np.int64(INT32_MIN))
 
 
 def saturate(x, lo: int, hi: int):

@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import InputError
 from ..model import Model, load_model
 from .blas import single_thread
+from .profiles import get_profile
 from .registry import prepare_ops, refusal_error
 
 
@@ -19,16 +20,24 @@ class RunResult:
 
 class Interpreter:
     """Prepares every op once (raising before anything runs if an op is unsupported), then
-    runs batches: `run([x0, x1, ...])` with x_i of shape (B, *input_shape)."""
+    runs batches: `run([x0, x1, ...])` with x_i of shape (B, *input_shape).
+    profile: whose arithmetic to reproduce (mcuq.reference.profiles; default "tflm")."""
 
-    def __init__(self, model):
+    def __init__(self, model, profile=None):
+        self.profile = get_profile(profile)
         self.model: Model = load_model(model)
-        self.plan, refusals = prepare_ops(self.model)
+        self.plan, refusals = prepare_ops(self.model, self.profile)
         if refusals:
             raise refusal_error(self.model, refusals)
 
     def params(self, op_index: int):
         return self.plan[op_index][2]
+
+    def run_op(self, op_index: int, args: list) -> list[np.ndarray]:
+        """Op `op_index` alone on the given input values (one per op input, None where
+        omitted; shapes (B, *tensor.shape)): its outputs."""
+        _op, k, params = self.plan[op_index]
+        return k.run(params, args)
 
     def normalize_inputs(self, inputs) -> list[np.ndarray]:
         """Accept arrays shaped (B, *shape) or a single sample shaped `shape`."""

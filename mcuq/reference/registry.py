@@ -2,12 +2,16 @@
 
 A kernel is a pair of functions registered under one or more TFLite builtin names:
 
-    prepare(op: Operator, model: Model) -> params
+    prepare(op: Operator, model: Model[, profile: Profile]) -> params
         Reads the op's tensors and options once, checks what is supported (raising
         UnsupportedModelError naming the op, its index and the tensor), and computes every
         integer parameter (multipliers, shifts, offsets, activation bounds, padding) exactly
         as TFLite Micro's Prepare does. `params` is a dataclass; the C code generator emits
         the same values, so the reference and the firmware cannot drift apart.
+        An op whose arithmetic differs by semantics profile (mcuq.reference.profiles: tflm,
+        litert, single-rounding) declares a third parameter named `profile` and decides
+        there, once, what its params hold (e.g. `rounding=profile.rounding` for the
+        requantization, a LiteRT table); ops without it are the same in every profile.
 
     run(params, inputs: list[np.ndarray | None]) -> list[np.ndarray]
         inputs[i] is the value of op input i with a leading batch axis: shape
@@ -28,8 +32,22 @@ from ..text import label
 @dataclass(frozen=True)
 class Kernel:
     name: str
-    prepare: Callable[[Operator, Model], Any]
+    prepare: Callable[..., Any]
     run: Callable[[Any, list], list]
+    #: prepare takes the semantics profile as its third argument
+    takes_profile: bool = False
+
+    def prepare_op(self, op: Operator, model: Model, profile):
+        """prepare(op, model[, profile]): the profile is passed to kernels that declare it."""
+        if self.takes_profile:
+            return self.prepare(op, model, profile)
+        return self.prepare(op, model)
+
+
+def _takes_profile(fn) -> bool:
+    import inspect
+
+    return "profile" in inspect.signature(fn).parameters
 
 
 KERNELS: dict[str, Kernel] = {}
@@ -67,7 +85,7 @@ def register(*names: str):
     `SIGNATURE` or `SIGNATURES` mapping, see Signature)."""
     def wrap(cls):
         for name in names:
-            KERNELS[name] = Kernel(name, cls.prepare, cls.run)
+            KERNELS[name] = Kernel(name, cls.prepare, cls.run, _takes_profile(cls.prepare))
             sig = getattr(cls, "SIGNATURES", {}).get(name) or getattr(cls, "SIGNATURE", None)
             if sig is not None:
                 SIGNATURES[name] = sig
@@ -146,12 +164,16 @@ def _signature(op: Operator, model: Model) -> str:
     return f"{first(op.inputs)}->{first(op.outputs)}"
 
 
-def prepare_ops(model: Model) -> tuple[list, list[Refusal]]:
-    """Prepare every op of `model`: ([(op, kernel, params)], refusals). Refusals cover ops
+def prepare_ops(model: Model, profile=None) -> tuple[list, list[Refusal]]:
+    """Prepare every op of `model` in semantics `profile` (mcuq.reference.profiles; default
+    tflm): ([(op, kernel, params)], refusals). Refusals cover ops
     with no kernel, ops whose prepare step refuses a type, option or shape, ops that read
     variables, and a model with more than one subgraph; every one is listed, not just the
     first."""
+    from .profiles import get_profile
+
     _load_all()
+    profile = get_profile(profile)
     plan, refusals = [], []
     if model.subgraph_count != 1:
         others = [name for ops in model.subgraph_ops[1:] for name in ops]
@@ -174,7 +196,7 @@ def prepare_ops(model: Model) -> tuple[list, list[Refusal]]:
                                     "mcuq runs stateless models"))
             continue
         try:
-            plan.append((op, k, k.prepare(op, model)))
+            plan.append((op, k, k.prepare_op(op, model, profile)))
         except UnsupportedModelError as e:
             refusals.append(Refusal(op, f"{op.opcode} {_signature(op, model)}",
                                     getattr(e, "what", e.message), e.hint))

@@ -33,6 +33,11 @@ def print_generate(result, as_json: bool = False) -> None:
     else:
         arena_note = "planned by mcuq (tensor lifetimes)"
     rows.append(["arena", result.arena_bytes, f"{human_bytes(result.arena_bytes)}: {arena_note}"])
+    if d.get("rounding"):
+        what = ("one rounding of the 64-bit product (TFLITE_SINGLE_ROUNDING)"
+                if d["rounding"] == "single" else "TFLite Micro's default (two roundings)")
+        rows.append(["rounding", d["rounding"],
+                     f"{what}; verified against the reference profile {d.get('profile')}"])
     ops = d.get("ops")
     if isinstance(ops, (list, tuple)):
         rows.append(["op types", len(ops), ", ".join(map(str, ops))])

@@ -155,6 +155,7 @@ def _runners_section(v: dict) -> str:
         cls = {"exact": "pass", "mismatch": "fail"}.get(r["status"], "warn")
         for o in r["outputs"]:
             rows.append(f'<tr data-runner="{_e(r["runner"])}"><td class="s">{_e(r["runner"])}</td>'
+                        f'<td class="s">{_e(r.get("profile", "tflm"))}</td>'
                         f'<td class="s">{_e(o["output"])}</td>'
                         + _td(o["exact"], _pct(o["exact"]), field="exact")
                         + _td(o["max_abs_lsb"], field="max_abs_lsb")
@@ -165,18 +166,24 @@ def _runners_section(v: dict) -> str:
                         + f'<td class="s muted note">{_e(r.get("note") or "")}</td></tr>')
         if not r["outputs"]:  # refused or crashed: no outputs, the reason in the note
             rows.append(f'<tr data-runner="{_e(r["runner"])}"><td class="s">{_e(r["runner"])}'
-                        '</td><td class="s">-</td><td>-</td><td>-</td><td>-</td>'
+                        f'</td><td class="s">{_e(r.get("profile", "tflm"))}</td>'
+                        '<td class="s">-</td><td>-</td><td>-</td><td>-</td>'
                         f'<td class="s fail">{_e(r["status"])}</td>'
                         f'<td class="s muted note">{_e(r.get("note") or "")}</td></tr>')
     verdict = v.get("status") or ("PASS" if v.get("passed", True) else "FAIL")
-    head = ("<tr><th class=s>runner</th><th class=s>output</th><th>exact</th>"
+    head = ("<tr><th class=s>runner</th><th class=s>profile</th><th class=s>output</th>"
+            "<th>exact</th>"
             "<th>max_abs_lsb</th><th>mismatched</th><th class=s>status</th>"
             "<th class=s>note</th></tr>")
     body = f'<table id="runners-table">{head}{"".join(rows)}</table>' if rows else \
         "<p>No runner compared: the reference ran alone.</p>"
+    gaps = {r["profile"]: r["profile_gap"]["summary"] for r in v["runners"]
+            if r.get("profile_gap")}
+    explain = "".join(f'<p class="muted">{_e(g)}</p>' for g in gaps.values())
     return (f'<p>verdict: <span class="{"pass" if verdict == "PASS" else "fail"}" '
             f'id="verdict">{verdict}</span> on {v["samples"]} samples '
-            f'({_e(v["inputs"])})</p>{body}')
+            f'({_e(v["inputs"])}), each runner against the reference in its profile</p>'
+            f'{body}{explain}')
 
 
 def _layers_section(d: dict) -> str:

@@ -10,6 +10,11 @@ def verify_dict(report) -> dict:
     """One JSON object in DESIGN.md's vocabulary."""
     d = to_jsonable(report)
     d["status"] = {0: "PASS", 1: "FAIL"}.get(report.exit_code, "INCOMPLETE")
+    for r, rd in zip(report.runners, d.get("runners", [])):
+        gap = getattr(r, "profile_gap", None)
+        if gap is not None:
+            rd["profile_gap"].update(identical=gap.identical, max_abs_lsb=gap.max_abs_lsb,
+                                     explained_by=gap.explained_by, summary=gap.summary())
     return d
 
 
@@ -42,21 +47,38 @@ def _divergence_lines(r) -> list[str]:
     return lines
 
 
+def _explain_lines(report) -> list[str]:
+    """verify --explain: how far each runner's profile is from tflm on these inputs."""
+    seen, lines = {}, []
+    for r in report.runners:
+        gap = getattr(r, "profile_gap", None)
+        if gap is not None:
+            seen.setdefault(gap.profile, (gap, []))[1].append(r.runner)
+    for profile, (gap, names) in seen.items():
+        lines.append(f"  {profile} ({', '.join(names)}): {gap.summary()}")
+    if not lines:
+        return []
+    return ["", f"profiles vs tflm on these {report.samples} inputs (--explain):", *lines]
+
+
 def verify_text(report) -> str:
+    profiles = getattr(report, "profiles", None) or ["tflm"]
     out = [f"model:  {report.model}", f"inputs: {report.inputs}",
-           f"judge:  {report.judge} ({report.samples} inferences in "
+           f"judge:  {report.judge} in profile{'s' if len(profiles) > 1 else ''} "
+           f"{', '.join(profiles)} ({report.samples} inferences each, "
            f"{report.reference_seconds:.2f} s)", ""]
     rows = []
     for r in report.runners:
         for o in r.outputs:
-            rows.append([r.runner, o.output, _pct(o.exact),
+            rows.append([r.runner, getattr(r, "profile", "tflm"), o.output, _pct(o.exact),
                          "-" if o.max_abs_lsb is None else o.max_abs_lsb,
                          f"{o.mismatched_elements}/{o.elements}", STATUS[r.status]])
         if not r.outputs:
-            rows.append([r.runner, "-", "-", "-", "-", STATUS[r.status]])
+            rows.append([r.runner, getattr(r, "profile", "tflm"), "-", "-", "-", "-",
+                         STATUS[r.status]])
     if rows:
-        out.append(table(rows, ["runner", "output", "exact", "max_abs_lsb", "mismatched",
-                                "status"], "llrrrl"))
+        out.append(table(rows, ["runner", "profile", "output", "exact", "max_abs_lsb",
+                                "mismatched", "status"], "lllrrrl"))
     else:
         out.append("(no runner compared: the reference ran alone)")
     notes = [f"  {r.runner}: {r.status + ': ' if r.status in FAILED else ''}{r.note}"
@@ -66,6 +88,7 @@ def verify_text(report) -> str:
               for r in report.runners for o in r.outputs if o.note]
     if notes:
         out += [""] + notes
+    out += _explain_lines(report)
     if report.metrics:
         out += ["", f"int8 reference vs float model ({report.float_model or 'none'})"
                 + (f", labels {report.labels}" if report.labels else "") + ":"]
@@ -101,8 +124,8 @@ def verdict_line(report) -> str:
     could_not = [f"{r.runner} {r.status}" for r in report.runners if r.status in FAILED]
     differs = (f"; {', '.join(by['differs'])} differ by LSBs (reported, not failed on)"
                if by["differs"] else "")
-    exact = (f"{', '.join(by['exact'])} identical to the reference on {report.samples} samples"
-             if by["exact"] else "")
+    exact = (f"{', '.join(by['exact'])} identical to the reference (each in its profile) on "
+             f"{report.samples} samples" if by["exact"] else "")
     if by["mismatch"]:
         line = (f"FAIL: {', '.join(by['mismatch'])} differ(s) from the reference where "
                 "exactness is required")

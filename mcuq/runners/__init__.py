@@ -11,7 +11,7 @@ def make_runner(name: str, model, **options) -> Runner:
     """Build a runner by its report name."""
     if name == "reference":
         from .reference import ReferenceRunner
-        return ReferenceRunner(model)
+        return ReferenceRunner(model, options.get("profile"))
     if name == "tflite":
         from .tflite import TfliteRunner
         return TfliteRunner(model, kernels=options.get("kernels", "ref"))

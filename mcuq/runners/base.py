@@ -11,6 +11,9 @@ class Runner:
     """run(inputs) with inputs a list (one per model input) of int arrays (B, *shape)."""
 
     name: str = "?"
+    #: The reference profile (mcuq.reference.profiles) whose bytes this runner computes: verify
+    #: compares it with the reference run in that profile.
+    profile: str = "tflm"
     #: True when this runner must agree with the reference to the byte (else: report only).
     exact: bool = True
     #: True when run(..., keep_intermediates=True) returns every activation tensor.

@@ -38,16 +38,22 @@ class FirmwareRunner(Runner):
     (-fno-sanitize-recover=all): the runner is named "host-sanitize" and any sanitizer report
     fails it with the report's text (VerificationError).
     extra_cflags are added to the compile (tests use -DMCUQ_TEST_ROUNDING_FAULT).
+    rounding: "double" (TFLite Micro's default) or "single" (TFLITE_SINGLE_ROUNDING); the runner
+    is compared with the reference profile of that rounding (tflm / single-rounding).
     """
 
     gives_intermediates = False
 
     def __init__(self, model, target: str = "host", sanitize: bool = False,
                  extra_cflags: tuple[str, ...] = (), cache_dir: Path | None = None,
-                 timeout: float | None = None):
+                 timeout: float | None = None, rounding: str = "double"):
         super().__init__(model)
         if target not in TOOLS:
             raise ValueError(target)
+        from ..reference.profiles import profile_for_rounding
+
+        self.rounding = rounding
+        self.profile = profile_for_rounding(rounding).name
         self.target = target
         self.sanitize = sanitize and target == "host"
         self.name = "host-sanitize" if self.sanitize else target
@@ -66,7 +72,7 @@ class FirmwareRunner(Runner):
             goal = self._make_target()
             try:
                 project = project_dir(self.model, f"{goal}|{' '.join(self.extra_cflags)}",
-                                      self.cache_dir)
+                                      self.cache_dir, self.rounding)
                 binary = project / "build" / goal / (
                     "model.elf" if goal == "cortex-m4" else "model")
                 if not binary.exists():

@@ -31,6 +31,7 @@ class IsolatedRunner(Runner):
         self.model = inner.model
         self.name = inner.name
         self.exact = inner.exact
+        self.profile = inner.profile
         self.gives_intermediates = inner.gives_intermediates
         self.differences = getattr(inner, "differences", {})
 

@@ -1,4 +1,5 @@
-"""The judge: mcuq's numpy implementation of TFLite Micro's integer kernels."""
+"""The judge: mcuq's numpy implementation of the int8 kernels, in one semantics profile
+(mcuq.reference.profiles: tflm by default, litert, single-rounding)."""
 from __future__ import annotations
 
 from ..reference import Interpreter
@@ -9,9 +10,10 @@ class ReferenceRunner(Runner):
     name = "reference"
     gives_intermediates = True
 
-    def __init__(self, model):
+    def __init__(self, model, profile=None):
         super().__init__(model)
-        self.interpreter = Interpreter(model)
+        self.interpreter = Interpreter(self.model, profile)
+        self.profile = self.interpreter.profile.name
 
     def run(self, inputs, keep_intermediates=False):
         return self.interpreter.run(inputs, keep_intermediates)

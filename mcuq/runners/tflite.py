@@ -1,8 +1,10 @@
 """TensorFlow Lite's interpreter: LiteRT (ai-edge-litert), else tflite-runtime, else tf.lite.
 
-kernels="ref" uses the reference op resolver (must match mcuq's reference to the byte);
-kernels="default" uses the optimized kernels (XNNPACK off or on as the package builds them);
-they may differ by an LSB and are reported, never failed on.
+kernels="ref" uses the reference op resolver: it must match mcuq's reference run in the
+interpreter's own profile (`litert`, or `tflite-legacy` for tflite-runtime / TF < 2.20: see
+tflite_profile) to the byte. kernels="default" uses the optimized kernels (XNNPACK off or on
+as the package builds them); they are compared with the same profile and reported, never
+failed on.
 """
 from __future__ import annotations
 
@@ -32,52 +34,51 @@ def interpreter_module():
                              "pip install ai-edge-litert") from None
 
 
-#: Ops whose kernels in TFLite's interpreter (LiteRT 2.3, reference op resolver) are known to
-#: round differently from TensorFlow Lite Micro. mcuq follows TFLite Micro; on models with these
-#: ops the `tflite` runner is reported with its LSB differences instead of failing the run.
-#: Each entry is proved by a test (named in the entry or in tests/reference/test_tflite_differences.py).
+#: Ops whose kernels in TFLite's interpreter (reference op resolver) compute differently from
+#: TensorFlow Lite Micro's. The `litert` / `tflite-legacy` reference profiles
+#: (mcuq.reference.profiles) reproduce each of them exactly, so the `tflite` runner is held to
+#: the byte against its own profile; `verify --explain` measures how far that profile is from
+#: TFLite Micro on the given inputs. Each entry is proved by
+#: tests/reference/test_tflite_differences.py (TFLite == its profile != TFLite Micro).
 KNOWN_DIFFERENCES = {
     "FULLY_CONNECTED": (
-        "LiteRT's reference FULLY_CONNECTED rescales with a single rounding (ties toward +inf "
-        "on the full product); TFLite Micro rounds twice (SaturatingRoundingDoublingHighMul, "
-        "then RoundingDivideByPOT). Results differ by 1 LSB where the product lies within "
-        "half an LSB of the first rounding step of a tie. LiteRT also takes a per-tensor "
-        "layer's input * filter scale product in float (TFLite Micro: double), which moves "
-        "the multiplier by up to 2^-24 relative (1 LSB on rare values), and where the "
-        "requantization leaves int32 (a wrapping accumulator, acc * 2^shift overflowing) "
-        "its int64 path gives unrelated values (tests/exactness.py: "
-        "fc_requantization_overflows)."),
+        "LiteRT (TF >= 2.20) rescales the int32 accumulator in double with one rounding, "
+        "(int32)round(acc * s_in * s_w / s_out), ties away from zero, an out-of-range product "
+        "becoming INT32_MIN; TFLite Micro rounds twice (SaturatingRoundingDoublingHighMul, "
+        "then RoundingDivideByPOT: x.25 can round up). TFLite < 2.20 rounds twice but takes "
+        "a per-tensor layer's s_in * s_w product in float (TFLite Micro: double)."),
     "LEAKY_RELU": (
-        "LiteRT computes LEAKY_RELU's multipliers (input_scale / output_scale and "
-        "input_scale * alpha / output_scale) in float; TFLite Micro in double. Where the "
-        "float quotient lands on a rounding tie (e.g. scales 0.25 and 0.1: exactly 2.5) "
-        "the outputs differ by 1 LSB. Proved by tests/reference/test_tflite_differences.py::"
-        "test_leaky_relu_multiplier_differs_in_tflite_and_reference_follows_tflm."),
+        "TFLite computes the multipliers s_in / s_out and s_in * alpha / s_out in float "
+        "(TFLite Micro: double). Where the float quotient lands on a rounding tie (scales "
+        "0.25 and 0.1: exactly 2.5) the outputs differ by 1 LSB. TFLite < 2.20 also "
+        "multiplies by a negative alpha multiplier directly (TFLite Micro and LiteRT: "
+        "-MBQM(x, -M)), which rounds the other way on ties."),
     "LOGISTIC": (
-        "LiteRT's int8 LOGISTIC reads a float-filled 256-entry table (1/(1+exp(-x))); "
-        "TFLite Micro evaluates gemmlowp's fixed-point logistic. They differ by 1 LSB on rare "
-        "inputs, and for input scales >= 15/8 TFLite Micro saturates x == zero_point to -128. "
-        "Proved by tests/reference/test_sigmoid_tanh.py::test_tflite_float_table_differs_from_tflm."),
+        "TFLite's int8 LOGISTIC reads a 256-entry table filled in float at prepare "
+        "(1 / (1 + expf(-x)), roundf); TFLite Micro evaluates gemmlowp's fixed-point logistic. "
+        "They differ by 1 LSB on rare inputs, and for input scales >= 15/8 TFLite Micro "
+        "saturates x == zero_point to -128."),
     "PRELU": (
-        "LiteRT's int8 PRELU computes the negative-side multiplier s_in * s_alpha / s_out in "
-        "float32; TFLite Micro in double. Near a rounding tie they differ by 1 LSB (e.g. "
-        "scales 0.05, 0.05, 0.001: 2.49999996 in double, 2.5 in float). Proved by "
-        "tests/reference/test_arith.py::test_tflite_prelu_multiplier_differs_from_tflm."),
+        "TFLite computes the multipliers s_in / s_out and s_in * s_alpha / s_out in float32; "
+        "TFLite Micro in double. Near a rounding tie they differ by 1 LSB (e.g. scales 0.05, "
+        "0.05, 0.001: 2.49999996 in double, 2.5 in float)."),
+    "RELU": (
+        "TFLite computes the multiplier s_in / s_out in float (TFLite Micro: double): with "
+        "scales 0.25 and 0.1 the float quotient is exactly 2.5 and x - zp = 1 gives 3, not 2."),
     "RELU6": (
         "TFLite Micro clamps RELU6 in the input's quantization and ignores the output's; "
-        "LiteRT requantizes to the output scale. They differ whenever input and output "
-        "quantization differ (converted models fuse RELU6 or give both the same quantization). "
-        "Proved by tests/reference/test_activations.py::"
-        "test_relu6_tflm_ignores_output_quantization_tflite_does_not."),
+        "TFLite requantizes like RELU and clamps to [zp_out, zp_out + roundf(6 / s_out)]. They "
+        "differ whenever input and output quantization differ."),
     "SUM": (
-        "LiteRT's int8 SUM (reference kernels) rescales the int32 sum differently from TFLite "
-        "Micro's QuantizedMeanOrSum (integer multiplier, no 1/n fold); the results differ by "
-        "many LSB. Proved by tests/reference/test_reductions.py::test_tflite_sum_differs_from_tflm."),
+        "TFLite's int8 SUM (LiteRT 2.3, tflite-runtime 2.14) runs its uint8 kernel on the int8 "
+        "bytes: every value is read as uint8 (-100 as 156), summed and requantized as TFLite "
+        "Micro's QuantizedMeanOrSum does, clamped to [0, 255] and stored as that byte "
+        "(measured on 500 + 300 hypothesis cases); TFLite Micro sums the int8 values. Any "
+        "negative input changes the result."),
     "TANH": (
-        "LiteRT's int8 TANH reads a float-filled 256-entry table (tanh(x)); TFLite Micro "
-        "evaluates gemmlowp's fixed-point tanh. They differ by 1 LSB on rare inputs (and more "
-        "for input scales where TFLite Micro's input radius becomes 0). Proved by "
-        "tests/reference/test_sigmoid_tanh.py::test_tflite_float_table_differs_from_tflm."),
+        "TFLite's int8 TANH reads a 256-entry table filled in float at prepare (tanhf, roundf); "
+        "TFLite Micro evaluates gemmlowp's fixed-point tanh. They differ by 1 LSB on rare "
+        "inputs (and more for input scales where TFLite Micro's input radius becomes 0)."),
 }
 
 
@@ -85,6 +86,58 @@ def known_differences(model) -> dict[str, str]:
     """The KNOWN_DIFFERENCES entries that apply to `model`'s ops."""
     return {op: why for op, why in KNOWN_DIFFERENCES.items()
             if any(o.opcode == op for o in model.operators)}
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for p in str(version).split(".")[:3]:
+        digits = "".join(ch for ch in p if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+        if digits != p:
+            break
+    return tuple(parts)
+
+
+def tflite_profile(package: str, version: str) -> str:
+    """The reference profile of TFLite's reference kernels in `package` (as named by
+    interpreter_module) at `version`: the float FULLY_CONNECTED rescale arrived in TensorFlow
+    2.20 (ai-edge-litert 2.x ships it: measured on 2.3), so TensorFlow >= 2.20 and
+    ai-edge-litert >= 2 are `litert`; tflite-runtime (last release 2.14, numpy < 2 only; its
+    kernels measured) and older TensorFlow / ai-edge-litert are `tflite-legacy`."""
+    v = _version_tuple(version)
+    if package == "ai-edge-litert":
+        return "litert" if v >= (2,) else "tflite-legacy"
+    if package == "tensorflow":
+        return "litert" if v >= (2, 20) else "tflite-legacy"
+    return "tflite-legacy"  # tflite-runtime
+
+
+def interpreter_package() -> str:
+    """The package interpreter_module() takes, found without importing it (verify decides
+    the tflite runner's profile in the parent; the native interpreter loads in a child only).
+    A package that is found but fails to import is caught when the runner runs."""
+    from importlib.util import find_spec
+
+    for module, package in (("ai_edge_litert", "ai-edge-litert"),
+                            ("tflite_runtime", "tflite-runtime"), ("tensorflow", "tensorflow")):
+        if find_spec(module) is not None:
+            return package
+    raise ToolchainError("no TFLite interpreter is installed", "pip install ai-edge-litert")
+
+
+def interpreter_version(package: str) -> str:
+    """The installed version of `package` ("0" when unknown)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        if package == "tensorflow":
+            import tensorflow as tf
+            return tf.__version__
+        return "0"
 
 
 class TfliteRunner(Runner):
@@ -97,15 +150,25 @@ class TfliteRunner(Runner):
             raise ValueError(kernels)
         self.kernels = kernels
         self.name = "tflite" if kernels == "ref" else "tflite-default"
-        #: Exact unless the model has an op whose TFLite kernel is known to round differently.
-        self.differences = known_differences(self.model) if kernels == "ref" else {}
-        self.exact = kernels == "ref" and not self.differences
+        self.package = interpreter_package()
+        self.version = interpreter_version(self.package)
+        #: The reference kernels are exact against their own profile; the optimized ones
+        #: (XNNPACK, ruy) are compared with it and reported, never failed on.
+        self.profile = tflite_profile(self.package, self.version)
+        self.exact = kernels == "ref"
+        #: KNOWN_DIFFERENCES entries of this model's ops (what separates it from TFLite Micro)
+        self.differences = known_differences(self.model)
 
     def spawn_args(self) -> dict:
         return {"kernels": self.kernels}
 
     def _interpreter(self, preserve: bool):
-        Interpreter, OpResolverType, _ = interpreter_module()
+        Interpreter, OpResolverType, package = interpreter_module()
+        if package != self.package:  # found by interpreter_package but does not import
+            raise ToolchainError(
+                f"{self.package} is installed but does not import (mcuq would judge "
+                f"{package}'s interpreter in the {self.profile} profile)",
+                f"repair or uninstall {self.package} (tflite-runtime needs numpy < 2)")
         resolver = (OpResolverType.BUILTIN_REF if self.kernels == "ref"
                     else OpResolverType.AUTO)
         it = Interpreter(model_content=self.model.data,

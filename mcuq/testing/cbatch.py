@@ -16,6 +16,7 @@ from ..codegen.render import ProjectWriter, firmware_dir
 from ..codegen.target_c import PLATFORM_FILES, kernel_files, render_c_model, template_data
 from ..model import load_model
 from ..reference import Interpreter
+from ..reference.profiles import profile_for_rounding
 from ..toolchain import require_tools
 
 HOST_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-g", "-fno-omit-frame-pointer",
@@ -33,29 +34,32 @@ class Case:
 
 
 def run_batch(cases: list[Case], target: str = "host", extra_cflags: tuple[str, ...] = (),
-              workdir: str | None = None) -> list[str]:
+              workdir: str | None = None, rounding: str = "double") -> list[str]:
     """Build all cases into one binary for `target`, run each, compare with the reference.
+    rounding: the kernels' requantization ("double" or "single": built with
+    -DMCUQ_SINGLE_ROUNDING=1 and compared with the reference's single-rounding profile).
     Returns a list of failure descriptions (one per mismatching case)."""
     require_tools(target)
     tmp_ctx = tempfile.TemporaryDirectory(prefix="mcuq-batch-") if workdir is None else None
     root = Path(workdir or tmp_ctx.name)
+    flags = (f"-DMCUQ_SINGLE_ROUNDING={int(rounding == 'single')}", *extra_cflags)
     try:
-        return _run(cases, target, extra_cflags, root)
+        return _run(cases, target, flags, root, rounding)
     finally:
         if tmp_ctx is not None:
             tmp_ctx.cleanup()
 
 
-def _run(cases, target, extra_cflags, root: Path) -> list[str]:
+def _run(cases, target, extra_cflags, root: Path, rounding: str) -> list[str]:
     models, expected, entries, sources = [], [], [], set()
     proj = root / "proj"
     with ProjectWriter(proj, force=True) as w:
         for k, case in enumerate(cases):
             m = load_model(case.model)
-            interp = Interpreter(m)
+            interp = Interpreter(m, profile_for_rounding(rounding))
             cm = build_cmodel(m, f"case{k}", interp)
             case.paths = tuple(p for call in cm.calls for p in call.paths)
-            data = template_data(m, cm, [])
+            data = template_data(m, cm, [], rounding)
             render_c_model(w, data, prefix=f"case{k}/")
             sources.update(cm.sources)
             models.append(m)

@@ -25,8 +25,11 @@ def collect_cases(model_strategy, examples: int = EXAMPLES, batch: int = 3) -> l
 
 
 def assert_c_matches_reference(model_strategy, target: str = "host", examples: int = EXAMPLES,
-                               extra_cflags: tuple[str, ...] = ()) -> int:
+                               extra_cflags: tuple[str, ...] = (),
+                               rounding: str = "double") -> int:
+    """rounding "single": the kernels built with -DMCUQ_SINGLE_ROUNDING=1 against the
+    reference's single-rounding profile."""
     cases = collect_cases(model_strategy, examples)
-    failures = run_batch(cases, target, extra_cflags)
+    failures = run_batch(cases, target, extra_cflags, rounding=rounding)
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(failures[:10])
     return len(cases)

@@ -1,12 +1,15 @@
 """Every code path of the C conv/depthwise/fully-connected kernels, reached on purpose and proved
 identical to the reference: one batch of cases aimed at each kernel target
 (mcuq.testing.strategies), built once under ASan + UBSan (-fno-sanitize-recover: any report
-fails the case) and once for Cortex-M4 (QEMU). The emitters record the path each op took
-(CCall.paths); the test prints the coverage table and fails if a path was never taken.
+fails the case) and once for Cortex-M4 (QEMU), in both requantization roundings (double vs the
+tflm profile, single -- -DMCUQ_SINGLE_ROUNDING=1 -- vs the single-rounding profile). The
+emitters record the path each op took (CCall.paths); the test prints the coverage table and
+fails if a path was never taken.
 
 MCUQ_EXAMPLES=N draws N // 8 cases per target instead of 3 (MCUQ_RANDOM=1: new ones)."""
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from mcuq.model import load_model
@@ -74,21 +77,24 @@ def _coverage(cases: list[Case]) -> Counter:
     return hits
 
 
-def test_every_c_kernel_path_is_taken_and_exact_on_host_sanitized(host_cc):
+@pytest.mark.parametrize("rounding", ["double", "single"])
+def test_every_c_kernel_path_is_taken_and_exact_on_host_sanitized(host_cc, rounding):
     cases = path_cases()
-    failures = run_batch(cases, "host")  # -fsanitize=address,undefined -fno-sanitize-recover
+    # -fsanitize=address,undefined -fno-sanitize-recover
+    failures = run_batch(cases, "host", rounding=rounding)
     hits = _coverage(cases)
-    print(f"\nC kernel path coverage, {len(cases)} cases (host, ASan + UBSan):\n"
-          + coverage_table(hits, REQUIRED))
+    print(f"\nC kernel path coverage, {len(cases)} cases (host, ASan + UBSan, {rounding} "
+          "rounding):\n" + coverage_table(hits, REQUIRED))
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(
         failures[:10])
     missing = sorted(REQUIRED - {k for k, n in hits.items() if n})
     assert not missing, f"kernel paths never taken: {missing}"
 
 
-def test_every_c_kernel_path_is_exact_on_cortex_m4(cortex_m4):
+@pytest.mark.parametrize("rounding", ["double", "single"])
+def test_every_c_kernel_path_is_exact_on_cortex_m4(cortex_m4, rounding):
     cases = path_cases(per_target=1)
-    failures = run_batch(cases, "cortex-m4")
+    failures = run_batch(cases, "cortex-m4", rounding=rounding)
     hits = _coverage(cases)
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(
         failures[:10])
@@ -118,8 +124,8 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
                    + "".join(f'  printf("{k} %ld\\n", (long)({k}));\n' for k in python)
                    + "  return 0;\n}\n")
     exe = tmp_path / "limits"
-    subprocess.run(["cc", "-std=c99", f"-I{firmware_dir() / 'kernels'}", str(src), "-o",
-                    str(exe)], check=True)
+    subprocess.run(["cc", "-std=c99", "-DMCUQ_SINGLE_ROUNDING=0",  # (a project's mcuq_config.h)
+                    f"-I{firmware_dir() / 'kernels'}", str(src), "-o", str(exe)], check=True)
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
     c = {k: int(v) for k, v in (line.split() for line in out.splitlines())}
     assert c == python

@@ -1,6 +1,7 @@
 """RELU, RELU6, LEAKY_RELU, HARD_SWISH on int8: random shapes and quantization, every int8
-input value, reference == TFLM == TFLite (RELU6 with differing input/output quantization:
-TFLM only, TFLite's kernel requantizes and is proved to differ)."""
+input value; reference (tflm profile) == TFLM and reference (litert profile) == LiteRT (RELU6
+with differing input/output quantization: TFLite Micro clamps in the input's quantization,
+LiteRT requantizes; each profile follows its runtime)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -100,8 +101,8 @@ def test_relu6_matches_tflm_and_tflite(model, seed):
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(relu6_models(same_quant=False), st.integers(0, 1000))
-def test_relu6_requantizing_matches_tflm(model, seed):
-    _check(model, seed, runners=("tflm",))
+def test_relu6_requantizing_matches_tflm_and_litert(model, seed):
+    _check(model, seed)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -127,6 +128,8 @@ def test_relu6_tflm_ignores_output_quantization_tflite_does_not():
     assert np.array_equal(ref, make_runner("tflm", load_model(model)).run(x).outputs[0])
     lite = make_runner("tflite", load_model(model)).run(x).outputs[0]
     assert np.abs(lite.astype(int) - ref).max() > 1
+    litert = make_runner("reference", load_model(model), profile="litert").run(x).outputs[0]
+    assert np.array_equal(lite, litert)
 
 
 def test_hard_swish_rejects_output_scale_below_input_scale_over_128():

@@ -1,10 +1,10 @@
 """LOGISTIC and TANH int8: random shapes, input scales 1e-3..1 and zero points, every int8 input
-value; reference == TFLM to the byte.
+value; reference (tflm profile) == TFLM and reference (litert profile) == LiteRT, to the byte.
 
-TFLite's interpreter is not a judge here: its int8 LOGISTIC/TANH (reference resolver too) read
-a 256-entry table filled in float (PopulateLookupTable with 1/(1+exp(-x)) and tanh), while
-TFLite Micro evaluates gemmlowp's fixed-point logistic/tanh. They differ by 1 LSB on rare
-inputs; test_tflite_float_table_differs_from_tflm proves it on concrete cases.
+The two runtimes compute differently: LiteRT's int8 LOGISTIC/TANH (reference resolver too) read
+a 256-entry table filled in float (LUTPopulate with 1/(1+expf(-x)) and tanhf), TFLite Micro
+evaluates gemmlowp's fixed-point logistic/tanh; the litert profile builds the same table.
+test_tflite_float_table_differs_from_tflm pins concrete cases where they differ.
 """
 import math
 
@@ -56,15 +56,15 @@ def every_value(model_bytes: bytes, seed: int = 0) -> list[np.ndarray]:
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(sigmoid_tanh_models(), st.integers(0, 1000))
-def test_sigmoid_tanh_match_tflm(model, seed):
-    assert_exact(model, seed=seed, runners=("tflm",), inputs=every_value(model, seed))
+def test_sigmoid_tanh_match_tflm_and_litert(model, seed):
+    assert_exact(model, seed=seed, inputs=every_value(model, seed))
 
 
 @settings(max_examples=max(EXAMPLES // 3, 3), deadline=None)
 @given(sigmoid_tanh_models(log_scale=(0.0, 2.5)), st.integers(0, 1000))
 def test_sigmoid_tanh_large_input_scales_match_tflm(model, seed):
     # Large scales shrink input_range_radius to a few LSB (to 0 above scale 15/8).
-    assert_exact(model, seed=seed, runners=("tflm",), inputs=every_value(model, seed))
+    assert_exact(model, seed=seed, inputs=every_value(model, seed))
 
 
 # (op, input scale, input zero point, input value, TFLite Micro's output), found by search.
@@ -75,14 +75,15 @@ TFLITE_DIFFERS = [("LOGISTIC", 0.001467994530685246, -128, 27, 14),
 
 @pytest.mark.parametrize("opcode,s_in,zp_in,value,expected", TFLITE_DIFFERS)
 def test_tflite_float_table_differs_from_tflm(opcode, s_in, zp_in, value, expected):
+    """TFLite Micro and LiteRT differ by 1 LSB here; each equals the reference in its profile."""
+    assert opcode in KNOWN_DIFFERENCES
     model = load_model(act_model(opcode, (1, 1), s_in, zp_in))
     x = [np.array([[[value]]], np.int8)]
-    ref, tflm, tfl = (int(make_runner(r, model).run(x).outputs[0].ravel()[0])
-                      for r in ("reference", "tflm", "tflite"))
+    one = lambda r, **o: int(make_runner(r, model, **o).run(x).outputs[0].ravel()[0])  # noqa
+    ref, tflm, tfl = one("reference"), one("tflm"), one("tflite")
     assert ref == tflm == expected
     assert abs(tfl - ref) == 1
-    if opcode in KNOWN_DIFFERENCES:
-        assert not make_runner("tflite", model).exact
+    assert tfl == one("reference", profile="litert")
 
 
 def test_prepare_follows_tflm_formulas():

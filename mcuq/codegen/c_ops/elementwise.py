@@ -66,10 +66,12 @@ def emit(ctx, op, p):
     if (op.opcode in ("ADD", "SUB") and len(extents) == 1 and st1 == [1] and st2 == [1]
             and extents[0] >= LUT_MIN_ELEMENTS):
         lut1 = ctx.array("lut1", _scaled_input_lut(p.input1_offset, p.input1_multiplier,
-                                                   p.input1_shift, p.left_shift).astype(np.int32),
+                                                   p.input1_shift, p.left_shift,
+                                                   p.rounding).astype(np.int32),
                          comment="input 1 scaled, per int8 value")
         lut2 = ctx.array("lut2", _scaled_input_lut(p.input2_offset, p.input2_multiplier,
-                                                   p.input2_shift, p.left_shift).astype(np.int32),
+                                                   p.input2_shift, p.left_shift,
+                                                   p.rounding).astype(np.int32),
                          comment="input 2 scaled, per int8 value")
         ctx.path(f"{op.opcode.lower()}/tables")
     if len(extents) > MAX_RANK:  # cannot happen: prepare refuses rank > 7

@@ -13,6 +13,11 @@ LEAKY_RELU two multipliers, both computed in double by the tflite-micro build:
            float). A negative alpha is applied as -MBQM(x, -M_alpha) (QuantizeLeakyRelu).
 HARD_SWISH int16 fixed point (reference_ops::HardSwish) with int16 multipliers from
            DownScaleInt32ToInt16Multiplier; every int16 intermediate wraps as C does.
+
+Profile litert (LiteRT's activations.cc, decided in each prepare): RELU and LEAKY_RELU take
+their real multipliers as float quotients/products (converted to double afterwards); RELU6
+requantizes like RELU, clamped to [zp_out, zp_out + roundf(6.0f / s_out)]. single-rounding:
+every MultiplyByQuantizedMultiplier rounds once.
 """
 from __future__ import annotations
 
@@ -104,6 +109,28 @@ class ReluParams:
     act_min: int
     act_max: int
     output_shape: tuple[int, ...]
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
+
+
+def _ratio(profile, numerator: float, denominator: float) -> float:
+    """numerator / denominator of float32 scales: in double (TFLite Micro) or in float
+    (LiteRT's `input->params.scale / output->params.scale`)."""
+    a, b = np.float32(numerator), np.float32(denominator)
+    return float(a / b) if profile.tflite_activations else float(np.float64(a) / np.float64(b))
+
+
+def relu_params(x, y, profile, upper: float | None = None) -> "ReluParams":
+    """RELU's requantization (and LiteRT's RELU6: upper 6.0): zp_out + MBQM(x - zp_in) clamped
+    to [max(-128, zp_out), min(127, zp_out + roundf(upper / s_out))]."""
+    mult, shift = profile.quantize_multiplier(_ratio(profile, x.scale, y.scale))
+    hi = 127
+    if upper is not None:
+        q = fp.c_float_to_int32(fp.round_away(np.float32(upper) / np.float32(y.scale)))
+        hi = min(127, int(fp.wrap_int32(int(q) + y.zero_point)))
+    # zero_point + roundf(0.0f / scale) == zero_point
+    return ReluParams(input_offset=x.zero_point, output_offset=y.zero_point,
+                      multiplier=mult, shift=shift, act_min=max(-128, y.zero_point),
+                      act_max=hi, output_shape=y.shape, rounding=profile.rounding)
 
 
 @register("RELU")
@@ -111,19 +138,15 @@ class Relu:
     SIGNATURE = Signature(("input",))
 
     @staticmethod
-    def prepare(op, model) -> ReluParams:
+    def prepare(op, model, profile) -> ReluParams:
         x, y = _int8_pair(op, model)
-        real = float(np.float64(np.float32(x.scale)) / np.float64(np.float32(y.scale)))
-        mult, shift = fp.quantize_multiplier(real)
-        # zero_point + roundf(0.0f / scale) == zero_point
-        return ReluParams(input_offset=x.zero_point, output_offset=y.zero_point,
-                          multiplier=mult, shift=shift, act_min=max(-128, y.zero_point),
-                          act_max=127, output_shape=y.shape)
+        return relu_params(x, y, profile)
 
     @staticmethod
     def run(p: ReluParams, inputs):
         x = inputs[0].astype(np.int64) - p.input_offset
-        v = fp.multiply_by_quantized_multiplier(x, p.multiplier, p.shift) + p.output_offset
+        v = fp.multiply_by_quantized_multiplier(x, p.multiplier, p.shift,
+                                                p.rounding) + p.output_offset
         out = np.clip(fp.wrap_int32(v), p.act_min, p.act_max).astype(np.int8)  # int32 add
         return [out.reshape(x.shape[0], *p.output_shape)]
 
@@ -135,6 +158,9 @@ class Relu6Params:
     lower: int  # input zero point
     upper: int  # 6.0 in the input's quantization
     output_shape: tuple[int, ...]
+    #: litert: LiteRT requantizes RELU6 (RELU's arithmetic, upper bound 6.0 in the output's
+    #: quantization) instead of clamping in the input's
+    requantize: ReluParams | None = None
 
 
 def float_to_quantized_int8(value: float, scale: float, zero_point: int) -> int:
@@ -148,14 +174,17 @@ class Relu6:
     SIGNATURE = Signature(("input",))
 
     @staticmethod
-    def prepare(op, model) -> Relu6Params:
+    def prepare(op, model, profile) -> Relu6Params:
         x, y = _int8_pair(op, model)
         return Relu6Params(lower=x.zero_point,
                            upper=float_to_quantized_int8(6.0, x.scale, x.zero_point),
-                           output_shape=y.shape)
+                           output_shape=y.shape,
+                           requantize=relu_params(x, y, profile, 6.0) if profile.tflite_activations else None)
 
     @staticmethod
     def run(p: Relu6Params, inputs):
+        if p.requantize is not None:
+            return Relu.run(p.requantize, inputs)
         x = inputs[0]
         v = x.astype(np.int64)
         out = np.where(v > p.upper, p.upper, np.where(v < p.lower, p.lower, v)).astype(np.int8)
@@ -173,6 +202,9 @@ class LeakyReluParams:
     multiplier_alpha: int  # negative when alpha < 0
     shift_alpha: int
     output_shape: tuple[int, ...]
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
+    #: a negative alpha multiplier as -MBQM(x, -M) (TFLite Micro, LiteRT) or MBQM(x, M)
+    negate_alpha: bool = True
 
 
 @register("LEAKY_RELU")
@@ -180,25 +212,33 @@ class LeakyRelu:
     SIGNATURE = Signature(("input",))
 
     @staticmethod
-    def prepare(op, model) -> LeakyReluParams:
+    def prepare(op, model, profile) -> LeakyReluParams:
         x, y = _int8_pair(op, model)
-        alpha = np.float64(np.float32(op.options.get("alpha", 0.0)))
-        s_in, s_out = np.float64(np.float32(x.scale)), np.float64(np.float32(y.scale))
-        m_a, s_a = fp.quantize_multiplier(float(s_in * alpha / s_out))
-        m_i, s_i = fp.quantize_multiplier(float(s_in / s_out))
+        alpha = np.float32(op.options.get("alpha", 0.0))
+        s_in, s_out = np.float32(x.scale), np.float32(y.scale)
+        if profile.tflite_activations:  # float32 arithmetic, converted to double afterwards
+            real_alpha = float(s_in * alpha / s_out)
+        else:
+            real_alpha = float(np.float64(s_in) * np.float64(alpha) / np.float64(s_out))
+        m_a, s_a = profile.quantize_multiplier(real_alpha)
+        m_i, s_i = profile.quantize_multiplier(_ratio(profile, s_in, s_out))
         return LeakyReluParams(input_offset=x.zero_point, output_offset=y.zero_point,
                                multiplier_identity=m_i, shift_identity=s_i,
-                               multiplier_alpha=m_a, shift_alpha=s_a, output_shape=y.shape)
+                               multiplier_alpha=m_a, shift_alpha=s_a, output_shape=y.shape,
+                               rounding=profile.rounding,
+                               negate_alpha=not profile.leaky_relu_negative_multiplier)
 
     @staticmethod
     def run(p: LeakyReluParams, inputs):
         x = inputs[0].astype(np.int64) - p.input_offset
-        pos = fp.multiply_by_quantized_multiplier(x, p.multiplier_identity, p.shift_identity)
-        # TFLM multiplies by |multiplier| and negates the product when alpha < 0 (which
-        # rounds differently from multiplying by the negative multiplier directly).
-        negative = p.multiplier_alpha < 0
+        pos = fp.multiply_by_quantized_multiplier(x, p.multiplier_identity, p.shift_identity,
+                                                  p.rounding)
+        # TFLM (and LiteRT) multiply by |multiplier| and negate the product when alpha < 0
+        # (which rounds differently from multiplying by the negative multiplier directly, as
+        # TFLite < 2.20 does).
+        negative = p.multiplier_alpha < 0 and p.negate_alpha
         safe = int(fp.wrap_int32(-p.multiplier_alpha)) if negative else p.multiplier_alpha
-        neg = fp.multiply_by_quantized_multiplier(x, safe, p.shift_alpha)
+        neg = fp.multiply_by_quantized_multiplier(x, safe, p.shift_alpha, p.rounding)
         if negative:
             neg = fp.wrap_int32(-neg)
         v = fp.wrap_int32(np.where(x >= 0, pos, neg) + p.output_offset)  # int32 in TFLM
@@ -224,18 +264,18 @@ class HardSwish:
     SIGNATURE = Signature(("input",))
 
     @staticmethod
-    def prepare(op, model) -> HardSwishParams:
+    def prepare(op, model, profile) -> HardSwishParams:
         x, y = _int8_pair(op, model)
         s_in = np.float32(x.scale)
         hires = np.float32(1.0 / 128.0) * s_in
         reluish_scale = np.float32(3.0 / 32768.0)
-        out_m, out_e = fp.quantize_multiplier(float(hires / np.float32(y.scale)))
+        out_m, out_e = profile.quantize_multiplier(float(hires / np.float32(y.scale)))
         if out_e > 0:
             raise unsupported(op, model,
                               f"output scale {y.scale:g} is below input scale / 128 "
                               f"({x.scale:g} / 128); TFLite Micro rejects it",
                               "requantize the model with a wider output range")
-        rel_m, rel_e = fp.quantize_multiplier(float(hires / reluish_scale))
+        rel_m, rel_e = profile.quantize_multiplier(float(hires / reluish_scale))
         return HardSwishParams(input_zero_point=x.zero_point, output_zero_point=y.zero_point,
                                output_multiplier=downscale_multiplier16(out_m),
                                output_exponent=out_e,

@@ -84,6 +84,7 @@ class PreluParams:
     shift1: int
     multiplier2: int
     shift2: int
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
 
 
 @register("PRELU")
@@ -92,7 +93,7 @@ class Prelu:
     MAX_RANK = 4
 
     @staticmethod
-    def prepare(op, model) -> PreluParams:
+    def prepare(op, model, profile) -> PreluParams:
         x, a = check_signature(op, model, Prelu.SIGNATURE)
         (y,) = model.op_outputs(op)
         require_int8(op, model, (x, a, y))
@@ -107,11 +108,13 @@ class Prelu:
         if len(out) > Prelu.MAX_RANK:
             raise unsupported(op, model, f"rank {len(out)} tensors",
                               "TFLite Micro's PRELU handles up to 4 dimensions")
-        s_in, s_a, s_out = (np.float64(np.float32(t.scale)) for t in (x, a, y))
-        m1, sh1 = fp.quantize_multiplier(float(s_in / s_out))
-        m2, sh2 = fp.quantize_multiplier(float(s_in * s_a / s_out))
+        # TFLite Micro: double arithmetic; TFLite (profile.tflite_activations): float32
+        ftype = np.float32 if profile.tflite_activations else np.float64
+        s_in, s_a, s_out = (ftype(np.float32(t.scale)) for t in (x, a, y))
+        m1, sh1 = profile.quantize_multiplier(float(s_in / s_out))
+        m2, sh2 = profile.quantize_multiplier(float(s_in * s_a / s_out))
         return PreluParams(tuple(x.shape), tuple(a.shape), out, -x.zero_point, -a.zero_point,
-                           y.zero_point, m1, sh1, m2, sh2)
+                           y.zero_point, m1, sh1, m2, sh2, profile.rounding)
 
     @staticmethod
     def run(p: PreluParams, inputs):
@@ -121,8 +124,8 @@ class Prelu:
         av = inputs[1].reshape(b, *(1,) * (rank - len(p.alpha_shape)), *p.alpha_shape)
         xi = xv.astype(np.int64) + p.input_offset
         ai = av.astype(np.int64) + p.alpha_offset
-        pos = fp.multiply_by_quantized_multiplier(xi, p.multiplier1, p.shift1)
-        neg = fp.multiply_by_quantized_multiplier(xi * ai, p.multiplier2, p.shift2)
+        pos = fp.multiply_by_quantized_multiplier(xi, p.multiplier1, p.shift1, p.rounding)
+        neg = fp.multiply_by_quantized_multiplier(xi * ai, p.multiplier2, p.shift2, p.rounding)
         out = np.where(xi >= 0, pos, neg) + p.output_offset
         out = np.broadcast_to(out, (b, *p.output_shape))
         return [np.ascontiguousarray(np.clip(out, -128, 127).astype(np.int8))]
@@ -146,16 +149,19 @@ class SquaredDifferenceParams:
     input2_shift: int
     output_multiplier: int
     output_shift: int
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
 
 
 def squared_difference_values(p: SquaredDifferenceParams, a, c) -> np.ndarray:
     """The int8 arithmetic on broadcastable int8 arrays a, c."""
     def scaled(v, off, m, s):
         shifted = (v.astype(np.int64) + off) << p.left_shift
-        return fp.multiply_by_quantized_multiplier_smaller_than_one_exp(shifted, m, s)
+        return fp.multiply_by_quantized_multiplier_smaller_than_one_exp(shifted, m, s,
+                                                                       p.rounding)
     d = scaled(a, p.input1_offset, p.input1_multiplier, p.input1_shift) - \
         scaled(c, p.input2_offset, p.input2_multiplier, p.input2_shift)
-    out = fp.multiply_by_quantized_multiplier(d * d, p.output_multiplier, p.output_shift)
+    out = fp.multiply_by_quantized_multiplier(d * d, p.output_multiplier, p.output_shift,
+                                              p.rounding)
     return np.clip(out + p.output_offset, -128, 127).astype(np.int8)
 
 
@@ -165,7 +171,7 @@ class SquaredDifference:
     LEFT_SHIFT = 7
 
     @staticmethod
-    def prepare(op, model) -> SquaredDifferenceParams:
+    def prepare(op, model, profile) -> SquaredDifferenceParams:
         x1, x2 = check_signature(op, model, SquaredDifference.SIGNATURE)
         (y,) = model.op_outputs(op)
         require_int8(op, model, (x1, x2, y))
@@ -185,12 +191,12 @@ class SquaredDifference:
             if not 0.0 < real < 1.0:
                 raise unsupported(op, model, f"input '{what}' rescale {real!r} outside (0, 1)",
                                   "check the tensors' scales")
-        m1, sh1 = fp.quantize_multiplier(real1)
-        m2, sh2 = fp.quantize_multiplier(real2)
-        mo, sho = fp.quantize_multiplier(real_out)
+        m1, sh1 = profile.quantize_multiplier(real1)
+        m2, sh2 = profile.quantize_multiplier(real2)
+        mo, sho = profile.quantize_multiplier(real_out)
         return SquaredDifferenceParams(tuple(x1.shape), tuple(x2.shape), out, -x1.zero_point,
                                        -x2.zero_point, y.zero_point, ls, m1, sh1, m2, sh2,
-                                       mo, sho)
+                                       mo, sho, profile.rounding)
 
     @staticmethod
     def run(p: SquaredDifferenceParams, inputs):
@@ -219,12 +225,14 @@ class RsqrtParams:
     name: str = ""
 
 
-def rsqrt_values(q, zp_in: int, zp_out: int, multiplier: int, shift: int) -> np.ndarray:
+def rsqrt_values(q, zp_in: int, zp_out: int, multiplier: int, shift: int,
+                 rounding: str = "double") -> np.ndarray:
     """RsqrtEvalQuantized for int8 values q >= zp_in (int8 result)."""
     value = np.asarray(q, np.int64) - zp_in
     inv, inv_shift = inv_sqrt_quantized_multiplier_exp(value)
-    data = fp.multiply_by_quantized_multiplier(1, inv, inv_shift + K_SHIFT)
-    out = fp.multiply_by_quantized_multiplier(data, multiplier, shift - K_SHIFT) + zp_out
+    data = fp.multiply_by_quantized_multiplier(1, inv, inv_shift + K_SHIFT, rounding)
+    out = fp.multiply_by_quantized_multiplier(data, multiplier, shift - K_SHIFT,
+                                              rounding) + zp_out
     out = np.where(value == 0, np.int64(127), out)
     return np.clip(out, -128, 127).astype(np.int8)
 
@@ -234,7 +242,7 @@ class Rsqrt:
     SIGNATURE = Signature(inputs=("input",))
 
     @staticmethod
-    def prepare(op, model) -> RsqrtParams:
+    def prepare(op, model, profile) -> RsqrtParams:
         (x,) = check_signature(op, model, Rsqrt.SIGNATURE)
         (y,) = model.op_outputs(op)
         require_int8(op, model, (x, y))
@@ -242,7 +250,7 @@ class Rsqrt:
             raise unsupported(op, model, f"output {list(y.shape)} differs from input "
                               f"{list(x.shape)}", "re-convert the model")
         root = np.sqrt(np.float32(x.scale)) * np.float32(y.scale)  # float32, as sqrtf * s
-        m, s = fp.quantize_multiplier(1.0 / float(root))
+        m, s = profile.quantize_multiplier(1.0 / float(root))
         if s - K_SHIFT < -31:
             raise unsupported(op, model, f"output rescale 2^{s - K_SHIFT} is below 2^-31",
                               "TFLite Micro's RoundingDivideByPOT is undefined there; check "
@@ -250,7 +258,8 @@ class Rsqrt:
         q = np.arange(-128, 128)
         valid = q >= x.zero_point
         table = np.zeros(256, np.int8)
-        table[valid] = rsqrt_values(q[valid], x.zero_point, y.zero_point, m, s)
+        table[valid] = rsqrt_values(q[valid], x.zero_point, y.zero_point, m, s,
+                                    profile.rounding)
         return RsqrtParams(x.zero_point, y.zero_point, int(m), int(s), table, valid,
                            op.describe())
 
@@ -275,6 +284,7 @@ class L2NormParams:
     input_zero_point: int
     depth: int
     output_shape: tuple[int, ...]
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
 
 
 @register("L2_NORMALIZATION")
@@ -283,7 +293,7 @@ class L2Normalization:
     OUTPUT_SHIFT = 7  # the output is Q0.7: scale 1/128, zero point 0
 
     @staticmethod
-    def prepare(op, model) -> L2NormParams:
+    def prepare(op, model, profile) -> L2NormParams:
         (x,) = check_signature(op, model, L2Normalization.SIGNATURE)
         (y,) = model.op_outputs(op)
         require_int8(op, model, (x, y))
@@ -299,7 +309,7 @@ class L2Normalization:
             raise unsupported(op, model, f"output scale {y.scale:.9g}, zero point "
                               f"{y.zero_point}", "TFLite Micro writes q / 128 (scale 1/128, "
                               "zero point 0, as TFLiteConverter sets); re-convert the model")
-        return L2NormParams(x.zero_point, int(x.shape[-1]), tuple(y.shape))
+        return L2NormParams(x.zero_point, int(x.shape[-1]), tuple(y.shape), profile.rounding)
 
     @staticmethod
     def run(p: L2NormParams, inputs):
@@ -309,5 +319,5 @@ class L2Normalization:
         acc = fp.wrap_int32((v * v).sum(axis=1))
         inv, shift = inv_sqrt_quantized_multiplier_exp(acc)
         out = fp.multiply_by_quantized_multiplier(
-            v, inv[:, None], shift[:, None] + L2Normalization.OUTPUT_SHIFT)
+            v, inv[:, None], shift[:, None] + L2Normalization.OUTPUT_SHIFT, p.rounding)
         return [np.clip(out, -128, 127).astype(np.int8).reshape(b, *p.output_shape)]

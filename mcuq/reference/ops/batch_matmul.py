@@ -34,6 +34,7 @@ class BatchMatMulParams:
     rows: int
     cols: int
     depth: int
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
 
 
 @register("BATCH_MATMUL")
@@ -41,7 +42,7 @@ class BatchMatMul:
     SIGNATURE = Signature(inputs=("lhs", "rhs"))
 
     @staticmethod
-    def prepare(op, model) -> BatchMatMulParams:
+    def prepare(op, model, profile) -> BatchMatMulParams:
         lhs, rhs = check_signature(op, model, BatchMatMul.SIGNATURE)
         (y,) = model.op_outputs(op)
         require_int8(op, model, (lhs, rhs, y))
@@ -74,10 +75,10 @@ class BatchMatMul:
             raise unsupported(op, model, f"output {list(y.shape)}, expected {list(out)}",
                               "the model file is inconsistent; re-convert it")
         product = float(np.float64(np.float32(lhs.scale) * np.float32(rhs.scale)))
-        m, s = fp.quantize_multiplier(product / float(np.float64(np.float32(y.scale))))
+        m, s = profile.quantize_multiplier(product / float(np.float64(np.float32(y.scale))))
         return BatchMatMulParams(tuple(lhs.shape), tuple(rhs.shape), out, adj_x, adj_y,
                                  -lhs.zero_point, -rhs.zero_point, y.zero_point, int(m),
-                                 int(s), rows, cols, depth)
+                                 int(s), rows, cols, depth, profile.rounding)
 
     @staticmethod
     def run(p: BatchMatMulParams, inputs):
@@ -93,5 +94,6 @@ class BatchMatMul:
             rhs = np.swapaxes(rhs, -1, -2)
         acc = fp.wrap_int32(fp.exact_matmul(lhs, rhs))  # (b, *batch, rows, cols)
         acc = np.broadcast_to(acc, (b, *p.output_shape))
-        out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift) + p.output_offset
+        out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift,
+                                                  p.rounding) + p.output_offset
         return [np.ascontiguousarray(np.clip(out, -128, 127).astype(np.int8))]

@@ -132,6 +132,7 @@ class ConvParams:
     output_shape: tuple[int, ...]  # NHWC
     filter_input_depth: int  # conv: Ci (groups = C / Ci) ; depthwise: 1
     depth_multiplier: int  # depthwise only (1 for conv)
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
     _fast: FastPlan | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -139,7 +140,7 @@ class ConvParams:
         return self.input_shape[3] // self.filter_input_depth if not self.depthwise else 1
 
 
-def _prepare(op, model, depthwise: bool) -> ConvParams:
+def _prepare(op, model, depthwise: bool, profile) -> ConvParams:
     x, w, b = (model.op_inputs(op) + [None])[:3]
     (y,) = model.op_outputs(op)
     if len(op.inputs) >= 3 and op.inputs[2] < 0:
@@ -197,7 +198,7 @@ def _prepare(op, model, depthwise: bool) -> ConvParams:
     s_in, s_out = np.float64(np.float32(x.scale)), np.float64(np.float32(y.scale))
     scales = w.quant.scale if per_channel else np.repeat(w.quant.scale[:1], out_c)
     real = [float(s_in * np.float64(sw_) / s_out) for sw_ in scales]
-    multiplier, shift = fp.quantize_multipliers(real)
+    multiplier, shift = profile.quantize_multipliers(real)
     lo, hi = fp.activation_range(op.options.get("fused_activation_function", "NONE"),
                                  y.scale, y.zero_point)
     params = ConvParams(
@@ -206,7 +207,7 @@ def _prepare(op, model, depthwise: bool) -> ConvParams:
         multiplier=multiplier, shift=shift, per_channel=per_channel, act_min=lo, act_max=hi,
         stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw, padding=pad,
         input_shape=tuple(x.shape), output_shape=tuple(y.shape), filter_input_depth=fid,
-        depth_multiplier=mult)
+        depth_multiplier=mult, rounding=profile.rounding)
     params._fast = _fast_plan(params)
     return params
 
@@ -248,7 +249,7 @@ def _finish(p: ConvParams, acc: np.ndarray) -> np.ndarray:
     if p.bias is not None:
         acc = acc + p.bias.astype(np.int64)
     return fp.requantize(np.array(acc, dtype=np.int64), p.multiplier, p.shift,
-                         p.output_offset, p.act_min, p.act_max)
+                         p.output_offset, p.act_min, p.act_max, rounding=p.rounding)
 
 
 #: Upper bound on im2col elements materialized at once (float64 copies: ~64 MB each).
@@ -381,7 +382,7 @@ def _conv_chunk(p: ConvParams, x: np.ndarray, out: np.ndarray, ws: _Scratch) -> 
     np.copyto(acc64, acc, casting="unsafe")
     fp.requantize(acc64, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max,
                   bias=f.const, wrap=f.wrap, out=out.reshape(rows, oc),
-                  scratch=ws.get("tmp64", (rows, oc), np.int64))
+                  scratch=ws.get("tmp64", (rows, oc), np.int64), rounding=p.rounding)
 
 
 def _taps(p: ConvParams, xp: np.ndarray):
@@ -430,7 +431,7 @@ def _depthwise_chunk(p: ConvParams, x: np.ndarray, out: np.ndarray, ws: _Scratch
     np.copyto(acc64, acc.reshape(rows, oc), casting="unsafe")
     fp.requantize(acc64, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max,
                   bias=f.const, wrap=f.wrap, out=out.reshape(rows, oc),
-                  scratch=ws.get("tmp64", (rows, oc), np.int64))
+                  scratch=ws.get("tmp64", (rows, oc), np.int64), rounding=p.rounding)
 
 
 def _conv_windows(p: ConvParams, x: np.ndarray) -> np.ndarray:
@@ -446,8 +447,8 @@ class Conv2D:
     SIGNATURE = Signature(("input", "filter", "bias"), optional=("bias",), constant=("filter",))
 
     @staticmethod
-    def prepare(op, model) -> ConvParams:
-        return _prepare(op, model, depthwise=False)
+    def prepare(op, model, profile) -> ConvParams:
+        return _prepare(op, model, depthwise=False, profile=profile)
 
     @staticmethod
     def run(p: ConvParams, inputs):
@@ -478,8 +479,8 @@ class DepthwiseConv2D:
     SIGNATURE = Signature(("input", "filter", "bias"), optional=("bias",), constant=("filter",))
 
     @staticmethod
-    def prepare(op, model) -> ConvParams:
-        return _prepare(op, model, depthwise=True)
+    def prepare(op, model, profile) -> ConvParams:
+        return _prepare(op, model, depthwise=True, profile=profile)
 
     @staticmethod
     def run(p: ConvParams, inputs):

@@ -47,6 +47,7 @@ class ElementwiseParams:
     output_shift: int = 0
     act_min: int = -128
     act_max: int = 127
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
     #: ADD/SUB/MUL: (parameters it was built from, the int8 output for every pair of int8
     #: inputs indexed [uint8(a) << 8 | uint8(b)]), built in prepare by the exact arithmetic.
     _table: tuple | None = field(default=None, repr=False, compare=False)
@@ -55,7 +56,7 @@ class ElementwiseParams:
         return (self.op, self.input1_offset, self.input2_offset, self.output_offset,
                 self.left_shift, self.input1_multiplier, self.input1_shift,
                 self.input2_multiplier, self.input2_shift, self.output_multiplier,
-                self.output_shift, self.act_min, self.act_max)
+                self.output_shift, self.act_min, self.act_max, self.rounding)
 
 
 def broadcast_shape(op, model, s1, s2) -> tuple[int, ...]:
@@ -66,13 +67,13 @@ def broadcast_shape(op, model, s1, s2) -> tuple[int, ...]:
                           "fix the model: each dimension must match or be 1") from None
 
 
-def _smaller_than_one(op, model, real: float, what: str) -> tuple[int, int]:
+def _smaller_than_one(op, model, real: float, what: str, profile) -> tuple[int, int]:
     """QuantizeMultiplierSmallerThanOneExp: TFLM CHECK-fails unless 0 < real < 1."""
     if not 0.0 < real < 1.0:
         raise unsupported(op, model, f"{what} rescale factor {real!r} is outside (0, 1)",
                           "TFLite Micro aborts on this model; check the tensors' scales "
                           "(the output scale is far too small for the inputs)")
-    q, shift = fp.quantize_multiplier(real)
+    q, shift = profile.quantize_multiplier(real)
     return q, shift
 
 
@@ -116,7 +117,7 @@ def _activation(op, model, y) -> tuple[int, int]:
                                y.scale, y.zero_point)
 
 
-def add_sub_params(op, model) -> ElementwiseParams:
+def add_sub_params(op, model, profile) -> ElementwiseParams:
     x1, x2, y = _prepare_common(op, model, need_quant=True)
     # add_common.cc / sub_common.cc: twice_max_input_scale and the three ratios in double.
     # (Some TFLM sources compute SUB's ratios in float; the tflite-micro build mcuq is judged
@@ -126,29 +127,31 @@ def add_sub_params(op, model) -> ElementwiseParams:
     real1 = s1 / twice_max
     real2 = s2 / twice_max
     real_out = twice_max / ((1 << LEFT_SHIFT) * so)
-    m1, sh1 = _smaller_than_one(op, model, real1, f"input '{x1.label}'")
-    m2, sh2 = _smaller_than_one(op, model, real2, f"input '{x2.label}'")
-    mo, sho = _smaller_than_one(op, model, real_out, f"output '{y.label}'")
+    m1, sh1 = _smaller_than_one(op, model, real1, f"input '{x1.label}'", profile)
+    m2, sh2 = _smaller_than_one(op, model, real2, f"input '{x2.label}'", profile)
+    mo, sho = _smaller_than_one(op, model, real_out, f"output '{y.label}'", profile)
     lo, hi = _activation(op, model, y)
     p = ElementwiseParams(
         op=op.opcode, shape1=tuple(x1.shape), shape2=tuple(x2.shape), output_shape=tuple(y.shape),
         input1_offset=-x1.zero_point, input2_offset=-x2.zero_point, output_offset=y.zero_point,
         left_shift=LEFT_SHIFT, input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2,
-        input2_shift=sh2, output_multiplier=mo, output_shift=sho, act_min=lo, act_max=hi)
+        input2_shift=sh2, output_multiplier=mo, output_shift=sho, act_min=lo, act_max=hi,
+        rounding=profile.rounding)
     p._table = _pair_table(p, add_sub_values)
     return p
 
 
-def mul_params(op, model) -> ElementwiseParams:
+def mul_params(op, model, profile) -> ElementwiseParams:
     x1, x2, y = _prepare_common(op, model, need_quant=True)
     real = (float(np.float32(x1.scale)) * float(np.float32(x2.scale))
             / float(np.float32(y.scale)))
-    mo, sho = fp.quantize_multiplier(real)
+    mo, sho = profile.quantize_multiplier(real)
     lo, hi = _activation(op, model, y)
     p = ElementwiseParams(
         op=op.opcode, shape1=tuple(x1.shape), shape2=tuple(x2.shape), output_shape=tuple(y.shape),
         input1_offset=-x1.zero_point, input2_offset=-x2.zero_point, output_offset=y.zero_point,
-        output_multiplier=mo, output_shift=sho, act_min=lo, act_max=hi)
+        output_multiplier=mo, output_shift=sho, act_min=lo, act_max=hi,
+        rounding=profile.rounding)
     p._table = _pair_table(p, mul_values)
     return p
 
@@ -170,29 +173,34 @@ def _operands(p: ElementwiseParams, inputs):
     return _aligned(a, p.shape1, rank), _aligned(b, p.shape2, rank)
 
 
-def _scaled_input_lut(offset: int, multiplier: int, shift: int, left_shift: int) -> np.ndarray:
+def _scaled_input_lut(offset: int, multiplier: int, shift: int, left_shift: int,
+                      rounding: str) -> np.ndarray:
     """(q + offset) * 2^left_shift rescaled, for every int8 q (index q + 128); int64."""
     q = np.arange(-128, 128, dtype=np.int64)
     shifted = (q + offset) << left_shift  # |.| <= 255 * 2^20: no int32 overflow
-    return fp.multiply_by_quantized_multiplier_smaller_than_one_exp(shifted, multiplier, shift)
+    return fp.multiply_by_quantized_multiplier_smaller_than_one_exp(shifted, multiplier, shift,
+                                                                   rounding)
 
 
 def add_sub_values(p: ElementwiseParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The ADD/SUB arithmetic on int8 arrays a, b (broadcasting): int8 result."""
-    lut1 = _scaled_input_lut(p.input1_offset, p.input1_multiplier, p.input1_shift, p.left_shift)
-    lut2 = _scaled_input_lut(p.input2_offset, p.input2_multiplier, p.input2_shift, p.left_shift)
+    lut1 = _scaled_input_lut(p.input1_offset, p.input1_multiplier, p.input1_shift, p.left_shift,
+                             p.rounding)
+    lut2 = _scaled_input_lut(p.input2_offset, p.input2_multiplier, p.input2_shift, p.left_shift,
+                             p.rounding)
     v1 = lut1[a.astype(np.int64) + 128]
     v2 = lut2[b.astype(np.int64) + 128]
     raw = v1 + v2 if p.op == "ADD" else v1 - v2  # each |v| < 2^28: exact in int32
     out = fp.multiply_by_quantized_multiplier_smaller_than_one_exp(
-        raw, p.output_multiplier, p.output_shift) + p.output_offset
+        raw, p.output_multiplier, p.output_shift, p.rounding) + p.output_offset
     return np.clip(out, p.act_min, p.act_max).astype(np.int8)
 
 
 def mul_values(p: ElementwiseParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The MUL arithmetic on int8 arrays a, b (broadcasting): int8 result."""
     prod = (a.astype(np.int64) + p.input1_offset) * (b.astype(np.int64) + p.input2_offset)
-    out = fp.multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift)
+    out = fp.multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift,
+                                              p.rounding)
     return np.clip(fp.wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
 
 

@@ -5,6 +5,15 @@ The weights' zero point is handled exactly as TFLite Micro does (checked against
 tflite-micro package by tests/reference/test_fully_connected.py): per-tensor weights add it
 (FullyConnected accumulates (w - zero_point) * (x + input_offset)); per-channel weights ignore
 it (FullyConnectedPerChannel multiplies the raw w, whatever the zero points say).
+
+By profile (decided in prepare): tflm and single-rounding requantize the int32 accumulator
+with MultiplyByQuantizedMultiplier (double / single rounding), tflite-legacy too but with a
+per-tensor multiplier from the float product of the scales; litert (LiteRT 2.3's reference
+kernel, TF >= 2.20) rescales it in double with one rounding,
+(int32)round(double(acc) * (double(s_in) * double(s_w) / double(s_out))), ties away from zero,
+and an out-of-range product converts to INT32_MIN (x86-64's CVTTSD2SI) before the int32
+offset addition and the clamp. Every profile takes the fast float-BLAS product when the
+weights have no zero point; only the requantization tail differs.
 """
 from __future__ import annotations
 
@@ -31,6 +40,10 @@ class FullyConnectedParams:
     accum_depth: int
     out_depth: int
     output_shape: tuple[int, ...]
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
+    #: litert: per output channel double(s_in) * double(s_w) / double(s_out); run rescales
+    #: the accumulator in double instead of by (multiplier, shift)
+    float_scale: np.ndarray | None = None
     _fast: tuple | None = field(default=None, repr=False, compare=False)
 
 
@@ -49,12 +62,20 @@ def _fast_plan(p: FullyConnectedParams) -> tuple:
             (p.input_offset, p.weights, p.bias))
 
 
+def _double_rescale(acc: np.ndarray, p: FullyConnectedParams) -> np.ndarray:
+    """litert's tail on the int32 accumulator (int64 array): one rounding in double, the
+    int32 conversion as x86-64 does it, + offset (int32, wraps), clamp; int8."""
+    out = fp.c_float_to_int32(fp.round_away(acc.astype(np.float64) * p.float_scale))
+    out = fp.wrap_int32(out + p.output_offset)  # int32 in LiteRT: wraps
+    return np.clip(out, p.act_min, p.act_max).astype(np.int8)
+
+
 @register("FULLY_CONNECTED")
 class FullyConnected:
     SIGNATURE = Signature(("input", "filter", "bias"), optional=("bias",), constant=("filter",))
 
     @staticmethod
-    def prepare(op, model) -> FullyConnectedParams:
+    def prepare(op, model, profile) -> FullyConnectedParams:
         x, w, b = (model.op_inputs(op) + [None])[:3]
         (y,) = model.op_outputs(op)
         for t in (x, w, y):
@@ -80,12 +101,17 @@ class FullyConnected:
         # double(input_scale) * double(filter_scale) / double(output_scale) per channel, and
         # per tensor too: the tflite-micro build (and LiteRT) take the input * filter product
         # in double (probed: scales 1 + 2^-13 and 1 - 2^-13, whose float product is 1.0,
-        # give TFLM's multiplier 2^31 - 32 with shift 0, not 2^30 with shift 1).
+        # give TFLM's multiplier 2^31 - 32 with shift 0, not 2^30 with shift 1). TFLite before
+        # 2.20 (GetQuantizedConvolutionMultipler) takes a per-tensor product in float.
         real = [float(np.float64(s_in) * np.float64(sw) / np.float64(s_out))
                 for sw in (w.quant.scale if per_channel else w.quant.scale[:1])]
-        mult, shift = fp.quantize_multipliers(real)
+        if profile.fc_float_product and not per_channel:
+            real = [float(np.float64(s_in * np.float32(w.quant.scale[0])) / np.float64(s_out))]
+        mult, shift = profile.quantize_multipliers(real)
         if not per_channel:
             mult, shift = np.repeat(mult, out_depth), np.repeat(shift, out_depth)
+        float_scale = np.repeat(np.asarray(real, np.float64), out_depth // len(real)) \
+            if profile.fc_double_rescale else None
         lo, hi = fp.activation_range(op.options.get("fused_activation_function", "NONE"),
                                      y.scale, y.zero_point)
         return FullyConnectedParams(
@@ -94,7 +120,8 @@ class FullyConnected:
             weights=w.data, bias=None if b is None else b.data.reshape(-1), multiplier=mult,
             shift=shift,
             per_channel=per_channel, act_min=lo, act_max=hi, accum_depth=accum,
-            out_depth=out_depth, output_shape=y.shape)
+            out_depth=out_depth, output_shape=y.shape, rounding=profile.rounding,
+            float_scale=float_scale)
 
     @staticmethod
     def run(p: FullyConnectedParams, inputs):
@@ -102,15 +129,18 @@ class FullyConnected:
         batch = x.shape[0]
         if p.filter_offset:  # per-tensor weights with a zero point: TFLM adds it
             rows = x.reshape(-1, p.accum_depth).astype(np.int64) + p.input_offset
-            weights = p.weights if not p.filter_offset else (
-                p.weights.astype(np.int64) + p.filter_offset)
+            weights = p.weights.astype(np.int64) + p.filter_offset
             acc = fp.exact_matmul(rows, weights.T)
             if p.bias is not None:
                 acc = acc + p.bias.astype(np.int64)
             acc = fp.wrap_int32(acc)
-            out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift)
-            out = fp.wrap_int32(out + p.output_offset)  # int32 in TFLM: wraps
-            out = np.clip(out, p.act_min, p.act_max).astype(np.int8)
+            if p.float_scale is not None:  # litert: one rounding in double
+                out = _double_rescale(acc, p)
+            else:
+                out = fp.multiply_by_quantized_multiplier(acc, p.multiplier, p.shift,
+                                                          p.rounding)
+                out = fp.wrap_int32(out + p.output_offset)  # int32 in TFLM: wraps
+                out = np.clip(out, p.act_min, p.act_max).astype(np.int8)
         else:
             f = p._fast
             if f is None or f[3][0] != p.input_offset or f[3][1] is not p.weights or \
@@ -119,6 +149,11 @@ class FullyConnected:
             weights_t, const, wrap, _ = f
             rows = x.reshape(-1, p.accum_depth)
             acc = rows.astype(weights_t.dtype) @ weights_t
-            out = fp.requantize(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max,
-                                bias=const, wrap=wrap)
+            if p.float_scale is not None:  # litert: the same exact product, its own tail
+                acc = acc.astype(np.int64)
+                acc += const
+                out = _double_rescale(fp.wrap_int32(acc) if wrap else acc, p)
+            else:
+                out = fp.requantize(acc, p.multiplier, p.shift, p.output_offset, p.act_min,
+                                    p.act_max, bias=const, wrap=wrap, rounding=p.rounding)
         return [out.reshape(batch, *p.output_shape)]

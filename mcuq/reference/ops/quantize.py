@@ -49,6 +49,7 @@ class QuantizeParams:
     qmax: int
     output_dtype: np.dtype
     output_shape: tuple[int, ...]
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
 
 
 @register("QUANTIZE")
@@ -56,7 +57,7 @@ class Quantize:
     SIGNATURE = Signature(("input",))
 
     @staticmethod
-    def prepare(op, model) -> QuantizeParams:
+    def prepare(op, model, profile) -> QuantizeParams:
         x = model.op_inputs(op)[0]
         (y,) = model.op_outputs(op)
         _same_size(op, model, x, y)
@@ -68,7 +69,7 @@ class Quantize:
             _per_tensor(op, model, x)
             mode = "requantize"
             real = float(np.float64(np.float32(x.scale)) / np.float64(np.float32(y.scale)))
-            mult, shift = fp.quantize_multiplier(real)
+            mult, shift = profile.quantize_multiplier(real)
         else:
             raise unsupported(op, model, f"{x.type_name} -> {y.type_name} is not supported",
                               "mcuq quantizes float32 -> int8 and requantizes int8 -> int8, "
@@ -77,7 +78,8 @@ class Quantize:
         return QuantizeParams(mode=mode, input_zero_point=x.zero_point if x.quant else 0,
                               output_zero_point=y.zero_point, scale=float(np.float32(y.scale)),
                               multiplier=mult, shift=shift, qmin=qmin, qmax=qmax,
-                              output_dtype=y.dtype, output_shape=y.shape)
+                              output_dtype=y.dtype, output_shape=y.shape,
+                              rounding=profile.rounding)
 
     @staticmethod
     def run(p: QuantizeParams, inputs):
@@ -86,7 +88,7 @@ class Quantize:
             v = fp.affine_quantize(x, p.scale, p.output_zero_point, p.qmin, p.qmax)
         else:
             v = fp.multiply_by_quantized_multiplier(
-                x.astype(np.int64) - p.input_zero_point, p.multiplier, p.shift)
+                x.astype(np.int64) - p.input_zero_point, p.multiplier, p.shift, p.rounding)
             v = np.clip(fp.wrap_int32(v + p.output_zero_point), p.qmin, p.qmax)  # int32 add
         out = v.astype(p.output_dtype)
         return [out.reshape(x.shape[0], *p.output_shape)]

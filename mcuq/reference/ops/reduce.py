@@ -33,6 +33,10 @@ class MeanParams:
     shift: int
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
+    #: LiteRT 2.3's int8 SUM: its uint8 kernel on the int8 bytes (values read as uint8, the
+    #: result clamped to [0, 255] and stored as that byte)
+    as_uint8: bool = False
 
 
 def resolve_axes(axes, rank: int) -> tuple[int, ...]:
@@ -56,7 +60,7 @@ class Mean:
     SIGNATURE = Signature(("input", "axis"), constant=("axis",))
 
     @staticmethod
-    def prepare(op, model) -> MeanParams:
+    def prepare(op, model, profile) -> MeanParams:
         x, ax = model.op_inputs(op)[:2]
         (y,) = model.op_outputs(op)
         require_int8(op, model, (x, y))
@@ -87,19 +91,23 @@ class Mean:
         if count == 0:
             raise unsupported(op, model, "reduction over an empty axis",
                               "remove the empty dimension")
-        m, s = fp.quantize_multiplier(float(np.float64(np.float32(x.scale))
+        m, s = profile.quantize_multiplier(float(np.float64(np.float32(x.scale))
                                             / np.float64(np.float32(y.scale))))
         m, s = fold_count(m, s, count)
         return MeanParams(axes, count, x.zero_point, y.zero_point, int(m), int(s),
-                          tuple(x.shape), tuple(y.shape))
+                          tuple(x.shape), tuple(y.shape), profile.rounding)
 
     @staticmethod
     def run(p: MeanParams, inputs):
-        x = inputs[0]
+        x = inputs[0].view(np.uint8) if p.as_uint8 else inputs[0]
         batch = x.shape[0]
         total = x.sum(axis=tuple(a + 1 for a in p.axes), dtype=np.int64)
         total = fp.wrap_int32(total).reshape(batch, -1)
         shifted = fp.wrap_int32(total - np.int64(p.input_zp) * p.count)
-        v = fp.multiply_by_quantized_multiplier(shifted, p.multiplier, p.shift) + p.output_zp
-        out = np.clip(fp.wrap_int32(v), -128, 127).astype(np.int8)  # int32 add in TFLM
+        v = fp.wrap_int32(fp.multiply_by_quantized_multiplier(shifted, p.multiplier, p.shift,
+                                                              p.rounding) + p.output_zp)
+        if p.as_uint8:
+            out = np.clip(v, 0, 255).astype(np.uint8).view(np.int8)
+        else:
+            out = np.clip(v, -128, 127).astype(np.int8)  # int32 add in TFLM
         return [out.reshape(batch, *p.output_shape)]

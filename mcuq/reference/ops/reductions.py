@@ -59,7 +59,7 @@ class Sum:
     SIGNATURE = Signature(inputs=("input", "axis"), constant=("axis",))
 
     @staticmethod
-    def prepare(op, model) -> MeanParams:
+    def prepare(op, model, profile) -> MeanParams:
         x, ax = check_signature(op, model, Sum.SIGNATURE)
         (y,) = model.op_outputs(op)
         require_int8(op, model, (x, y))
@@ -75,10 +75,11 @@ class Sum:
         _reduced_shape(op, model, x, y, axes)
         count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64)) if axes else 1
         _check_nonempty(op, model, x)
-        m, s = fp.quantize_multiplier(float(np.float64(np.float32(x.scale))
-                                            / np.float64(np.float32(y.scale))))
+        m, s = profile.quantize_multiplier(float(np.float64(np.float32(x.scale))
+                                                 / np.float64(np.float32(y.scale))))
         return MeanParams(axes, count, x.zero_point, y.zero_point, int(m), int(s),
-                          tuple(x.shape), tuple(y.shape))
+                          tuple(x.shape), tuple(y.shape), profile.rounding,
+                          as_uint8=profile.sum_as_uint8)
 
     run = staticmethod(_Mean.run)  # the same integer path with the unfolded multiplier
 

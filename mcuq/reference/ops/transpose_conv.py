@@ -41,6 +41,7 @@ class TransposeConvParams:
     padding: Padding  # pad_h / pad_w used; out_h/out_w: the conv-view size (unused)
     input_shape: tuple[int, ...]  # NHWC
     output_shape: tuple[int, ...]
+    rounding: str = "double"  # MultiplyByQuantizedMultiplier's (profiles.Profile.rounding)
 
 
 @register("TRANSPOSE_CONV")
@@ -49,7 +50,7 @@ class TransposeConv:
                           optional=("bias",), constant=("weights", "bias"))
 
     @staticmethod
-    def prepare(op, model) -> TransposeConvParams:
+    def prepare(op, model, profile) -> TransposeConvParams:
         ins = check_signature(op, model, TransposeConv.SIGNATURE)
         _, w, x = ins[:3]
         b = ins[3] if len(ins) == 4 else None
@@ -84,13 +85,14 @@ class TransposeConv:
         pad = compute_padding(padding, sh, sw, 1, 1, y.shape[1], y.shape[2], k_h, k_w)
         s_in, s_out = np.float64(np.float32(x.scale)), np.float64(np.float32(y.scale))
         scales = w.quant.scale if n_scales > 1 else np.repeat(w.quant.scale[:1], out_c)
-        multiplier, shift = fp.quantize_multipliers(
+        multiplier, shift = profile.quantize_multipliers(
             [float(s_in * np.float64(s) / s_out) for s in scales])
         lo, hi = fp.activation_range(o.get("fused_activation_function", "NONE"), y.scale,
                                      y.zero_point)
         return TransposeConvParams(
             -x.zero_point, y.zero_point, w.data, None if b is None else b.data.reshape(-1),
-            multiplier, shift, lo, hi, sh, sw, pad, tuple(x.shape), tuple(y.shape))
+            multiplier, shift, lo, hi, sh, sw, pad, tuple(x.shape), tuple(y.shape),
+            profile.rounding)
 
     @staticmethod
     def run(p: TransposeConvParams, inputs):
@@ -112,5 +114,5 @@ class TransposeConv:
                 acc[:, fy:fy + (h - 1) * sh + 1:sh, fx:fx + (w - 1) * sw + 1:sw] += tap
         acc = np.ascontiguousarray(acc[:, ph:ph + oh, pw:pw + ow])
         out = fp.requantize(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max,
-                            bias=p.bias)
+                            bias=p.bias, rounding=p.rounding)
         return [out.reshape(batch, *p.output_shape)]
