@@ -84,7 +84,9 @@ def summary(tflite: Path, report: dict, projects: dict, html: Path) -> None:
             by_profile.setdefault(r["profile"], []).append(r["runner"])
     exact = ", ".join(f"{', '.join(names)} (vs {p})" for p, names in by_profile.items())
     differ = [f"{r['runner']} (max {max(o['max_abs_lsb'] for o in r['outputs'])} LSB vs "
-              f"{r['profile']}, reported)" for r in report["runners"] if r["status"] != "exact"]
+              f"{r['profile']}, {'reported' if r['status'] == 'differs' else r['status']})"
+              if r["outputs"] else f"{r['runner']} ({r['status']}: {r.get('note') or ''})"
+              for r in report["runners"] if r["status"] != "exact"]
     gaps = {r["profile"]: r["profile_gap"] for r in report["runners"] if r.get("profile_gap")}
     lines = [
         ("model", f"{tflite.name}: {len(info.ops)} ops, {info.macs:,} MACs, "
