@@ -124,6 +124,13 @@ def inspect(model, as_json, no_tflm, footprint, html):
 @click.option("--name", default=None, help="C identifier for the model (default: file stem).")
 @click.option("--vectors", type=click.IntRange(min=0), default=4, show_default=True,
               help="Test vectors (inputs + expected outputs) compiled into the self-test.")
+@click.option("--external-io", is_flag=True,
+              help="--target c: inputs/outputs in the caller's buffers (invoke_io, e.g. "
+                   "zero-copy DMA) instead of inside the model's arena.")
+@click.option("--tile", default=None, metavar="auto|N:RxC",
+              help="--target c: run the first layers patch by patch (MCUNetV2): 'auto' picks "
+                   "the stage and grid with the smallest arena within 15 % extra MACs; "
+                   "'N:RxC' tiles the first N ops over an R x C grid of their output.")
 @click.option("--force", "-f", is_flag=True, help="Replace OUT_DIR if it is not empty.")
 @click.option("--rounding", type=click.Choice(["double", "single"]), default=None,
               help="--target c: requantization rounding. double (default): TFLite Micro's "
@@ -131,13 +138,15 @@ def inspect(model, as_json, no_tflm, footprint, html):
                    "(TFLITE_SINGLE_ROUNDING, CMSIS-NN's option; cheaper on Cortex-M).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @handle_errors
-def generate(model, out_dir, target, layout, name, vectors, force, rounding, as_json):
+def generate(model, out_dir, target, layout, name, vectors, external_io, tile, force, rounding,
+             as_json):
     """Write C arrays and a firmware project for MODEL.tflite."""
     from .generation import generate_project
     from .report import print_generate
 
     result = generate_project(model, out_dir, target=target, name=name, vectors=vectors,
-                              force=force, layout=layout, rounding=rounding)
+                              force=force, layout=layout, rounding=rounding,
+                              external_io=external_io, tile=tile)
     print_generate(result, as_json=as_json)
 
 

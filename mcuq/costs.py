@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .errors import McuqError
-from .memory import ALIAS_OPS, io_aliases, plan_arena, plan_tflm_like
+from .memory import ALIAS_OPS, io_aliases, plan_tflm_like
 from .model import Model, Tensor, load_model
 
 
@@ -63,10 +63,18 @@ class OpCost:
 
 @dataclass
 class ArenaFigures:
+    """RAM figures counted the same way on both sides: TFLite Micro's arena holds its inputs and
+    outputs (head) and its interpreter's persistent structures (tail); mcuq's C arena holds the
+    inputs, outputs, activations and in-place temporaries (its whole RAM but the stack)."""
     plan_bytes: int  # TFLM-like greedy head plan (inputs/outputs included, 16-byte aligned)
     lower_bound_bytes: int  # largest set of tensors live at once: no plan can be smaller
-    c_arena_bytes: int | None  # mcuq's standalone C target (caller-owned I/O buffers excluded)
-    c_io_bytes: int  # the model's input + output buffers (owned by the caller in the C target)
+    c_arena_bytes: int | None  # mcuq's C target: I/O inside the arena, ops in place
+    c_io_bytes: int  # the model's input + output bytes (inside c_arena_bytes)
+    c_lower_bound_bytes: int | None = None  # largest live set of the C plan (after in-place)
+    c_scratch_bytes: int = 0  # the largest in-place temporary (inside c_arena_bytes)
+    c_inplace_ops: int = 0  # ops the C plan runs in place
+    c_state_bytes: int = 0  # persistent state outside the arena (none yet)
+    c_external_io_arena_bytes: int | None = None  # the arena with --external-io (I/O excluded)
     tflm_total_bytes: int | None = None  # measured by TFLite Micro (tflite-micro package)
     tflm_head_bytes: int | None = None
     tflm_tail_bytes: int | None = None
@@ -177,8 +185,17 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
     head = plan_tflm_like(m)
     io = set(m.inputs) | set(m.outputs)
     arena = ArenaFigures(plan_bytes=head.size, lower_bound_bytes=head.lower_bound,
-                         c_arena_bytes=plan_arena(m, external=io_aliases(m)).size,
-                         c_io_bytes=sum(m.tensors[i].nbytes for i in io))
+                         c_arena_bytes=None, c_io_bytes=sum(m.tensors[i].nbytes for i in io))
+    refused, verdict = mcuq_support(m)
+    if not refused and verdict is None:  # the C target generates it: its plan, as generate's
+        from .codegen.inplace import c_plan
+        from .reference import Interpreter
+
+        params = Interpreter(m).params
+        c = c_plan(m, params)
+        arena.c_arena_bytes, arena.c_lower_bound_bytes = c.size, c.lower_bound
+        arena.c_scratch_bytes, arena.c_inplace_ops = c.scratch_bytes, len(c.inplace)
+        arena.c_external_io_arena_bytes = c_plan(m, params, external=set(io_aliases(m))).size
     if measure_tflm:
         try:
             from .tflm_arena import measure_tflm_arena
@@ -191,7 +208,6 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
         except McuqError as e:
             arena.tflm_error = e.message
     tflm = tflm_ops()
-    refused, verdict = mcuq_support(m)
     ops = []
     for op in m.operators:
         ops.append(OpCost(

@@ -3,8 +3,8 @@
 `make footprint` in the generated project links two images with arm-none-eabi-gcc: the model
 (startup + model.c + kernels + a main that calls invoke once on static buffers) and a
 baseline (the same without the model). `arm-none-eabi-size -A` of both gives the model's own
-share of flash (text incl. rodata, plus the .data load image) and RAM (data + bss: arena and
-caller buffers).
+share of flash (text incl. rodata, plus the .data load image) and RAM (data + bss: the arena with the
+inputs and outputs in it, or with --external-io the arena and the image's I/O buffers).
 
 Stack, measured two ways and cross-checked (tests/firmware/test_footprint.py):
 - call graph: GCC's own call graph with every function's frame (-fcallgraph-info=su, the
@@ -167,15 +167,24 @@ def callgraph_stack(build_dir: Path, entry: str) -> CallGraphStack:
     return CallGraphStack(total, path, sorted(unmeasured))
 
 
-def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double") -> Footprint:
+def invoke_symbol(header: str) -> str:
+    """The model's entry point in a generated model.h: invoke_io with caller-owned I/O
+    (--external-io), else invoke (I/O inside the arena)."""
+    return "mcuq_model_invoke_io" if "mcuq_model_invoke_io(" in header else "mcuq_model_invoke"
+
+
+def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double",
+                        external_io: bool = False, tile=None, inplace: bool = True) -> Footprint:
     """Flash, RAM and stack of the model's Cortex-M4 build (cached by content). painted=False
     skips the emulated painted-stack run (the instruction counter only needs the image).
-    rounding: the C target's requantization ("double" or "single")."""
+    rounding: the C target's requantization ("double" or "single"); external_io / tile /
+    inplace: the generate options of the build (mcuq.codegen.target_c)."""
     m = load_model(model)
     missing = missing_tools("cortex-m4")
     if "arm-none-eabi-gcc" in missing:
         raise ToolchainError("cortex-m4: arm-none-eabi-gcc not found on PATH", APT_LINE)
-    project = project_dir(m, "footprint", rounding=rounding)
+    project = project_dir(m, "footprint", rounding=rounding, external_io=external_io,
+                          tile=tile, inplace=inplace)
     fp = project / "build" / "footprint"
     if not (fp / "model.elf").exists() or not (fp / "baseline.elf").exists():
         make(project, "footprint")
@@ -186,14 +195,15 @@ def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double") -
     m_arena = re.search(r"_ARENA_BYTES (\d+)", header)
     if m_arena:
         arena = int(m_arena.group(1))
-    graph = callgraph_stack(fp, "mcuq_model_invoke_io")
+    graph = callgraph_stack(fp, invoke_symbol(header))
     footprint = Footprint(t, d, b, bt, bd, bb, graph.bytes, arena, str(fp / "model.elf"),
                           stack_callgraph_bytes=graph.bytes, stack_path=graph.path,
                           stack_unmeasured=graph.unmeasured)
     if painted:
         try:
             from .instructions import painted_stack
-            footprint.stack_painted_bytes = painted_stack(m, rounding=rounding)[0]
+            footprint.stack_painted_bytes = painted_stack(
+                m, rounding=rounding, external_io=external_io, tile=tile, inplace=inplace)[0]
         except ToolchainError:  # unicorn not installed: the call graph alone
             pass
         else:
@@ -201,13 +211,16 @@ def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double") -
     return footprint
 
 
-def cortex_m4_figures(model: Model, rounding: str = "double") -> dict:
+def cortex_m4_figures(model: Model, rounding: str = "double", external_io: bool = False,
+                      tile=None, inplace: bool = True) -> dict:
     """Flash, RAM and stack of the Cortex-M4 build (a cached build with arm-none-eabi-gcc), or
     a note saying how to get them when the cross toolchain is missing. A build that fails with
     the toolchain present is a bug in the C target: its McuqError propagates (generate fails
     with the compiler's message; nothing is written). The generate verb (mcuq.generation)
     hands this to the C target, which calls it before writing the project; rounding: the
-    C target's requantization ("double" or "single")."""
+    C target's requantization ("double" or "single"); external_io / tile / inplace: the
+    generate options of the build."""
     if "arm-none-eabi-gcc" in missing_tools("cortex-m4"):
         return {"cortex_m4_note": f"flash/RAM need arm-none-eabi-gcc: {APT_LINE}"}
-    return {"cortex_m4": cortex_m4_footprint(model, rounding=rounding).as_dict()}
+    return {"cortex_m4": cortex_m4_footprint(model, rounding=rounding, external_io=external_io,
+                                             tile=tile, inplace=inplace).as_dict()}

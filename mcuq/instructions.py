@@ -4,12 +4,13 @@ estimated cycles next to them (mcuq.m4timing: the Cortex-M4 timing table, a pipe
 taken branch, optional flash wait states), per op when asked, and the stack high-water mark of
 one inference measured by painting the stack.
 
-The footprint image (mcuq.footprint) is loaded segment by segment; the model's invoke
-function is called directly with pointers to the image's own input/output buffers, and every
-executed Thumb instruction is counted (per translated block, with instruction lengths and
-static cycles decoded once per block). Inputs are the given int8 samples, so data-dependent
-paths are exercised. The counting engine (`BlockCounter`) works on any ELF: the benchmark uses
-it for TensorFlow Lite Micro's Invoke() too.
+The footprint image (mcuq.footprint) is loaded segment by segment; each sample is written where
+the model keeps its inputs (`mcuq_model_input(i)`, itself run on the emulated core, points into
+the arena; with --external-io builds the image's own input/output buffers, passed to invoke_io),
+the model's invoke function is called directly, and every executed Thumb instruction is counted
+(per translated block, with instruction lengths and static cycles decoded once per block).
+Inputs are the given int8 samples, so data-dependent paths are exercised. The counting engine
+(`BlockCounter`) works on any ELF: the benchmark uses it for TensorFlow Lite Micro's Invoke() too.
 """
 from __future__ import annotations
 
@@ -83,18 +84,30 @@ def _unicorn():
 class _Image:
     """The footprint image of a model, loaded once per sample into a fresh emulated M4."""
 
-    def __init__(self, model, rounding: str = "double"):
+    def __init__(self, model, rounding: str = "double", external_io: bool = False, tile=None,
+                 inplace: bool = True):
         self.model = load_model(model)
-        self.footprint = cortex_m4_footprint(self.model, painted=False, rounding=rounding)
+        self.footprint = cortex_m4_footprint(self.model, painted=False, rounding=rounding,
+                                             external_io=external_io, tile=tile, inplace=inplace)
         self.sizes: dict[str, int] = {}
         self.segments, self.symbols = _elf(Path(self.footprint.elf), self.sizes)
         symbols = self.symbols
-        self.invoke = symbols.get("mcuq_model_invoke_io")
-        self.in_buf = symbols.get("mcuq_footprint_in")
-        self.out_buf = symbols.get("mcuq_footprint_out")
-        if self.invoke is None or self.in_buf is None or self.out_buf is None:
-            raise RuntimeError(f"{self.footprint.elf}: invoke or buffers not found in the "
-                               "symbol table")
+        self.external_io = "mcuq_model_invoke_io" in symbols
+        if self.external_io:
+            self.invoke_name = "mcuq_model_invoke_io"
+            self.in_buf = symbols.get("mcuq_footprint_in")
+            self.out_buf = symbols.get("mcuq_footprint_out")
+            found = None not in (self.in_buf, self.out_buf)
+        else:
+            self.invoke_name = "mcuq_model_invoke"
+            self.input_fn = symbols.get("mcuq_model_input")
+            found = self.input_fn is not None
+        self.invoke = symbols.get(self.invoke_name)
+        if not found or self.invoke is None:
+            raise RuntimeError(f"{self.footprint.elf}: invoke or the model's inputs not found "
+                               "in the symbol table")
+        # the ops' calls: in s_run when the compiler kept it out of line, else in invoke
+        self.ops_fn = "s_run" if "s_run" in symbols else self.invoke_name
 
     def default_inputs(self) -> list[np.ndarray]:
         return [np.zeros((1, *t.shape), t.dtype) for t in self.model.input_tensors()]
@@ -109,15 +122,25 @@ class _Image:
         uc.mem_map(RAM, SIZE)
         for vaddr, blob, memsz in self.segments:
             uc.mem_write(vaddr, blob + bytes(memsz - len(blob)))
+        ptrs = RAM + SIZE - 0x1000  # two small pointer arrays above the stack
+        top = ptrs - 0x10
+        if not self.external_io:  # the inputs live in the arena: ask the model where
+            for k, x in enumerate(inputs):
+                uc.reg_write(a.UC_ARM_REG_SP, top)
+                uc.reg_write(a.UC_ARM_REG_R0, k)
+                uc.reg_write(a.UC_ARM_REG_LR, RETURN_ADDR | 1)
+                uc.emu_start((self.input_fn & ~1) | 1, RETURN_ADDR)
+                uc.mem_write(uc.reg_read(a.UC_ARM_REG_R0), np.ascontiguousarray(x[b]).tobytes())
+            uc.reg_write(a.UC_ARM_REG_SP, top)
+            uc.reg_write(a.UC_ARM_REG_LR, RETURN_ADDR | 1)
+            return uc, top
         uc.mem_write(self.in_buf, b"".join(np.ascontiguousarray(x[b]).tobytes() for x in inputs))
         in_sizes = [t.nbytes for t in self.model.input_tensors()]
         out_sizes = [t.nbytes for t in self.model.output_tensors()]
-        ptrs = RAM + SIZE - 0x1000  # two small pointer arrays above the stack
         in_ptrs = np.cumsum([0] + in_sizes[:-1]) + self.in_buf
         out_ptrs = np.cumsum([0] + out_sizes[:-1]) + self.out_buf
         uc.mem_write(ptrs, struct.pack(f"<{len(in_ptrs)}I", *in_ptrs))
         uc.mem_write(ptrs + 0x100, struct.pack(f"<{len(out_ptrs)}I", *out_ptrs))
-        top = ptrs - 0x10
         uc.reg_write(a.UC_ARM_REG_SP, top)
         uc.reg_write(a.UC_ARM_REG_R0, ptrs)
         uc.reg_write(a.UC_ARM_REG_R1, ptrs + 0x100)
@@ -228,8 +251,9 @@ _CALLEE = re.compile(r"\b(mcuq_\w+|memcpy|memmove|memset)\s*\(")
 
 
 def _invoke_ops(model_c: str) -> list[tuple[int, str, str, list[str]]]:
-    """(op index, opcode, comment, callees) per op of invoke in a generated model.c."""
-    body = model_c[model_c.index("_invoke_io("):]
+    """(op index, opcode, comment, callees) per op of invoke in a generated model.c (the ops
+    are in its static s_run, called by invoke or invoke_io)."""
+    body = model_c[model_c.index("static int s_run("):]
     body = body[:body.index("\n}\n")]
     ops: list[tuple[int, str, str, list[str]]] = []
     for line in body.splitlines():
@@ -246,8 +270,8 @@ def _call_sites(img: "_Image") -> list[tuple[int, int]]:
     op's kernel, matched in order against model.c's calls."""
     from .m4timing import decode_block
 
-    start = img.invoke & ~1
-    size = img.sizes.get("mcuq_model_invoke_io", 0)
+    start = img.symbols[img.ops_fn] & ~1
+    size = img.sizes.get(img.ops_fn, 0)
     code = next(blob[start - vaddr:start - vaddr + size] for vaddr, blob, _ in img.segments
                 if vaddr <= start < vaddr + len(blob))
     by_address = {v & ~1: k for k, v in img.symbols.items()}
@@ -268,18 +292,20 @@ def _call_sites(img: "_Image") -> list[tuple[int, int]]:
 
 
 def measure(model, inputs: list[np.ndarray] | None = None, timing: Timing = Timing(),
-            by_op: bool = False, rounding: str = "double") -> list[RunCost]:
+            by_op: bool = False, rounding: str = "double", external_io: bool = False,
+            tile=None, inplace: bool = True) -> list[RunCost]:
     """Instructions and estimated cycles of one call of invoke per sample (and per op of the
     model when by_op). inputs: arrays (B, *shape) in the model's input dtypes (default: one
-    all-zero sample). rounding: the C target's requantization ("double" or "single")."""
-    img = _Image(model, rounding)
+    all-zero sample). rounding: the C target's requantization ("double" or "single");
+    external_io / tile / inplace: the generate options of the build."""
+    img = _Image(model, rounding, external_io, tile, inplace)
     inputs = img.default_inputs() if inputs is None else inputs
     ops, attribute = [], None
     if by_op:
         ops = _invoke_ops((Path(img.footprint.elf).parents[2] / "model.c").read_text())
         sites = sorted(_call_sites(img))
-        lo = img.invoke & ~1
-        hi = lo + img.sizes.get("mcuq_model_invoke_io", 0)
+        lo = img.symbols[img.ops_fn] & ~1
+        hi = lo + img.sizes.get(img.ops_fn, 0)
         addresses = [a for a, _ in sites]
 
         def attribute(address: int):
@@ -300,7 +326,8 @@ def measure(model, inputs: list[np.ndarray] | None = None, timing: Timing = Timi
 
 
 def count_instructions(model, inputs: list[np.ndarray] | None = None,
-                       rounding: str = "double") -> list[int]:
+                       rounding: str = "double", external_io: bool = False, tile=None,
+                       inplace: bool = True) -> list[int]:
     """Instructions executed by one call of invoke per sample. inputs: arrays (B, *shape) in
     the model's input dtypes (default: one all-zero sample).
 
@@ -308,7 +335,9 @@ def count_instructions(model, inputs: list[np.ndarray] | None = None,
     IT block whose condition fails counts too (the Cortex-M4 issues it; unicorn's
     per-instruction hook does not fire for it: `block_profile` shows both, and the tests prove
     they differ only there)."""
-    return [r.instructions for r in measure(model, inputs, rounding=rounding)]
+    return [r.instructions for r in measure(model, inputs, rounding=rounding,
+                                            external_io=external_io, tile=tile,
+                                            inplace=inplace)]
 
 
 def block_profile(model, inputs: list[np.ndarray] | None = None) -> list[dict]:
@@ -426,13 +455,13 @@ PAINT = 0xA5C3E187
 PAINT_BYTES = 256 << 10
 
 
-def painted_stack(model, inputs: list[np.ndarray] | None = None,
-                  rounding: str = "double") -> list[int]:
+def painted_stack(model, inputs: list[np.ndarray] | None = None, rounding: str = "double",
+                  external_io: bool = False, tile=None, inplace: bool = True) -> list[int]:
     """Stack high-water mark of one call of invoke per sample, in bytes: the PAINT_BYTES below
     the stack pointer are filled with a pattern, invoke runs on the emulated Cortex-M4, and the
     deepest word that no longer holds the pattern gives the depth (rounded up to 8 bytes,
     the AAPCS stack alignment)."""
-    img = _Image(model, rounding)
+    img = _Image(model, rounding, external_io, tile, inplace)
     inputs = img.default_inputs() if inputs is None else inputs
     depths = []
     for b in range(inputs[0].shape[0]):

@@ -43,6 +43,9 @@ MAX_TENSOR_BYTES = 256 << 20
 MAX_MODEL_TENSOR_BYTES = 1 << 30
 #: Highest tensor rank accepted (TFLite's kernels stop at 6; mcuq's elementwise at 7).
 MAX_RANK = 8
+#: Ops that write part of their output, so several of them may write one tensor: the patches'
+#: pastes of a tiled graph (mcuq.tiling, which check_model vets before the C target emits it).
+PARTIAL_WRITERS = frozenset({"MCUQ_PASTE"})
 
 _HINT = ("the file is corrupt or was written by a broken tool; re-create it with "
          "`mcuq convert` (or TFLiteConverter)")
@@ -263,9 +266,10 @@ _QUANTIZED_TYPES = ("INT8", "UINT8", "INT16")
 
 
 class _Graph:
-    def __init__(self, model: "Model"):
+    def __init__(self, model: "Model", local_ops: frozenset[int] | set[int] = frozenset()):
         self.m = model
         self.src = model.source
+        self.local = local_ops
 
     def t(self, i: int) -> "Tensor":
         return self.m.tensors[i]
@@ -311,7 +315,8 @@ class _Graph:
             if sig is not None:
                 self.arity(op, sig)
                 self.quantized(op)
-                self.shapes(op)
+                if op.index not in self.local:
+                    self.shapes(op)
 
     def tensor(self, t: "Tensor") -> None:
         if t.type_name.startswith("TYPE_"):
@@ -384,7 +389,8 @@ class _Graph:
                     raise self.op_fail(op, f"writes {self.tname(t)}, which holds constant data")
                 if i in m.inputs:
                     raise self.op_fail(op, f"writes {self.tname(t)}, a model input")
-                if i in written:
+                if i in written and not (op.opcode in PARTIAL_WRITERS and
+                                         m.operators[written[i]].opcode in PARTIAL_WRITERS):
                     raise self.op_fail(op, f"writes {self.tname(t)}, already written by op "
                                            f"#{written[i]}")
                 written[i] = op.index
@@ -590,9 +596,12 @@ def seconds_per_inference(model: "Model") -> float:
     return 0.05 + work(model) / 2e6
 
 
-def check_model(model: "Model") -> None:
-    """The graph checks of pass 3 (see the module docstring); raises InputError."""
-    _Graph(model).check()
+def check_model(model: "Model", local_ops: frozenset[int] | set[int] = frozenset()) -> None:
+    """The graph checks of pass 3 (see the module docstring); raises InputError. local_ops:
+    indices of ops computed with explicit local geometry (the patch ops of a tiled graph,
+    mcuq.tiling, whose windows have padding no option can state): their output shapes are not
+    inferred from their options (the tiling checks them against its own params)."""
+    _Graph(model, local_ops).check()
 
 
 __all__ = ["check_flatbuffer", "check_subgraphs", "check_model", "infer_shape", "work",

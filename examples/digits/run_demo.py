@@ -94,8 +94,10 @@ def summary(tflite: Path, report: dict, projects: dict, html: Path) -> None:
         ("accuracy", f"float {m['accuracy']['float']:.2%}  int8 {m['accuracy']['int8']:.2%}  "
                      f"on {report['samples']} held-out digits; top-1 agreement "
                      f"{m['top1_agreement']:.2%}, SQNR {m['sqnr_db']:.1f} dB"),
-        ("arena", f"TFLite Micro {a.tflm_total_bytes:,} B (measured); mcuq C target "
-                  f"{a.c_arena_bytes:,} B + {a.c_io_bytes:,} B caller I/O"),
+        ("arena", f"TFLite Micro {a.tflm_total_bytes:,} B (measured: head "
+                  f"{a.tflm_head_bytes:,} + tail {a.tflm_tail_bytes:,}); mcuq C target "
+                  f"{a.c_arena_bytes:,} B (inputs and outputs inside, {a.c_inplace_ops} ops "
+                  "in place)"),
         ("projects", f"{projects['tflm']} (TFLite Micro), {projects['c']} (standalone C)"),
         ("bit-exact", exact + ": == reference in that profile on every output byte"),
         ("differs", ", ".join(differ) or "none"),

@@ -23,8 +23,8 @@ static inline mcuq_window_t mcuq_pool_window(const mcuq_pool_params_t *p, int32_
   return w;
 }
 
-void mcuq_avg_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
-                      int8_t *restrict output) {
+void mcuq_avg_pool_s8(const mcuq_pool_params_t *p, const int8_t *input,
+                      int8_t *output) {
   const int32_t ch = p->channels;
   int32_t acc[MCUQ_POOL_BLOCK];
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -58,8 +58,8 @@ void mcuq_avg_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
 }
 
 /* channels % 4 == 0: four channels per packed word (SSUB8 + SEL), no per-channel loop. */
-static void mcuq_max_pool_x4(const mcuq_pool_params_t *p, const int8_t *restrict input,
-                             int8_t *restrict output) {
+static void mcuq_max_pool_x4(const mcuq_pool_params_t *p, const int8_t *input,
+                             int8_t *output) {
   const int32_t ch = p->channels;
   const uint32_t lo4 = (uint32_t)(uint8_t)(int8_t)p->act_min * 0x01010101u;
   const uint32_t hi4 = (uint32_t)(uint8_t)(int8_t)p->act_max * 0x01010101u;
@@ -82,8 +82,8 @@ static void mcuq_max_pool_x4(const mcuq_pool_params_t *p, const int8_t *restrict
   }
 }
 
-void mcuq_max_pool_s8(const mcuq_pool_params_t *p, const int8_t *restrict input,
-                      int8_t *restrict output) {
+void mcuq_max_pool_s8(const mcuq_pool_params_t *p, const int8_t *input,
+                      int8_t *output) {
   const int32_t ch = p->channels;
   if (ch % 4 == 0 && p->act_min >= -128 && p->act_max <= 127) {
     mcuq_max_pool_x4(p, input, output);

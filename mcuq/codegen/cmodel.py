@@ -7,9 +7,15 @@ drift apart: the tests prove the kernels agree.
 
 Storage of every tensor is decided here:
   - constants: static const arrays in flash, emitted only when an emitter asks for them;
-  - model inputs/outputs: the caller's buffers (invoke's arguments), never copied;
+  - model inputs/outputs: in the arena (the default, as TFLite Micro's interpreter.input(0)):
+    `mcuq_<name>_input(i)` / `mcuq_<name>_output(i)` point at them, so an input's bytes are
+    reused once it is consumed; with `external_io` the caller's buffers (invoke_io's
+    arguments), never copied;
   - RESHAPE/SQUEEZE/EXPAND_DIMS outputs: aliases of their input (no code, no memory);
-  - everything else: an offset in one static arena planned by mcuq.memory.
+  - everything else: an offset in one static arena planned by mcuq.memory, where ops run in
+    place when their kernel allows it (mcuq/codegen/inplace.py).
+Each call carries the arena regions of its operands: sanitizer builds poison the rest of the
+arena while the kernel runs (ASan then reports any access outside the op's own tensors).
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UnsupportedModelError
-from ..memory import ALIAS_OPS, alias_groups, io_aliases
+from ..memory import ALIAS_OPS, ArenaPlan, alias_groups, io_aliases
 from ..model import Model, Operator
 from ..text import safe_text
 from .carray import C_TYPES, format_values
@@ -45,6 +51,16 @@ class CStruct:
 
 
 @dataclass
+class CTable:
+    """A static const table of C initializers (band schedules, pointer tables), emitted after
+    the parameter structs it may point at."""
+    name: str
+    ctype: str
+    items: list[str]
+    comment: str = ""
+
+
+@dataclass
 class CCall:
     index: int
     op: str
@@ -52,6 +68,9 @@ class CCall:
     lines: list[str]
     #: the kernel path the emitter chose, e.g. ("conv/im2col", "conv/odd-out") (coverage reports)
     paths: tuple[str, ...] = ()
+    #: (offset, bytes) of the arena regions the op may touch (sanitizer fences)
+    regions: list[tuple[int, int]] = field(default_factory=list)
+    inplace: str = ""  # the in-place method, if the op runs in place
 
 
 @dataclass
@@ -85,17 +104,28 @@ def _load_emitters() -> None:
 class EmitContext:
     """What an emitter may ask for: pointers to tensors, const arrays, parameter structs."""
 
+    #: what params() returns while a caller captures the structs an emitter makes
+    CAPTURE_TOKEN = "@MCUQ_PARAMS@"
+
     def __init__(self, model: Model, storage: dict[int, Storage], prefix: str = "s"):
         self.model = model
         self.storage = storage
         self.prefix = prefix
         self.arrays: list[CArray] = []
         self.structs: list[CStruct] = []
+        self.tables: list[CTable] = []
         self.sources: set[str] = set()
         self._const_names: dict[int, str] = {}
         self._op: Operator | None = None
         self._paths: list[str] = []
         self.buffers: dict[str, int] = {}
+        self._array_names: dict[tuple, str] = {}  # identical arrays/structs are emitted once
+        self._struct_names: dict[tuple, str] = {}
+        #: tensor index -> C pointer expression replacing its storage (in-place by rows)
+        self.override: dict[int, str] = {}
+        self.capture: list[tuple[str, str]] | None = None  # (name, ctype) of captured structs
+        self.suffix = ""  # appended to the op's names (one struct per band of rows)
+        self.scratch_offset: int | None = None  # arena offset of the op's temporary
 
     # -- what was chosen -------------------------------------------------------------------
     def path(self, *labels: str) -> None:
@@ -119,8 +149,19 @@ class EmitContext:
         """A static const array in flash; returns its C name."""
         v = np.asarray(values)
         ctype = ctype or C_TYPES[v.dtype]
-        name = f"{self.prefix}_op{self._op.index}_{stem}" if self._op else f"{self.prefix}_{stem}"
-        self.arrays.append(CArray(name, ctype, int(v.size), format_values(v), comment))
+        body = format_values(v)
+        key = (ctype, int(v.size), body)
+        if key in self._array_names:
+            return self._array_names[key]
+        name = f"{self.prefix}_op{self._op.index}{self.suffix}_{stem}" if self._op \
+            else f"{self.prefix}_{stem}"
+        self.arrays.append(CArray(name, ctype, int(v.size), body, comment))
+        self._array_names[key] = name
+        return name
+
+    def table(self, name: str, ctype: str, items: list[str], comment: str = "") -> str:
+        """A static const table (after the parameter structs); returns its name."""
+        self.tables.append(CTable(name, ctype, list(items), comment))
         return name
 
     def const(self, tensor_index: int) -> str:
@@ -138,8 +179,16 @@ class EmitContext:
     def params(self, ctype: str, fields: dict[str, object], stem: str = "params") -> str:
         """A static const parameter struct; returns '&name'. Values: ints, or C expressions.
         An op needing several structs (one per output) gives each its own `stem`."""
-        name = f"{self.prefix}_op{self._op.index}_{stem}"
-        self.structs.append(CStruct(name, ctype, [(k, _c_value(v)) for k, v in fields.items()]))
+        values = [(k, _c_value(v)) for k, v in fields.items()]
+        key = (ctype, tuple(values))
+        name = self._struct_names.get(key)
+        if name is None:
+            name = f"{self.prefix}_op{self._op.index}{self.suffix}_{stem}"
+            self.structs.append(CStruct(name, ctype, values))
+            self._struct_names[key] = name
+        if self.capture is not None:
+            self.capture.append((name, ctype))
+            return self.CAPTURE_TOKEN
         return f"&{name}"
 
     def ptr(self, tensor_index: int, writable: bool = False) -> str:
@@ -149,6 +198,8 @@ class EmitContext:
         if ctype is None:
             raise UnsupportedModelError(f"tensor '{t.label}' has type {t.type_name}",
                                         "the C target handles int8/uint8/int16/int32/float32")
+        if tensor_index in self.override:
+            return self.override[tensor_index]
         s = self.storage[tensor_index]
         const = "" if writable else "const "
         if s.kind == "const":
@@ -183,34 +234,65 @@ class CModel:
     copies: list[str] = field(default_factory=list)  # output copies for aliased outputs
     tensor_storage: dict[int, Storage] = field(default_factory=dict)
     buffers: dict[str, int] = field(default_factory=dict)  # kernel stack buffers needed
+    tables: list[CTable] = field(default_factory=list)
+    external_io: bool = False  # inputs/outputs are the caller's buffers (invoke_io)
+    plan: ArenaPlan | None = None  # the arena plan (in-place choices, lower bound, scratch)
 
 
-def assign_storage(model: Model, plan_fn=None) -> tuple[dict[int, Storage], int]:
-    """Decide where every tensor lives; returns (storage, arena_size)."""
+def io_storage(model: Model) -> dict[int, Storage]:
+    """With caller-owned I/O (--external-io): the tensors that live in the caller's buffers
+    (mcuq.memory.io_aliases: an input's reshape aliases included; an output is the caller's
+    unless it shares its bytes with another output or an input)."""
+    return {t: Storage(kind, slot, owner) for t, (kind, slot, owner) in io_aliases(model).items()}
+
+
+def assign_storage(model: Model, plan_fn=None, external_io: bool = False,
+                   params_of=None, inplace: bool = True) -> tuple[dict[int, Storage], ArenaPlan]:
+    """Decide where every tensor lives; returns (storage, arena plan). Model inputs and outputs
+    are arena tensors unless `external_io` (then the caller's buffers)."""
     root_of = alias_groups(model)  # RESHAPE/SQUEEZE/EXPAND_DIMS share their input's bytes
     storage: dict[int, Storage] = {}
     for t in model.tensors:
         if t.data is not None:
             storage[t.index] = Storage("const", 0, t.index)
-    caller = io_aliases(model)  # in the caller's input/output buffers
-    for t, (kind, slot, owner) in caller.items():
-        storage[t] = Storage(kind, slot, owner)
-    external = set(caller)
-    if plan_fn is None:
-        from ..memory import plan_arena as plan_fn
-    plan = plan_fn(model, external=external)
+    if external_io:
+        storage.update(io_storage(model))
+    external = {t for t, s in storage.items() if s.kind in ("input", "output")}
+    if plan_fn is not None:
+        plan = plan_fn(model, external=external)
+    else:
+        from .inplace import c_plan
+
+        plan = c_plan(model, params_of, external=external, inplace=inplace)
     for t in model.tensors:
         if t.index not in storage:
             storage[t.index] = Storage("arena", plan.offsets.get(t.index, 0), root_of[t.index])
-    return storage, plan.size
+    return storage, plan
 
 
-def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None) -> CModel:
-    """Emit every op of `model` (already prepared by the reference interpreter)."""
+def _regions(model: Model, op: Operator, storage: dict[int, Storage], plan: ArenaPlan
+             ) -> list[tuple[int, int]]:
+    """Arena (offset, bytes) of the op's non-constant operands and its temporary; an in-place
+    pair is one region as large as the larger of the two."""
+    regions = []
+    for t in (*op.inputs, *op.outputs):
+        if t >= 0 and storage[t].kind == "arena":
+            regions.append((storage[t].slot, model.tensors[t].nbytes))
+    so = plan.scratch_offset(op.index)
+    if so is not None:
+        regions.append((so, next(b.size for b in plan.buffers if b.root == -1 - op.index)))
+    return sorted(set(r for r in regions if r[1] > 0))
+
+
+def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
+                 external_io: bool = False, inplace: bool = True) -> CModel:
+    """Emit every op of `model` (already prepared by the reference interpreter, or by any
+    object with `params(op_index)`: the tiled view of mcuq.tiling). inplace=False: no op runs
+    in place (faster kernels, a larger arena)."""
     from ..reference import Interpreter
+    from .inplace import emit_inplace
 
     _load_emitters()
-    interpreter = interpreter or Interpreter(model)
     missing = [op for op in model.operators
                if op.opcode not in EMITTERS and op.opcode not in ALIAS_OPS]
     if missing:
@@ -218,7 +300,8 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None) -> CMo
         raise UnsupportedModelError(
             f"{model.source}: {op.describe()} has no C kernel in mcuq's standalone target",
             f"use --target tflm, or an op from: {', '.join(sorted(EMITTERS))}")
-    storage, arena_size = assign_storage(model, plan_fn)
+    interpreter = interpreter or Interpreter(model)
+    storage, plan = assign_storage(model, plan_fn, external_io, interpreter.params, inplace)
     ctx = EmitContext(model, storage)
     calls: list[CCall] = []
     for op in model.operators:
@@ -226,33 +309,48 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None) -> CMo
             continue
         ctx._op = op
         ctx._paths = []
+        ctx.scratch_offset = plan.scratch_offset(op.index)
         out = model.tensors[op.outputs[0]]
+        choice = plan.inplace.get(op.index)
         if op.opcode in ALIAS_OPS:  # alias broken by storage (e.g. input -> output): copy
             lines = [f"memcpy({ctx.ptr(op.outputs[0], True)}, {ctx.ptr(op.inputs[0])}, "
                      f"{out.nbytes});"]
             ctx.path("copy/memcpy")
+        elif choice is not None:
+            lines = emit_inplace(ctx, op, interpreter.params(op.index), choice, EMITTERS)
         else:
             lines = EMITTERS[op.opcode](ctx, op, interpreter.params(op.index))
         paths = tuple(ctx._paths)
         comment = f"-> '{safe_text(out.name)}' {list(out.shape)}" + (
             f" [{paths[0]}]" if paths else "")
-        calls.append(CCall(op.index, op.opcode, comment, lines, paths))
+        if choice is not None:
+            comment += f" in place ({choice.method})"
+        calls.append(CCall(op.index, op.opcode, comment, lines, paths,
+                           _regions(model, op, storage, plan),
+                           choice.method if choice is not None else ""))
     ctx._op = None
+    ctx.scratch_offset = None
     # An output that shares storage with an input or another output needs a final copy.
     copies = []
-    for k, i in enumerate(model.outputs):
-        s = storage[i]
-        if s.kind != "output" or s.slot != k:
-            t = model.tensors[i]
-            copies.append(f"memcpy(outputs[{k}], {ctx.ptr(i)}, {t.nbytes});")
-    io = lambda idx: [{"index": i, "name": safe_text(model.tensors[i].name),
-                       "ctype": C_TYPES[model.tensors[i].dtype],
-                       "bytes": model.tensors[i].nbytes,
-                       "size": model.tensors[i].size,
-                       "shape": list(model.tensors[i].shape),
-                       "scale": model.tensors[i].scale,
-                       "zero_point": model.tensors[i].zero_point} for i in idx]
+    if external_io:
+        for k, i in enumerate(model.outputs):
+            s = storage[i]
+            if s.kind != "output" or s.slot != k:
+                t = model.tensors[i]
+                copies.append(f"memcpy(outputs[{k}], {ctx.ptr(i)}, {t.nbytes});")
+
+    def io(idx):
+        return [{"index": i, "name": safe_text(model.tensors[i].name),
+                 "ctype": C_TYPES[model.tensors[i].dtype],
+                 "bytes": model.tensors[i].nbytes,
+                 "size": model.tensors[i].size,
+                 "shape": list(model.tensors[i].shape),
+                 "scale": model.tensors[i].scale,
+                 "zero_point": model.tensors[i].zero_point,
+                 "arena_offset": storage[i].slot if storage[i].kind == "arena" else None}
+                for i in idx]
     return CModel(name=name, arrays=ctx.arrays, structs=ctx.structs, calls=calls,
-                  sources=sorted(ctx.sources), arena_size=int(arena_size),
+                  sources=sorted(ctx.sources), arena_size=int(plan.size),
                   inputs=io(model.inputs), outputs=io(model.outputs), copies=copies,
-                  tensor_storage=storage, buffers=dict(ctx.buffers))
+                  tensor_storage=storage, buffers=dict(ctx.buffers), tables=ctx.tables,
+                  external_io=external_io, plan=plan)

@@ -86,17 +86,57 @@ def vector_data(model: Model, cm: CModel, interpreter: Interpreter, count: int, 
     return vectors
 
 
+def ram_figures(cm: CModel) -> dict:
+    """What the model needs in RAM besides the stack, as the generated project states it:
+    the arena (activations, and the inputs/outputs unless the caller owns them), its largest
+    live set (no plan of these tensors is smaller), the in-place ops and their temporaries."""
+    plan = cm.plan
+    io = sum(t["bytes"] for t in cm.inputs + cm.outputs)
+    return {
+        "arena_bytes": cm.arena_size,
+        "io_in_arena": not cm.external_io,
+        "external_io_bytes": io if cm.external_io else 0,
+        "lower_bound_bytes": plan.lower_bound if plan else cm.arena_size,
+        "scratch_bytes": plan.scratch_bytes if plan else 0,
+        "state_bytes": 0,  # persistent state (none yet: stateful models come with issue 10)
+        "inplace_ops": len(plan.inplace) if plan else 0,
+        "inplace": {str(i): c.method for i, c in sorted(plan.inplace.items())} if plan else {},
+        "total_bytes": cm.arena_size + (io if cm.external_io else 0),
+    }
+
+
+def _ram_note(cm: CModel, ram: dict) -> str:
+    what = "activations" + ("" if cm.external_io else ", inputs and outputs")
+    n = ram["inplace_ops"]
+    return (f"{what}; {n} op{'s' if n != 1 else ''} in place, temporaries up to "
+            f"{ram['scratch_bytes']} B; largest live set {ram['lower_bound_bytes']} B")
+
+
+def _api_usage(cm: CModel) -> str:
+    n = cm.name
+    if cm.external_io:
+        return f"call `mcuq_{n}_invoke_io(inputs, outputs)` with your own input and output buffers"
+    return (f"write each input at `mcuq_{n}_input(i)`, call `mcuq_{n}_invoke()`, read "
+            f"`mcuq_{n}_output(i)` (pointers into the model's arena)")
+
+
 def template_data(model: Model, cm: CModel, vectors: list, rounding: str = "double") -> dict:
     def io(items):
         offsets = np.cumsum([0] + [t["bytes"] for t in items])
         return [dict(t, scale_c=f"{float(np.float32(t['scale']))!r}f", offset=int(o))
                 for t, o in zip(items, offsets)]
     const_bytes = sum(a.count * _ctype_size(a.ctype) for a in cm.arrays)
+    ram = ram_figures(cm)
     return {
         "version": __version__, "source": safe_text(Path(model.source).name),
         "name": cm.name, "NAME": cm.name.upper(), "header": "model.h",
         "kernels": [s for s in cm.sources], "arrays": cm.arrays, "structs": cm.structs,
-        "calls": cm.calls, "copies": cm.copies, "arena_size": cm.arena_size,
+        "tables": cm.tables, "calls": cm.calls, "copies": cm.copies,
+        "arena_size": cm.arena_size,
+        # the declared array: at least one byte when the I/O lives in it
+        "arena_decl": cm.arena_size if cm.external_io else max(cm.arena_size, 1),
+        "external_io": cm.external_io, "ram": ram, "ram_note": _ram_note(cm, ram),
+        "api_usage": _api_usage(cm),
         "inputs": io(cm.inputs), "outputs": io(cm.outputs),
         "single_io": len(cm.inputs) == 1 and len(cm.outputs) == 1,
         "vectors": vectors, "const_bytes": const_bytes,
@@ -118,19 +158,37 @@ def render_c_model(writer: ProjectWriter, data: dict, prefix: str = "") -> None:
     writer.render("c/model.c.j2", f"{prefix}model.c", data)
 
 
+def c_model(model: Model, name: str, interpreter: Interpreter, external_io: bool = False,
+            tile=None, inplace: bool = True) -> tuple[CModel, dict]:
+    """The CModel of `model`, tiled when `tile` is given (mcuq.tiling: a TileSpec, "auto" or
+    "N:RxC"); returns it with the tiling's figures ({} untiled)."""
+    if tile is None:
+        return build_cmodel(model, name, interpreter, external_io=external_io,
+                            inplace=inplace), {}
+    from ..tiling import tile_model
+
+    tiled = tile_model(model, tile, interpreter, external_io=external_io)
+    cm = build_cmodel(tiled.model, name, tiled, external_io=external_io, inplace=inplace)
+    return cm, tiled.figures()
+
+
 def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool = False,
                inputs=None, figures: Callable[[Model, str], dict] | None = None,
-               layout: str = "make", rounding: str = "double") -> GenerateResult:
+               layout: str = "make", rounding: str = "double", external_io: bool = False,
+               tile=None, inplace: bool = True) -> GenerateResult:
     """Render the project into out_dir in `layout` (mcuq.codegen.layouts). figures: measures
-    the Cortex-M4 build first (mcuq.footprint.cortex_m4_figures(model, rounding), passed in by
-    the generate verb so that codegen never imports the build that uses it); a failed build is
-    an error and leaves out_dir untouched. rounding: "double" (TFLite Micro's default) or
-    "single" (TFLITE_SINGLE_ROUNDING): the kernels are built with MCUQ_SINGLE_ROUNDING 1 (the
-    generated mcuq/mcuq_config.h) and the parameters and test vectors come from the
-    reference's single-rounding profile."""
+    the Cortex-M4 build first (mcuq.footprint.cortex_m4_figures(model, rounding) with the same
+    external_io / tile / inplace options, passed in by the generate verb so that codegen never
+    imports the build that uses it); a failed build is an error and leaves out_dir untouched.
+    rounding: "double" (TFLite Micro's default) or "single" (TFLITE_SINGLE_ROUNDING): the
+    kernels are built with MCUQ_SINGLE_ROUNDING 1 (the generated mcuq/mcuq_config.h) and the
+    parameters and test vectors come from the reference's single-rounding profile.
+    external_io: the caller owns the input/output buffers (invoke_io) instead of finding them
+    in the arena; tile: patch-based execution of the first layers (mcuq.tiling);
+    inplace=False: no op in place (a larger arena, no row copies)."""
     writer = ProjectWriter(out_dir, force)  # an unusable OUT_DIR fails before any work
     interpreter = Interpreter(model, profile_for_rounding(rounding))
-    cm = build_cmodel(model, name, interpreter)
+    cm, tiling = c_model(model, name, interpreter, external_io, tile, inplace)
     plan = plan_c(layout, name, kernel_files(cm.sources),
                   {"mcuq_buffers.h": buffers_header(cm.buffers)})
     data = template_data(model, cm, vector_data(model, cm, interpreter, vectors, inputs),
@@ -140,8 +198,17 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
     write_plan(plan, writer, data)
     details = {"io_bytes": data["io_bytes"], "ops": len(cm.calls), "kernels": cm.sources,
                "kernel_paths": {c.index: list(c.paths) for c in cm.calls if c.paths},
-               "layout": layout, "rounding": rounding, "profile": interpreter.profile.name}
+               "layout": layout, "rounding": rounding, "profile": interpreter.profile.name,
+               "ram": data["ram"]}
+    if tiling:
+        details["tiling"] = tiling
     details.update(m4)
+    if "cortex_m4" in details:
+        fp = details["cortex_m4"]
+        details["ram"]["stack_bytes"] = fp["stack_bytes"]
+        # the image's static RAM (arena, any kernel statics, in --external-io builds the
+        # test image's I/O buffers) + the stack measured on the Cortex-M4
+        details["ram"]["total_bytes"] = fp["peak_ram_bytes"]
     return GenerateResult(target="c", name=name, out_dir=writer.dest,
                           files=sorted(f.dest for f in plan.files),
                           arena_bytes=cm.arena_size, flash_bytes=data["const_bytes"],
@@ -149,18 +216,30 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
 
 
 def project_dir(model: Model, variant: str, cache_dir: Path | None = None,
-                rounding: str = "double") -> Path:
+                rounding: str = "double", external_io: bool = False, tile=None,
+                inplace: bool = True) -> Path:
     """The generated standalone project for `model` (name "model") in the build cache, keyed
     by content: model bytes, mcuq version, every firmware/ and templates/ file, `variant`,
-    and the requantization `rounding` it is generated and built with."""
+    the requantization `rounding` it is generated and built with, and the generate options
+    (external_io, tile, inplace)."""
+    options = f"rounding={rounding}|external_io={bool(external_io)}|tile={tile_key(tile)}" + \
+        ("" if inplace else "|no-inplace")
     h = hashlib.sha256()
     for part in (model.data, __version__.encode(), sources_digest().encode(), variant.encode(),
-                 f"rounding={rounding}".encode()):
+                 options.encode()):
         h.update(part)
         h.update(b"\0")
     folder = (cache_dir or cache_root()) / h.hexdigest()[:24]
     project = folder / "project"
     if not (project / "Makefile").exists():
         folder.mkdir(parents=True, exist_ok=True)
-        generate_c(model, project, "model", vectors=2, force=True, rounding=rounding)
+        generate_c(model, project, "model", vectors=2, force=True, rounding=rounding,
+                   external_io=external_io, tile=tile, inplace=inplace)
     return project
+
+
+def tile_key(tile) -> str:
+    """A stable text for a tile option (None, "auto", "N:RxC" or a TileSpec)."""
+    if tile is None:
+        return "none"
+    return str(tile) if isinstance(tile, str) else f"{tile.ops}:{tile.rows}x{tile.cols}"

@@ -27,14 +27,18 @@ def default_name(model_path, model) -> str:
 
 def generate_project(model, out_dir, target: str = "tflm", name: str | None = None,
                      vectors: int = 4, force: bool = False, inputs=None,
-                     layout: str = "make", figures=None,
-                     rounding: str | None = None) -> GenerateResult:
+                     layout: str = "make", figures=None, rounding: str | None = None,
+                     external_io: bool = False, tile=None, inplace: bool = True
+                     ) -> GenerateResult:
     """Render the project for `target` into out_dir (atomically), in the build layout
     `layout` (mcuq.codegen.layouts.LAYOUTS). `inputs`: optional arrays for the test vectors
-    (default: `vectors` random inputs, seed 0). `figures` (target c): a function
+    (default: `vectors` random inputs, seed 0). C target only: `figures`, a function
     figures(model, rounding) measuring the Cortex-M4 build before anything is written
-    (mcuq.generation passes mcuq.footprint.cortex_m4_figures). rounding (target "c" only):
-    "double" (default, TFLite Micro's) or "single" (TFLITE_SINGLE_ROUNDING)."""
+    (mcuq.generation passes mcuq.footprint.cortex_m4_figures with the same options);
+    `rounding`: "double" (default, TFLite Micro's) or "single" (TFLITE_SINGLE_ROUNDING);
+    `external_io` (the caller's input/output buffers instead of the arena's), `tile`
+    (patch-based execution of the first layers: "auto", "N:RxC" or a mcuq.tiling.TileSpec),
+    `inplace=False` (no op runs in place: faster kernels, a larger arena)."""
     from .layouts import check_layout
 
     if target not in ("c", "tflm"):
@@ -46,12 +50,18 @@ def generate_project(model, out_dir, target: str = "tflm", name: str | None = No
         raise InputError(f"--rounding {rounding} applies to the standalone C target only "
                          f"(target '{target}' runs TFLite Micro's own kernels)",
                          "use --target c, or drop --rounding")
+    if target != "c" and (external_io or tile is not None or not inplace):
+        option = "--external-io" if external_io else "--tile" if tile is not None else \
+            "inplace=False"
+        raise InputError(f"{option} is an option of the standalone C target",
+                         f"use --target c with {option} (TFLite Micro plans its own arena)")
     m = load_model(model)
     cname = c_identifier(name, "--name") if name is not None else default_name(model, m)
     if target == "c":
         from .target_c import generate_c
         return generate_c(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs,
-                          layout=layout, figures=figures, rounding=rounding or "double")
+                          layout=layout, figures=figures, rounding=rounding or "double",
+                          external_io=external_io, tile=tile, inplace=inplace)
     from .target_tflm import generate_tflm
     return generate_tflm(m, out_dir, cname, vectors=vectors, force=force, inputs=inputs,
                          layout=layout)

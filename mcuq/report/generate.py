@@ -31,13 +31,32 @@ def print_generate(result, as_json: bool = False) -> None:
                       f"{d.get('tflm_arena_required', '?')}) + margin "
                       f"{d.get('arena_margin', '?')}")
     else:
-        arena_note = "planned by mcuq (tensor lifetimes)"
+        ram = d.get("ram", {})
+        what = ("activations (I/O: the caller's buffers, --external-io)"
+                if ram.get("external_io_bytes") else "activations, inputs and outputs")
+        arena_note = (f"planned by mcuq: {what}; {ram.get('inplace_ops', 0)} ops in place "
+                      f"(temporaries {ram.get('scratch_bytes', 0):,} B); largest live set "
+                      f"{ram.get('lower_bound_bytes', result.arena_bytes):,} B")
     rows.append(["arena", result.arena_bytes, f"{human_bytes(result.arena_bytes)}: {arena_note}"])
     if d.get("rounding"):
         what = ("one rounding of the 64-bit product (TFLITE_SINGLE_ROUNDING)"
                 if d["rounding"] == "single" else "TFLite Micro's default (two roundings)")
         rows.append(["rounding", d["rounding"],
                      f"{what}; verified against the reference profile {d.get('profile')}"])
+    if result.target == "c" and d.get("ram"):
+        ram = d["ram"]
+        parts = ["arena"] + (["caller I/O"] if ram.get("external_io_bytes") else []) + \
+            ([f"stack {ram['stack_bytes']:,} B (Cortex-M4)"] if "stack_bytes" in ram else
+             ["stack (not measured: no arm-none-eabi-gcc)"])
+        rows.append(["total RAM", ram["total_bytes"],
+                     f"{human_bytes(ram['total_bytes'])}: {' + '.join(parts)}"])
+    tiling = d.get("tiling")
+    if tiling:
+        rows.append(["tiled", tiling["patches"],
+                     f"first {tiling['ops']} ops patch by patch ({tiling['grid']} over "
+                     f"'{tiling['output']}'): peak {tiling['arena_bytes']:,} B vs "
+                     f"{tiling['untiled_arena_bytes']:,} B untiled, +{tiling['extra_macs']:,} "
+                     f"MACs ({100 * tiling['extra_macs_fraction']:.1f} %) recomputed in halos"])
     ops = d.get("ops")
     if isinstance(ops, (list, tuple)):
         rows.append(["op types", len(ops), ", ".join(map(str, ops))])
@@ -48,9 +67,11 @@ def print_generate(result, as_json: bool = False) -> None:
         rows.append(["Cortex-M4 flash", m4["flash_bytes"],
                      f"{human_bytes(m4['flash_bytes'])}: code + constants (arm-none-eabi-size, "
                      "model image minus a baseline image)"])
+        io_note = ("incl. the test image's I/O buffers" if d.get("ram", {}).get("external_io_bytes")
+                   else "the inputs and outputs are in the arena")
         rows.append(["Cortex-M4 RAM", m4["ram_bytes"],
-                     f"{human_bytes(m4['ram_bytes'])}: arena + data + bss (incl. the test "
-                     f"image's I/O buffers); {stack_detail(m4)}"])
+                     f"{human_bytes(m4['ram_bytes'])}: arena + data + bss ({io_note}); "
+                     f"{stack_detail(m4)}"])
     elif result.target == "c" and d.get("cortex_m4_note"):
         rows.append(["Cortex-M4", "-", d["cortex_m4_note"]])
     if "vectors" in d:

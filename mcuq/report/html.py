@@ -308,7 +308,7 @@ def _numeric(obj):
 def model_views(model, measure_tflm: bool = True):
     """(Inspection, plan pictures) of a .tflite: what the ops and memory sections show."""
     from ..costs import inspect_model
-    from ..memory import plan_pictures
+    from ..codegen.inplace import plan_pictures
     from ..model import load_model
 
     m = load_model(model)

@@ -68,12 +68,22 @@ def print_inspect(info, as_json: bool = False) -> None:
         echo(f"  TFLite Micro measured: not available ({a.tflm_error})")
     if a.c_arena_bytes is not None:
         echo(f"  mcuq C target arena                              {a.c_arena_bytes:>9,} B   "
-             f"(+ caller-owned I/O {a.c_io_bytes:,} B)")
+             f"(inputs/outputs {a.c_io_bytes:,} B inside; {a.c_inplace_ops} ops in place, "
+             f"temporaries {a.c_scratch_bytes:,} B; largest live set "
+             f"{a.c_lower_bound_bytes:,} B)")
+        if a.tflm_head_bytes:
+            echo(f"    vs TFLite Micro: arena / head {a.c_arena_bytes / a.tflm_head_bytes:.2f}x"
+                 + (f", arena / total {a.c_arena_bytes / a.tflm_total_bytes:.2f}x"
+                    if a.tflm_total_bytes else "")
+                 + " (TFLite Micro's figures: the tflite-micro package, 64-bit)")
     if info.footprint:
         f = info.footprint
         echo(f"Cortex-M4 build (mcuq C target): flash {f['flash_bytes']:,} B, "
              f"RAM {f['ram_bytes']:,} B (arena {f['arena_bytes']:,} B), "
              f"{stack_detail(f)}")
+        echo(f"  total RAM (arena + stack) {f['peak_ram_bytes']:,} B"
+             + (f" = {f['peak_ram_bytes'] / a.tflm_total_bytes:.2f}x TFLite Micro's arena "
+                "(its stack not counted)" if a.tflm_total_bytes else ""))
     if info.tflm_unsupported:
         echo("warning: TFLite Micro has no kernel for: "
              f"{', '.join(map(label, info.tflm_unsupported))}")

@@ -40,13 +40,16 @@ class FirmwareRunner(Runner):
     extra_cflags are added to the compile (tests use -DMCUQ_TEST_ROUNDING_FAULT).
     rounding: "double" (TFLite Micro's default) or "single" (TFLITE_SINGLE_ROUNDING); the runner
     is compared with the reference profile of that rounding (tflm / single-rounding).
+    external_io / tile: generate options of the project (caller-owned I/O buffers; patch-based
+    execution of the first layers, mcuq.tiling).
     """
 
     gives_intermediates = False
 
     def __init__(self, model, target: str = "host", sanitize: bool = False,
                  extra_cflags: tuple[str, ...] = (), cache_dir: Path | None = None,
-                 timeout: float | None = None, rounding: str = "double"):
+                 timeout: float | None = None, rounding: str = "double",
+                 external_io: bool = False, tile=None):
         super().__init__(model)
         if target not in TOOLS:
             raise ValueError(target)
@@ -60,6 +63,8 @@ class FirmwareRunner(Runner):
         self.extra_cflags = tuple(extra_cflags)
         self.cache_dir = Path(cache_dir) if cache_dir else cache_root()
         self.timeout = timeout
+        self.external_io = external_io
+        self.tile = tile
         self._binary: Path | None = None
 
     # -- build -----------------------------------------------------------------------------
@@ -72,7 +77,8 @@ class FirmwareRunner(Runner):
             goal = self._make_target()
             try:
                 project = project_dir(self.model, f"{goal}|{' '.join(self.extra_cflags)}",
-                                      self.cache_dir, self.rounding)
+                                      self.cache_dir, self.rounding,
+                                      external_io=self.external_io, tile=self.tile)
                 binary = project / "build" / goal / (
                     "model.elf" if goal == "cortex-m4" else "model")
                 if not binary.exists():

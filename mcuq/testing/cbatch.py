@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codegen.cmodel import build_cmodel
 from ..codegen.render import ProjectWriter, firmware_dir
-from ..codegen.target_c import PLATFORM_FILES, kernel_files, render_c_model, template_data
+from ..codegen.target_c import (PLATFORM_FILES, c_model, kernel_files, render_c_model,
+                                template_data)
 from ..model import load_model
 from ..reference import Interpreter
 from ..reference.profiles import profile_for_rounding
@@ -31,6 +31,12 @@ class Case:
     inputs: list[np.ndarray]  # one array per model input, (B, *shape)
     #: filled by run_batch: the kernel paths the emitters chose, every op's in order
     paths: tuple[str, ...] = ()
+    #: the caller's I/O buffers (generate --external-io) instead of I/O inside the arena
+    external_io: bool = False
+    #: patch-based execution of the first layers (generate --tile: "auto", "N:RxC")
+    tile: str | None = None
+    #: filled by run_batch: the ops the arena plan runs in place, {op index: method}
+    inplace: dict = None
 
 
 def run_batch(cases: list[Case], target: str = "host", extra_cflags: tuple[str, ...] = (),
@@ -57,15 +63,18 @@ def _run(cases, target, extra_cflags, root: Path, rounding: str) -> list[str]:
         for k, case in enumerate(cases):
             m = load_model(case.model)
             interp = Interpreter(m, profile_for_rounding(rounding))
-            cm = build_cmodel(m, f"case{k}", interp)
+            cm, _ = c_model(m, f"case{k}", interp, case.external_io, case.tile)
             case.paths = tuple(p for call in cm.calls for p in call.paths)
+            case.inplace = {i: c.method for i, c in cm.plan.inplace.items()}
             data = template_data(m, cm, [], rounding)
             render_c_model(w, data, prefix=f"case{k}/")
             sources.update(cm.sources)
             models.append(m)
             expected.append(interp.run(case.inputs).outputs)
-            entries.append({"name": f"case{k}", "dir": f"case{k}",
-                            "num_inputs": len(m.inputs), "num_outputs": len(m.outputs)})
+            entries.append({"name": f"case{k}", "NAME": f"CASE{k}", "dir": f"case{k}",
+                            "external_io": case.external_io,
+                            "in_total": sum(t.nbytes for t in m.input_tensors()),
+                            "out_total": sum(t.nbytes for t in m.output_tensors())})
         fw = firmware_dir()
         for f in kernel_files(sorted(sources)):
             w.copy(fw / "kernels" / f, f"mcuq/{f}")
@@ -74,9 +83,7 @@ def _run(cases, target, extra_cflags, root: Path, rounding: str) -> list[str]:
         w.render("c/batch_main.c.j2", "main.c", {
             "version": "test", "source": "property tests", "cases": entries,
             "max_in": max(sum(t.nbytes for t in m.input_tensors()) for m in models),
-            "max_out": max(sum(t.nbytes for t in m.output_tensors()) for m in models),
-            "max_inputs": max(len(m.inputs) for m in models),
-            "max_outputs": max(len(m.outputs) for m in models)})
+            "max_out": max(sum(t.nbytes for t in m.output_tensors()) for m in models)})
     srcs = [str(p) for p in sorted(proj.glob("case*/model.c"))] + \
         [str(p) for p in sorted((proj / "mcuq").glob("*.c"))] + [str(proj / "main.c")]
     if target == "host":

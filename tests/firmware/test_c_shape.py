@@ -65,7 +65,7 @@ def test_merge_dims():
 @pytest.mark.parametrize("mid", MIDDLE_OPS)
 def test_chain_uses_aliases(mid):
     model = load_model(chain_model(mid, 3, 4, 2))
-    cm = build_cmodel(model, "chain")
+    cm = build_cmodel(model, "chain", external_io=True)  # the caller's I/O buffers
     assert [c.op for c in cm.calls] and all(c.op not in ("RESHAPE", "SQUEEZE")
                                             for c in cm.calls)
     st_ = cm.tensor_storage
@@ -75,6 +75,12 @@ def test_chain_uses_aliases(mid):
     m = model.operators[2].inputs[0]
     assert st_[m].kind == "output"  # the middle op writes straight into SQUEEZE's output
     assert len(cm.calls) == 1 and cm.arena_size == 0 and not cm.copies
+    # I/O inside the arena: the RESHAPE/SQUEEZE aliases share their tensor's offset
+    cm = build_cmodel(model, "chain")
+    st_ = cm.tensor_storage
+    assert st_[r].kind == "arena" and st_[r].slot == st_[model.inputs[0]].slot
+    assert st_[m].slot == st_[model.outputs[0]].slot
+    assert len(cm.calls) == 1 and not cm.copies
 
 
 def test_shape_c_host(host_cc):

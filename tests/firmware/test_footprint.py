@@ -29,9 +29,12 @@ def test_footprint_counts_weights_in_flash_and_arena_in_ram(cortex_m4):
     weights = 256 * 64 + 64 * 10
     assert fp.flash_bytes >= weights  # the weights are in flash, not RAM
     assert fp.flash_bytes < weights + 8192  # plus kernels, params, folded biases
+    # the inputs and outputs live in the arena: the image's RAM is the arena, which holds the
+    # input and the hidden activation together (the first FC reads one, writes the other)
+    assert fp.ram_bytes == fp.arena_bytes >= 256 + 64
+    ext = cortex_m4_footprint(model, external_io=True)  # the caller's I/O buffers
     io = 256 + 10
-    assert fp.ram_bytes >= fp.arena_bytes + io
-    assert fp.arena_bytes >= 64  # the hidden activation lives in the arena
+    assert ext.ram_bytes >= ext.arena_bytes + io and ext.arena_bytes >= 64
     assert fp.stack_bytes > 0
     assert fp.peak_ram_bytes == fp.ram_bytes + fp.stack_bytes
     bigger = cortex_m4_footprint(load_model(_fc_model(depth=512)))
@@ -93,7 +96,7 @@ def test_stack_is_measured_by_call_graph_and_painted_stack(cortex_m4):
     (invoke + the largest leaf frame) left out."""
     fc = cortex_m4_footprint(load_model(_fc_model()))
     assert fc.stack_painted_bytes == fc.stack_callgraph_bytes == fc.stack_bytes > 0
-    assert fc.stack_path[0].startswith("mcuq_model_invoke_io")
+    assert fc.stack_path[0].startswith("mcuq_model_invoke")
     conv = cortex_m4_footprint(load_model(_conv_model()))
     assert 0 < conv.stack_painted_bytes <= conv.stack_callgraph_bytes == conv.stack_bytes
     assert any(p.startswith("mcuq_im2col") for p in conv.stack_path), conv.stack_path
@@ -108,7 +111,8 @@ def test_per_op_attribution_and_a_whole_program_count_agree(cortex_m4):
     the model's ops in order; measure_function runs a whole program from its reset vector (the
     generated project's Cortex-M4 self-test, semihosting answered by the emulator) and counts
     the first call of invoke: the same instructions as measure on the same input (vector 0),
-    and the same estimated cycles."""
+    and the same estimated cycles. With --external-io (invoke_io) the per-op shares add up
+    too."""
     from mcuq.instructions import measure, measure_function
     from mcuq.runners.firmware import FirmwareRunner
     from mcuq.vectors import random_inputs
@@ -120,8 +124,12 @@ def test_per_op_attribution_and_a_whole_program_count_agree(cortex_m4):
     assert sum(op.cycles for op in cost.by_op) == cost.cycles > cost.instructions
     assert cost.by_op[0].opcode == "CONV_2D" and "[conv/" in cost.by_op[0].label
     elf = FirmwareRunner(model, "cortex-m4").build()
-    whole = measure_function(elf, "mcuq_model_invoke_io")
+    whole = measure_function(elf, "mcuq_model_invoke")  # I/O in the arena: invoke(void)
     assert (whole.instructions, whole.cycles) == (cost.instructions, cost.cycles)
+    x = [x[:1] for x in random_inputs(model, 2, 0)]
+    ext = measure(model, x, by_op=True, external_io=True)[0]
+    assert [op.index for op in ext.by_op] == [op.index for op in model.operators]
+    assert sum(op.instructions for op in ext.by_op) == ext.instructions
 
 
 def test_generated_projects_size_the_kernel_stack_buffers_to_their_layers(tmp_path):
@@ -132,7 +140,7 @@ def test_generated_projects_size_the_kernel_stack_buffers_to_their_layers(tmp_pa
 
     from mcuq.codegen.target_c import generate_c
 
-    generate_c(load_model(_conv_model()), tmp_path / "p", "m", vectors=1, figures=False)
+    generate_c(load_model(_conv_model()), tmp_path / "p", "m", vectors=1)
     text = (tmp_path / "p" / "mcuq" / "mcuq_buffers.h").read_text()
     sizes = dict(re.findall(r"#define (MCUQ_\w+_BUF) (\d+)", text))
     assert {k: int(v) for k, v in sizes.items()} == {

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ...reference.fixedpoint import wrap_int32
 from ..climits import c_multiplier
 from ..cmodel import c_emitter
+from ..inplace import c_inplace, direct
 
 
 def _io(ctx, op):
@@ -62,3 +63,9 @@ def emit_hard_swish(ctx, op, p):
         "size": _size(ctx, op)})
     x, y = _io(ctx, op)
     return [f"mcuq_hard_swish_s8({params}, {x}, {y});"]
+
+
+@c_inplace("RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH")
+def inplace(model, op, p):
+    """Each output element is computed from the input element in the same place."""
+    return direct(model, op, 0)

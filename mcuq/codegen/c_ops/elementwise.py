@@ -10,6 +10,7 @@ import numpy as np
 from ...reference.ops.elementwise import _scaled_input_lut
 from ..climits import c_limit, c_multiplier
 from ..cmodel import c_emitter
+from ..inplace import c_inplace, direct
 
 MAX_RANK = c_limit("elementwise.h", "MCUQ_ELEMENTWISE_MAX_RANK")
 #: ADD/SUB of equal shapes with at least this many elements get the inputs' tables (2 KiB of
@@ -90,3 +91,10 @@ def emit(ctx, op, p):
     })
     return [f"{FUNCTIONS[op.opcode]}({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.ptr(op.inputs[1])}, {ctx.ptr(op.outputs[0], True)});"]
+
+
+@c_inplace(*FUNCTIONS)
+def inplace(model, op, p):
+    """Over an input of the output's shape (no broadcast on it), the row walk reads element i
+    of both inputs before it writes output element i."""
+    return direct(model, op, 0, 1)

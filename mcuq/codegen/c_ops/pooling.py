@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...errors import UnsupportedModelError
 from ..cmodel import c_emitter
+from ..inplace import InPlace, c_inplace, op_bands, rows_option
 
 #: AVERAGE_POOL_2D sums a window in int32: at most 2^23 taps keep |sum| + taps / 2 < 2^31.
 MAX_WINDOW = 1 << 23
@@ -32,3 +33,15 @@ def emit(ctx, op, p):
     })
     fn = "mcuq_avg_pool_s8" if op.opcode == "AVERAGE_POOL_2D" else "mcuq_max_pool_s8"
     return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.outputs[0], True)});"]
+
+
+@c_inplace("AVERAGE_POOL_2D", "MAX_POOL_2D")
+def inplace(model, op, p):
+    """stride >= filter and padding < stride: disjoint windows, and every output pixel's bytes
+    hold input pixels at or before its window's first, already read (the kernels write a
+    pixel's channel block after reading its window). Otherwise by rows."""
+    options = []
+    if (p.stride_h >= p.filter_h and p.stride_w >= p.filter_w and p.padding.pad_h < p.stride_h
+            and p.padding.pad_w < p.stride_w):
+        options.append(InPlace(op.index, 0))
+    return options + rows_option(op, op_bands(op, p))

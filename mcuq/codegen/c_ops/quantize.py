@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..carray import _c_float
 from ..climits import c_multiplier
 from ..cmodel import c_emitter
+from ..inplace import c_inplace, direct
 
 _SUFFIX = {"INT8": "s8", "UINT8": "u8", "FLOAT32": "f32"}
 
@@ -36,3 +37,9 @@ def emit_dequantize(ctx, op, p):
     params = ctx.params("mcuq_dequantize_params_t", {
         "scale": _c_float(p.scale), "zero_point": p.zero_point, "size": size})
     return [f"mcuq_dequantize_{suffix}({params}, {x}, {y});"]
+
+
+@c_inplace("QUANTIZE")
+def inplace(model, op, p):
+    """Requantization between same-size types (int8 <-> int8/uint8), element by element."""
+    return direct(model, op, 0) if p.mode != "affine" else []

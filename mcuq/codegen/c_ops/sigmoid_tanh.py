@@ -5,6 +5,7 @@ import numpy as np
 
 from ..climits import c_multiplier
 from ..cmodel import c_emitter
+from ..inplace import c_inplace, direct
 
 FUNCTIONS = {"LOGISTIC": "mcuq_logistic_s8", "TANH": "mcuq_tanh_s8"}
 
@@ -21,3 +22,8 @@ def emit(ctx, op, p):
     })
     return [f"{FUNCTIONS[op.opcode]}({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.ptr(op.outputs[0], True)});"]
+
+
+@c_inplace("LOGISTIC", "TANH")
+def inplace(model, op, p):
+    return direct(model, op, 0)

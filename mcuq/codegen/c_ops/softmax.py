@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cmodel import c_emitter
+from ..inplace import c_inplace, direct
 
 
 @c_emitter("SOFTMAX")
@@ -18,3 +19,9 @@ def emit(ctx, op, p):
     })
     return [f"mcuq_softmax_s8({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.ptr(op.outputs[0], True)});"]
+
+
+@c_inplace("SOFTMAX")
+def inplace(model, op, p):
+    """A row's first two passes only read; the third reads in[c] then writes out[c]."""
+    return direct(model, op, 0)

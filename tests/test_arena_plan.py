@@ -1,0 +1,191 @@
+"""The C target's arena plan: I/O inside, ops in place, placement, the byte-level check, and the
+property that an in-place plan never lets an op overwrite a tensor another consumer still needs
+(random graphs of the zoo's ops)."""
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from mcuq.codegen.inplace import c_plan, inplace_options, row_bands
+from mcuq.memory import check_reads, plan_arena, plan_tflm_like
+from mcuq.model import load_model
+from mcuq.reference.ops.conv import compute_padding
+from mcuq.testing.builder import ModelBuilder
+from mcuq.testing.graphs import zoo_graphs
+from tests.exactness import EXAMPLES
+
+
+def activation_chain() -> bytes:
+    """x -> RELU -> RELU6 -> ADD(., x') : every op can write over its dying input."""
+    b = ModelBuilder()
+    x = b.input("x", (1, 4, 4, 8), scale=0.05, zero_point=-3)
+    a = b.tensor("a", (1, 4, 4, 8), scale=0.05, zero_point=-3)
+    b.op("RELU", [x], [a])
+    c = b.tensor("c", (1, 4, 4, 8), scale=0.05, zero_point=-3)
+    b.op("RELU6", [a], [c])
+    d = b.tensor("d", (1, 4, 4, 8), scale=0.06, zero_point=1)
+    b.op("ADD", [c, c], [d])
+    b.output(d)
+    return b.build()
+
+
+def test_elementwise_chain_runs_in_one_buffer():
+    m = load_model(activation_chain())
+    plan = c_plan(m)
+    assert plan.size == 128 == plan.lower_bound  # the input's bytes, reused three times
+    assert {c.method for c in plan.inplace.values()} == {"direct"} and len(plan.inplace) == 3
+    assert len({plan.offsets[t] for t in range(len(m.tensors))}) == 1
+    # TFLite Micro's plan holds two of them at once
+    assert plan_tflm_like(m).size == 256
+
+
+def test_an_input_still_needed_is_never_overwritten():
+    """x feeds the RELU and the final ADD: the RELU must not run in place over x."""
+    b = ModelBuilder()
+    x = b.input("x", (1, 8), scale=0.05, zero_point=0)
+    a = b.tensor("a", (1, 8), scale=0.05, zero_point=0)
+    b.op("RELU", [x], [a])
+    y = b.tensor("y", (1, 8), scale=0.1, zero_point=0)
+    b.op("ADD", [a, x], [y])
+    b.output(y)
+    m = load_model(b.build())
+    plan = c_plan(m)
+    assert 0 not in plan.inplace and plan.inplace[1].operand in (0, 1)
+    assert plan.offsets[m.operators[0].outputs[0]] != plan.offsets[m.inputs[0]]
+
+
+def test_check_reads_catches_a_plan_that_overwrites_a_live_tensor():
+    m = load_model(activation_chain())
+    good = c_plan(m)
+    check_reads(m, good)
+    # undeclared: the same offsets without the in-place decisions
+    with pytest.raises(AssertionError, match="not its declared in-place operand"):
+        check_reads(m, dataclasses.replace(good, inplace={}))
+    b = ModelBuilder()
+    x = b.input("x", (1, 8), scale=0.05, zero_point=0)
+    a = b.tensor("a", (1, 8), scale=0.05, zero_point=0)
+    b.op("RELU", [x], [a])
+    y = b.tensor("y", (1, 8), scale=0.1, zero_point=0)
+    b.op("ADD", [a, x], [y])
+    b.output(y)
+    m2 = load_model(b.build())
+    plan = c_plan(m2)
+    bad = dataclasses.replace(plan, offsets=dict(plan.offsets))
+    bad.offsets[m2.operators[0].outputs[0]] = bad.offsets[m2.inputs[0]]  # RELU over x
+    bad.inplace = {0: dataclasses.replace(plan.inplace[1], op=0, operand=0)}
+    with pytest.raises(AssertionError, match="read later|reads tensor"):
+        check_reads(m2, bad)
+
+
+def test_external_io_leaves_the_io_out_of_the_arena():
+    m = load_model(activation_chain())
+    from mcuq.codegen.cmodel import io_storage
+
+    ext = c_plan(m, external=set(io_storage(m)))
+    assert not (set(m.inputs) | set(m.outputs)) & set(ext.offsets)
+    assert ext.size == 128  # a and c, in place over each other
+
+
+@settings(max_examples=EXAMPLES * 4, deadline=None)
+@given(zoo_graphs())
+def test_inplace_plans_never_overwrite_what_a_consumer_still_needs(data):
+    """Random graphs of the zoo's ops (branches, residuals, concatenations, intermediate model
+    outputs): the plan passes the byte-level simulation (every read finds its tensor's bytes),
+    the overlap check, and is never above the plan without in-place ops or below the bound."""
+    m = load_model(data)
+    plan = c_plan(m)
+    check_reads(m, plan)
+    plan.check()
+    assert plan.lower_bound <= plan.size <= plan_arena(m).size
+    for op_index, choice in plan.inplace.items():
+        op = m.operators[op_index]
+        x = op.inputs[choice.operand]
+        assert x not in m.outputs
+        assert all(x not in later.inputs for later in m.operators[op_index + 1:])
+
+
+@settings(max_examples=EXAMPLES * 8, deadline=None)
+@given(st.integers(1, 24), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2),
+       st.integers(1, 64), st.integers(1, 64), st.sampled_from(["SAME", "VALID"]))
+def test_row_schedules_copy_every_input_row_before_it_is_overwritten(h, k, s, d, row_in,
+                                                                     row_out, padding):
+    """Replay a row schedule on a byte map of the tensor: every input row a band copies is
+    intact (not yet overwritten by output rows), whatever order row_bands chose."""
+    pad = compute_padding(padding, s, s, d + 1, d + 1, h, h, k, k)
+    if pad.out_h < 1:
+        return
+    k_eff = (k - 1) * (d + 1) + 1
+    spans = [(y, y + 1, max(0, y * s - pad.pad_h), min(h, y * s - pad.pad_h + k_eff))
+             for y in range(pad.out_h)]
+    spans = [(a, b, lo, max(lo, hi)) for a, b, lo, hi in spans]
+
+    def replay(order) -> bool:
+        owner = np.full(max(h * row_in, pad.out_h * row_out), -1)
+        for r in range(h):
+            owner[r * row_in:(r + 1) * row_in] = r
+        held: set[int] = set()
+        for y0, y1, lo, hi in order:
+            for r in range(lo, hi):
+                if r not in held and not (owner[r * row_in:(r + 1) * row_in] == r).all():
+                    return False
+            held = set(range(lo, hi))
+            owner[y0 * row_out:y1 * row_out] = -2  # the output rows, written over the tensor
+        return True
+
+    bands = row_bands(h, pad.out_h, s, pad.pad_h, k_eff, row_in, row_out)
+    if bands is None:  # then neither order keeps the input rows intact
+        assert not replay(spans) and not replay(spans[::-1])
+        return
+    assert replay(bands.bands)
+    assert sorted(bands.bands) == spans and bands.reverse == (bands.bands[0] != spans[0])
+    assert bands.temp_rows == max(hi - lo for *_, lo, hi in spans)
+
+
+@settings(max_examples=EXAMPLES * 8, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 3), st.integers(1, 3),
+       st.integers(1, 40), st.sampled_from(["SAME", "VALID"]))
+def test_pooling_in_place_reads_each_window_before_it_is_overwritten(h, w, f, extra, ch,
+                                                                     padding):
+    """pooling.c's order (pixel by pixel, channel blocks of 32 or 4: read the block's window,
+    write the block) over one buffer, when stride >= filter and padding < stride."""
+    s = f + extra - 1
+    pad = compute_padding(padding, s, s, 1, 1, h, w, f, f)
+    if pad.out_h < 1 or pad.out_w < 1 or pad.pad_h >= s or pad.pad_w >= s:
+        return
+    written = np.zeros(h * w * ch, bool)
+    block = 4 if ch % 4 == 0 else 32
+    for oy in range(pad.out_h):
+        for ox in range(pad.out_w):
+            iy, ix = oy * s - pad.pad_h, ox * s - pad.pad_w
+            for c0 in range(0, ch, block):
+                cs = slice(c0, min(ch, c0 + block))
+                for y in range(max(iy, 0), min(iy + f, h)):
+                    for x in range(max(ix, 0), min(ix + f, w)):
+                        assert not written[(y * w + x) * ch:][cs].any(), (oy, ox, y, x)
+                out = (oy * pad.out_w + ox) * ch
+                written[out + cs.start:out + cs.stop] = True
+
+
+def test_zoo_plans_reach_their_lower_bound(zoo):
+    """On every zoo model the C plan is its largest live set (no plan of these tensors is
+    smaller) and below TFLite Micro's plan of the same model where it has anything in place."""
+    for name, data in zoo.items():
+        m = load_model(data)
+        plan = c_plan(m)
+        assert plan.size == plan.lower_bound, name
+        assert plan.size <= plan_tflm_like(m).size, name
+    resnet = c_plan(load_model(zoo["resnet8"]))
+    assert resnet.size <= 0.7 * plan_tflm_like(load_model(zoo["resnet8"])).size
+    kinds = {c.method for name in ("ds_cnn", "mobilenet_v1", "cnn")
+             for c in c_plan(load_model(zoo[name])).inplace.values()}
+    assert kinds == {"direct", "rows", "channels"}
+
+
+def test_inplace_options_are_declared_per_op():
+    m = load_model(activation_chain())
+    from mcuq.reference import Interpreter
+
+    opts = inplace_options(m, Interpreter(m).params)
+    assert [(o.op, o.operand, o.method) for o in opts] == [
+        (0, 0, "direct"), (1, 0, "direct"), (2, 0, "direct"), (2, 1, "direct")]
