@@ -74,7 +74,7 @@ TILE_PEAK_TARGET, TILE_MACS_TARGET = 2.0, 0.15
 
 def tflm_anchor():
     """(prebuilt TFLite Micro, None) or (None, why the CMSIS-NN column is skipped)."""
-    from mcuq.runners.firmware import missing_tools
+    from mcuq.toolchain import missing_tools
     from mcuq.testing import tflm_prebuilt
 
     missing = missing_tools("cortex-m4")

@@ -121,7 +121,9 @@ void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
       tail |= (uint32_t)(uint8_t)row[4 * full + j] << (8 * j);
     const uint32_t *w = w_all;
     const int32_t *rq = p->rq;
-    const int scratch = chunks * 8 <= MCUQ_FC_SCRATCH_BUF;
+    /* a project whose rows are all too deep gets a 4-byte buffer: no row fits (chunks >= 1),
+     * and the constant test lets the compiler drop the path (no array-bounds warning) */
+    const int scratch = MCUQ_FC_SCRATCH_BUF >= 8 && chunks * 8 <= MCUQ_FC_SCRATCH_BUF;
     if (scratch) { /* the row unpacked once for every group of rows */
       for (int32_t j = 0; j < full; ++j) {
         const uint32_t v = mcuq_load4(row + 4 * j);

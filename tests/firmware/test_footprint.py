@@ -1,5 +1,7 @@
 """Cortex-M4 cost of the standalone build: flash/RAM from arm-none-eabi-size of a model image
 vs a baseline image, stack from -fstack-usage, and exact instruction counts (unicorn)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -146,3 +148,26 @@ def test_generated_projects_size_the_kernel_stack_buffers_to_their_layers(tmp_pa
     assert {k: int(v) for k, v in sizes.items()} == {
         "MCUQ_CONV_COL_BUF": 72, "MCUQ_DW_TAPS_BUF": 4, "MCUQ_DW_CH_BUF": 4,
         "MCUQ_DW_ROWS_BUF": 4, "MCUQ_FC_SCRATCH_BUF": 4}
+
+
+def test_a_project_whose_fc_rows_are_all_too_deep_for_the_scratch_builds(cortex_m4):
+    """An FC deeper than the unpacked-row buffer (1,280 inputs, as MobileNetV2's head) takes
+    the deep-row path: the project's buffer is the minimum, and the kernel's unpacking path,
+    dead for it, must not break the -Werror build (array bounds of a 1-word buffer)."""
+    import re
+
+    data = _deep_fc_model()
+    fp = cortex_m4_footprint(load_model(data), painted=False)
+    text = (Path(fp.elf).parents[2] / "mcuq" / "mcuq_buffers.h").read_text()
+    assert re.search(r"#define MCUQ_FC_SCRATCH_BUF 4\b", text)
+
+
+def _deep_fc_model() -> bytes:
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.input("x", (1, 1280), scale=0.05, zero_point=3)
+    w = b.const("w", rng.integers(-127, 128, (2, 1280), dtype=np.int8), scale=0.002)
+    y = b.tensor("y", (1, 2), scale=0.2, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], version=4)
+    b.output(y)
+    return b.build()
