@@ -57,7 +57,8 @@ def cache_root() -> Path:
 
 def sources_digest() -> str:
     """Hash of every file under mcuq/firmware, mcuq/templates and mcuq/codegen (the emitters
-    choose kernel paths and weight layouts): a build cache key part."""
+    choose kernel paths and weight layouts), and of mcuq/memory.py and mcuq/tiling.py (the
+    arena plan with its in-place choices, the tiled graph): a build cache key part."""
     h = hashlib.sha256()
     for package in ("mcuq.firmware", "mcuq.templates", "mcuq.codegen"):
         root = Path(str(resources.files(package)))
@@ -65,6 +66,9 @@ def sources_digest() -> str:
             if p.is_file() and "__pycache__" not in p.parts:
                 h.update(str(p.relative_to(root)).encode())
                 h.update(p.read_bytes())
+    for name in ("memory.py", "tiling.py"):
+        h.update(name.encode())
+        h.update(resources.files("mcuq").joinpath(name).read_bytes())
     return h.hexdigest()
 
 

@@ -179,7 +179,47 @@ def test_zoo_plans_reach_their_lower_bound(zoo):
     assert resnet.size <= 0.7 * plan_tflm_like(load_model(zoo["resnet8"])).size
     kinds = {c.method for name in ("ds_cnn", "mobilenet_v1", "cnn")
              for c in c_plan(load_model(zoo[name])).inplace.values()}
-    assert kinds == {"direct", "rows", "channels"}
+    assert kinds == {"direct", "rows"}  # by channels they would save under 10 % (see below)
+
+
+def wide_depthwise() -> bytes:
+    """A 3x3 depthwise convolution over a short, wide 32-channel map: its rows copy
+    (3 rows x 16 x 32 = 1,536 B) is far larger than one channel's padded plane (6 x 18 B)."""
+    rng = np.random.default_rng(4)
+    b = ModelBuilder()
+    x = b.input("x", (1, 4, 16, 32), scale=0.05, zero_point=-3)
+    w = b.const("w", rng.integers(-127, 128, (1, 3, 3, 32), dtype=np.int8),
+                scale=rng.uniform(0.005, 0.02, 32).astype(np.float32), zero_point=0, axis=3)
+    bias = b.const("b", rng.integers(-500, 500, 32).astype(np.int32), scale=0.0005,
+                   zero_point=0)
+    y = b.tensor("y", (1, 4, 16, 32), scale=0.06, zero_point=2)
+    b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], version=3, depth_multiplier=1, padding="SAME",
+         stride_h=1, stride_w=1, fused_activation_function="RELU")
+    b.output(y)
+    return b.build()
+
+
+def test_depthwise_runs_by_channels_only_where_that_saves_enough(zoo):
+    """TinyEngine's per-channel kernel is slower than the usual depthwise kernel (DS-CNN: 1.4x
+    the instructions), so a depthwise convolution runs by channels only where that makes the
+    arena smaller by more than CHANNELS_SAVING; else by rows (the usual kernel)."""
+    from mcuq.memory import CHANNELS_SAVING
+    from mcuq.reference import Interpreter
+
+    m = load_model(wide_depthwise())
+    plan = c_plan(m)
+    assert [c.method for c in plan.inplace.values()] == ["channels"]
+    assert plan.size == 2048 + 108
+    for name in ("ds_cnn", "mobilenet_v1"):
+        m = load_model(zoo[name])
+        opts = inplace_options(m, Interpreter(m).params)
+        by_rows = c_plan(m)
+        dw = [o for o in by_rows.inplace if m.operators[o].opcode == "DEPTHWISE_CONV_2D"]
+        assert dw and all(by_rows.inplace[o].method == "rows" for o in dw)
+        # forcing every depthwise op by channels saves less than the threshold
+        forced = plan_arena(m, inplace=[o for o in opts if not (
+            o.op in dw and o.method == "rows")])
+        assert by_rows.size * (1 - CHANNELS_SAVING) <= forced.size < by_rows.size, name
 
 
 def test_inplace_options_are_declared_per_op():

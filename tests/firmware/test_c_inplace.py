@@ -44,6 +44,9 @@ def zoo_cases(zoo, tiled, external) -> list[Case]:
     cases = [Case(data, inputs(data)) for data in zoo.values()]
     cases += [Case(zoo[name], inputs(zoo[name]), tile=tile) for name, tile in tiled]
     cases += [Case(zoo[name], inputs(zoo[name]), external_io=True) for name in external]
+    from tests.test_arena_plan import wide_depthwise  # in place by channels (TinyEngine's)
+
+    cases.append(Case(wide_depthwise(), inputs(wide_depthwise())))
     return cases
 
 
