@@ -80,17 +80,41 @@ class Signature:
 SIGNATURES: dict[str, Signature] = {}
 
 
-def register(*names: str):
+#: Activation types with their own kernels (16x8: int16 activations, int8 weights), keyed
+#: "OPCODE:TYPE" in KERNELS; the plain opcode key is the int8 kernel.
+VARIANT_TYPES = ("INT16",)
+
+
+def register(*names: str, activations: str | None = None):
     """Class decorator: the class provides static `prepare` and `run` (and optionally a
-    `SIGNATURE` or `SIGNATURES` mapping, see Signature)."""
+    `SIGNATURE` or `SIGNATURES` mapping, see Signature). `activations="INT16"` registers the
+    kernel for ops whose non-constant tensors include that type (see `variant_of`)."""
     def wrap(cls):
         for name in names:
-            KERNELS[name] = Kernel(name, cls.prepare, cls.run, _takes_profile(cls.prepare))
+            key = f"{name}:{activations}" if activations else name
+            KERNELS[key] = Kernel(name, cls.prepare, cls.run, _takes_profile(cls.prepare))
             sig = getattr(cls, "SIGNATURES", {}).get(name) or getattr(cls, "SIGNATURE", None)
-            if sig is not None:
+            if sig is not None and name not in SIGNATURES:
                 SIGNATURES[name] = sig
         return cls
     return wrap
+
+
+def variant_of(op: Operator, model: Model) -> str | None:
+    """The activation type variant an op needs: "INT16" when one of its non-constant
+    input/output tensors is int16 (16x8 models), else None (the int8 kernel)."""
+    for i in list(op.inputs) + list(op.outputs):
+        if i >= 0:
+            t = model.tensors[i]
+            if t.data is None and t.type_name in VARIANT_TYPES:
+                return t.type_name
+    return None
+
+
+def kernel_key(op: Operator, model: Model) -> str:
+    """The KERNELS key that runs `op` (also the C emitters' key)."""
+    v = variant_of(op, model)
+    return f"{op.opcode}:{v}" if v else op.opcode
 
 
 def signature_for(opcode: str) -> Signature | None:
@@ -138,7 +162,16 @@ def check_signature(op: Operator, model: Model, sig: Signature) -> list:
 
 def kernel_for(op: Operator, model: Model) -> Kernel:
     _load_all()
-    k = KERNELS.get(op.opcode)
+    v = variant_of(op, model)
+    k = KERNELS.get(f"{op.opcode}:{v}" if v else op.opcode)
+    if k is None and v is not None:
+        out = model.tensors[op.outputs[0]].name if op.outputs else "?"
+        have = sorted(n.split(":")[0] for n in KERNELS if n.endswith(f":{v}"))
+        raise UnsupportedModelError(
+            f"{model.source}: {op.describe()} (output tensor '{out}') has {v} activations; "
+            f"mcuq has no {v.lower()} (16x8) kernel for {op.opcode}",
+            f"ops with {v.lower()} kernels: {', '.join(have)}; convert with int8 activations "
+            "or replace the layer")
     if k is None:
         out = model.tensors[op.outputs[0]].label if op.outputs else "?"
         raise UnsupportedModelError(
@@ -239,7 +272,13 @@ def refusal_error(model: Model, refusals: list[Refusal]) -> UnsupportedModelErro
 
 def supported_ops() -> list[str]:
     _load_all()
-    return sorted(KERNELS)
+    return sorted(n for n in KERNELS if ":" not in n)
+
+
+def supported_ops_for(activations: str) -> list[str]:
+    """Ops with a kernel for `activations` ("INT16") activations."""
+    _load_all()
+    return sorted(n.split(":")[0] for n in KERNELS if n.endswith(f":{activations}"))
 
 
 def unsupported(op: Operator, model: Model, what: str, hint: str) -> UnsupportedModelError:

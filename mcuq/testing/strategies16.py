@@ -1,0 +1,157 @@
+"""Hypothesis strategies for 16x8 kernels (int16 activations with zero point 0, int8 weights,
+int64/int32 bias): one-op models built with mcuq.testing.builder and int16 inputs drawn by
+style (full range, small, extremes, all zero, sparse). Used by the reference property tests
+(reference == TFLite Micro) and the C batch tests (C == reference)."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .builder import ModelBuilder
+from .strategies import geometry
+
+ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+INT16_STYLES = ("uniform", "small", "extremes", "zero", "sparse")
+
+
+def f32(x) -> float:
+    return float(np.float32(x))
+
+
+def log_scale(lo: float, hi: float) -> st.SearchStrategy[float]:
+    """A float32 scale log-uniform in [10^lo, 10^hi]."""
+    return st.floats(lo, hi, allow_nan=False).map(lambda e: f32(10.0 ** e))
+
+
+def int16_values(rng: np.random.Generator, shape, style: str) -> np.ndarray:
+    if style == "uniform":
+        return rng.integers(-32768, 32768, shape).astype(np.int16)
+    if style == "small":
+        return rng.integers(-300, 301, shape).astype(np.int16)
+    if style == "extremes":
+        return rng.choice(np.array([-32768, -32767, 32767, 0, 1, -1], np.int16), shape)
+    if style == "zero":
+        return np.zeros(shape, np.int16)
+    v = rng.integers(-32768, 32768, shape).astype(np.int16)
+    return np.where(rng.random(shape) < 0.8, 0, v).astype(np.int16)
+
+
+@st.composite
+def inputs16(draw, model: bytes, batch: int = 3) -> list[np.ndarray]:
+    """One (batch, *shape) array per model input: int16 by style, float32 spanning the
+    consuming QUANTIZE's range (and beyond it), int8 uniform."""
+    from ..model import load_model
+
+    m = load_model(model)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    out = []
+    for t in m.input_tensors():
+        shape = (batch, *t.shape)
+        if t.dtype == np.int16:
+            out.append(int16_values(rng, shape, draw(st.sampled_from(INT16_STYLES))))
+        elif t.dtype == np.int8:
+            out.append(rng.integers(-128, 128, shape).astype(np.int8))
+        else:
+            q = next((m.tensors[op.outputs[0]] for op in m.operators
+                      if t.index in op.inputs and op.opcode == "QUANTIZE"), None)
+            span = 1.0 if q is None or q.quant is None else 32768 * q.scale * 1.2
+            v = rng.uniform(-span, span, shape).astype(np.float32)
+            if draw(st.booleans()):  # exact ties of x / scale: k + 0.5 steps
+                k = rng.integers(-40000, 40000, shape) + 0.5
+                v = (k * (q.scale if q is not None and q.quant is not None else 1e-3)
+                     ).astype(np.float32)
+            out.append(v)
+    return out
+
+
+@st.composite
+def cases16(draw, models: st.SearchStrategy[bytes], batch: int = 3):
+    model = draw(models)
+    return model, draw(inputs16(model, batch))
+
+
+@st.composite
+def _layer_scales(draw, channels: int, per_channel: bool):
+    s_in = draw(log_scale(-5, -2))
+    n = channels if per_channel else 1
+    s_w = np.array([draw(log_scale(-3, -1)) for _ in range(n)], np.float32)
+    # output scale relative to the accumulator scale: saturating, typical and fine outputs
+    s_out = f32(s_in * float(s_w.max()) * 10.0 ** draw(st.floats(-1.0, 3.0)))
+    return s_in, s_w, s_out
+
+
+def _weights(draw, rng, shape) -> np.ndarray:
+    style = draw(st.sampled_from(["uniform", "uniform", "extremes", "zero"]))
+    if style == "extremes":
+        return np.where(rng.random(shape) < 0.5, -127, 127).astype(np.int8)
+    if style == "zero":
+        return np.zeros(shape, np.int8)
+    return rng.integers(-127, 128, shape).astype(np.int8)
+
+
+def _bias(draw, rng, n: int, dtype=np.int64) -> np.ndarray:
+    style = draw(st.sampled_from(["typical", "typical", "large", "zero"]))
+    if style == "zero":
+        return np.zeros(n, dtype)
+    hi = (1 << 24) if style == "typical" else ((1 << 40) if dtype == np.int64 else (1 << 31) - 1)
+    return rng.integers(-hi, hi, n).astype(dtype)
+
+
+@st.composite
+def fully_connected16_models(draw) -> bytes:
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    batches, depth, out = draw(st.integers(1, 3)), draw(st.integers(1, 40)), \
+        draw(st.integers(1, 12))
+    per_channel = draw(st.booleans())
+    s_in, s_w, s_out = draw(_layer_scales(out, per_channel))
+    b = ModelBuilder()
+    x = b.input("x", (batches, depth), "INT16", scale=s_in, zero_point=0)
+    w = b.const("w", _weights(draw, rng, (out, depth)), scale=s_w, zero_point=0, axis=0)
+    ins = [x, w]
+    bias_kind = draw(st.sampled_from(["int64", "int64", "none", "omitted"]))
+    if bias_kind == "int64":
+        ins.append(b.const("b", _bias(draw, rng, out),
+                           scale=(np.float64(s_in) * s_w).astype(np.float32), zero_point=0))
+    elif bias_kind == "omitted":
+        ins.append(-1)
+    y = b.tensor("y", (batches, out), "INT16", scale=s_out, zero_point=0)
+    b.op("FULLY_CONNECTED", ins, [y], version=7,
+         fused_activation_function=draw(st.sampled_from(ACTIVATIONS)))
+    b.output(y)
+    return b.build()
+
+
+@st.composite
+def conv16_models(draw, depthwise: bool = False) -> bytes:
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    g = draw(geometry(k_max=3, hw_max=8))
+    n = draw(st.integers(1, 2))
+    if depthwise:
+        cin, mult = draw(st.integers(1, 5)), draw(st.sampled_from([1, 1, 2, 3]))
+        cout, wshape, groups = cin * mult, None, 1
+    else:
+        groups = draw(st.sampled_from([1, 1, 1, 2]))
+        cin = groups * draw(st.integers(1, 4))
+        cout = groups * draw(st.integers(1, 4))
+        mult = 1
+    wshape = (1, g["kh"], g["kw"], cout) if depthwise else (cout, g["kh"], g["kw"], cin // groups)
+    per_channel = draw(st.booleans())
+    s_in, s_w, s_out = draw(_layer_scales(cout, per_channel))
+    b = ModelBuilder()
+    x = b.input("x", (n, g["h"], g["w"], cin), "INT16", scale=s_in, zero_point=0)
+    w = b.const("w", _weights(draw, rng, wshape), scale=s_w, zero_point=0,
+                axis=3 if depthwise else 0)
+    bias_type = np.int64 if depthwise or draw(st.booleans()) else np.int32
+    bias_scale = (np.float64(s_in) * (s_w if per_channel else np.repeat(s_w, cout)))
+    bt = b.const("b", _bias(draw, rng, cout, bias_type), scale=bias_scale.astype(np.float32),
+                 zero_point=0)
+    y = b.tensor("y", (n, g["oh"], g["ow"], cout), "INT16", scale=s_out, zero_point=0)
+    common = dict(padding=g["padding"], stride_h=g["sh"], stride_w=g["sw"],
+                  dilation_h_factor=g["dh"], dilation_w_factor=g["dw"],
+                  fused_activation_function=draw(st.sampled_from(ACTIVATIONS)))
+    if depthwise:
+        b.op("DEPTHWISE_CONV_2D", [x, w, bt], [y], version=5, depth_multiplier=mult, **common)
+    else:
+        b.op("CONV_2D", [x, w, bt], [y], version=4, **common)
+    b.output(y)
+    return b.build()
