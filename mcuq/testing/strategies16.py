@@ -76,7 +76,8 @@ def _layer_scales(draw, channels: int, per_channel: bool):
     n = channels if per_channel else 1
     s_w = np.array([draw(log_scale(-3, -1)) for _ in range(n)], np.float32)
     # output scale relative to the accumulator scale: saturating, typical and fine outputs
-    s_out = f32(s_in * float(s_w.max()) * 10.0 ** draw(st.floats(-1.0, 3.0)))
+    # (at least 1e-8: TFLM refuses RELU6's bound 6 / s_out beyond int32)
+    s_out = f32(max(s_in * float(s_w.max()) * 10.0 ** draw(st.floats(-1.0, 3.0)), 1e-8))
     return s_in, s_w, s_out
 
 

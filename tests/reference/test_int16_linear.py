@@ -75,3 +75,17 @@ def test_an_op_without_an_int16_kernel_is_named():
     b.output(y)
     with pytest.raises(UnsupportedModelError, match=r"HARD_SWISH.*INT16 activations"):
         Interpreter(b.build())
+
+
+def test_a_fused_bound_overflowing_int32_is_refused_as_tflm_does():
+    """RELU6 with output scale 1e-9: 6 / 1e-9 leaves int32; TFLite Micro's Prepare fails
+    (no_integer_overflow_from_quantization)."""
+    b = ModelBuilder()
+    x = b.input("x", (1, 1), "INT16", scale=1e-5, zero_point=0)
+    w = b.const("w", np.full((1, 1), 89, np.int8), scale=0.001)
+    bias = b.const("b", np.array([4595671], np.int64), scale=1e-8)
+    y = b.tensor("y", (1, 1), "INT16", scale=1e-9, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], version=7, fused_activation_function="RELU6")
+    b.output(y)
+    with pytest.raises(UnsupportedModelError, match="overflows int32"):
+        Interpreter(b.build())

@@ -112,9 +112,18 @@ def multipliers(op, model, x, w, y, channels: int, per_channel: bool):
     return mult, shift
 
 
-def act_range16(op, y) -> tuple[int, int]:
-    return fp.activation_range(op.options.get("fused_activation_function", "NONE"),
-                               y.scale, 0, INT16_MIN, INT16_MAX)
+def act_range16(op, model, y) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized on int16; like TFLM's Prepare, refuses a bound whose
+    round(f / scale) leaves int32 (kernel_util.cc: no_integer_overflow_from_quantization)."""
+    act = op.options.get("fused_activation_function", "NONE")
+    bounds = {"RELU": (0.0,), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}.get(act, ())
+    for f in bounds:
+        v = fp.round_away(float(np.float32(f) / np.float32(y.scale)))
+        if not -(2.0 ** 31) <= v <= 2.0 ** 31:
+            raise unsupported(op, model, f"fused {act} bound {f} / output scale {y.scale:g} "
+                              "overflows int32", "TFLite Micro refuses this output scale; "
+                              "re-convert the model")
+    return fp.activation_range(act, y.scale, 0, INT16_MIN, INT16_MAX)
 
 
 # -- FULLY_CONNECTED ---------------------------------------------------------------------------
@@ -152,7 +161,7 @@ class FullyConnected16:
                               f"{list(w.shape)} and output {list(y.shape)}",
                               "re-convert the model")
         mult, shift = multipliers(op, model, x, w, y, out_depth, per_channel)
-        lo, hi = act_range16(op, y)
+        lo, hi = act_range16(op, model, y)
         return FullyConnected16Params(
             weights=w.data, bias=None if b is None else b.data.astype(np.int64),
             multiplier=mult, shift=shift, per_channel=per_channel, act_min=lo, act_max=hi,
@@ -223,7 +232,7 @@ def _prepare_conv(op, model, depthwise: bool) -> Conv16Params:
     per_channel = check_weights8(op, model, w, 3 if depthwise else 0, out_c)
     check_bias(op, model, b, out_c, ("INT64",) if depthwise else ("INT64", "INT32"))
     m, s = multipliers(op, model, x, w, y, out_c, per_channel)
-    lo, hi = act_range16(op, y)
+    lo, hi = act_range16(op, model, y)
     return Conv16Params(
         depthwise=depthwise, weights=w.data, bias=b.data.reshape(-1).astype(np.int64),
         bias_bits=32 if b.type_name == "INT32" else 64, multiplier=m, shift=s,
