@@ -156,3 +156,79 @@ def conv16_models(draw, depthwise: bool = False) -> bytes:
         b.op("CONV_2D", [x, w, bt], [y], version=4, **common)
     b.output(y)
     return b.build()
+
+
+@st.composite
+def quantize16_models(draw) -> bytes:
+    """QUANTIZE float32 -> int16, int16 -> int8, int8 -> int16, int16 -> int16, or
+    DEQUANTIZE int16 -> float32, on a small tensor."""
+    kind = draw(st.sampled_from(["f32-s16", "s16-s8", "s8-s16", "s16-s16", "deq"]))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+    s16a, s16b = draw(log_scale(-5, -1)), draw(log_scale(-5, -1))
+    s8 = draw(log_scale(-3, 0))
+    zp8 = draw(st.sampled_from([-128, 0, 127]) | st.integers(-128, 127))
+    b = ModelBuilder()
+    if kind == "f32-s16":
+        x = b.input("x", shape, "FLOAT32")
+        y = b.tensor("y", shape, "INT16", scale=s16a, zero_point=0)
+        op = "QUANTIZE"
+    elif kind == "s16-s8":
+        x = b.input("x", shape, "INT16", scale=s16a, zero_point=0)
+        y = b.tensor("y", shape, "INT8", scale=s8, zero_point=zp8)
+        op = "QUANTIZE"
+    elif kind == "s8-s16":
+        x = b.input("x", shape, "INT8", scale=s8, zero_point=zp8)
+        y = b.tensor("y", shape, "INT16", scale=s16a, zero_point=0)
+        op = "QUANTIZE"
+    elif kind == "s16-s16":
+        x = b.input("x", shape, "INT16", scale=s16a, zero_point=0)
+        y = b.tensor("y", shape, "INT16", scale=s16b, zero_point=0)
+        op = "QUANTIZE"
+    else:
+        x = b.input("x", shape, "INT16", scale=s16a, zero_point=0)
+        y = b.tensor("y", shape, "FLOAT32")
+        op = "DEQUANTIZE"
+    b.op(op, [x], [y])
+    b.output(y)
+    return b.build()
+
+
+@st.composite
+def pool16_models(draw, op: str | None = None) -> bytes:
+    op = op or draw(st.sampled_from(["AVERAGE_POOL_2D", "MAX_POOL_2D"]))
+    g = draw(geometry(k_max=3, hw_max=8))
+    from ..reference.ops.conv import compute_padding
+    g["dh"] = g["dw"] = 1
+    pad = compute_padding(g["padding"], g["sh"], g["sw"], 1, 1, g["h"], g["w"], g["kh"], g["kw"])
+    if pad.out_h < 1 or pad.out_w < 1:
+        g["padding"] = "SAME"
+        pad = compute_padding("SAME", g["sh"], g["sw"], 1, 1, g["h"], g["w"], g["kh"], g["kw"])
+    # a window entirely in the padding is refused (TFLM fails): keep filters within stride reach
+    if pad.pad_h >= g["kh"] or pad.pad_w >= g["kw"]:
+        g["padding"] = "VALID"
+        g["kh"], g["kw"] = min(g["kh"], g["h"]), min(g["kw"], g["w"])
+        pad = compute_padding("VALID", g["sh"], g["sw"], 1, 1, g["h"], g["w"], g["kh"], g["kw"])
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 5))
+    s = draw(log_scale(-5, -1))
+    b = ModelBuilder()
+    x = b.input("x", (n, g["h"], g["w"], c), "INT16", scale=s, zero_point=0)
+    y = b.tensor("y", (n, pad.out_h, pad.out_w, c), "INT16", scale=s, zero_point=0)
+    b.op(op, [x], [y], padding=g["padding"], stride_h=g["sh"], stride_w=g["sw"],
+         filter_height=g["kh"], filter_width=g["kw"],
+         fused_activation_function=draw(st.sampled_from(ACTIVATIONS)))
+    b.output(y)
+    return b.build()
+
+
+@st.composite
+def reshape16_models(draw) -> bytes:
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
+    size = int(np.prod(shape))
+    s = draw(log_scale(-5, -1))
+    b = ModelBuilder()
+    x = b.input("x", shape, "INT16", scale=s, zero_point=0)
+    sh = b.const("shape", np.array([1, size], np.int32))
+    y = b.tensor("y", (1, size), "INT16", scale=s, zero_point=0)
+    b.op("RESHAPE", [x, sh], [y], new_shape=[1, size])
+    b.output(y)
+    return b.build()

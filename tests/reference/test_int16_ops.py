@@ -1,0 +1,27 @@
+"""16x8 QUANTIZE (float32 -> int16, int16 <-> int8, int16 -> int16), DEQUANTIZE int16,
+AVERAGE/MAX_POOL_2D int16 and RESHAPE int16: reference == TFLite Micro to the byte."""
+from hypothesis import given, settings
+
+from tests.exactness import EXAMPLES, assert_exact
+from mcuq.testing import strategies16 as S16
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(S16.cases16(S16.quantize16_models()))
+def test_quantize_dequantize_int16_match_tflm(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(S16.cases16(S16.pool16_models()))
+def test_pooling_int16_matches_tflm(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+@settings(max_examples=max(EXAMPLES // 5, 3), deadline=None)
+@given(S16.cases16(S16.reshape16_models()))
+def test_reshape_int16_matches_tflm(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))
