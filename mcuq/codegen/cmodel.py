@@ -290,15 +290,17 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
     object with `params(op_index)`: the tiled view of mcuq.tiling). inplace=False: no op runs
     in place (faster kernels, a larger arena)."""
     from ..reference import Interpreter
+    from ..reference.registry import kernel_key
     from .inplace import emit_inplace
 
     _load_emitters()
     missing = [op for op in model.operators
-               if op.opcode not in EMITTERS and op.opcode not in ALIAS_OPS]
+               if kernel_key(op, model) not in EMITTERS and op.opcode not in ALIAS_OPS]
     if missing:
         op = missing[0]
         raise UnsupportedModelError(
-            f"{model.source}: {op.describe()} has no C kernel in mcuq's standalone target",
+            f"{model.source}: {op.describe()} has no C kernel in mcuq's standalone target"
+            + (" for int16 activations" if ":" in kernel_key(op, model) else ""),
             f"use --target tflm, or an op from: {', '.join(sorted(EMITTERS))}")
     interpreter = interpreter or Interpreter(model)
     storage, plan = assign_storage(model, plan_fn, external_io, interpreter.params, inplace)
@@ -319,7 +321,7 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
         elif choice is not None:
             lines = emit_inplace(ctx, op, interpreter.params(op.index), choice, EMITTERS)
         else:
-            lines = EMITTERS[op.opcode](ctx, op, interpreter.params(op.index))
+            lines = EMITTERS[kernel_key(op, model)](ctx, op, interpreter.params(op.index))
         paths = tuple(ctx._paths)
         comment = f"-> '{safe_text(out.name)}' {list(out.shape)}" + (
             f" [{paths[0]}]" if paths else "")

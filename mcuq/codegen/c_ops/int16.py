@@ -1,0 +1,101 @@
+"""16x8 ops -> firmware/kernels/linear16.c, pooling16.c, quantize16.c (emitters keyed
+"OPCODE:INT16", like the reference kernels they mirror)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..carray import _c_float
+from ..climits import c_multiplier
+from ..cmodel import c_emitter
+
+
+def _requant_arrays(ctx, p):
+    m, s = c_multiplier(p.multiplier, p.shift)
+    return (ctx.array("mult", np.asarray(m).astype(np.int32)),
+            ctx.array("shift", np.asarray(s).astype(np.int32)))
+
+
+@c_emitter("FULLY_CONNECTED:INT16")
+def emit_fully_connected(ctx, op, p):
+    ctx.use("linear16")
+    mult, shift = _requant_arrays(ctx, p)
+    params = ctx.params("mcuq_fully_connected16_params_t", {
+        "act_min": p.act_min, "act_max": p.act_max,
+        "batches": int(np.prod(p.output_shape)) // p.out_depth,
+        "accum_depth": p.accum_depth, "out_depth": p.out_depth,
+        "multiplier": mult, "shift": shift})
+    ctx.path("fully_connected16/bias" if p.bias is not None else "fully_connected16/no-bias")
+    bias = "NULL" if p.bias is None else ctx.array("bias", p.bias.astype(np.int64))
+    return [f"mcuq_fully_connected_s16({params}, {ctx.ptr(op.inputs[0])}, "
+            f"{ctx.const(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0], True)});"]
+
+
+@c_emitter("CONV_2D:INT16", "DEPTHWISE_CONV_2D:INT16")
+def emit_conv(ctx, op, p):
+    ctx.use("linear16")
+    mult, shift = _requant_arrays(ctx, p)
+    n, in_h, in_w, in_c = p.input_shape
+    params = ctx.params("mcuq_conv16_params_t", {
+        "batches": n, "in_h": in_h, "in_w": in_w, "in_c": in_c,
+        "out_h": p.output_shape[1], "out_w": p.output_shape[2], "out_c": p.output_shape[3],
+        "k_h": p.weights.shape[1], "k_w": p.weights.shape[2],
+        "stride_h": p.stride_h, "stride_w": p.stride_w,
+        "dil_h": p.dilation_h, "dil_w": p.dilation_w,
+        "pad_h": p.padding.pad_h, "pad_w": p.padding.pad_w,
+        "filter_in_c": p.filter_input_depth, "depth_multiplier": p.depth_multiplier,
+        "act_min": p.act_min, "act_max": p.act_max, "multiplier": mult, "shift": shift})
+    x, w, y = ctx.ptr(op.inputs[0]), ctx.const(op.inputs[1]), ctx.ptr(op.outputs[0], True)
+    if p.depthwise:
+        ctx.path("depthwise16/generic")
+        bias = ctx.array("bias", p.bias.astype(np.int64))
+        return [f"mcuq_depthwise_conv_s16({params}, {x}, {w}, {bias}, {y});"]
+    if p.bias_bits == 32:
+        ctx.path("conv16/bias32")
+        bias = ctx.array("bias", p.bias.astype(np.int32))
+        return [f"mcuq_conv_s16({params}, {x}, {w}, NULL, {bias}, {y});"]
+    ctx.path("conv16/bias64")
+    bias = ctx.array("bias", p.bias.astype(np.int64))
+    return [f"mcuq_conv_s16({params}, {x}, {w}, {bias}, NULL, {y});"]
+
+
+@c_emitter("AVERAGE_POOL_2D:INT16", "MAX_POOL_2D:INT16")
+def emit_pool(ctx, op, p):
+    ctx.use("pooling16")
+    n, in_h, in_w, ch = p.input_shape
+    params = ctx.params("mcuq_pool16_params_t", {
+        "batches": n, "in_h": in_h, "in_w": in_w, "channels": ch,
+        "out_h": p.output_shape[1], "out_w": p.output_shape[2],
+        "filter_h": p.filter_h, "filter_w": p.filter_w,
+        "stride_h": p.stride_h, "stride_w": p.stride_w,
+        "pad_h": p.padding.pad_h, "pad_w": p.padding.pad_w,
+        "act_min": p.act_min, "act_max": p.act_max})
+    fn = "mcuq_avg_pool_s16" if op.opcode == "AVERAGE_POOL_2D" else "mcuq_max_pool_s16"
+    ctx.path(f"pooling16/{'average' if op.opcode == 'AVERAGE_POOL_2D' else 'max'}")
+    return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.outputs[0], True)});"]
+
+
+_SUFFIX = {"INT8": "s8", "INT16": "s16", "FLOAT32": "f32"}
+
+
+@c_emitter("QUANTIZE:INT16", "DEQUANTIZE:INT16")
+def emit_quantize(ctx, op, p):
+    ctx.use("quantize16")
+    xt, yt = ctx.model.tensors[op.inputs[0]], ctx.model.tensors[op.outputs[0]]
+    suffix = f"{_SUFFIX[xt.type_name]}_{_SUFFIX[yt.type_name]}"
+    x, y = ctx.ptr(op.inputs[0]), ctx.ptr(op.outputs[0], True)
+    if op.opcode == "DEQUANTIZE":
+        ctx.path("quantize16/dequantize")
+        params = ctx.params("mcuq_quantize16_params_t", {
+            "scale": _c_float(p.scale), "zero_point": p.zero_point, "size": yt.size})
+        return [f"mcuq_dequantize_{suffix}({params}, {x}, {y});"]
+    if p.mode == "affine":
+        ctx.path("quantize16/affine")
+        params = ctx.params("mcuq_quantize16_params_t", {
+            "scale": _c_float(p.scale), "zero_point": p.output_zero_point, "size": yt.size})
+        return [f"mcuq_quantize_{suffix}({params}, {x}, {y});"]
+    ctx.path(f"quantize16/requantize-{suffix}")
+    m, s = c_multiplier(p.multiplier, p.shift)
+    params = ctx.params("mcuq_requantize16_params_t", {
+        "input_zero_point": p.input_zero_point, "output_zero_point": p.output_zero_point,
+        "multiplier": m, "shift": s, "size": yt.size})
+    return [f"mcuq_requantize_{suffix}({params}, {x}, {y});"]

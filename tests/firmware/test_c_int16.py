@@ -1,0 +1,49 @@
+"""16x8 C kernels (firmware/kernels/linear16.c, pooling16.c, quantize16.c) == reference on
+hypothesis-drawn one-op models: one host build under ASan + UBSan and one Cortex-M4 build
+(QEMU), each covering every int16 op and kernel path."""
+from collections import Counter
+
+from hypothesis import HealthCheck, Phase, given, settings
+
+from mcuq.testing import strategies16 as S16
+from mcuq.testing.cbatch import Case, run_batch
+from tests.exactness import EXAMPLES
+
+PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
+         "conv16/bias64", "depthwise16/generic", "pooling16/average", "pooling16/max",
+         "quantize16/dequantize", "quantize16/affine", "quantize16/requantize-s16_s8",
+         "quantize16/requantize-s8_s16", "quantize16/requantize-s16_s16"}
+
+
+def int16_cases(per_kind: int) -> list[Case]:
+    cases: list[Case] = []
+    for strategy in (S16.fully_connected16_models(), S16.conv16_models(),
+                     S16.conv16_models(depthwise=True), S16.pool16_models(),
+                     *(S16.quantize16_models(k) for k in S16.QUANTIZE_KINDS),
+                     S16.reshape16_models()):
+        @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(S16.cases16(strategy))
+        def collect(case):
+            cases.append(Case(*case))
+
+        collect()
+    return cases
+
+
+def _check(target: str, per_kind: int) -> None:
+    cases = int16_cases(per_kind)
+    failures = run_batch(cases, target)
+    assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(
+        failures[:10])
+    hits = Counter(p for c in cases for p in set(c.paths))
+    missing = PATHS - set(hits)
+    assert not missing or per_kind < 8, f"paths never taken: {sorted(missing)}"
+
+
+def test_int16_kernels_c_host(host_cc):
+    _check("host", max(EXAMPLES // 2, 12))
+
+
+def test_int16_kernels_c_cortex_m4(cortex_m4):
+    _check("cortex-m4", max(EXAMPLES // 5, 5))
