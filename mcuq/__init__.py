@@ -18,7 +18,8 @@ __version__ = "0.1.0"
 def convert(model, calibration, **options) -> bytes:
     """Full-int8 post-training quantization; returns the .tflite flatbuffer bytes.
     `model`: a .keras/.h5/SavedModel path (Keras 3 or Keras 2; see mcuq.sources) or a model.
-    Options: samples, seed, io_type ("int8"|"uint8"|"float32"), per_channel, progress,
+    Options: samples, seed, io_type ("int8"|"uint8"|"float32"|"int16"), activations
+    ("int8"|"int16": 16x8), per_channel, progress,
     custom_objects (module names, .py paths, modules or {name: class} dicts with the model's
     custom layers), scale (e.g. "1/255": multiplies the calibration data first)."""
     from .conversion import convert_model

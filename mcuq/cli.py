@@ -61,8 +61,12 @@ def main() -> None:
               help="Calibration samples to use (default: all, up to 500).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed for choosing samples when there are more than --samples.")
-@click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32"]), default="int8",
-              show_default=True, help="Type of the model's input and output tensors.")
+@click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32", "int16"]),
+              default=None, help="Type of the model's input and output tensors (default: the "
+                                 "activation type; int16 activations take int16 or float32).")
+@click.option("--activations", type=click.Choice(["int8", "int16"]), default="int8",
+              show_default=True, help="int16: 16x8 quantization (int16 activations, int8 "
+                                      "weights, int64 bias) where int8 is not accurate enough.")
 @click.option("--per-tensor", is_flag=True, help="Per-tensor weight scales instead of per-channel.")
 @click.option("--custom-objects", "custom_objects", multiple=True, metavar="MODULE",
               help="Module name or path/to/file.py with the model's custom layers (registered "
@@ -73,8 +77,8 @@ def main() -> None:
 @click.option("--force", "-f", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @handle_errors
-def convert(model, calibration, output, samples, seed, io_type, per_tensor, custom_objects, scale,
-            force, as_json):
+def convert(model, calibration, output, samples, seed, io_type, activations, per_tensor,
+            custom_objects, scale, force, as_json):
     """Quantize MODEL (.keras, .h5 or SavedModel folder; Keras 3 or Keras 2) to a full-int8
     .tflite."""
     from .conversion import convert_to_file
@@ -83,7 +87,7 @@ def convert(model, calibration, output, samples, seed, io_type, per_tensor, cust
     result = convert_to_file(model, calibration, output, samples=samples, seed=seed,
                              io_type=io_type, per_channel=not per_tensor, force=force,
                              progress=not as_json, custom_objects=list(custom_objects) or None,
-                             scale=scale)
+                             scale=scale, activations=activations)
     print_convert(result, as_json=as_json)
 
 

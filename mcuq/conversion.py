@@ -29,7 +29,11 @@ from .model import Model, parse_model
 from .files import require_writable, write_error
 from .native import quiet_native_output
 
-IO_TYPES = ("int8", "uint8", "float32")
+IO_TYPES = ("int8", "uint8", "float32", "int16")
+ACTIVATION_TYPES = ("int8", "int16")
+#: I/O types each activation type converts with (TFLiteConverter's 16x8 mode takes int16 or
+#: float32 I/O only).
+IO_FOR_ACTIVATIONS = {"int8": ("int8", "uint8", "float32"), "int16": ("int16", "float32")}
 BATCH_NOTE = ("batch axis fixed to 1 (traced with a batch-1 input signature: Flatten is one "
               "RESHAPE; run the model one sample at a time)")
 _FLOAT_TYPES = {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16", "COMPLEX64", "COMPLEX128"}
@@ -76,6 +80,11 @@ class ConvertResult:
     calibration_notes: list[str] = field(default_factory=list)
     #: Lines TensorFlow's converter (or the model's own code) printed that are not log noise.
     converter_output: list[str] = field(default_factory=list)
+    #: "int8", or "int16" (16x8: int16 activations, int8 weights, int64 bias).
+    activations: str = "int8"
+    #: Ops of the model that mcuq's reference has no kernel for at these activations (the
+    #: model is valid for TFLite Micro; verify/generate --target c refuse it).
+    missing_kernels: list[str] = field(default_factory=list)
 
     @property
     def size_ratio(self) -> float | None:
@@ -87,21 +96,32 @@ class ConvertResult:
 # --------------------------------------------------------------------------------------------
 
 def convert_model(model: Any, calibration: Any, samples: int | None = None, seed: int = 0,
-                  io_type: str = "int8", per_channel: bool = True,
+                  io_type: str | None = None, per_channel: bool = True,
                   progress: bool = False, custom_objects: Any = None,
-                  scale: Any = None) -> ConvertResult:
+                  scale: Any = None, activations: str = "int8") -> ConvertResult:
     """Convert `model` (path or keras/tf_keras Model) to full-int8 .tflite bytes (in the
     result). `custom_objects`: module names, .py paths, modules or {name: class} dicts with the
     model's custom layers; `scale`: factor applied to the calibration data (e.g. "1/255" for
-    uint8 images; integer data for a float input is refused without it)."""
+    uint8 images; integer data for a float input is refused without it). `activations`:
+    "int8" (full int8) or "int16" (16x8: TFLiteConverter's
+    EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8, int16 or float32 I/O;
+    io_type defaults to the activation type)."""
     from .calibration import parse_scale
     from .custom_objects import load_custom_objects
     from .sources import (CalibrationWarning, check_calibration_source, load_calibration,
                           load_model_source)
 
     start = time.perf_counter()
+    if activations not in ACTIVATION_TYPES:
+        raise InputError(f"unknown activation type '{activations}'",
+                         f"choose from {', '.join(ACTIVATION_TYPES)}")
+    io_type = io_type or activations
     if io_type not in IO_TYPES:
         raise InputError(f"unknown I/O type '{io_type}'", f"choose from {', '.join(IO_TYPES)}")
+    if io_type not in IO_FOR_ACTIVATIONS[activations]:
+        raise InputError(f"--io {io_type} does not go with --activations {activations}",
+                         f"with {activations} activations choose --io "
+                         f"{' or '.join(IO_FOR_ACTIVATIONS[activations])}")
     if samples is not None and samples < 1:
         raise InputError(f"samples must be at least 1 (got {samples})", "pass --samples N >= 1")
     check_calibration_source(calibration)
@@ -112,9 +132,9 @@ def convert_model(model: Any, calibration: Any, samples: int | None = None, seed
     for w in calib.warnings:
         warnings.warn(w, CalibrationWarning, stacklevel=2)
     printed: list[str] = []
-    data = _run_converter(src, calib, io_type, per_channel, progress, printed)
+    data = _run_converter(src, calib, io_type, per_channel, progress, printed, activations)
     parsed = parse_model(data, src.source)
-    check_fully_integer(parsed, io_type, src.layer_names)
+    check_fully_integer(parsed, io_type, src.layer_names, activations)
     import tensorflow as tf
 
     return ConvertResult(
@@ -130,7 +150,16 @@ def convert_model(model: Any, calibration: Any, samples: int | None = None, seed
         matched_by=calib.matched_by, seed=seed, batch=BATCH_NOTE,
         seconds=round(time.perf_counter() - start, 3), tensorflow=tf.__version__,
         warnings=list(calib.warnings), loader=src.provenance,
-        calibration_notes=list(calib.notes), converter_output=printed)
+        calibration_notes=list(calib.notes), converter_output=printed,
+        activations=activations, missing_kernels=_missing_kernels(parsed))
+
+
+def _missing_kernels(model: Model) -> list[str]:
+    """Ops (by name, once each) that mcuq's reference has no kernel for."""
+    from .reference.registry import KERNELS, _load_all, kernel_key
+
+    _load_all()
+    return sorted({op.opcode for op in model.operators if kernel_key(op, model) not in KERNELS})
 
 
 def _info(t, name: str | None) -> TensorInfo:
@@ -140,7 +169,7 @@ def _info(t, name: str | None) -> TensorInfo:
 
 
 def build_converter(concrete_function, representative_dataset, io_type: str = "int8",
-                    per_channel: bool = True):
+                    per_channel: bool = True, activations: str = "int8"):
     """The TFLiteConverter exactly as mcuq configures it (also used by the benchmark)."""
     from .sources import import_tf
 
@@ -160,13 +189,23 @@ def build_converter(concrete_function, representative_dataset, io_type: str = "i
         absl.removeFilter(quiet)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = representative_dataset
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    io = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
+    # 16x8 alone (no TFLITE_BUILTINS beside it): an op without a 16-bit kernel is a
+    # converter error naming it, never a float fallback.
+    conv.target_spec.supported_ops = (
+        [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        if activations == "int16" else [tf.lite.OpsSet.TFLITE_BUILTINS_INT8])
+    io = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32,
+          "int16": tf.int16}[io_type]
     conv.inference_input_type = io
     conv.inference_output_type = io
     # The converter's own switch for per-tensor weight scales (lite.py passes it to the
     # calibration quantizer as disable_per_channel).
     conv._experimental_disable_per_channel = not per_channel
+    if activations == "int16":
+        # 16x8 FULLY_CONNECTED per tensor: TFLite Micro's CMSIS-NN build refuses per-channel
+        # int16 FULLY_CONNECTED at Prepare (cmsis_nn/fully_connected.cc allows per-channel
+        # only for int8), so a per-channel 16x8 Dense would not run on Cortex-M with CMSIS-NN.
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
     return conv
 
 
@@ -179,7 +218,7 @@ class _DropMessage:
 
 
 def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool,
-                   printed: list[str] | None = None) -> bytes:
+                   printed: list[str] | None = None, activations: str = "int8") -> bytes:
     """The converter run; what it prints that is not log noise goes to `printed` (and into
     the error message when it fails)."""
     from tqdm import tqdm
@@ -205,10 +244,11 @@ def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool,
                 if not sinks:
                     sinks.append(sys.stderr)
                 cf = src.concrete_function()
-                conv = build_converter(cf, representative_dataset, io_type, per_channel)
+                conv = build_converter(cf, representative_dataset, io_type, per_channel,
+                                       activations)
                 data = conv.convert()
         except Exception as e:  # noqa: BLE001 - ConverterError, RuntimeError, ValueError...
-            raise _converter_error(src, e, printed) from None
+            raise _converter_error(src, e, printed, activations) from None
     # Python warnings while tracing and converting (Keras UserWarnings...): shown in the
     # summary with the converter's output, never as raw warning noise on stderr.
     for w in caught:
@@ -247,19 +287,25 @@ def convert_float(model: Any) -> bytes:
     return bytes(data)
 
 
-def _converter_error(src, e: Exception, printed: list[str] = ()) -> UnsupportedModelError:
+def _converter_error(src, e: Exception, printed: list[str] = (),
+                     activations: str = "int8") -> UnsupportedModelError:
     text = str(e)
     ops = sorted(set(re.findall(r"'(tf\.\w+|tfl\.\w+)'", text)))
     lines = [ln.strip() for ln in text.splitlines() if "error" in ln.lower()] or \
         [ln.strip() for ln in text.splitlines() if ln.strip()]
     detail = lines[0][:400] if lines else type(e).__name__
-    msg = f"{src.source}: TFLiteConverter cannot make this model full int8: {detail}"
+    what = "16x8 (int16 activations)" if activations == "int16" else "full int8"
+    msg = f"{src.source}: TFLiteConverter cannot make this model {what}: {detail}"
     if ops:
         msg += f" (ops: {', '.join(ops)})"
     said = [ln.strip() for ln in printed if ln.strip() and ln.strip() not in text]
     errs = [ln for ln in said if "error" in ln.lower()] or said
     if errs:
         msg += f" (converter output: {errs[0][:300]})"
+    if activations == "int16":
+        return UnsupportedModelError(
+            msg, "these ops have no 16-bit (16x8) TFLite kernel: replace their layers, or "
+                 "convert with --activations int8")
     return UnsupportedModelError(
         msg, "replace the layers behind these ops with ones that have int8 TFLite kernels "
              "(Dense, Conv2D, DepthwiseConv2D, pooling, ReLU/ReLU6, Add, Concatenate, Softmax...)")
@@ -293,13 +339,17 @@ def layer_of(names: list[str], layer_names=frozenset()) -> str:
     return "?"
 
 
-def integer_problems(model: Model, io_type: str = "int8") -> list[tuple[Any, str]]:
-    """(operator, what is wrong) for every op that is not pure integer."""
+def integer_problems(model: Model, io_type: str = "int8",
+                     activations: str = "int8") -> list[tuple[Any, str]]:
+    """(operator, what is wrong) for every op that is not pure integer. With int16
+    activations (16x8), non-constant int16 tensors with zero point 0 are allowed too (weights
+    stay int8, biases int32/int64 constants)."""
     inputs, outputs = set(model.inputs), set(model.outputs)
-    edge_in = {"int8": "INT8", "uint8": "UINT8", "float32": "FLOAT32"}[io_type]
+    edge_in = {"int8": "INT8", "uint8": "UINT8", "float32": "FLOAT32", "int16": "INT16"}[io_type]
+    act = {"int8": "INT8", "int16": "INT16"}[activations]
     problems = []
     for op in model.operators:
-        if io_type != "int8":
+        if io_type != act.lower():
             # The converter's own edge ops: QUANTIZE after a float32/uint8 input,
             # DEQUANTIZE (float32) or QUANTIZE (uint8) before an output.
             if op.opcode == "QUANTIZE" and any(i in inputs for i in op.inputs):
@@ -319,6 +369,10 @@ def integer_problems(model: Model, io_type: str = "int8") -> list[tuple[Any, str
                     bad.append(f"{role} {k} '{t.name}' is {ty}")
                 elif ty == "INT8" or ty in _INDEX_TYPES:
                     continue
+                elif ty == "INT16" and act == "INT16" and not t.is_constant:
+                    if t.quant is not None and t.quant.scale.size and t.zero_point != 0:
+                        bad.append(f"{role} {k} '{t.name}' is INT16 with zero point "
+                                   f"{t.zero_point} (16x8 needs 0)")
                 elif not t.is_constant:
                     bad.append(f"{role} {k} '{t.name}' is {ty}")
         if bad:
@@ -337,9 +391,10 @@ def integer_problems(model: Model, io_type: str = "int8") -> list[tuple[Any, str
     return problems
 
 
-def check_fully_integer(model: Model, io_type: str = "int8", layer_names=frozenset()) -> None:
+def check_fully_integer(model: Model, io_type: str = "int8", layer_names=frozenset(),
+                        activations: str = "int8") -> None:
     """Raise UnsupportedModelError naming every op (and its layer) that is not pure integer."""
-    problems = integer_problems(model, io_type)
+    problems = integer_problems(model, io_type, activations)
     if not problems:
         return
     parts = []
@@ -351,6 +406,12 @@ def check_fully_integer(model: Model, io_type: str = "int8", layer_names=frozens
                 [model.tensors[i].name for i in op.inputs if i >= 0]
         parts.append(f"{op.describe()} (layer '{layer_of(names, layer_names)}'): {what}")
     n = sum(1 for op, _ in problems if op is not None)
+    if activations == "int16":
+        raise UnsupportedModelError(
+            f"{model.source}: not fully 16x8: {n} op(s) keep float tensors, which TensorFlow "
+            "Lite Micro cannot run: " + " | ".join(parts),
+            "replace those layers with ones that have 16x8 kernels, or convert with "
+            "--activations int8")
     raise UnsupportedModelError(
         f"{model.source}: not fully int8: {n} op(s) keep float tensors, which TensorFlow Lite "
         "Micro cannot run: " + " | ".join(parts),
@@ -392,9 +453,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def convert_to_file(model, calibration, output, samples=None, seed=0, io_type="int8",
+def convert_to_file(model, calibration, output, samples=None, seed=0, io_type=None,
                     per_channel=True, force=False, progress=False, custom_objects=None,
-                    scale=None) -> ConvertResult:
+                    scale=None, activations="int8") -> ConvertResult:
     """convert_model, then write the .tflite atomically. Refuses to overwrite without force.
     Calibration warnings are printed to stderr as they happen (and kept in the result)."""
     from .sources import CalibrationWarning
@@ -413,7 +474,8 @@ def convert_to_file(model, calibration, output, samples=None, seed=0, io_type="i
         warnings.showwarning = show
         result = convert_model(model, calibration, samples=samples, seed=seed, io_type=io_type,
                                per_channel=per_channel, progress=progress,
-                               custom_objects=custom_objects, scale=scale)
+                               custom_objects=custom_objects, scale=scale,
+                               activations=activations)
     out = check_output(output, force)  # again: it may have appeared meanwhile
     try:
         write_atomic(out, result.data)

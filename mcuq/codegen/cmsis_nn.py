@@ -56,6 +56,11 @@ def limitation(model, op) -> str | None:
     kernels do, or None. Each was found by running the op test batches on Cortex-M4 under QEMU
     (tests/test_tflm_build.py keeps them measured) and traced to the source."""
     ins = [t for t in model.op_inputs(op) if t is not None]
+    if (op.opcode == "FULLY_CONNECTED" and ins and ins[0].type_name == "INT16" and len(ins) > 1
+            and ins[1].quant is not None and ins[1].quant.scale.size > 1):
+        return ("per-channel int16 weights: TFLite Micro's CMSIS-NN FULLY_CONNECTED refuses "
+                "them at Prepare (per-channel only for int8); mcuq convert --activations int16 "
+                "quantizes Dense layers per tensor")
     if not ins or ins[0].type_name != "INT8":
         return None
     rank = max(len(t.shape) for t in ins if op.opcode != "TRANSPOSE" or t is ins[0])

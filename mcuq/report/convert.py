@@ -34,7 +34,9 @@ def print_convert(result, as_json: bool = False) -> None:
                     if prov.custom_objects_unused else ""))
         for note in prov.notes:
             echo(f"  loader said   {note}")
-    echo(f"  quantization  full int8, {result.io_type} I/O, "
+    kind = ("16x8 (int16 activations, int8 weights, int64 bias)"
+            if getattr(result, "activations", "int8") == "int16" else "full int8")
+    echo(f"  quantization  {kind}, {result.io_type} I/O, "
          f"{'per-channel' if result.per_channel else 'per-tensor'} weights")
     echo(f"  calibration   {result.samples_used} of {result.samples_total} samples from "
          f"{result.calibration} (seed {result.seed}"
@@ -64,3 +66,8 @@ def print_convert(result, as_json: bool = False) -> None:
         echo(f"converter said: {line}")
     for w in result.warnings:
         echo(f"warning: {w}")
+    missing = getattr(result, "missing_kernels", [])
+    if missing:
+        echo(f"note: mcuq has no {getattr(result, 'activations', 'int8')} kernel for "
+             f"{', '.join(missing)}: TFLite Micro runs the model; mcuq verify's reference and "
+             "generate --target c refuse it")

@@ -1,0 +1,109 @@
+"""A whole 16x8 model (mcuq.testing.zoo16: conv, depthwise, pooling, flatten, dense; int16 and
+float32 I/O) converted in the test session: `mcuq verify` exact on tflm, host and cortex-m4;
+`mcuq generate` for both targets builds and passes its self-test; `mcuq convert
+--activations int16` from the CLI and its refusals."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mcuq.cli import main
+from mcuq.model import load_model
+
+
+@pytest.fixture(scope="session")
+def models16():
+    from mcuq.testing.zoo16 import models16
+
+    return models16()
+
+
+@pytest.fixture(scope="session")
+def model_files(models16, tmp_path_factory):
+    d = tmp_path_factory.mktemp("int16")
+    paths = {}
+    for name, data in models16.items():
+        (d / f"{name}.tflite").write_bytes(data)
+        paths[name] = d / f"{name}.tflite"
+    return paths
+
+
+def test_conversion_is_16x8(models16):
+    m = load_model(models16["conv_fc16"])
+    ops = [op.opcode for op in m.operators]
+    assert ops == ["CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE",
+                   "FULLY_CONNECTED", "FULLY_CONNECTED"]
+    for op in m.operators:
+        for t in m.op_outputs(op):
+            assert t.type_name == "INT16" and t.zero_point == 0
+    conv = m.operators[0]
+    assert [t.type_name for t in m.op_inputs(conv)] == ["INT16", "INT8", "INT64"]
+    f = load_model(models16["conv_fc16_f32"])
+    assert [op.opcode for op in f.operators][0] == "QUANTIZE"
+    assert [op.opcode for op in f.operators][-1] == "DEQUANTIZE"
+    assert f.input_tensors()[0].type_name == "FLOAT32"
+
+
+@pytest.mark.parametrize("name", ["conv_fc16", "conv_fc16_f32"])
+def test_verify_exact_on_tflm_and_host_sanitized(model_files, name, host_cc):
+    r = CliRunner().invoke(main, ["verify", str(model_files[name]), "--runners",
+                                  "reference,tflm,host-sanitize", "--samples", "24", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    text = json.dumps(out)
+    assert '"exact": 1.0' in text or '"exact": 1' in text
+
+
+def test_verify_exact_on_cortex_m4(model_files, cortex_m4):
+    r = CliRunner().invoke(main, ["verify", str(model_files["conv_fc16"]), "--runners",
+                                  "reference,tflm,cortex-m4", "--samples", "16"])
+    assert r.exit_code == 0, r.output
+    assert "PASS" in r.output and "cortex-m4" in r.output
+
+
+def test_generate_c_passes_its_self_test_on_host_and_cortex_m4(model_files, tmp_path, host_cc,
+                                                               cortex_m4):
+    out = tmp_path / "c16"
+    r = CliRunner().invoke(main, ["generate", str(model_files["conv_fc16_f32"]), "-o", str(out),
+                                  "--target", "c", "--vectors", "3"])
+    assert r.exit_code == 0, r.output
+    assert "linear16" in (out / "model.c").read_text() or (out / "mcuq" / "linear16.c").exists()
+    for goal in ("run-sanitize", "run-qemu"):
+        p = subprocess.run(["make", "-s", goal], cwd=out, capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 0 and "PASS" in p.stdout, p.stdout + p.stderr
+
+
+def test_generate_tflm_passes_its_self_test_on_host_and_cortex_m4(models16, cortex_m4):
+    from mcuq.testing import tflm_prebuilt
+    from mcuq.testing.tflm_build import cached_project, self_tests
+
+    tflm = tflm_prebuilt.locate()
+    if tflm is None:
+        pytest.skip(tflm_prebuilt.missing_reason())
+    project = cached_project(models16["conv_fc16"], "conv_fc16", tflm, vectors=3)
+    results = self_tests([(project, "host"), (project, "cortex-m4")], tflm)
+    failed = [r.describe() for r in results if not r.passed]
+    assert len(results) == 2 and not failed, "\n\n".join(failed)
+
+
+def test_convert_cli_16x8_summary_and_refusals(tmp_path):
+    from mcuq.testing.zoo16 import build_keras, calibration
+
+    build_keras().save(tmp_path / "m.keras")
+    np.save(tmp_path / "calib.npy", calibration(16))
+    r = CliRunner().invoke(main, ["convert", str(tmp_path / "m.keras"), "-c",
+                                  str(tmp_path / "calib.npy"), "-o", str(tmp_path / "m.tflite"),
+                                  "--activations", "int16"])
+    assert r.exit_code == 0, r.output
+    assert "16x8 (int16 activations" in r.output and "int16 I/O" in r.output
+    assert load_model(str(tmp_path / "m.tflite")).input_tensors()[0].type_name == "INT16"
+    r = CliRunner().invoke(main, ["convert", str(tmp_path / "m.keras"), "-c",
+                                  str(tmp_path / "calib.npy"), "-o", str(tmp_path / "n.tflite"),
+                                  "--activations", "int16", "--io", "int8"])
+    assert r.exit_code == 2 and "does not go with --activations int16" in r.output
+    assert not (tmp_path / "n.tflite").exists()
