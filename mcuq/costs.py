@@ -150,10 +150,11 @@ def mcuq_ops() -> set[str]:
     return set(supported_ops()) & (set(EMITTERS) | set(ALIAS_OPS))
 
 
-def op_support(opcode: str, refusal: str | None = None) -> OpSupport:
+def op_support(opcode: str, refusal: str | None = None, key: str | None = None) -> OpSupport:
     """Whether mcuq's reference, mcuq's C target and TFLite Micro implement `opcode` (the
     reference and the C target: on this op, when `refusal` says why its prepare step refuses
-    it)."""
+    it). `key`: the kernel key when the op runs a typed variant ("FULLY_CONNECTED:INT16",
+    mcuq.reference.registry.kernel_key), whose C emitter is looked up under the same key."""
     from .codegen.cmodel import EMITTERS, _load_emitters
     from .reference.registry import supported_ops
 
@@ -161,7 +162,7 @@ def op_support(opcode: str, refusal: str | None = None) -> OpSupport:
     reference = opcode in set(supported_ops()) and refusal is None
     tflm = tflm_ops()
     return OpSupport(reference=reference,
-                     c=reference and (opcode in EMITTERS or opcode in ALIAS_OPS),
+                     c=reference and ((key or opcode) in EMITTERS or opcode in ALIAS_OPS),
                      tflm=tflm is None or opcode in tflm)
 
 
@@ -169,13 +170,16 @@ def mcuq_support(m: Model) -> tuple[dict[int, str], str | None]:
     """({op index: why mcuq cannot run it}, the whole refusal or None): the verdict of the
     reference's prepare step (mcuq.reference.registry.prepare_ops), which verify and generate
     give too, plus ops the C target has no emitter for."""
-    from .reference.registry import prepare_ops, refusal_summary
+    from .codegen.cmodel import EMITTERS
+    from .reference.registry import kernel_key, prepare_ops, refusal_summary
 
     _, refusals = prepare_ops(m)
     ours = mcuq_ops()
     why = {r.op.index: r.reason for r in refusals if r.op is not None}
     for op in m.operators:
-        if op.index not in why and op.opcode not in ours:
+        key = kernel_key(op, m)
+        if op.index not in why and (op.opcode not in ours or (key != op.opcode
+                                                              and key not in EMITTERS)):
             why[op.index] = "no C kernel in mcuq's standalone target"
     return why, (f"mcuq cannot run {refusal_summary(m, refusals)}" if refusals else None)
 
@@ -207,6 +211,8 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
             arena.tflm_required_bytes = measured.required_bytes
         except McuqError as e:
             arena.tflm_error = e.message
+    from .reference.registry import kernel_key
+
     tflm = tflm_ops()
     ops = []
     for op in m.operators:
@@ -220,7 +226,7 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
             live_bytes=sum(b.size for b in head.live_at(op.index)),
             tflm=tflm is None or op.opcode in tflm,
             mcuq=op.index not in refused, mcuq_refusal=refused.get(op.index),
-            support=op_support(op.opcode, refused.get(op.index))))
+            support=op_support(op.opcode, refused.get(op.index), kernel_key(op, m))))
     weights = sum(t.nbytes for t in m.tensors if t.data is not None)
     result = Inspection(
         source=m.source, flash_bytes=m.size, weight_bytes=weights,
