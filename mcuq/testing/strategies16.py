@@ -235,3 +235,31 @@ def reshape16_models(draw) -> bytes:
     b.op("RESHAPE", [x, sh], [y], new_shape=[1, size])
     b.output(y)
     return b.build()
+
+
+@st.composite
+def elementwise16_models(draw, op: str | None = None) -> bytes:
+    """ADD/SUB/MUL on int16 with broadcasting (one side's dims may be 1 or missing)."""
+    op = op or draw(st.sampled_from(["ADD", "SUB", "MUL"]))
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
+    other = list(shape)
+    kind = draw(st.sampled_from(["same", "same", "ones", "shorter"]))
+    if kind == "ones":
+        other = [1 if draw(st.booleans()) else d for d in other]
+    elif kind == "shorter":
+        other = other[draw(st.integers(0, len(other))):] or [1]
+    s1, s2 = draw(log_scale(-5, -2)), draw(log_scale(-5, -2))
+    if op == "MUL":
+        so = f32(s1 * s2 * 10.0 ** draw(st.floats(2.0, 6.0)))
+    else:
+        so = f32(max(s1, s2) * 10.0 ** draw(st.floats(-0.2, 1.5)))
+    swap = draw(st.booleans())
+    shapes = (tuple(other), shape) if swap else (shape, tuple(other))
+    b = ModelBuilder()
+    x1 = b.input("a", shapes[0], "INT16", scale=s1, zero_point=0)
+    x2 = b.input("b", shapes[1], "INT16", scale=s2, zero_point=0)
+    out = tuple(int(d) for d in np.broadcast_shapes(*shapes))
+    y = b.tensor("y", out, "INT16", scale=so, zero_point=0)
+    b.op(op, [x1, x2], [y], fused_activation_function=draw(st.sampled_from(ACTIVATIONS)))
+    b.output(y)
+    return b.build()

@@ -12,7 +12,9 @@ from tests.exactness import EXAMPLES
 PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
          "conv16/bias64", "depthwise16/generic", "pooling16/average", "pooling16/max",
          "quantize16/dequantize", "quantize16/affine", "quantize16/requantize-s16_s8",
-         "quantize16/requantize-s8_s16", "quantize16/requantize-s16_s16"}
+         "quantize16/requantize-s8_s16", "quantize16/requantize-s16_s16",
+         "elementwise16/add", "elementwise16/sub", "elementwise16/mul",
+         "elementwise16/add:broadcast"}
 
 
 def int16_cases(per_kind: int) -> list[Case]:
@@ -20,7 +22,8 @@ def int16_cases(per_kind: int) -> list[Case]:
     for strategy in (S16.fully_connected16_models(), S16.conv16_models(),
                      S16.conv16_models(depthwise=True), S16.pool16_models(),
                      *(S16.quantize16_models(k) for k in S16.QUANTIZE_KINDS),
-                     S16.reshape16_models()):
+                     S16.reshape16_models(),
+                     *(S16.elementwise16_models(o) for o in ("ADD", "SUB", "MUL"))):
         @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(S16.cases16(strategy))

@@ -25,3 +25,10 @@ def test_pooling_int16_matches_tflm(case):
 def test_reshape_int16_matches_tflm(case):
     model, inputs = case
     assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(S16.cases16(S16.elementwise16_models()))
+def test_add_sub_mul_int16_match_tflm(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))

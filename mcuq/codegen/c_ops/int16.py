@@ -99,3 +99,30 @@ def emit_quantize(ctx, op, p):
         "input_zero_point": p.input_zero_point, "output_zero_point": p.output_zero_point,
         "multiplier": m, "shift": s, "size": yt.size})
     return [f"mcuq_requantize_{suffix}({params}, {x}, {y});"]
+
+
+_ELEMENTWISE = {"ADD": "mcuq_add_s16", "SUB": "mcuq_sub_s16", "MUL": "mcuq_mul_s16"}
+
+
+@c_emitter("ADD:INT16", "SUB:INT16", "MUL:INT16")
+def emit_elementwise(ctx, op, p):
+    from .elementwise import broadcast_walk
+
+    ctx.use("elementwise16")
+    extents, st1, st2 = broadcast_walk(p.shape1, p.shape2, p.output_shape)
+
+    def arr(v):
+        return "{" + ", ".join(str(int(x)) for x in list(v) + [0] * (7 - len(v))) + "}"
+
+    m, s = c_multiplier(p.output_multiplier, p.output_shift)
+    params = ctx.params("mcuq_elementwise16_params_t", {
+        "left_shift": p.left_shift,
+        "input1_multiplier": p.input1_multiplier, "input1_shift": p.input1_shift,
+        "input2_multiplier": p.input2_multiplier, "input2_shift": p.input2_shift,
+        "output_multiplier": m, "output_shift": s, "act_min": p.act_min, "act_max": p.act_max,
+        "rank": len(extents), "shape": arr(extents), "stride1": arr(st1),
+        "stride2": arr(st2)})
+    ctx.path(f"elementwise16/{op.opcode.lower()}"
+             + (":broadcast" if tuple(p.shape1) != tuple(p.shape2) else ""))
+    return [f"{_ELEMENTWISE[op.opcode]}({params}, {ctx.ptr(op.inputs[0])}, "
+            f"{ctx.ptr(op.inputs[1])}, {ctx.ptr(op.outputs[0], True)});"]
