@@ -2,10 +2,12 @@
 
 #include "mcuq_fixedpoint.h"
 
-enum { OP_ADD, OP_SUB, OP_MUL };
+enum { OP_ADD, OP_SUB, OP_MUL, OP_MAX, OP_MIN };
 
 static inline int16_t one(const mcuq_elementwise16_params_t *p, int32_t a, int32_t b, int op) {
   int32_t out;
+  if (op == OP_MAX) return (int16_t)(a > b ? a : b);
+  if (op == OP_MIN) return (int16_t)(a < b ? a : b);
   if (op == OP_MUL) {
     out = mcuq_mbqm(a * b, p->output_multiplier, p->output_shift);
   } else {
@@ -51,4 +53,14 @@ void mcuq_sub_s16(const mcuq_elementwise16_params_t *p, const int16_t *input1,
 void mcuq_mul_s16(const mcuq_elementwise16_params_t *p, const int16_t *input1,
                   const int16_t *input2, int16_t *output) {
   walk(p, input1, input2, output, OP_MUL);
+}
+
+void mcuq_maximum_s16(const mcuq_elementwise16_params_t *p, const int16_t *input1,
+                      const int16_t *input2, int16_t *output) {
+  walk(p, input1, input2, output, OP_MAX);
+}
+
+void mcuq_minimum_s16(const mcuq_elementwise16_params_t *p, const int16_t *input1,
+                      const int16_t *input2, int16_t *output) {
+  walk(p, input1, input2, output, OP_MIN);
 }

@@ -1,4 +1,4 @@
-/* ADD, SUB, MUL on int16 (zero point 0) with TFLite broadcasting (mirrors
+/* ADD, SUB, MUL, MAXIMUM, MINIMUM on int16 (zero point 0) with TFLite broadcasting (mirrors
  * mcuq/reference/ops/elementwise16.py). The emitter plans the broadcast walk as for the int8
  * kernels: output extents, outermost first, and one element stride per input (0: broadcast). */
 #ifndef MCUQ_ELEMENTWISE16_H
@@ -26,5 +26,10 @@ void mcuq_sub_s16(const mcuq_elementwise16_params_t *p, const int16_t *input1,
                   const int16_t *input2, int16_t *output);
 void mcuq_mul_s16(const mcuq_elementwise16_params_t *p, const int16_t *input1,
                   const int16_t *input2, int16_t *output);
+/* raw int16 comparison (quantization ignored, as TFLite Micro) */
+void mcuq_maximum_s16(const mcuq_elementwise16_params_t *p, const int16_t *input1,
+                      const int16_t *input2, int16_t *output);
+void mcuq_minimum_s16(const mcuq_elementwise16_params_t *p, const int16_t *input1,
+                      const int16_t *input2, int16_t *output);
 
 #endif

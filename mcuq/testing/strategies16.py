@@ -238,12 +238,16 @@ def reshape16_models(draw) -> bytes:
 
 
 @st.composite
-def elementwise16_models(draw, op: str | None = None) -> bytes:
-    """ADD/SUB/MUL on int16 with broadcasting (one side's dims may be 1 or missing)."""
-    op = op or draw(st.sampled_from(["ADD", "SUB", "MUL"]))
+def elementwise16_models(draw, op: str | None = None, broadcast: bool | None = None) -> bytes:
+    """ADD/SUB/MUL/MAXIMUM/MINIMUM on int16 with broadcasting (one side's dims may be 1 or
+    missing)."""
+    op = op or draw(st.sampled_from(["ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM"]))
     shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
     other = list(shape)
-    kind = draw(st.sampled_from(["same", "same", "ones", "shorter"]))
+    kind = draw(st.sampled_from(["same", "same", "ones", "shorter"] if broadcast is None else
+                                ["ones", "shorter"] if broadcast else ["same"]))
+    if broadcast:
+        shape = (2, *shape)  # a real broadcast: the shorter/ones side lacks a dim of 2
     if kind == "ones":
         other = [1 if draw(st.booleans()) else d for d in other]
     elif kind == "shorter":
@@ -260,6 +264,35 @@ def elementwise16_models(draw, op: str | None = None) -> bytes:
     x2 = b.input("b", shapes[1], "INT16", scale=s2, zero_point=0)
     out = tuple(int(d) for d in np.broadcast_shapes(*shapes))
     y = b.tensor("y", out, "INT16", scale=so, zero_point=0)
-    b.op(op, [x1, x2], [y], fused_activation_function=draw(st.sampled_from(ACTIVATIONS)))
+    if op in ("MAXIMUM", "MINIMUM"):
+        y = b.tensor("y2", out, "INT16", scale=s1, zero_point=0)
+        b.op(op, [x1, x2], [y])
+    else:
+        b.op(op, [x1, x2], [y], fused_activation_function=draw(st.sampled_from(ACTIVATIONS)))
     b.output(y)
     return b.build()
+
+
+def as_int16(model: bytes) -> bytes:
+    """The same model with every INT8 tensor made INT16 with zero point 0 (constant int8 data
+    widened): the int8 strategies' data-movement models become int16 ones."""
+    import flatbuffers
+
+    from ..model import TYPE_CODES, schema
+
+    s = schema()
+    m = s.ModelT.InitFromObj(s.Model.GetRootAs(model, 0))
+    for sg in m.subgraphs:
+        for t in sg.tensors:
+            if t.type != TYPE_CODES["INT8"]:
+                continue
+            t.type = TYPE_CODES["INT16"]
+            if t.quantization is not None and t.quantization.zeroPoint is not None:
+                t.quantization.zeroPoint = [0] * len(t.quantization.zeroPoint)
+            buf = m.buffers[t.buffer] if t.buffer else None
+            if buf is not None and buf.data is not None and len(buf.data):
+                v = np.frombuffer(bytes(bytearray(buf.data)), np.int8).astype(np.int16)
+                buf.data = np.frombuffer(v.tobytes(), np.uint8)
+    fb = flatbuffers.Builder(1024)
+    fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
+    return bytes(fb.Output())

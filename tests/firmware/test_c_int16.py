@@ -8,13 +8,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from mcuq.testing import strategies16 as S16
 from mcuq.testing.cbatch import Case, run_batch
 from tests.exactness import EXAMPLES
+from tests.reference.test_int16_ops import _move_models
 
 PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
          "conv16/bias64", "depthwise16/generic", "pooling16/average", "pooling16/max",
          "quantize16/dequantize", "quantize16/affine", "quantize16/requantize-s16_s8",
          "quantize16/requantize-s8_s16", "quantize16/requantize-s16_s16",
          "elementwise16/add", "elementwise16/sub", "elementwise16/mul",
-         "elementwise16/add:broadcast"}
+         "elementwise16/broadcast", "elementwise16/maximum", "elementwise16/minimum"}
 
 
 def int16_cases(per_kind: int) -> list[Case]:
@@ -23,7 +24,10 @@ def int16_cases(per_kind: int) -> list[Case]:
                      S16.conv16_models(depthwise=True), S16.pool16_models(),
                      *(S16.quantize16_models(k) for k in S16.QUANTIZE_KINDS),
                      S16.reshape16_models(),
-                     *(S16.elementwise16_models(o) for o in ("ADD", "SUB", "MUL"))):
+                     *(S16.elementwise16_models(o)
+                       for o in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM")),
+                     S16.elementwise16_models(broadcast=True),
+                     _move_models()):
         @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(S16.cases16(strategy))
@@ -41,12 +45,12 @@ def _check(target: str, per_kind: int) -> None:
         failures[:10])
     hits = Counter(p for c in cases for p in set(c.paths))
     missing = PATHS - set(hits)
-    assert not missing or per_kind < 8, f"paths never taken: {sorted(missing)}"
+    assert not missing or per_kind < 6, f"paths never taken: {sorted(missing)}"
 
 
 def test_int16_kernels_c_host(host_cc):
-    _check("host", max(EXAMPLES // 2, 12))
+    _check("host", max(EXAMPLES // 4, 6))
 
 
 def test_int16_kernels_c_cortex_m4(cortex_m4):
-    _check("cortex-m4", max(EXAMPLES // 5, 5))
+    _check("cortex-m4", max(EXAMPLES // 8, 3))

@@ -32,3 +32,21 @@ def test_reshape_int16_matches_tflm(case):
 def test_add_sub_mul_int16_match_tflm(case):
     model, inputs = case
     assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+def _move_models():
+    from hypothesis import strategies as st
+
+    from tests.reference.test_shape import (concat_models, pad_models, reshape_models,
+                                            strided_slice_models, transpose_models)
+
+    return st.one_of(concat_models(), pad_models(), reshape_models(), strided_slice_models(),
+                     transpose_models()).map(S16.as_int16)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(S16.cases16(_move_models()))
+def test_data_movement_int16_matches_tflm(case):
+    """CONCATENATION, PAD/PADV2, RESHAPE, STRIDED_SLICE, TRANSPOSE on int16."""
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))

@@ -101,10 +101,11 @@ def emit_quantize(ctx, op, p):
     return [f"mcuq_requantize_{suffix}({params}, {x}, {y});"]
 
 
-_ELEMENTWISE = {"ADD": "mcuq_add_s16", "SUB": "mcuq_sub_s16", "MUL": "mcuq_mul_s16"}
+_ELEMENTWISE = {"ADD": "mcuq_add_s16", "SUB": "mcuq_sub_s16", "MUL": "mcuq_mul_s16",
+                "MAXIMUM": "mcuq_maximum_s16", "MINIMUM": "mcuq_minimum_s16"}
 
 
-@c_emitter("ADD:INT16", "SUB:INT16", "MUL:INT16")
+@c_emitter("ADD:INT16", "SUB:INT16", "MUL:INT16", "MAXIMUM:INT16", "MINIMUM:INT16")
 def emit_elementwise(ctx, op, p):
     from .elementwise import broadcast_walk
 
@@ -122,7 +123,22 @@ def emit_elementwise(ctx, op, p):
         "output_multiplier": m, "output_shift": s, "act_min": p.act_min, "act_max": p.act_max,
         "rank": len(extents), "shape": arr(extents), "stride1": arr(st1),
         "stride2": arr(st2)})
-    ctx.path(f"elementwise16/{op.opcode.lower()}"
-             + (":broadcast" if tuple(p.shape1) != tuple(p.shape2) else ""))
+    ctx.path(f"elementwise16/{op.opcode.lower()}",
+             *(["elementwise16/broadcast"] if tuple(p.shape1) != tuple(p.shape2) else []))
     return [f"{_ELEMENTWISE[op.opcode]}({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.ptr(op.inputs[1])}, {ctx.ptr(op.outputs[0], True)});"]
+
+
+def _alias_move_ops() -> None:
+    """The data-movement emitters (c_ops/shape.py) copy elements of the tensor's width: the
+    same calls serve int16 (mcuq/reference/ops/shape16.py registers the same kernels)."""
+    from ...reference.ops.shape16 import MOVE_OPS16
+    from ..cmodel import EMITTERS
+    from . import shape  # noqa: F401 - registers the int8 emitters first
+
+    for name in MOVE_OPS16:
+        if name in EMITTERS:
+            EMITTERS.setdefault(f"{name}:INT16", EMITTERS[name])
+
+
+_alias_move_ops()

@@ -1,4 +1,5 @@
-"""ADD, SUB, MUL on int16 (zero point 0) with broadcasting, fused activation on int16.
+"""ADD, SUB, MUL, MAXIMUM, MINIMUM on int16 (zero point 0) with broadcasting, fused activation
+on int16 (ADD/SUB/MUL).
 
 TFLite Micro (add_common.cc / sub_common.cc, mul_common.cc) takes the int8 kernels' general
 path with int16 data: ADD/SUB with left_shift 15 instead of 20 (twice_max_input_scale and the
@@ -98,3 +99,20 @@ class AddSub16:
 class Mul16:
     prepare = staticmethod(mul16_params)
     run = staticmethod(_run(mul16_values))
+
+
+def minmax16_params(op, model, *_profile) -> ElementwiseParams:
+    """MAXIMUM/MINIMUM compare raw values (TFLM maximum_minimum.cc has no Prepare math)."""
+    x1, x2, y = _common16(op, model)
+    return ElementwiseParams(op=op.opcode, shape1=tuple(x1.shape), shape2=tuple(x2.shape),
+                             output_shape=tuple(y.shape), act_min=INT16_MIN, act_max=INT16_MAX)
+
+
+def minmax16_values(p: ElementwiseParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (np.maximum(a, b) if p.op == "MAXIMUM" else np.minimum(a, b)).astype(np.int16)
+
+
+@register("MAXIMUM", "MINIMUM", activations="INT16")
+class MaximumMinimum16:
+    prepare = staticmethod(minmax16_params)
+    run = staticmethod(_run(minmax16_values))

@@ -58,7 +58,6 @@ class ReshapeParams:
     output_shape: tuple[int, ...]
 
 
-@register("RESHAPE", "SQUEEZE", "EXPAND_DIMS", activations="INT16")  # moves int16 bytes too
 @register("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 class Reshape:
     """TFLM copies the bytes (memcpy) after checking the element counts agree."""
