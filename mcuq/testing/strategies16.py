@@ -296,3 +296,22 @@ def as_int16(model: bytes) -> bytes:
     fb = flatbuffers.Builder(1024)
     fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
     return bytes(fb.Output())
+
+
+@st.composite
+def activation16_models(draw, op: str | None = None) -> bytes:
+    """RELU, RELU6, LEAKY_RELU on int16: same or different input/output scales."""
+    op = op or draw(st.sampled_from(["RELU", "RELU6", "LEAKY_RELU"]))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+    s_in = draw(log_scale(-4, -2))
+    s_out = s_in if draw(st.booleans()) else f32(s_in * 10.0 ** draw(st.floats(-0.5, 0.5)))
+    b = ModelBuilder()
+    x = b.input("x", shape, "INT16", scale=s_in, zero_point=0)
+    y = b.tensor("y", shape, "INT16", scale=s_out, zero_point=0)
+    if op == "LEAKY_RELU":
+        b.op(op, [x], [y], alpha=f32(draw(st.sampled_from([0.2, 0.01, -0.5, 1.5]) |
+                                         st.floats(-2, 2, width=32))))
+    else:
+        b.op(op, [x], [y])
+    b.output(y)
+    return b.build()

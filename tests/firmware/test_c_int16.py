@@ -15,7 +15,8 @@ PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
          "quantize16/dequantize", "quantize16/affine", "quantize16/requantize-s16_s8",
          "quantize16/requantize-s8_s16", "quantize16/requantize-s16_s16",
          "elementwise16/add", "elementwise16/sub", "elementwise16/mul",
-         "elementwise16/broadcast", "elementwise16/maximum", "elementwise16/minimum"}
+         "elementwise16/broadcast", "elementwise16/maximum", "elementwise16/minimum",
+         "activations16/relu", "activations16/relu6", "activations16/leaky_relu"}
 
 
 def int16_cases(per_kind: int) -> list[Case]:
@@ -27,6 +28,7 @@ def int16_cases(per_kind: int) -> list[Case]:
                      *(S16.elementwise16_models(o)
                        for o in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM")),
                      S16.elementwise16_models(broadcast=True),
+                     *(S16.activation16_models(o) for o in ("RELU", "RELU6", "LEAKY_RELU")),
                      _move_models()):
         @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))

@@ -50,3 +50,10 @@ def test_data_movement_int16_matches_tflm(case):
     """CONCATENATION, PAD/PADV2, RESHAPE, STRIDED_SLICE, TRANSPOSE on int16."""
     model, inputs = case
     assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(S16.cases16(S16.activation16_models()))
+def test_relu_relu6_leaky_relu_int16_match_tflm(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))

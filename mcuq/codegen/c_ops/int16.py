@@ -142,3 +142,30 @@ def _alias_move_ops() -> None:
 
 
 _alias_move_ops()
+
+
+@c_emitter("RELU:INT16", "RELU6:INT16", "LEAKY_RELU:INT16")
+def emit_activation(ctx, op, p):
+    from ...reference.fixedpoint import wrap_int32
+
+    ctx.use("activations16")
+    size = ctx.model.tensors[op.outputs[0]].size
+    fields = {"multiplier": 0, "shift": 0, "alpha_multiplier": 0, "alpha_shift": 0,
+              "alpha_negative": 0, "lower": 0, "upper": 0, "size": size}
+    if op.opcode == "RELU":
+        m, s = c_multiplier(p.multiplier, p.shift)
+        fields.update(multiplier=m, shift=s, lower=p.act_min, upper=p.act_max)
+    elif op.opcode == "RELU6":
+        fields.update(lower=p.lower, upper=p.upper)
+    else:
+        m, s = c_multiplier(p.multiplier_identity, p.shift_identity)
+        negative = p.multiplier_alpha < 0
+        ma = int(wrap_int32(-p.multiplier_alpha)) if negative else p.multiplier_alpha
+        ma, sa = c_multiplier(ma, p.shift_alpha)
+        fields.update(multiplier=m, shift=s, alpha_multiplier=ma, alpha_shift=sa,
+                      alpha_negative=int(negative))
+    params = ctx.params("mcuq_activation16_params_t", fields)
+    name = op.opcode.lower()
+    ctx.path(f"activations16/{name}")
+    return [f"mcuq_{name}_s16({params}, {ctx.ptr(op.inputs[0])}, "
+            f"{ctx.ptr(op.outputs[0], True)});"]
