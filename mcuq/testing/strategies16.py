@@ -315,3 +315,19 @@ def activation16_models(draw, op: str | None = None) -> bytes:
         b.op(op, [x], [y])
     b.output(y)
     return b.build()
+
+
+@st.composite
+def softmax16_models(draw) -> bytes:
+    """SOFTMAX int16 -> int16 (output 1/32768, 0), rows of 1..40 logits, beta 1 or other."""
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 40)))
+    if draw(st.booleans()):
+        shape = (1, *shape)
+    s_in = draw(log_scale(-5, -2.5))
+    beta = draw(st.sampled_from([1.0, 1.0, 0.5, 2.0]) | st.floats(0.125, 4.0, width=32))
+    b = ModelBuilder()
+    x = b.input("x", shape, "INT16", scale=s_in, zero_point=0)
+    y = b.tensor("y", shape, "INT16", scale=1.0 / 32768, zero_point=0)
+    b.op("SOFTMAX", [x], [y], beta=f32(beta))
+    b.output(y)
+    return b.build()

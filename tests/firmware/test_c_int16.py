@@ -16,7 +16,8 @@ PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
          "quantize16/requantize-s8_s16", "quantize16/requantize-s16_s16",
          "elementwise16/add", "elementwise16/sub", "elementwise16/mul",
          "elementwise16/broadcast", "elementwise16/maximum", "elementwise16/minimum",
-         "activations16/relu", "activations16/relu6", "activations16/leaky_relu"}
+         "activations16/relu", "activations16/relu6", "activations16/leaky_relu",
+         "softmax16/lut"}
 
 
 def int16_cases(per_kind: int) -> list[Case]:
@@ -29,6 +30,7 @@ def int16_cases(per_kind: int) -> list[Case]:
                        for o in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM")),
                      S16.elementwise16_models(broadcast=True),
                      *(S16.activation16_models(o) for o in ("RELU", "RELU6", "LEAKY_RELU")),
+                     S16.softmax16_models(),
                      _move_models()):
         @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))

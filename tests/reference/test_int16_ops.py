@@ -57,3 +57,32 @@ def test_data_movement_int16_matches_tflm(case):
 def test_relu_relu6_leaky_relu_int16_match_tflm(case):
     model, inputs = case
     assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(S16.cases16(S16.softmax16_models()))
+def test_softmax_int16_matches_tflm(case):
+    """TFLite Micro's LUT path: exp and 1/(1+x) tables, 7-bit interpolation."""
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+def test_softmax_int16_luts_use_hosts_expf_values():
+    """The exp LUT is built from float32 exp values; a correctly rounded exp and the C
+    library's expf give the same table (they differ on one of the 1,026 arguments)."""
+    import ctypes.util
+
+    import numpy as np
+
+    from mcuq.reference.ops import softmax16 as SM
+
+    name = ctypes.util.find_library("m")
+    if name is None:
+        import pytest
+        pytest.skip("no C math library to compare with")
+    libm = ctypes.CDLL(name)
+    libm.expf.restype, libm.expf.argtypes = ctypes.c_float, [ctypes.c_float]
+    f = np.float32
+    via_libm = SM.lut_populate16(lambda v: f(libm.expf(float(v))), f(f(10.0) / f(65535)), 32767,
+                                 f(f(2.0) / f(65535)), 0)
+    assert (via_libm == SM.softmax_luts()[0]).all()

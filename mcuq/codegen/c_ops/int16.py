@@ -169,3 +169,21 @@ def emit_activation(ctx, op, p):
     ctx.path(f"activations16/{name}")
     return [f"mcuq_{name}_s16({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.ptr(op.outputs[0], True)});"]
+
+
+@c_emitter("SOFTMAX:INT16")
+def emit_softmax(ctx, op, p):
+    from ...reference.ops.softmax16 import softmax_luts
+
+    ctx.use("softmax16")
+    exp_lut, recip_lut = softmax_luts()
+    depth = p.output_shape[-1]
+    m, s = c_multiplier(p.input_multiplier, p.input_shift)
+    params = ctx.params("mcuq_softmax16_params_t", {
+        "input_multiplier": m, "input_shift": s,
+        "rows": int(np.prod(p.output_shape)) // depth, "depth": depth,
+        "exp_lut": ctx.array("exp_lut", exp_lut, comment="exp on [-10, 0] (TFLM LUTPopulate)"),
+        "recip_lut": ctx.array("recip_lut", recip_lut, comment="1 / (1 + x) on [0, 1]")})
+    ctx.path("softmax16/lut")
+    return [f"mcuq_softmax_s16({params}, {ctx.ptr(op.inputs[0])}, "
+            f"{ctx.ptr(op.outputs[0], True)});"]
