@@ -331,3 +331,19 @@ def softmax16_models(draw) -> bytes:
     b.op("SOFTMAX", [x], [y], beta=f32(beta))
     b.output(y)
     return b.build()
+
+
+@st.composite
+def sigmoid_tanh16_models(draw, op: str | None = None) -> bytes:
+    """TANH/LOGISTIC int16: power-of-two input scales (the POT paths) or any scale; output
+    (2^-15, 0)."""
+    op = op or draw(st.sampled_from(["TANH", "LOGISTIC"]))
+    shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
+    s_in = draw(st.one_of(st.integers(-16, -10).map(lambda k: f32(2.0 ** k)),
+                          log_scale(-5, -0.5)))
+    b = ModelBuilder()
+    x = b.input("x", shape, "INT16", scale=s_in, zero_point=0)
+    y = b.tensor("y", shape, "INT16", scale=1.0 / 32768, zero_point=0)
+    b.op(op, [x], [y])
+    b.output(y)
+    return b.build()

@@ -17,7 +17,7 @@ PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
          "elementwise16/add", "elementwise16/sub", "elementwise16/mul",
          "elementwise16/broadcast", "elementwise16/maximum", "elementwise16/minimum",
          "activations16/relu", "activations16/relu6", "activations16/leaky_relu",
-         "softmax16/lut"}
+         "softmax16/lut", "sigmoid_tanh16/tanh", "sigmoid_tanh16/logistic"}
 
 
 def int16_cases(per_kind: int) -> list[Case]:
@@ -31,6 +31,7 @@ def int16_cases(per_kind: int) -> list[Case]:
                      S16.elementwise16_models(broadcast=True),
                      *(S16.activation16_models(o) for o in ("RELU", "RELU6", "LEAKY_RELU")),
                      S16.softmax16_models(),
+                     *(S16.sigmoid_tanh16_models(o) for o in ("TANH", "LOGISTIC")),
                      _move_models()):
         @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))

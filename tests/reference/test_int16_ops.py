@@ -86,3 +86,18 @@ def test_softmax_int16_luts_use_hosts_expf_values():
     via_libm = SM.lut_populate16(lambda v: f(libm.expf(float(v))), f(f(10.0) / f(65535)), 32767,
                                  f(f(2.0) / f(65535)), 0)
     assert (via_libm == SM.softmax_luts()[0]).all()
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(S16.cases16(S16.sigmoid_tanh16_models()))
+def test_tanh_logistic_int16_match_tflm(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+def test_sigmoid_table_is_what_tflm_computes_with():
+    """The table in mcuq/reference/ops/sigmoid_tanh16.py, re-measured from TFLite Micro."""
+    from mcuq.reference.ops.sigmoid_tanh16 import SIGMOID_TABLE_U16
+    from mcuq.testing.tflm_probe import measure_sigmoid_table
+
+    assert (measure_sigmoid_table() == SIGMOID_TABLE_U16).all()

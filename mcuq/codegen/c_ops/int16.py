@@ -187,3 +187,19 @@ def emit_softmax(ctx, op, p):
     ctx.path("softmax16/lut")
     return [f"mcuq_softmax_s16({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.ptr(op.outputs[0], True)});"]
+
+
+@c_emitter("TANH:INT16", "LOGISTIC:INT16")
+def emit_sigmoid_tanh(ctx, op, p):
+    from ...reference.ops.sigmoid_tanh16 import SIGMOID_TABLE_U16
+
+    ctx.use("sigmoid_tanh16")
+    table = ctx.array("sigmoid", (SIGMOID_TABLE_U16 - 32768).astype(np.int16),
+                      comment="TFLite Micro's sigmoid table (0.16) minus 32768")
+    params = ctx.params("mcuq_sigmoid_tanh16_params_t", {
+        "multiplier": p.multiplier, "left_shift": p.left_shift,
+        "size": ctx.model.tensors[op.outputs[0]].size, "table": table})
+    name = "tanh" if p.tanh else "logistic"
+    ctx.path(f"sigmoid_tanh16/{name}")
+    return [f"mcuq_{name}_s16({params}, {ctx.ptr(op.inputs[0])}, "
+            f"{ctx.ptr(op.outputs[0], True)});"]
