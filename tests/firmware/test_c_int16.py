@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from mcuq.testing import strategies16 as S16
 from mcuq.testing.cbatch import Case, run_batch
 from tests.exactness import EXAMPLES
-from tests.reference.test_int16_ops import _move_models
+from tests.reference.test_int16_ops import _mean_models, _move_models
 
 PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
          "conv16/bias64", "depthwise16/generic", "pooling16/average", "pooling16/max",
@@ -17,7 +17,8 @@ PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
          "elementwise16/add", "elementwise16/sub", "elementwise16/mul",
          "elementwise16/broadcast", "elementwise16/maximum", "elementwise16/minimum",
          "activations16/relu", "activations16/relu6", "activations16/leaky_relu",
-         "softmax16/lut", "sigmoid_tanh16/tanh", "sigmoid_tanh16/logistic"}
+         "softmax16/lut", "sigmoid_tanh16/tanh", "sigmoid_tanh16/logistic",
+         "reduce16/mean"}
 
 
 def int16_cases(per_kind: int) -> list[Case]:
@@ -32,7 +33,7 @@ def int16_cases(per_kind: int) -> list[Case]:
                      *(S16.activation16_models(o) for o in ("RELU", "RELU6", "LEAKY_RELU")),
                      S16.softmax16_models(),
                      *(S16.sigmoid_tanh16_models(o) for o in ("TANH", "LOGISTIC")),
-                     _move_models()):
+                     _move_models(), _mean_models()):
         @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(S16.cases16(strategy))

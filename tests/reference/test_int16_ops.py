@@ -101,3 +101,18 @@ def test_sigmoid_table_is_what_tflm_computes_with():
     from mcuq.testing.tflm_probe import measure_sigmoid_table
 
     assert (measure_sigmoid_table() == SIGMOID_TABLE_U16).all()
+
+
+def _mean_models():
+    from hypothesis import strategies as st
+
+    from tests.reference.test_reduce import global_average_pool_models, mean_models
+
+    return st.one_of(mean_models(), global_average_pool_models()).map(S16.as_int16)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(S16.cases16(_mean_models()))
+def test_mean_int16_matches_tflm(case):
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))

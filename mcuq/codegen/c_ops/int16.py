@@ -203,3 +203,24 @@ def emit_sigmoid_tanh(ctx, op, p):
     ctx.path(f"sigmoid_tanh16/{name}")
     return [f"mcuq_{name}_s16({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.ptr(op.outputs[0], True)});"]
+
+
+@c_emitter("MEAN:INT16")
+def emit_mean(ctx, op, p):
+    ctx.use("reduce16")
+    shape = p.input_shape
+    strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
+    kept = [(d, s) for i, (d, s) in enumerate(zip(shape, strides)) if i not in p.axes] or [(1, 0)]
+    red = [(shape[a], strides[a]) for a in sorted(p.axes)] or [(1, 0)]
+
+    def arr(v):
+        return "{" + ", ".join(str(int(x)) for x in list(v) + [0] * (5 - len(v))) + "}"
+
+    m, s = c_multiplier(p.multiplier, p.shift)
+    params = ctx.params("mcuq_mean16_params_t", {
+        "multiplier": m, "shift": s, "kept_rank": len(kept), "reduced_rank": len(red),
+        "kept": arr([d for d, _ in kept]), "kept_stride": arr([s_ for _, s_ in kept]),
+        "reduced": arr([d for d, _ in red]), "reduced_stride": arr([s_ for _, s_ in red])})
+    ctx.path("reduce16/mean")
+    return [f"mcuq_mean_s16({params}, {ctx.ptr(op.inputs[0])}, "
+            f"{ctx.ptr(op.outputs[0], True)});"]
