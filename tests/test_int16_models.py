@@ -35,8 +35,8 @@ def model_files(models16, tmp_path_factory):
 def test_conversion_is_16x8(models16):
     m = load_model(models16["conv_fc16"])
     ops = [op.opcode for op in m.operators]
-    assert ops == ["CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE",
-                   "FULLY_CONNECTED", "FULLY_CONNECTED"]
+    assert ops == ["CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "CONV_2D",
+                   "ADD", "RESHAPE", "FULLY_CONNECTED", "TANH", "FULLY_CONNECTED", "SOFTMAX"]
     for op in m.operators:
         for t in m.op_outputs(op):
             assert t.type_name == "INT16" and t.zero_point == 0

@@ -20,8 +20,8 @@ VARIANTS = {"conv_fc16": "int16", "conv_fc16_f32": "float32"}
 
 
 def build_keras(seed: int = 0):
-    """Conv2D(relu) -> DepthwiseConv2D(relu6) -> MaxPool -> AveragePool -> Flatten ->
-    Dense(relu) -> Dense: every op with a 16x8 kernel in mcuq."""
+    """Conv2D(relu) -> DepthwiseConv2D(relu6) -> MaxPool -> AveragePool -> Add(with a 1x1
+    Conv2D of itself) -> Flatten -> Dense(tanh) -> Dense -> Softmax."""
     from ..sources import import_keras
 
     keras = import_keras()
@@ -32,9 +32,11 @@ def build_keras(seed: int = 0):
     x = L.DepthwiseConv2D(3, activation="relu6", name="dw16_0")(x)
     x = L.MaxPooling2D(name="maxpool16_0")(x)
     x = L.AveragePooling2D(2, name="avgpool16_0")(x)
+    x = L.Add(name="add16_0")([x, L.Conv2D(6, 1, name="conv16_1")(x)])
     x = L.Flatten(name="flatten16_0")(x)
-    x = L.Dense(12, activation="relu", bias_initializer="random_normal", name="dense16_0")(x)
+    x = L.Dense(12, activation="tanh", bias_initializer="random_normal", name="dense16_0")(x)
     x = L.Dense(4, bias_initializer="random_normal", name="dense16_1")(x)
+    x = L.Softmax(name="softmax16_0")(x)
     return keras.Model(inp, x, name="conv_fc16")
 
 
