@@ -102,6 +102,14 @@ def test_convert_cli_16x8_summary_and_refusals(tmp_path):
     assert r.exit_code == 0, r.output
     assert "16x8 (int16 activations" in r.output and "int16 I/O" in r.output
     assert load_model(str(tmp_path / "m.tflite")).input_tensors()[0].type_name == "INT16"
+    # int16 inputs from float data: quantized over the whole int16 range (not clipped like
+    # int8's), so the 16x8 model tracks the float one closely
+    r = CliRunner().invoke(main, ["verify", str(tmp_path / "m.tflite"), "--float",
+                                  str(tmp_path / "m.keras"), "--data", str(tmp_path / "calib.npy"),
+                                  "--runners", "reference", "--no-diagnose", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    assert out["metrics"][0]["sqnr_db"] > 30 and out["metrics"][0]["top1_agreement"] == 1.0
     r = CliRunner().invoke(main, ["convert", str(tmp_path / "m.keras"), "-c",
                                   str(tmp_path / "calib.npy"), "-o", str(tmp_path / "n.tflite"),
                                   "--activations", "int16", "--io", "int8"])

@@ -296,7 +296,9 @@ def affine_quantize(x, scale: float, zero_point: int, qmin: int, qmax: int) -> n
     zero point; +-inf saturate."""
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         q = np.asarray(x, np.float32) / np.float32(scale)
-    r = round_away(np.clip(np.nan_to_num(q.astype(np.float64), nan=0.0), -1024.0, 1024.0))
+    # clipped beyond any value the clamp keeps (int8: +-1024; int16's range needs more)
+    lim = float(max(1024, 2 * max(abs(qmin), abs(qmax)) + abs(int(zero_point)) + 2))
+    r = round_away(np.clip(np.nan_to_num(q.astype(np.float64), nan=0.0), -lim, lim))
     return np.clip(r.astype(np.int64) + int(zero_point), qmin, qmax)
 
 

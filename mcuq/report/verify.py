@@ -90,7 +90,7 @@ def verify_text(report) -> str:
         out += [""] + notes
     out += _explain_lines(report)
     if report.metrics:
-        out += ["", f"int8 reference vs float model ({report.float_model or 'none'})"
+        out += ["", f"quantized reference vs float model ({report.float_model or 'none'})"
                 + (f", labels {report.labels}" if report.labels else "") + ":"]
         mrows = []
         for m in report.metrics:
