@@ -115,3 +115,28 @@ def test_convert_cli_16x8_summary_and_refusals(tmp_path):
                                   "--activations", "int16", "--io", "int8"])
     assert r.exit_code == 2 and "does not go with --activations int16" in r.output
     assert not (tmp_path / "n.tflite").exists()
+
+
+def test_inspect_counts_int16_bytes_and_names_missing_int16_kernels(models16, tmp_path):
+    from mcuq.costs import inspect_model
+    from mcuq.testing.builder import ModelBuilder
+
+    ins = inspect_model(models16["conv_fc16"], measure_tflm=False)
+    first = ins.ops[0]
+    x = load_model(models16["conv_fc16"]).input_tensors()[0]
+    assert x.nbytes == 2 * x.size and first.live_bytes >= x.nbytes
+    assert all(op.support.reference and op.support.c for op in ins.ops)
+    b = ModelBuilder()
+    t = b.input("x", (1, 8), "INT16", scale=1e-3, zero_point=0)
+    y = b.tensor("y", (1, 8), "INT16", scale=1e-3, zero_point=0)
+    b.op("HARD_SWISH", [t], [y])
+    b.output(y)
+    r = CliRunner().invoke(main, ["inspect", str(_write(tmp_path, b.build())), "--no-tflm"])
+    assert r.exit_code == 0, r.output
+    assert "HARD_SWISH !mcuq" in r.output
+
+
+def _write(tmp_path, data: bytes):
+    p = tmp_path / "m.tflite"
+    p.write_bytes(data)
+    return p
