@@ -155,11 +155,11 @@ def convert_model(model: Any, calibration: Any, samples: int | None = None, seed
 
 
 def _missing_kernels(model: Model) -> list[str]:
-    """Ops (by name, once each) that mcuq's reference has no kernel for."""
-    from .reference.registry import KERNELS, _load_all, kernel_key
+    """Ops (by name, once each) that mcuq's reference does not run as converted (no kernel,
+    or none for these types)."""
+    from .reference.registry import accepts
 
-    _load_all()
-    return sorted({op.opcode for op in model.operators if kernel_key(op, model) not in KERNELS})
+    return sorted({op.opcode for op in model.operators if not accepts(op, model)})
 
 
 def _info(t, name: str | None) -> TensorInfo:

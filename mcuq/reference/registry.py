@@ -112,9 +112,23 @@ def variant_of(op: Operator, model: Model) -> str | None:
 
 
 def kernel_key(op: Operator, model: Model) -> str:
-    """The KERNELS key that runs `op` (also the C emitters' key)."""
+    """The KERNELS key that runs `op` (also the C emitters' key): "OPCODE:INT16" when the op
+    has int16 activations and such a kernel is registered; else the opcode (kernels that move
+    or index any element type, e.g. GATHER or RESIZE_NEAREST_NEIGHBOR, take int16 there, and
+    the others refuse it in prepare, naming the tensor)."""
+    _load_all()
     v = variant_of(op, model)
-    return f"{op.opcode}:{v}" if v else op.opcode
+    return f"{op.opcode}:{v}" if v and f"{op.opcode}:{v}" in KERNELS else op.opcode
+
+
+def accepts(op: Operator, model: Model) -> bool:
+    """Whether mcuq's reference prepares `op` (a kernel exists and takes its types/options)."""
+    try:
+        k = kernel_for(op, model)
+        k.prepare(op, model)
+    except UnsupportedModelError:
+        return False
+    return True
 
 
 def signature_for(opcode: str) -> Signature | None:
@@ -162,16 +176,7 @@ def check_signature(op: Operator, model: Model, sig: Signature) -> list:
 
 def kernel_for(op: Operator, model: Model) -> Kernel:
     _load_all()
-    v = variant_of(op, model)
-    k = KERNELS.get(f"{op.opcode}:{v}" if v else op.opcode)
-    if k is None and v is not None:
-        out = model.tensors[op.outputs[0]].name if op.outputs else "?"
-        have = sorted(n.split(":")[0] for n in KERNELS if n.endswith(f":{v}"))
-        raise UnsupportedModelError(
-            f"{model.source}: {op.describe()} (output tensor '{out}') has {v} activations; "
-            f"mcuq has no {v.lower()} (16x8) kernel for {op.opcode}",
-            f"ops with {v.lower()} kernels: {', '.join(have)}; convert with int8 activations "
-            "or replace the layer")
+    k = KERNELS.get(kernel_key(op, model))
     if k is None:
         out = model.tensors[op.outputs[0]].label if op.outputs else "?"
         raise UnsupportedModelError(
