@@ -29,7 +29,7 @@ def _pair16(op, model):
 @register("RELU", activations="INT16")
 class Relu16:
     @staticmethod
-    def prepare(op, model, *_profile) -> ReluParams:
+    def prepare(op, model, profile=None) -> ReluParams:
         x, y = _pair16(op, model)
         real = float(np.float64(np.float32(x.scale)) / np.float64(np.float32(y.scale)))
         mult, shift = fp.quantize_multiplier(real)
@@ -47,7 +47,7 @@ class Relu16:
 @register("RELU6", activations="INT16")
 class Relu616:
     @staticmethod
-    def prepare(op, model, *_profile) -> Relu6Params:
+    def prepare(op, model, profile=None) -> Relu6Params:
         x, y = _pair16(op, model)
         q = float(np.float32(6.0) / np.float32(x.scale))
         upper = int(np.clip(int(fp.round_away(q)), INT16_MIN, INT16_MAX))
@@ -63,7 +63,7 @@ class Relu616:
 @register("LEAKY_RELU", activations="INT16")
 class LeakyRelu16:
     @staticmethod
-    def prepare(op, model, *_profile) -> LeakyReluParams:
+    def prepare(op, model, profile=None) -> LeakyReluParams:
         x, y = _pair16(op, model)
         alpha = np.float64(np.float32(op.options.get("alpha", 0.0)))
         s_in, s_out = np.float64(np.float32(x.scale)), np.float64(np.float32(y.scale))

@@ -38,7 +38,7 @@ def _common16(op, model):
     return x1, x2, y
 
 
-def add_sub16_params(op, model, *_profile) -> ElementwiseParams:
+def add_sub16_params(op, model, profile=None) -> ElementwiseParams:
     x1, x2, y = _common16(op, model)
     s1, s2, so = (float(np.float32(t.scale)) for t in (x1, x2, y))
     twice_max = 2.0 * max(s1, s2)
@@ -54,7 +54,7 @@ def add_sub16_params(op, model, *_profile) -> ElementwiseParams:
         output_shift=sho, act_min=lo, act_max=hi)
 
 
-def mul16_params(op, model, *_profile) -> ElementwiseParams:
+def mul16_params(op, model, profile=None) -> ElementwiseParams:
     x1, x2, y = _common16(op, model)
     real = (float(np.float32(x1.scale)) * float(np.float32(x2.scale))
             / float(np.float32(y.scale)))
@@ -101,7 +101,7 @@ class Mul16:
     run = staticmethod(_run(mul16_values))
 
 
-def minmax16_params(op, model, *_profile) -> ElementwiseParams:
+def minmax16_params(op, model, profile=None) -> ElementwiseParams:
     """MAXIMUM/MINIMUM compare raw values (TFLM maximum_minimum.cc has no Prepare math)."""
     x1, x2, y = _common16(op, model)
     return ElementwiseParams(op=op.opcode, shape1=tuple(x1.shape), shape2=tuple(x2.shape),

@@ -145,7 +145,7 @@ class FullyConnected16Params:
 @register("FULLY_CONNECTED", activations="INT16")
 class FullyConnected16:
     @staticmethod
-    def prepare(op, model, *_profile) -> FullyConnected16Params:
+    def prepare(op, model, profile=None) -> FullyConnected16Params:
         x, w, b = (model.op_inputs(op) + [None, None])[:3]
         (y,) = model.op_outputs(op)
         check_activation16(op, model, (x, y))
@@ -286,7 +286,7 @@ def run_conv16(p: Conv16Params, x: np.ndarray) -> np.ndarray:
 @register("CONV_2D", activations="INT16")
 class Conv2D16:
     @staticmethod
-    def prepare(op, model, *_profile) -> Conv16Params:
+    def prepare(op, model, profile=None) -> Conv16Params:
         return _prepare_conv(op, model, depthwise=False)
 
     @staticmethod
@@ -297,7 +297,7 @@ class Conv2D16:
 @register("DEPTHWISE_CONV_2D", activations="INT16")
 class DepthwiseConv2D16:
     @staticmethod
-    def prepare(op, model, *_profile) -> Conv16Params:
+    def prepare(op, model, profile=None) -> Conv16Params:
         return _prepare_conv(op, model, depthwise=True)
 
     @staticmethod

@@ -42,7 +42,7 @@ def _prepare16(op, model) -> PoolParams:
 @register("AVERAGE_POOL_2D", activations="INT16")
 class AveragePool2D16:
     @staticmethod
-    def prepare(op, model, *_profile) -> PoolParams:
+    def prepare(op, model, profile=None) -> PoolParams:
         return _prepare16(op, model)
 
     @staticmethod
@@ -60,7 +60,7 @@ class AveragePool2D16:
 @register("MAX_POOL_2D", activations="INT16")
 class MaxPool2D16:
     @staticmethod
-    def prepare(op, model, *_profile) -> PoolParams:
+    def prepare(op, model, profile=None) -> PoolParams:
         return _prepare16(op, model)
 
     @staticmethod

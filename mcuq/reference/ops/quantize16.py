@@ -48,7 +48,7 @@ def affine_quantize16(x, scale: float, zero_point: int, qmin: int, qmax: int) ->
 @register("QUANTIZE", activations="INT16")
 class Quantize16:
     @staticmethod
-    def prepare(op, model, *_profile) -> Quantize16Params:
+    def prepare(op, model, profile=None) -> Quantize16Params:
         x = model.op_inputs(op)[0]
         (y,) = model.op_outputs(op)
         _same_size(op, model, x, y)
@@ -85,7 +85,7 @@ class Quantize16:
 @register("DEQUANTIZE", activations="INT16")
 class Dequantize16:
     @staticmethod
-    def prepare(op, model, *_profile) -> DequantizeParams:
+    def prepare(op, model, profile=None) -> DequantizeParams:
         x = model.op_inputs(op)[0]
         (y,) = model.op_outputs(op)
         _same_size(op, model, x, y)

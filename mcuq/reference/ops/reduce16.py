@@ -15,7 +15,7 @@ from .reduce import MAX_DIMS, MAX_REDUCED_AXES, MeanParams, fold_count, resolve_
 @register("MEAN", activations="INT16")
 class Mean16:
     @staticmethod
-    def prepare(op, model, *_profile) -> MeanParams:
+    def prepare(op, model, profile=None) -> MeanParams:
         x, ax = model.op_inputs(op)[:2]
         (y,) = model.op_outputs(op)
         check_activation16(op, model, (x, y))

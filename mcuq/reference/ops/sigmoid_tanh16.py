@@ -125,7 +125,7 @@ def sigmoid_tanh16(p: SigmoidTanh16Params, x: np.ndarray) -> np.ndarray:
 @register("TANH", "LOGISTIC", activations="INT16")
 class SigmoidTanh16:
     @staticmethod
-    def prepare(op, model, *_profile) -> SigmoidTanh16Params:
+    def prepare(op, model, profile=None) -> SigmoidTanh16Params:
         return _prepare(op, model)
 
     @staticmethod

@@ -97,7 +97,7 @@ class Softmax16Params:
 @register("SOFTMAX", activations="INT16")
 class Softmax16:
     @staticmethod
-    def prepare(op, model, *_profile) -> Softmax16Params:
+    def prepare(op, model, profile=None) -> Softmax16Params:
         x = model.op_inputs(op)[0]
         (y,) = model.op_outputs(op)
         check_activation16(op, model, (x, y))
