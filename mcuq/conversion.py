@@ -157,9 +157,9 @@ def convert_model(model: Any, calibration: Any, samples: int | None = None, seed
 def _missing_kernels(model: Model) -> list[str]:
     """Ops (by name, once each) that mcuq's reference does not run as converted (no kernel,
     or none for these types)."""
-    from .reference.registry import accepts
+    from .reference.registry import prepare_ops
 
-    return sorted({op.opcode for op in model.operators if not accepts(op, model)})
+    return sorted({r.op.opcode for r in prepare_ops(model)[1] if r.op is not None})
 
 
 def _info(t, name: str | None) -> TensorInfo:

@@ -121,14 +121,6 @@ def kernel_key(op: Operator, model: Model) -> str:
     return f"{op.opcode}:{v}" if v and f"{op.opcode}:{v}" in KERNELS else op.opcode
 
 
-def accepts(op: Operator, model: Model) -> bool:
-    """Whether mcuq's reference prepares `op` (a kernel exists and takes its types/options)."""
-    try:
-        k = kernel_for(op, model)
-        k.prepare(op, model)
-    except UnsupportedModelError:
-        return False
-    return True
 
 
 def signature_for(opcode: str) -> Signature | None:
@@ -181,7 +173,7 @@ def kernel_for(op: Operator, model: Model) -> Kernel:
         out = model.tensors[op.outputs[0]].label if op.outputs else "?"
         raise UnsupportedModelError(
             f"{model.source}: {op.describe()} (output tensor '{out}') is not implemented by "
-            f"mcuq's int8 reference",
+            f"mcuq's reference",
             f"supported ops: {', '.join(sorted(supported_ops()))}")
     return k
 
@@ -221,7 +213,7 @@ def prepare_ops(model: Model, profile=None) -> tuple[list, list[Refusal]]:
             "mcuq runs single-subgraph models: remove control flow and state (tf.cond, "
             "tf.while, variables) from the model"))
     for op in model.operators:
-        k = KERNELS.get(op.opcode)
+        k = KERNELS.get(kernel_key(op, model))
         if k is None:
             refusals.append(Refusal(op, op.opcode, "no reference kernel",
                                     f"mcuq implements: {', '.join(sorted(KERNELS))}"))
@@ -267,7 +259,7 @@ def refusal_error(model: Model, refusals: list[Refusal]) -> UnsupportedModelErro
     detail = (f" (first: {first.op.describe()}: {first.reason})" if first is not None
               else "")
     err = UnsupportedModelError(
-        f"{model.source}: mcuq's int8 reference cannot run "
+        f"{model.source}: mcuq's reference cannot run "
         f"{refusal_summary(model, refusals)}{detail}",
         (whole[0] if whole else first).hint
         + "; `mcuq inspect` shows every op's support")
