@@ -178,8 +178,8 @@ def mcuq_support(m: Model) -> tuple[dict[int, str], str | None]:
     why = {r.op.index: r.reason for r in refusals if r.op is not None}
     for op in m.operators:
         key = kernel_key(op, m)
-        if op.index not in why and (op.opcode not in ours or (key != op.opcode
-                                                              and key not in EMITTERS)):
+        if op.index not in why and (op.opcode not in ours or (
+                key != op.opcode and key not in EMITTERS and op.opcode not in ALIAS_OPS)):
             why[op.index] = "no C kernel in mcuq's standalone target"
     return why, (f"mcuq cannot run {refusal_summary(m, refusals)}" if refusals else None)
 
