@@ -140,3 +140,21 @@ def _write(tmp_path, data: bytes):
     p = tmp_path / "m.tflite"
     p.write_bytes(data)
     return p
+
+
+def test_an_op_without_a_16x8_kernel_is_a_converter_error_naming_it(tmp_path):
+    """LayerNormalization lowers to NEG (among others), which TFLiteConverter's 16x8 mode has no
+    kernel for: exit 3 naming the op, no float fallback, no file written."""
+    from mcuq.sources import import_keras
+
+    keras = import_keras()
+    inp = keras.Input((8,))
+    x = keras.layers.LayerNormalization()(keras.layers.Dense(4)(inp))
+    keras.Model(inp, x).save(tmp_path / "ln.keras")
+    np.save(tmp_path / "c.npy", np.random.default_rng(0).random((16, 8), np.float32))
+    r = CliRunner().invoke(main, ["convert", str(tmp_path / "ln.keras"), "-c",
+                                  str(tmp_path / "c.npy"), "-o", str(tmp_path / "ln.tflite"),
+                                  "--activations", "int16"])
+    assert r.exit_code == 3, r.output
+    assert "16x8" in r.output and "'NEG'" in r.output and "hint:" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "ln.tflite").exists()
