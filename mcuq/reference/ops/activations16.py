@@ -13,7 +13,7 @@ import numpy as np
 from .. import fixedpoint as fp
 from ..registry import register, unsupported
 from .activations import LeakyReluParams, Relu6Params, ReluParams
-from .linear16 import INT16_MAX, INT16_MIN, check_activation16
+from .linear16 import INT16_MAX, INT16_MIN, check_activation16, check_profile16
 
 
 def _pair16(op, model):
@@ -30,6 +30,7 @@ def _pair16(op, model):
 class Relu16:
     @staticmethod
     def prepare(op, model, profile=None) -> ReluParams:
+        check_profile16(op, model, profile)
         x, y = _pair16(op, model)
         real = float(np.float64(np.float32(x.scale)) / np.float64(np.float32(y.scale)))
         mult, shift = fp.quantize_multiplier(real)
@@ -48,6 +49,7 @@ class Relu16:
 class Relu616:
     @staticmethod
     def prepare(op, model, profile=None) -> Relu6Params:
+        check_profile16(op, model, profile)
         x, y = _pair16(op, model)
         q = float(np.float32(6.0) / np.float32(x.scale))
         upper = int(np.clip(int(fp.round_away(q)), INT16_MIN, INT16_MAX))
@@ -64,6 +66,7 @@ class Relu616:
 class LeakyRelu16:
     @staticmethod
     def prepare(op, model, profile=None) -> LeakyReluParams:
+        check_profile16(op, model, profile)
         x, y = _pair16(op, model)
         alpha = np.float64(np.float32(op.options.get("alpha", 0.0)))
         s_in, s_out = np.float64(np.float32(x.scale)), np.float64(np.float32(y.scale))

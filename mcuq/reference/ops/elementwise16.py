@@ -15,7 +15,7 @@ from .. import fixedpoint as fp
 from ..registry import register, unsupported
 from .elementwise import (MAX_RANK, ElementwiseParams, _operands, _smaller_than_one,
                           broadcast_shape)
-from .linear16 import INT16_MAX, INT16_MIN, act_range16, check_activation16
+from .linear16 import INT16_MAX, INT16_MIN, act_range16, check_activation16, check_profile16
 
 LEFT_SHIFT16 = 15
 
@@ -39,6 +39,7 @@ def _common16(op, model):
 
 
 def add_sub16_params(op, model, profile=None) -> ElementwiseParams:
+    check_profile16(op, model, profile)
     x1, x2, y = _common16(op, model)
     s1, s2, so = (float(np.float32(t.scale)) for t in (x1, x2, y))
     twice_max = 2.0 * max(s1, s2)
@@ -55,6 +56,7 @@ def add_sub16_params(op, model, profile=None) -> ElementwiseParams:
 
 
 def mul16_params(op, model, profile=None) -> ElementwiseParams:
+    check_profile16(op, model, profile)
     x1, x2, y = _common16(op, model)
     real = (float(np.float32(x1.scale)) * float(np.float32(x2.scale))
             / float(np.float32(y.scale)))
@@ -103,6 +105,7 @@ class Mul16:
 
 def minmax16_params(op, model, profile=None) -> ElementwiseParams:
     """MAXIMUM/MINIMUM compare raw values (TFLM maximum_minimum.cc has no Prepare math)."""
+    check_profile16(op, model, profile)
     x1, x2, y = _common16(op, model)
     return ElementwiseParams(op=op.opcode, shape1=tuple(x1.shape), shape2=tuple(x2.shape),
                              output_shape=tuple(y.shape), act_min=INT16_MIN, act_max=INT16_MAX)

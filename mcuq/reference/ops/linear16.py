@@ -47,6 +47,16 @@ def mbqm64(acc, multiplier, shift) -> np.ndarray:
     return fp.wrap_int32(r >> total)
 
 
+def check_profile16(op, model, profile) -> None:
+    """The int16 kernels reproduce TFLite Micro's default build (double rounding, the tflm
+    profile; LiteRT's reference kernels are judged by it too: their int16 paths are not
+    modelled separately). A single-rounding profile is refused."""
+    if profile is not None and getattr(profile, "rounding", "double") != "double":
+        raise unsupported(op, model, f"int16 kernels in the {profile} profile",
+                          "mcuq's int16 (16x8) kernels follow TFLite Micro's default double "
+                          "rounding: verify/generate with --rounding double")
+
+
 def check_activation16(op, model, tensors) -> None:
     """int16, quantized per tensor with zero point 0 (the 16x8 spec)."""
     for t in tensors:
@@ -146,6 +156,7 @@ class FullyConnected16Params:
 class FullyConnected16:
     @staticmethod
     def prepare(op, model, profile=None) -> FullyConnected16Params:
+        check_profile16(op, model, profile)
         x, w, b = (model.op_inputs(op) + [None, None])[:3]
         (y,) = model.op_outputs(op)
         check_activation16(op, model, (x, y))
@@ -287,6 +298,7 @@ def run_conv16(p: Conv16Params, x: np.ndarray) -> np.ndarray:
 class Conv2D16:
     @staticmethod
     def prepare(op, model, profile=None) -> Conv16Params:
+        check_profile16(op, model, profile)
         return _prepare_conv(op, model, depthwise=False)
 
     @staticmethod
@@ -298,6 +310,7 @@ class Conv2D16:
 class DepthwiseConv2D16:
     @staticmethod
     def prepare(op, model, profile=None) -> Conv16Params:
+        check_profile16(op, model, profile)
         return _prepare_conv(op, model, depthwise=True)
 
     @staticmethod

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..registry import register, unsupported
-from .linear16 import INT16_MAX, INT16_MIN, check_activation16
+from .linear16 import INT16_MAX, INT16_MIN, check_activation16, check_profile16
 from .pooling import PoolParams, _valid_counts, _windows, round_div_away
 from .conv import spatial_options
 
@@ -43,6 +43,7 @@ def _prepare16(op, model) -> PoolParams:
 class AveragePool2D16:
     @staticmethod
     def prepare(op, model, profile=None) -> PoolParams:
+        check_profile16(op, model, profile)
         return _prepare16(op, model)
 
     @staticmethod
@@ -61,6 +62,7 @@ class AveragePool2D16:
 class MaxPool2D16:
     @staticmethod
     def prepare(op, model, profile=None) -> PoolParams:
+        check_profile16(op, model, profile)
         return _prepare16(op, model)
 
     @staticmethod

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..registry import register, unsupported
+from .linear16 import check_profile16
 from .quantize import DequantizeParams, _per_tensor, _same_size
 
 _RANGE = {"INT8": (-128, 127), "INT16": (-32768, 32767)}
@@ -49,6 +50,7 @@ def affine_quantize16(x, scale: float, zero_point: int, qmin: int, qmax: int) ->
 class Quantize16:
     @staticmethod
     def prepare(op, model, profile=None) -> Quantize16Params:
+        check_profile16(op, model, profile)
         x = model.op_inputs(op)[0]
         (y,) = model.op_outputs(op)
         _same_size(op, model, x, y)
@@ -86,6 +88,7 @@ class Quantize16:
 class Dequantize16:
     @staticmethod
     def prepare(op, model, profile=None) -> DequantizeParams:
+        check_profile16(op, model, profile)
         x = model.op_inputs(op)[0]
         (y,) = model.op_outputs(op)
         _same_size(op, model, x, y)

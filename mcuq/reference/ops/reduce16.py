@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..registry import register, unsupported
-from .linear16 import INT16_MAX, INT16_MIN, check_activation16
+from .linear16 import INT16_MAX, INT16_MIN, check_activation16, check_profile16
 from .reduce import MAX_DIMS, MAX_REDUCED_AXES, MeanParams, fold_count, resolve_axes
 
 
@@ -16,6 +16,7 @@ from .reduce import MAX_DIMS, MAX_REDUCED_AXES, MeanParams, fold_count, resolve_
 class Mean16:
     @staticmethod
     def prepare(op, model, profile=None) -> MeanParams:
+        check_profile16(op, model, profile)
         x, ax = model.op_inputs(op)[:2]
         (y,) = model.op_outputs(op)
         check_activation16(op, model, (x, y))

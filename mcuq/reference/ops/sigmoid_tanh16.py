@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..registry import register, unsupported
-from .linear16 import check_activation16
+from .linear16 import check_activation16, check_profile16
 
 SIGMOID_TABLE_U16 = np.array([
     32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149,
@@ -126,6 +126,7 @@ def sigmoid_tanh16(p: SigmoidTanh16Params, x: np.ndarray) -> np.ndarray:
 class SigmoidTanh16:
     @staticmethod
     def prepare(op, model, profile=None) -> SigmoidTanh16Params:
+        check_profile16(op, model, profile)
         return _prepare(op, model)
 
     @staticmethod

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..registry import register, unsupported
-from .linear16 import check_activation16
+from .linear16 import check_activation16, check_profile16
 
 F = np.float32
 
@@ -98,6 +98,7 @@ class Softmax16Params:
 class Softmax16:
     @staticmethod
     def prepare(op, model, profile=None) -> Softmax16Params:
+        check_profile16(op, model, profile)
         x = model.op_inputs(op)[0]
         (y,) = model.op_outputs(op)
         check_activation16(op, model, (x, y))
