@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import fixedpoint as fp
+from ..profiles import get_profile
 from ..registry import register, unsupported
 from .elementwise import (MAX_RANK, ElementwiseParams, _operands, _smaller_than_one,
                           broadcast_shape)
@@ -43,10 +44,11 @@ def add_sub16_params(op, model, profile=None) -> ElementwiseParams:
     x1, x2, y = _common16(op, model)
     s1, s2, so = (float(np.float32(t.scale)) for t in (x1, x2, y))
     twice_max = 2.0 * max(s1, s2)
-    m1, sh1 = _smaller_than_one(op, model, s1 / twice_max, f"input '{x1.name}'")
-    m2, sh2 = _smaller_than_one(op, model, s2 / twice_max, f"input '{x2.name}'")
+    prof = get_profile(profile)
+    m1, sh1 = _smaller_than_one(op, model, s1 / twice_max, f"input '{x1.name}'", prof)
+    m2, sh2 = _smaller_than_one(op, model, s2 / twice_max, f"input '{x2.name}'", prof)
     mo, sho = _smaller_than_one(op, model, twice_max / ((1 << LEFT_SHIFT16) * so),
-                                f"output '{y.name}'")
+                                f"output '{y.name}'", prof)
     lo, hi = act_range16(op, model, y)
     return ElementwiseParams(
         op=op.opcode, shape1=tuple(x1.shape), shape2=tuple(x2.shape),

@@ -48,9 +48,8 @@ def mbqm64(acc, multiplier, shift) -> np.ndarray:
 
 
 def check_profile16(op, model, profile) -> None:
-    """The int16 kernels reproduce TFLite Micro's default build (double rounding, the tflm
-    profile; LiteRT's reference kernels are judged by it too: their int16 paths are not
-    modelled separately). A single-rounding profile is refused."""
+    """The int16 kernels reproduce TFLite Micro's default build (double rounding); LiteRT's
+    differs only on FULLY_CONNECTED (fc_double_rescale, below). Single rounding is refused."""
     if profile is not None and getattr(profile, "rounding", "double") != "double":
         raise unsupported(op, model, f"int16 kernels in the {profile} profile",
                           "mcuq's int16 (16x8) kernels follow TFLite Micro's default double "
@@ -142,6 +141,8 @@ def act_range16(op, model, y) -> tuple[int, int]:
 class FullyConnected16Params:
     weights: np.ndarray  # int8 (out_depth, accum_depth)
     bias: np.ndarray | None  # int64 (out_depth,)
+    #: LiteRT (profile fc_double_rescale): round(double(acc) * double scale) per channel
+    double_scale: np.ndarray | None
     multiplier: np.ndarray  # int64 (out_depth,)
     shift: np.ndarray  # int64 (out_depth,)
     per_channel: bool
@@ -173,7 +174,13 @@ class FullyConnected16:
                               "re-convert the model")
         mult, shift = multipliers(op, model, x, w, y, out_depth, per_channel)
         lo, hi = act_range16(op, model, y)
+        double_scale = None
+        if profile is not None and getattr(profile, "fc_double_rescale", False):
+            s_in, s_out = np.float64(np.float32(x.scale)), np.float64(np.float32(y.scale))
+            ws = w.quant.scale if per_channel else np.repeat(w.quant.scale[:1], out_depth)
+            double_scale = np.array([s_in * np.float64(v) / s_out for v in ws], np.float64)
         return FullyConnected16Params(
+            double_scale=double_scale,
             weights=w.data, bias=None if b is None else b.data.astype(np.int64),
             multiplier=mult, shift=shift, per_channel=per_channel, act_min=lo, act_max=hi,
             accum_depth=accum, out_depth=out_depth, output_shape=tuple(y.shape))
@@ -185,7 +192,12 @@ class FullyConnected16:
         acc = fp.exact_matmul(rows, p.weights.T)
         if p.bias is not None:
             acc = acc + p.bias
-        out = np.clip(mbqm64(acc, p.multiplier, p.shift), p.act_min, p.act_max)
+        if p.double_scale is not None:  # LiteRT: (int32) round(double(acc) * scale)
+            v = fp.wrap_int32(fp.round_away(acc.astype(np.float64) * p.double_scale)
+                              .astype(np.int64))
+        else:
+            v = mbqm64(acc, p.multiplier, p.shift)
+        out = np.clip(v, p.act_min, p.act_max)
         return [out.astype(np.int16).reshape(x.shape[0], *p.output_shape)]
 
 

@@ -26,9 +26,9 @@ from .linear16 import check_activation16, check_profile16
 F = np.float32
 
 
-def _roundf(x: np.float32) -> np.float32:
-    """roundf: half away from zero, in float32."""
-    return F(fp.round_away(float(x)))
+def _roundf(x):
+    """roundf / round: half away from zero, in x's float type."""
+    return type(x)(fp.round_away(float(x)))
 
 
 def _expf(x: np.float32) -> np.float32:
@@ -41,8 +41,9 @@ def _recipf(x: np.float32) -> np.float32:
 
 
 def lut_populate16(transform, input_scale: np.float32, input_zp: int,
-                   output_scale: np.float32, output_zp: int) -> np.ndarray:
-    """LUTPopulateInt16<float>: 513 int16 entries, every operation in float32."""
+                   output_scale: np.float32, output_zp: int, F=np.float32) -> np.ndarray:
+    """LUTPopulateInt16<FloatT>: 513 int16 entries, every operation in F (float32 for TFLite
+    Micro, float64 for LiteRT's double overload)."""
     input_min = F(input_scale * F(-32768 - input_zp))
     input_max = F(input_scale * F(32767 - input_zp))
     output_min = F(output_scale * F(-32768 - output_zp))
@@ -67,9 +68,19 @@ def lut_populate16(transform, input_scale: np.float32, input_zp: int,
 
 
 @functools.lru_cache(maxsize=None)
-def softmax_luts() -> tuple[np.ndarray, np.ndarray]:
-    """(exp LUT, 1/(1+x) LUT) of TFLite Micro's int16 SOFTMAX."""
+def softmax_luts(double: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(exp LUT, 1/(1+x) LUT) of TFLite Micro's int16 SOFTMAX (float32 LUTPopulate), or with
+    double=True LiteRT's (LUTPopulate<int16_t> on double, std::exp in double)."""
     rng = 32767 - (-32768)
+    if double:
+        D = np.float64
+        exp_lut = lut_populate16(lambda v: D(np.exp(v)), D(10.0 / rng), 32767, D(2.0 / rng), 0,
+                                 D)
+        rec_lut = lut_populate16(lambda v: D(1.0 / (1.0 + v)), D(1.0 / rng), -32768,
+                                 D(2.0 / rng), 0, D)
+        exp_lut.setflags(write=False)
+        rec_lut.setflags(write=False)
+        return exp_lut, rec_lut
     exp_lut = lut_populate16(_expf, F(F(10.0) / F(rng)), 32767, F(F(2.0) / F(rng)), 0)
     rec_lut = lut_populate16(_recipf, F(F(1.0) / F(rng)), -32768, F(F(2.0) / F(rng)), 0)
     exp_lut.setflags(write=False)
@@ -92,6 +103,7 @@ class Softmax16Params:
     input_multiplier: int
     input_shift: int
     output_shape: tuple[int, ...]
+    double_luts: bool = False  # LiteRT's tables (profile fc_double_rescale/tflite_activations)
 
 
 @register("SOFTMAX", activations="INT16")
@@ -112,15 +124,16 @@ class Softmax16:
         beta = float(F(op.options.get("beta", 1.0)))
         real = float(np.float64(F(x.scale)) * np.float64(beta) / (10.0 / 65535.0))
         m, s = fp.quantize_multiplier(real)
-        softmax_luts()
-        return Softmax16Params(m, s, tuple(y.shape))
+        double = bool(getattr(profile, "tflite_activations", False))
+        softmax_luts(double)
+        return Softmax16Params(m, s, tuple(y.shape), double)
 
     @staticmethod
     def run(p: Softmax16Params, inputs):
         x = inputs[0]
         depth = p.output_shape[-1]
         rows = x.reshape(-1, depth).astype(np.int64)
-        exp_lut, rec_lut = softmax_luts()
+        exp_lut, rec_lut = softmax_luts(p.double_luts)
         diff = rows - rows.max(axis=1, keepdims=True)
         scaled = fp.multiply_by_quantized_multiplier(diff, p.input_multiplier, p.input_shift)
         sym = np.clip(scaled + 32767, -32768, 32767)
