@@ -134,11 +134,15 @@ def inplace_options(model: Model, params_of) -> list[InPlace]:
     an op's prepared params (the reference interpreter's `params`)."""
     from .cmodel import _load_emitters
 
+    from ..reference.registry import kernel_key
+
     _load_emitters()
     out: list[InPlace] = []
     for op in model.operators:
         rule = INPLACE_RULES.get(op.opcode)
         if rule is None or op.opcode in ALIAS_OPS or len(op.outputs) != 1:
+            continue
+        if kernel_key(op, model) != op.opcode:  # int16 kernels (c_ops/int16.py): not in place
             continue
         out.extend(rule(model, op, params_of(op.index)))
     return out
