@@ -80,6 +80,10 @@ class ArenaFigures:
     tflm_tail_bytes: int | None = None
     tflm_required_bytes: int | None = None  # smallest arena_size that allocates and invokes
     tflm_error: str | None = None
+    #: stateful models: resource variables and their bytes (persistent: the C target keeps
+    #: them in static buffers outside its arena, TFLite Micro in its arena's tail)
+    resource_variables: int = 0
+    state_bytes: int = 0
 
 
 @dataclass
@@ -99,6 +103,8 @@ class Inspection:
     #: and `generate --target c` give (every refused op kind, counted).
     mcuq_verdict: str | None = None
     footprint: dict | None = None  # Cortex-M4 build of the C target, when requested
+    #: the other subgraphs (e.g. CALL_ONCE's init subgraph): {"index", "name", "op_counts"}
+    subgraphs: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -171,9 +177,9 @@ def mcuq_support(m: Model) -> tuple[dict[int, str], str | None]:
     reference's prepare step (mcuq.reference.registry.prepare_ops), which verify and generate
     give too, plus ops the C target has no emitter for."""
     from .codegen.cmodel import EMITTERS
-    from .reference.registry import kernel_key, prepare_ops, refusal_summary
+    from .reference.registry import kernel_key, prepare_subgraphs, refusal_summary
 
-    _, refusals = prepare_ops(m)
+    _, refusals = prepare_subgraphs(m)
     ours = mcuq_ops()
     why = {r.op.index: r.reason for r in refusals if r.op is not None}
     for op in m.operators:
@@ -200,6 +206,15 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
         arena.c_arena_bytes, arena.c_lower_bound_bytes = c.size, c.lower_bound
         arena.c_scratch_bytes, arena.c_inplace_ops = c.scratch_bytes, len(c.inplace)
         arena.c_external_io_arena_bytes = c_plan(m, params, external=set(io_aliases(m))).size
+    if m.stateful:
+        from .reference.program import resolve_state
+
+        try:
+            prog = resolve_state(m)
+            arena.resource_variables = len(prog.variables)
+            arena.state_bytes = prog.state_bytes
+        except McuqError:  # verify/generate say why; inspect still reports the rest
+            pass
     if measure_tflm:
         try:
             from .tflm_arena import measure_tflm_arena
@@ -235,7 +250,10 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
         inputs=[brief(t) for t in m.input_tensors()],
         outputs=[brief(t) for t in m.output_tensors()], ops=ops, arena=arena,
         tflm_unsupported=sorted({o.op for o in ops if not o.tflm}),
-        mcuq_unsupported=sorted({o.op for o in ops if not o.mcuq}), mcuq_verdict=verdict)
+        mcuq_unsupported=sorted({o.op for o in ops if not o.mcuq}), mcuq_verdict=verdict,
+        subgraphs=[{"index": sg.index, "name": sg.name,
+                    "op_counts": dict(Counter(op.opcode for op in sg.operators).most_common())}
+                   for sg in m.subgraphs[1:]])
     if footprint:
         from .footprint import cortex_m4_footprint
 

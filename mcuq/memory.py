@@ -130,7 +130,9 @@ def lifetimes(model: Model, alias: bool = False) -> dict[int, tuple[int, int]]:
     life: dict[int, list[int]] = {}
 
     def touch(t: int, i: int) -> None:
-        if t < 0 or model.tensors[t].data is not None:
+        # resource handles hold no activation bytes (TFLite Micro's VAR_HANDLE points them at
+        # its own op data; the head plan it measures leaves them out)
+        if t < 0 or model.tensors[t].data is not None or model.tensors[t].type_name == "RESOURCE":
             return
         span = life.setdefault(t, [i, i])
         span[0], span[1] = min(span[0], i), max(span[1], i)
@@ -156,7 +158,10 @@ def alias_groups(model: Model) -> dict[int, int]:
         return i
 
     for op in model.operators:
-        if op.opcode in ALIAS_OPS and model.tensors[op.inputs[0]].data is None:
+        if op.opcode not in ALIAS_OPS:
+            continue
+        src = model.tensors[op.inputs[0]]
+        if src.data is None and not src.is_variable:
             parent[find(op.outputs[0])] = find(op.inputs[0])
     return {t: find(t) for t in parent}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +140,26 @@ class Operator:
 
 
 @dataclass
+class Subgraph:
+    """One subgraph of the file: its own tensors (indices local to it), operators, I/O."""
+
+    index: int
+    name: str
+    tensors: list[Tensor]
+    operators: list[Operator]
+    inputs: list[int]
+    outputs: list[int]
+
+
+#: Ops that create, read or write resource variables or call another subgraph once.
+STATE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE")
+
+
+@dataclass
 class Model:
-    """A parsed .tflite model (first subgraph; mcuq targets single-subgraph MCU models)."""
+    """A parsed .tflite model. `tensors`, `operators`, `inputs`, `outputs` are the main
+    (first) subgraph's; `subgraphs` holds every subgraph (the main one first), reached with
+    `subgraph_view(k)` (a Model whose main subgraph is subgraph k)."""
 
     data: bytes
     version: int
@@ -152,8 +170,8 @@ class Model:
     outputs: list[int]
     subgraph_count: int
     source: str = "<bytes>"
-    #: Op names of every subgraph, in order (subgraph 0 is `operators`).
-    subgraph_ops: list[list[str]] = field(default_factory=list)
+    subgraphs: list[Subgraph] = field(default_factory=list)
+    main_index: int = 0  # which subgraph this view's tensors/operators are
 
     @property
     def size(self) -> int:
@@ -175,8 +193,40 @@ class Model:
         """Distinct op names in order of first use."""
         return list(dict.fromkeys(op.opcode for op in self.operators))
 
+    def all_operators(self) -> list[Operator]:
+        """Every subgraph's operators, the main subgraph's first (what a TFLite Micro op
+        resolver must hold)."""
+        if not self.subgraphs:
+            return list(self.operators)
+        return [op for sg in self.subgraphs for op in sg.operators]
+
+    def all_op_types(self) -> list[str]:
+        """Distinct op names over every subgraph, in order of first use."""
+        return list(dict.fromkeys(op.opcode for op in self.all_operators()))
+
     def producers(self) -> dict[int, Operator]:
         return {t: op for op in self.operators for t in op.outputs}
+
+    @property
+    def subgraph_ops(self) -> list[list[str]]:
+        """Op names of every subgraph, in order (subgraph 0 is `operators`)."""
+        return [[op.opcode for op in sg.operators] for sg in self.subgraphs] or [
+            [op.opcode for op in self.operators]]
+
+    def subgraph_view(self, k: int) -> "Model":
+        """This model seen from subgraph k (its tensors, operators, inputs and outputs)."""
+        if k == self.main_index:
+            return self
+        sg = self.subgraphs[k]
+        return replace(self, tensors=sg.tensors, operators=sg.operators, inputs=sg.inputs,
+                       outputs=sg.outputs, main_index=k)
+
+    @property
+    def stateful(self) -> bool:
+        """True when the model keeps state between invocations (resource variables, a
+        CALL_ONCE init subgraph or TFLite variable tensors): it runs as a sequence."""
+        return any(op.opcode in STATE_OPS for sg in self.subgraphs or [self]
+                   for op in sg.operators) or any(t.is_variable for t in self.tensors)
 
 
 def load_model(source: str | Path | bytes | bytearray | Model) -> Model:
@@ -243,9 +293,30 @@ def _corrupt(source: str, what: str) -> InputError:
 def _build(raw, data: bytes, source: str, s) -> Model:
     if not raw.subgraphs:
         raise _corrupt(source, "no subgraph")
-    sg = raw.subgraphs[0]
     buffers = raw.buffers or []
     op_names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    subgraphs = [_subgraph(k, sg, raw, buffers, data, source, s, op_names)
+                 for k, sg in enumerate(raw.subgraphs)]
+    for sg in subgraphs:
+        for op in sg.operators:
+            callee = op.options.get("init_subgraph_index")
+            if op.opcode == "CALL_ONCE" and not (
+                    isinstance(callee, int) and 0 <= callee < len(subgraphs)):
+                raise _corrupt(source, f"subgraph {sg.index} {op.describe()} calls subgraph "
+                                       f"{callee}, model has {len(subgraphs)}")
+    main = subgraphs[0]
+    desc = raw.description
+    return Model(
+        data=data, version=int(raw.version),
+        description=desc.decode(errors="replace") if isinstance(desc, bytes) else (desc or ""),
+        tensors=main.tensors, operators=main.operators, inputs=main.inputs,
+        outputs=main.outputs, subgraph_count=len(raw.subgraphs), source=source,
+        subgraphs=subgraphs,
+    )
+
+
+def _subgraph(k: int, sg, raw, buffers, data: bytes, source: str, s, op_names) -> Subgraph:
+    where = "" if k == 0 else f"subgraph {k} "
     tensors = [_tensor(i, t, buffers, data, source) for i, t in enumerate(sg.tensors or [])]
     n = len(tensors)
 
@@ -253,7 +324,7 @@ def _build(raw, data: bytes, source: str, s) -> Model:
         out = tuple(int(v) for v in (values if values is not None else []))
         for v in out:
             if v < -1 or v >= n:
-                raise _corrupt(source, f"{what} refers to tensor {v}, model has {n}")
+                raise _corrupt(source, f"{where}{what} refers to tensor {v}, model has {n}")
         return out
 
     codes = raw.operatorCodes or []
@@ -271,7 +342,7 @@ def _build(raw, data: bytes, source: str, s) -> Model:
     operators = []
     for i, op in enumerate(sg.operators or []):
         if not 0 <= op.opcodeIndex < len(codes):
-            raise _corrupt(source, f"operator {i} has opcode index {op.opcodeIndex}")
+            raise _corrupt(source, f"{where}operator {i} has opcode index {op.opcodeIndex}")
         name = op_name(op)
         operators.append(Operator(
             index=i, opcode=name, version=int(codes[op.opcodeIndex].version or 1),
@@ -279,16 +350,10 @@ def _build(raw, data: bytes, source: str, s) -> Model:
             outputs=indices(op.outputs, f"operator {i} output"),
             options=_options(name, op.builtinOptions, s),
         ))
-    desc = raw.description
-    return Model(
-        data=data, version=int(raw.version),
-        description=desc.decode(errors="replace") if isinstance(desc, bytes) else (desc or ""),
-        tensors=tensors, operators=operators,
-        inputs=list(indices(sg.inputs, "subgraph input")),
-        outputs=list(indices(sg.outputs, "subgraph output")),
-        subgraph_count=len(raw.subgraphs), source=source,
-        subgraph_ops=[[op_name(op) for op in (g.operators or [])] for g in raw.subgraphs],
-    )
+    name = sg.name.decode(errors="replace") if isinstance(sg.name, bytes) else (sg.name or "")
+    return Subgraph(index=k, name=name, tensors=tensors, operators=operators,
+                    inputs=list(indices(sg.inputs, "subgraph input")),
+                    outputs=list(indices(sg.outputs, "subgraph output")))
 
 
 def _tensor(i: int, t, buffers, data: bytes, source: str) -> Tensor:

@@ -25,6 +25,12 @@ Runners whose interpreter is native code (LiteRT, TFLite Micro: `Runner.native`)
 child process (mcuq.runners.isolated). A runner that refuses the model or crashes on it
 (RunnerError) is reported with status "refused" or "crashed" and its reason; every other
 runner's result is still compared and printed.
+
+A stateful model (resource variables, variable tensors: `Model.stateful`) is verified on a
+sequence: the data's first axis is time (random data: one sequence of `samples` steps), every
+runner runs the whole sequence in one call from a fresh state, every step's outputs are
+compared, and a mismatch names the first diverging step (and, for runners that give
+intermediates, the first tensor of that step that differs, from a re-run of the prefix).
 """
 from __future__ import annotations
 
@@ -81,6 +87,7 @@ class Divergence:
     mismatched_elements: int
     max_abs_lsb: int
     examples: list[dict] = field(default_factory=list)
+    step: int | None = None  # stateful models: the first time step where this tensor differs
 
     def describe(self) -> str:
         return (f"'{self.tensor}' (tensor {self.tensor_index}, output of op #{self.op_index} "
@@ -102,6 +109,8 @@ class RunnerReport:
     profile: str = "tflm"  # the reference profile this runner is compared with
     #: with explain: how far `profile` is from tflm on these inputs (mcuq.explain.ProfileGap)
     profile_gap: object | None = None
+    first_diverging_step: int | None = None  # stateful models: first step whose outputs differ
+    first_diverging_output: str | None = None  # ... and the first output differing there
 
     @property
     def exact(self) -> bool:
@@ -138,6 +147,7 @@ class VerifyReport:
     diagnosis: object | None = None  # mcuq.diagnosis.Diagnosis, with --float (per-layer error)
     diagnosis_error: str | None = None
     profiles: list[str] = field(default_factory=lambda: ["tflm"])  # the reference ran in these
+    sequence: bool = False  # a stateful model: the samples are the steps of one sequence
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -267,7 +277,8 @@ def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: in
                 if t.quant is not None and not np.issubdtype(t.dtype, np.floating)
                 else x.astype(np.float32) for x, t in zip(arrays, tensors)]
         kind = ", ".join(sorted({t.type_name.lower() for t in tensors}))
-        return Inputs(arrays, real, f"{n} random {kind} samples (seed {seed})")
+        what = "steps of one sequence" if model.stateful else "samples"
+        return Inputs(arrays, real, f"{n} random {kind} {what} (seed {seed})")
     if isinstance(data, (str, Path)):
         path = str(data)
         raw = _data_arrays(path, model)
@@ -302,7 +313,9 @@ def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: in
     y = _labels(str(labels), n) if labels is not None else None
     quantized = any(np.issubdtype(np.asarray(x).dtype, np.floating)
                     and not np.issubdtype(t.dtype, np.floating) for x, t in zip(raw, tensors))
-    return Inputs(arrays, real, f"{path}: {n} samples" + (" (float, quantized with the "
+    return Inputs(arrays, real, f"{path}: {n} " + (
+        "steps of one sequence (first axis: time)" if model.stateful else "samples") + (
+        " (float, quantized with the "
                   "input scale/zero point)" if quantized else ""), y)
 
 
@@ -335,6 +348,8 @@ def _chunk(runner: Runner) -> int:
     from .runners.firmware import FirmwareRunner
     from .runners.isolated import IsolatedRunner
 
+    if runner.model.stateful:
+        return 1 << 30  # one sequence: one call, the state kept between the steps
     # a firmware binary and a child process take the whole batch in one run
     if isinstance(runner, (FirmwareRunner, IsolatedRunner)):
         return 1 << 30
@@ -396,21 +411,33 @@ def first_diverging_tensor(model: Model, reference: Runner, runner: Runner,
             np.array_equal(o[sample_ids], g) for o, g in zip(outputs, rerun.outputs)):
         raise InconsistentRerun(runner.name)
     got = rerun.intermediates
-    for op in model.operators:
+    best = None  # (step, op order, ...) of the first difference; steps count for sequences
+    for order, op in enumerate(model.operators):
         for ti in op.outputs:
             a, b = ref.get(ti), got.get(ti)
             if a is None or b is None or a.shape != b.shape:
                 continue
             if np.array_equal(a, b):
                 continue
-            t = model.tensors[ti]
-            cmp = metrics.compare_exact(a, b, _lsb(model, t))
-            return Divergence(
-                tensor=t.label, tensor_index=ti, op=label(op.opcode), op_index=op.index,
-                samples_checked=len(sample_ids), mismatched_elements=cmp.mismatched_elements,
-                max_abs_lsb=cmp.max_abs_lsb,
-                examples=metrics.first_differences(a, b, EXAMPLE_POSITIONS, sample_ids))
-    return None
+            step = int(np.flatnonzero(np.any((a != b).reshape(a.shape[0], -1), axis=1))[0]) \
+                if model.stateful else 0
+            if best is None or step < best[0]:
+                best = (step, order, op, ti, a, b)
+            if not model.stateful:
+                break
+        if best is not None and not model.stateful:
+            break
+    if best is None:
+        return None
+    step, _, op, ti, a, b = best
+    t = model.tensors[ti]
+    cmp = metrics.compare_exact(a, b, _lsb(model, t))
+    return Divergence(
+        tensor=t.label, tensor_index=ti, op=label(op.opcode), op_index=op.index,
+        samples_checked=len(sample_ids), mismatched_elements=cmp.mismatched_elements,
+        max_abs_lsb=cmp.max_abs_lsb,
+        examples=metrics.first_differences(a, b, EXAMPLE_POSITIONS, sample_ids),
+        step=int(sample_ids[step]) if model.stateful else None)
 
 
 def _runner_note(runner: Runner) -> str:
@@ -443,9 +470,20 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
     must = bool(runner.exact)
     note = _runner_note(runner)
     div = None
+    step, step_output = None, None
+    if not exact and model.stateful:
+        step = int(np.flatnonzero(differing)[0])
+        for k, c in enumerate(comps):
+            g = outputs[k] if k < len(outputs) else None
+            if g is None or g.shape != ref_outputs[k].shape or \
+                    not np.array_equal(g[step], ref_outputs[k][step]):
+                step_output = c.output
+                break
     if not exact:
         if runner.gives_intermediates and _same_graph(model, runner.model):
-            ids = np.flatnonzero(differing)[:WALK_SAMPLES]
+            # a sequence is re-run from its start up to the first differing step
+            ids = (np.arange(step + 1) if model.stateful
+                   else np.flatnonzero(differing)[:WALK_SAMPLES])
             try:
                 div = first_diverging_tensor(model, reference, runner, arrays, ids, outputs)
             except InconsistentRerun:
@@ -461,18 +499,22 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
                 f"{runner.name} cannot give intermediate tensors: only outputs are compared")
     status = "exact" if exact else ("mismatch" if must else "differs")
     return RunnerReport(runner.name, must, exact or not must, status, seconds, comps, div, note,
-                        profile=getattr(reference, "profile", "tflm"))
+                        profile=getattr(reference, "profile", "tflm"),
+                        first_diverging_step=step, first_diverging_output=step_output)
 
 
 # -- float model ---------------------------------------------------------------------------
-def _load_float_model(path, custom_objects=None):
+def _load_float_model(path, custom_objects=None, sequence: bool = False):
     """A callable list[np.ndarray] -> list[np.ndarray] running the float model (a path, a
-    model, or a loaded mcuq.sources.ModelSource), with `.inputs`: its per-sample input shapes."""
+    model, or a loaded mcuq.sources.ModelSource), with `.inputs`: its per-sample input shapes.
+    sequence=True (a stateful model): one step per call, in order, so a float model that keeps
+    its own state (tf.Variables) runs the same sequence."""
     from .sources import ModelSource, load_model_source
 
     source = path if isinstance(path, ModelSource) else \
         load_model_source(path, custom_objects=custom_objects)
-    predict = lambda xs: source.predict(xs, CHUNK)  # noqa: E731
+    chunk = 1 if sequence else CHUNK
+    predict = lambda xs: source.predict(xs, chunk)  # noqa: E731
     predict.inputs = [(None, *i.shape) for i in source.inputs]
     return predict
 
@@ -503,7 +545,7 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
     fouts = None
     if float_model is not None:
         predict = _load_float_model(source if source is not None else float_model,
-                                    custom_objects)
+                                    custom_objects, sequence=model.stateful)
         raw = predict(_float_inputs(inputs.real, predict.inputs))
         if len(raw) != len(tensors):
             raise InputError(f"{float_model}: {len(raw)} outputs, the .tflite model has "
@@ -618,7 +660,10 @@ def verify_model(model, data=None, labels=None, float_model=None,
                            str(float_model) if float_model is not None else None, custom_objects,
                            source)
     diagnosis, diagnosis_error = None, None
-    if float_model is not None and diagnose:
+    if float_model is not None and diagnose and m.stateful:
+        diagnosis_error = ("the per-layer diagnosis runs single invocations; this model keeps "
+                           "state between steps (a sequence)")
+    elif float_model is not None and diagnose:
         diagnosis, diagnosis_error = _diagnose(m, source, data, labels, n, seed, progress,
                                                scale)
     code = exit_code(reports)
@@ -628,7 +673,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
         float_model=str(float_model) if float_model is not None else None,
         labels=str(labels) if labels is not None else None, metrics=fm,
         passed=code == EXIT_OK, exit_code=code, diagnosis=diagnosis,
-        diagnosis_error=diagnosis_error, profiles=list(refs.runners))
+        diagnosis_error=diagnosis_error, profiles=list(refs.runners), sequence=m.stateful)
 
 
 def exit_code(reports: list[RunnerReport]) -> int:

@@ -29,6 +29,15 @@ def zoo() -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="session")
+def streaming_model() -> bytes:
+    """A streaming model with its ring-buffer state in two int8 resource variables
+    (mcuq.testing.streaming; TFLiteConverter with resource variables, disk-cached)."""
+    from mcuq.testing.streaming import streaming_model as build
+
+    return build()
+
+
+@pytest.fixture(scope="session")
 def zoo_keras_dir(tmp_path_factory):
     """A folder with saved float models and calibration data, written once per session:
     mlp.keras, mlp.h5, mlp_savedmodel/, cnn.keras, two_in_two_out.keras, mlp_calib.npy (100),

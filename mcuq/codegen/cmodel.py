@@ -75,7 +75,9 @@ class CCall:
 
 @dataclass
 class Storage:
-    """Where a tensor's bytes live: kind in {"const", "input", "output", "arena"}."""
+    """Where a tensor's bytes live: kind in {"const", "input", "output", "arena", "none",
+    "state"} (none: a resource handle, resolved statically; state: a variable tensor's own
+    static buffer s_vt<index>, slot = the tensor index)."""
     kind: str
     slot: int = 0  # input/output number, or arena offset
     root: int = -1  # tensor index owning the bytes (aliases point at their root)
@@ -107,10 +109,13 @@ class EmitContext:
     #: what params() returns while a caller captures the structs an emitter makes
     CAPTURE_TOKEN = "@MCUQ_PARAMS@"
 
-    def __init__(self, model: Model, storage: dict[int, Storage], prefix: str = "s"):
+    def __init__(self, model: Model, storage: dict[int, Storage], prefix: str = "s",
+                 program=None):
         self.model = model
         self.storage = storage
         self.prefix = prefix
+        self.program = program  # mcuq.reference.program.Program (stateful models)
+        self.reset_calls: list[int] = []  # init subgraphs reset() runs, in CALL_ONCE order
         self.arrays: list[CArray] = []
         self.structs: list[CStruct] = []
         self.tables: list[CTable] = []
@@ -138,6 +143,18 @@ class EmitContext:
         firmware/kernels/mcuq_buffers.h) of at least `size` (the project's copy of that header
         holds the maximum over its ops)."""
         self.buffers[buffer] = max(self.buffers.get(buffer, 0), int(size))
+
+    # -- resource variables ----------------------------------------------------------------
+    def variable(self, resource_tensor: int):
+        """The variable (program.Variable) a resource tensor of this subgraph refers to."""
+        return self.program.variable_of(self.model.main_index, resource_tensor)
+
+    @staticmethod
+    def variable_name(v) -> str:
+        return f"s_var{v.id}"
+
+    def call_once(self, subgraph: int) -> None:
+        self.reset_calls.append(subgraph)
 
     # -- kernels and sources ---------------------------------------------------------------
     def use(self, *kernel_files: str) -> None:
@@ -208,6 +225,10 @@ class EmitContext:
             return f"(({const}{ctype} *)inputs[{s.slot}])"
         if s.kind == "output":
             return f"(({ctype} *)outputs[{s.slot}])"
+        if s.kind == "state":
+            return f"(({ctype} *)s_vt{s.slot})"
+        if s.kind == "none":
+            raise ValueError(f"tensor {tensor_index} '{t.label}' has no storage")
         return f"(({ctype} *)(s_arena + {s.slot}))"
 
 
@@ -237,6 +258,20 @@ class CModel:
     tables: list[CTable] = field(default_factory=list)
     external_io: bool = False  # inputs/outputs are the caller's buffers (invoke_io)
     plan: ArenaPlan | None = None  # the arena plan (in-place choices, lower bound, scratch)
+    #: resource variables and variable tensors: {"name", "id", "bytes", "default",
+    #: "shared_name", "type"} (static buffers outside the arena)
+    variables: list[dict] = field(default_factory=list)
+    #: CALL_ONCE init subgraphs: {"index", "name", "calls": [CCall]}
+    subgraphs: list[dict] = field(default_factory=list)
+    reset_calls: list[int] = field(default_factory=list)  # init subgraphs reset() runs
+
+    @property
+    def stateful(self) -> bool:
+        return bool(self.variables or self.reset_calls)
+
+    @property
+    def state_bytes(self) -> int:
+        return sum(v["bytes"] for v in self.variables)
 
 
 def io_storage(model: Model) -> dict[int, Storage]:
@@ -255,9 +290,13 @@ def assign_storage(model: Model, plan_fn=None, external_io: bool = False,
     for t in model.tensors:
         if t.data is not None:
             storage[t.index] = Storage("const", 0, t.index)
+        elif t.type_name == "RESOURCE":  # a variable handle: resolved statically
+            storage[t.index] = Storage("none", 0, t.index)
+        elif t.is_variable:  # persistent state: its own static buffer, never in the arena
+            storage[t.index] = Storage("state", t.index, t.index)
     if external_io:
         storage.update(io_storage(model))
-    external = {t for t, s in storage.items() if s.kind in ("input", "output")}
+    external = {t for t, s in storage.items() if s.kind in ("input", "output", "none", "state")}
     if plan_fn is not None:
         plan = plan_fn(model, external=external)
     else:
@@ -304,7 +343,10 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
             f"use --target tflm, or an op from: {', '.join(sorted(EMITTERS))}")
     interpreter = interpreter or Interpreter(model)
     storage, plan = assign_storage(model, plan_fn, external_io, interpreter.params, inplace)
-    ctx = EmitContext(model, storage)
+    program = getattr(interpreter, "program", None)  # the tiled view has no state
+    if program is not None:
+        _check_state_order(model)
+    ctx = EmitContext(model, storage, program=program)
     calls: list[CCall] = []
     for op in model.operators:
         if op.opcode in ALIAS_OPS and storage[op.outputs[0]].root == storage[op.inputs[0]].root:
@@ -312,7 +354,7 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
         ctx._op = op
         ctx._paths = []
         ctx.scratch_offset = plan.scratch_offset(op.index)
-        out = model.tensors[op.outputs[0]]
+        out = model.tensors[op.outputs[0]] if op.outputs else None
         choice = plan.inplace.get(op.index)
         if op.opcode in ALIAS_OPS:  # alias broken by storage (e.g. input -> output): copy
             lines = [f"memcpy({ctx.ptr(op.outputs[0], True)}, {ctx.ptr(op.inputs[0])}, "
@@ -323,8 +365,8 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
         else:
             lines = EMITTERS[kernel_key(op, model)](ctx, op, interpreter.params(op.index))
         paths = tuple(ctx._paths)
-        comment = f"-> '{safe_text(out.name)}' {list(out.shape)}" + (
-            f" [{paths[0]}]" if paths else "")
+        comment = (f"-> '{safe_text(out.name)}' {list(out.shape)}" if out is not None
+                   else "") + (f" [{paths[0]}]" if paths else "")
         if choice is not None:
             comment += f" in place ({choice.method})"
         calls.append(CCall(op.index, op.opcode, comment, lines, paths,
@@ -332,6 +374,10 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
                            choice.method if choice is not None else ""))
     ctx._op = None
     ctx.scratch_offset = None
+    subgraphs = [{"index": k, "name": safe_text(model.subgraphs[k].name),
+                  "calls": _emit_init_subgraph(ctx, model, interpreter, k)}
+                 for k in (program.init_subgraphs if program is not None else [])]
+    ctx.model, ctx.storage = model, storage
     # An output that shares storage with an input or another output needs a final copy.
     copies = []
     if external_io:
@@ -355,4 +401,58 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
                   sources=sorted(ctx.sources), arena_size=int(plan.size),
                   inputs=io(model.inputs), outputs=io(model.outputs), copies=copies,
                   tensor_storage=storage, buffers=dict(ctx.buffers), tables=ctx.tables,
-                  external_io=external_io, plan=plan)
+                  external_io=external_io, plan=plan, variables=_variables(ctx, model, storage),
+                  subgraphs=subgraphs, reset_calls=list(ctx.reset_calls))
+
+
+def _variables(ctx: "EmitContext", model: Model, storage) -> list[dict]:
+    """The static state buffers: resource variables, then variable tensors."""
+    out = [{"name": ctx.variable_name(v), "id": v.id, "bytes": v.nbytes,
+            "default": v.default_byte, "shared_name": safe_text(v.shared_name),
+            "type": v.type_name} for v in (ctx.program.variables if ctx.program else [])]
+    out += [{"name": f"s_vt{t.index}", "id": None, "bytes": t.nbytes,
+             "default": (t.zero_point & 0xFF) if t.type_name == "INT8" else 0,
+             "shared_name": f"variable tensor {t.index} '{safe_text(t.name)}'",
+             "type": t.type_name}
+            for t in model.tensors if storage[t.index].kind == "state"]
+    return out
+
+
+def _check_state_order(model: Model) -> None:
+    """mcuq_<name>_reset() runs the init subgraphs at once; that equals TFLite Micro's
+    CALL_ONCE only when no op before the CALL_ONCE touches a variable."""
+    seen_state = None
+    for op in model.operators:
+        if op.opcode in ("READ_VARIABLE", "ASSIGN_VARIABLE") and seen_state is None:
+            seen_state = op
+        if op.opcode == "CALL_ONCE" and seen_state is not None:
+            raise UnsupportedModelError(
+                f"{model.source}: {op.describe()} comes after {seen_state.describe()}, which "
+                "uses a variable before it is initialised",
+                "the C target runs CALL_ONCE's subgraph in reset(); use --target tflm")
+
+
+def _emit_init_subgraph(ctx: "EmitContext", model: Model, interpreter, k: int) -> list[CCall]:
+    """A CALL_ONCE subgraph as C calls: only variable handles and assigns of constants (what
+    TFLiteConverter writes for variable initial values)."""
+    view = model.subgraph_view(k)
+    for op in view.operators:
+        ok = op.opcode == "VAR_HANDLE" or (
+            op.opcode == "ASSIGN_VARIABLE" and view.tensors[op.inputs[1]].data is not None)
+        if not ok:
+            raise UnsupportedModelError(
+                f"{model.source}: init subgraph {k} {op.describe()}: the C target's reset() "
+                "holds only variable assignments of constants",
+                "use --target tflm for init subgraphs that compute")
+    storage = {t.index: Storage("const", 0, t.index) if t.data is not None
+               else Storage("none", 0, t.index) for t in view.tensors}
+    saved = ctx.prefix, ctx._const_names
+    ctx.model, ctx.storage, ctx.prefix, ctx._const_names = view, storage, f"s_sg{k}", {}
+    calls = []
+    for op, _, params in interpreter.plans[k]:
+        ctx._op, ctx._paths = op, []
+        lines = EMITTERS[op.opcode](ctx, op, params)
+        calls.append(CCall(op.index, op.opcode, "", lines, tuple(ctx._paths)))
+    ctx._op = None
+    ctx.prefix, ctx._const_names = saved
+    return calls

@@ -68,6 +68,7 @@ def vector_data(model: Model, cm: CModel, interpreter: Interpreter, count: int, 
     if not count or not len(inputs):
         return []
     inputs = interpreter.normalize_inputs(inputs)
+    interpreter.reset()  # a stateful model's vectors are one sequence from the start
     outputs = interpreter.run(inputs).outputs
     vectors = []
     for v in range(inputs[0].shape[0]):
@@ -137,6 +138,8 @@ def template_data(model: Model, cm: CModel, vectors: list, rounding: str = "doub
         "arena_decl": cm.arena_size if cm.external_io else max(cm.arena_size, 1),
         "external_io": cm.external_io, "ram": ram, "ram_note": _ram_note(cm, ram),
         "api_usage": _api_usage(cm),
+        "variables": cm.variables, "subgraphs": cm.subgraphs, "reset_calls": cm.reset_calls,
+        "stateful": cm.stateful, "state_bytes": cm.state_bytes,
         "inputs": io(cm.inputs), "outputs": io(cm.outputs),
         "single_io": len(cm.inputs) == 1 and len(cm.outputs) == 1,
         "vectors": vectors, "const_bytes": const_bytes,
@@ -199,7 +202,8 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
     details = {"io_bytes": data["io_bytes"], "ops": len(cm.calls), "kernels": cm.sources,
                "kernel_paths": {c.index: list(c.paths) for c in cm.calls if c.paths},
                "layout": layout, "rounding": rounding, "profile": interpreter.profile.name,
-               "ram": data["ram"]}
+               "ram": data["ram"], "resource_variables": len(cm.variables),
+               "state_bytes": cm.state_bytes}
     if tiling:
         details["tiling"] = tiling
     details.update(m4)

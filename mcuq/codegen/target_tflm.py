@@ -89,6 +89,7 @@ def vector_data(model: Model, interpreter: Interpreter, count: int, inputs=None)
     if not len(inputs):
         return []
     inputs = interpreter.normalize_inputs(inputs)
+    interpreter.reset()  # a stateful model's vectors are one sequence from the start
     outputs = interpreter.run(inputs).outputs
     vectors = []
     for v in range(inputs[0].shape[0]):
@@ -100,7 +101,9 @@ def vector_data(model: Model, interpreter: Interpreter, count: int, inputs=None)
     return vectors
 
 
-def template_data(model: Model, name: str, arena: TflmArena, vectors: list) -> dict:
+def template_data(model: Model, name: str, arena: TflmArena, vectors: list,
+                  variables=()) -> dict:
+    """`variables`: the model's resource variables (mcuq.reference.program.Variable)."""
     ops = resolver_calls(model)
     measured, margin, size = arena_size(arena)
     choices = kernel_choices(model)
@@ -113,7 +116,11 @@ def template_data(model: Model, name: str, arena: TflmArena, vectors: list) -> d
         "NAME": name.upper(), "model_bytes": format_bytes(model.data),
         "model_len": len(model.data), "schema_version": model.version,
         "ops": [{"op": op, "method": method} for op, method in ops],
-        "op_counts": {op: sum(1 for o in model.operators if o.opcode == op) for op, _ in ops},
+        "op_counts": {op: sum(1 for o in model.all_operators() if o.opcode == op)
+                      for op, _ in ops},
+        # resource variables: TFLite Micro keeps them in the arena (MicroResourceVariables
+        # from the interpreter's allocator), so the measured arena includes them
+        "num_resource_variables": len(variables), "state_bytes": sum(v.nbytes for v in variables),
         "num_operators": len(model.operators),
         "inputs": _io(model, model.input_tensors(), "input"),
         "outputs": _io(model, model.output_tensors(), "output"),
@@ -133,7 +140,8 @@ def generate_tflm(model: Model, out_dir, name: str, vectors: int = 4, force: boo
     writer = ProjectWriter(out_dir, force)  # a non-empty OUT_DIR fails before measuring, too
     interpreter = Interpreter(model)
     arena = measure_tflm_arena(model)
-    data = template_data(model, name, arena, vector_data(model, interpreter, vectors, inputs))
+    data = template_data(model, name, arena, vector_data(model, interpreter, vectors, inputs),
+                         interpreter.program.variables)
     data.update(plan.data)
     w = write_plan(plan, writer, data)
     a = data["arena"]
@@ -146,4 +154,6 @@ def generate_tflm(model: Model, out_dir, name: str, vectors: int = 4, force: boo
                  "tflm_arena_total": a["total"], "tflm_arena_head": a["head"],
                  "tflm_arena_tail": a["tail"], "tflm_arena_required": a["required"],
                  "arena_margin": a["margin"], "layout": layout,
+                 "resource_variables": data["num_resource_variables"],
+                 "state_bytes": data["state_bytes"],
                  "cmsis_nn": data["cmsis_nn"]})

@@ -145,13 +145,14 @@ def add_method(opcode: str) -> str | None:
 
 
 def resolver_calls(model) -> list[tuple[str, str]]:
-    """(op name, Add method) for each distinct op of `model`, in order of first use.
+    """(op name, Add method) for each distinct op of `model` (every subgraph: a CALL_ONCE
+    init subgraph's ops too), in order of first use.
     Raises UnsupportedModelError on the first op TFLite Micro cannot register."""
     calls = []
-    for opcode in model.op_types():
+    for opcode in model.all_op_types():
         method = add_method(opcode)
         if method is None:
-            first = next(op for op in model.operators if op.opcode == opcode)
+            first = next(op for op in model.all_operators() if op.opcode == opcode)
             what = (f"custom op '{opcode[len('CUSTOM:'):]}'" if opcode.startswith("CUSTOM:")
                     else f"op {opcode}")
             raise UnsupportedModelError(

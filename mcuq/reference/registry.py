@@ -195,35 +195,21 @@ def _signature(op: Operator, model: Model) -> str:
 
 
 def prepare_ops(model: Model, profile=None) -> tuple[list, list[Refusal]]:
-    """Prepare every op of `model` in semantics `profile` (mcuq.reference.profiles; default
-    tflm): ([(op, kernel, params)], refusals). Refusals cover ops
-    with no kernel, ops whose prepare step refuses a type, option or shape, ops that read
-    variables, and a model with more than one subgraph; every one is listed, not just the
-    first."""
+    """Prepare every op of `model`'s main subgraph (a `subgraph_view` for another one) in
+    semantics `profile` (mcuq.reference.profiles; default tflm): ([(op, kernel, params)],
+    refusals). Refusals cover ops with no kernel and ops whose prepare step refuses a type,
+    option or shape; every one is listed, not just the first. Variable tensors are state the
+    interpreter keeps (mcuq.reference.interpreter)."""
     from .profiles import get_profile
 
     _load_all()
     profile = get_profile(profile)
     plan, refusals = [], []
-    if model.subgraph_count != 1:
-        others = [name for ops in model.subgraph_ops[1:] for name in ops]
-        refusals.append(Refusal(None, f"{model.subgraph_count} subgraphs", (
-            f"{model.subgraph_count} subgraphs (ops of the others: "
-            f"{summarize(others) or 'none'})"),
-            "mcuq runs single-subgraph models: remove control flow and state (tf.cond, "
-            "tf.while, variables) from the model"))
     for op in model.operators:
         k = KERNELS.get(kernel_key(op, model))
         if k is None:
             refusals.append(Refusal(op, op.opcode, "no reference kernel",
                                     f"mcuq implements: {', '.join(sorted(KERNELS))}"))
-            continue
-        var = next((model.tensors[i] for i in op.inputs
-                    if i >= 0 and model.tensors[i].is_variable), None)
-        if var is not None:
-            refusals.append(Refusal(op, f"{op.opcode} (variable input)",
-                                    f"reads variable tensor '{var.label}'",
-                                    "mcuq runs stateless models"))
             continue
         try:
             plan.append((op, k, k.prepare_op(op, model, profile)))
@@ -231,6 +217,22 @@ def prepare_ops(model: Model, profile=None) -> tuple[list, list[Refusal]]:
             refusals.append(Refusal(op, f"{op.opcode} {_signature(op, model)}",
                                     getattr(e, "what", e.message), e.hint))
     return plan, refusals
+
+
+def prepare_subgraphs(model: Model, profile=None) -> tuple[list[list], list[Refusal]]:
+    """Prepare every subgraph, as TFLite Micro does (the main one first, then the others in
+    file order, e.g. CALL_ONCE's init subgraph): ([plan per subgraph], refusals). A refusal in
+    subgraph k > 0 names the subgraph in its kind."""
+    from dataclasses import replace
+
+    plans, refusals = [], []
+    for k in range(len(model.subgraphs) or 1):
+        plan, refs = prepare_ops(model.subgraph_view(k), profile)
+        plans.append(plan)
+        refusals += refs if k == 0 else [
+            replace(r, kind=f"{r.kind} (subgraph {k})",
+                    reason=f"subgraph {k}: {r.reason}") for r in refs]
+    return plans, refusals
 
 
 def summarize(names) -> str:

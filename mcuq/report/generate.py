@@ -57,6 +57,13 @@ def print_generate(result, as_json: bool = False) -> None:
                      f"'{tiling['output']}'): peak {tiling['arena_bytes']:,} B vs "
                      f"{tiling['untiled_arena_bytes']:,} B untiled, +{tiling['extra_macs']:,} "
                      f"MACs ({100 * tiling['extra_macs_fraction']:.1f} %) recomputed in halos"])
+    if d.get("resource_variables"):
+        where = ("in the arena above (MicroResourceVariables from the interpreter's allocator)"
+                 if result.target == "tflm" else
+                 "static buffers outside the arena; mcuq_<name>_reset() starts a sequence")
+        rows.append(["state", d["state_bytes"],
+                     f"{d['resource_variables']} resource variable(s), persistent across "
+                     f"invocations: {where}".replace("<name>", result.name)])
     ops = d.get("ops")
     if isinstance(ops, (list, tuple)):
         rows.append(["op types", len(ops), ", ".join(map(str, ops))])

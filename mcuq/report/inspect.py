@@ -53,6 +53,9 @@ def print_inspect(info, as_json: bool = False) -> None:
                       "support"], "rllllrrrl"))
     echo("support: ref = mcuq's reference (verify), C = mcuq's C target, "
          "tflm = TensorFlow Lite Micro, - = none")
+    for sg in info.subgraphs:
+        ops = ", ".join(f"{op} x{n}" for op, n in sg["op_counts"].items()) or "no ops"
+        echo(f"subgraph {sg['index']} '{sg['name']}': {ops}")
     a = info.arena
     echo("")
     echo(f"MACs {info.macs:,}   weights {human_bytes(info.weight_bytes)}   "
@@ -76,6 +79,11 @@ def print_inspect(info, as_json: bool = False) -> None:
                  + (f", arena / total {a.c_arena_bytes / a.tflm_total_bytes:.2f}x"
                     if a.tflm_total_bytes else "")
                  + " (TFLite Micro's figures: the tflite-micro package, 64-bit)")
+    if a.resource_variables:
+        n = a.resource_variables
+        what = f"state: {n} resource variable{'s' if n != 1 else ''}"
+        echo(f"  {what:<47}  {a.state_bytes:>9,} B   (persistent across invocations: the C "
+             "target's static buffers outside its arena; in TFLite Micro's tail)")
     if info.footprint:
         f = info.footprint
         echo(f"Cortex-M4 build (mcuq C target): flash {f['flash_bytes']:,} B, "

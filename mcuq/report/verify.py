@@ -38,11 +38,18 @@ def _divergence_lines(r) -> list[str]:
     d = r.first_diverging_tensor
     if d is None:
         return []
-    lines = [f"  {r.runner}: first diverging tensor {d.describe()}: {d.mismatched_elements} "
-             f"element(s) differ in {d.samples_checked} re-run sample(s), max {d.max_abs_lsb} LSB"]
+    if d.step is not None:
+        lines = [f"  {r.runner}: first diverging tensor {d.describe()} at step {d.step}: "
+                 f"{d.mismatched_elements} element(s) differ in steps 0..{d.samples_checked - 1} "
+                 f"(re-run), max {d.max_abs_lsb} LSB"]
+    else:
+        lines = [f"  {r.runner}: first diverging tensor {d.describe()}: {d.mismatched_elements} "
+                 f"element(s) differ in {d.samples_checked} re-run sample(s), max "
+                 f"{d.max_abs_lsb} LSB"]
+    word = "step" if d.step is not None else "sample"
     for e in d.examples:
         pos = ", ".join(map(str, e["position"]))
-        lines.append(f"    sample {e['sample']} [{pos}]: reference {e['reference']}, "
+        lines.append(f"    {word} {e['sample']} [{pos}]: reference {e['reference']}, "
                      f"{r.runner} {e['runner']}")
     return lines
 
@@ -61,12 +68,19 @@ def _explain_lines(report) -> list[str]:
     return ["", f"profiles vs tflm on these {report.samples} inputs (--explain):", *lines]
 
 
+def _step_lines(report) -> list[str]:
+    return [f"  {r.runner}: first diverging step {r.first_diverging_step} (output "
+            f"'{r.first_diverging_output}'); steps before it are identical"
+            for r in report.runners if r.first_diverging_step is not None]
+
+
 def verify_text(report) -> str:
     profiles = getattr(report, "profiles", None) or ["tflm"]
     out = [f"model:  {report.model}", f"inputs: {report.inputs}",
            f"judge:  {report.judge} in profile{'s' if len(profiles) > 1 else ''} "
-           f"{', '.join(profiles)} ({report.samples} inferences each, "
-           f"{report.reference_seconds:.2f} s)", ""]
+           f"{', '.join(profiles)} ({report.samples} inferences each"
+           + (" as one sequence, state kept between steps" if getattr(report, "sequence", False)
+              else "") + f", {report.reference_seconds:.2f} s)", ""]
     rows = []
     for r in report.runners:
         for o in r.outputs:
@@ -83,6 +97,7 @@ def verify_text(report) -> str:
         out.append("(no runner compared: the reference ran alone)")
     notes = [f"  {r.runner}: {r.status + ': ' if r.status in FAILED else ''}{r.note}"
              for r in report.runners if r.note and r.status != "exact"]
+    notes += _step_lines(report)
     notes += [line for r in report.runners for line in _divergence_lines(r)]
     notes += [f"  {r.runner} output '{o.output}': {o.note}"
               for r in report.runners for o in r.outputs if o.note]
@@ -124,8 +139,10 @@ def verdict_line(report) -> str:
     could_not = [f"{r.runner} {r.status}" for r in report.runners if r.status in FAILED]
     differs = (f"; {', '.join(by['differs'])} differ by LSBs (reported, not failed on)"
                if by["differs"] else "")
+    on = (f"every step of a {report.samples}-step sequence" if getattr(report, "sequence", False)
+          else f"{report.samples} samples")
     exact = (f"{', '.join(by['exact'])} identical to the reference (each in its profile) on "
-             f"{report.samples} samples" if by["exact"] else "")
+             f"{on}" if by["exact"] else "")
     if by["mismatch"]:
         line = (f"FAIL: {', '.join(by['mismatch'])} differ(s) from the reference where "
                 "exactness is required")

@@ -8,7 +8,11 @@ from ..reference.interpreter import RunResult
 
 
 class Runner:
-    """run(inputs) with inputs a list (one per model input) of int arrays (B, *shape)."""
+    """run(inputs) with inputs a list (one per model input) of int arrays (B, *shape).
+
+    For a stateful model (`model.stateful`: resource variables, variable tensors) the batch
+    axis is time: every run() is one sequence from a fresh state (a new interpreter or
+    process, or reset()), its steps invoked in order with the state kept between them."""
 
     name: str = "?"
     #: The reference profile (mcuq.reference.profiles) whose bytes this runner computes: verify

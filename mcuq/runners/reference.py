@@ -16,4 +16,6 @@ class ReferenceRunner(Runner):
         self.profile = self.interpreter.profile.name
 
     def run(self, inputs, keep_intermediates=False):
+        if self.interpreter.stateful:
+            self.interpreter.reset()  # every run is one sequence from the start
         return self.interpreter.run(inputs, keep_intermediates)

@@ -183,7 +183,8 @@ class TfliteRunner(Runner):
         out_idx = [d["index"] for d in it.get_output_details()]
         # Run the whole batch at once when the model's batch axis can be resized.
         outs = [np.empty((batch, *t.shape), t.dtype) for t in self.model.output_tensors()]
-        inter_ids = [t.index for t in self.model.tensors if t.data is None]
+        inter_ids = [t.index for t in self.model.tensors
+                     if t.data is None and t.type_name != "RESOURCE"]
         inter = {i: np.empty((batch, *self.model.tensors[i].shape), self.model.tensors[i].dtype)
                  for i in inter_ids} if keep_intermediates else {}
         it.allocate_tensors()

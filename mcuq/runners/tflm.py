@@ -30,7 +30,8 @@ class TflmRunner(Runner):
         it = self._interpreter(keep_intermediates)
         batch = inputs[0].shape[0]
         outs = [np.empty((batch, *t.shape), t.dtype) for t in self.model.output_tensors()]
-        inter_ids = [t.index for t in self.model.tensors if t.data is None]
+        inter_ids = [t.index for t in self.model.tensors
+                     if t.data is None and t.type_name != "RESOURCE"]
         inter = {i: np.empty((batch, *self.model.tensors[i].shape), self.model.tensors[i].dtype)
                  for i in inter_ids} if keep_intermediates else {}
         for b in range(batch):

@@ -41,6 +41,8 @@ OPTIONS_TABLE = {
     "BATCH_TO_SPACE_ND": "BatchToSpaceNDOptions", "DEPTH_TO_SPACE": "DepthToSpaceOptions",
     "SPACE_TO_DEPTH": "SpaceToDepthOptions", "BATCH_MATMUL": "BatchMatMulOptions",
     "SQUARED_DIFFERENCE": "SquaredDifferenceOptions", "L2_NORMALIZATION": "L2NormOptions",
+    # resource variables and subgraphs
+    "VAR_HANDLE": "VarHandleOptions", "CALL_ONCE": "CallOnceOptions",
 }
 _ENUMS = {"padding": "Padding", "fused_activation_function": "ActivationFunctionType",
           "weights_format": "FullyConnectedOptionsWeightsFormat"}
@@ -61,6 +63,24 @@ class ModelBuilder:
         self.inputs: list[int] = []
         self.outputs: list[int] = []
         self.description = description
+        self.subgraph_name = "main"
+        self._done: list = []  # finished subgraphs (SubGraphT), before the current one
+
+    # -- subgraphs -------------------------------------------------------------------------
+    def subgraph(self, name: str) -> int:
+        """Finish the current subgraph and start a new one (tensors, ops, inputs and outputs
+        that follow belong to it; buffers and op codes are shared). Returns its index."""
+        self._done.append(self._subgraph_t())
+        self.tensors, self.operators, self.inputs, self.outputs = [], [], [], []
+        self.subgraph_name = name
+        return len(self._done)
+
+    def _subgraph_t(self):
+        sg = self.s.SubGraphT()
+        sg.tensors, sg.operators = self.tensors, self.operators
+        sg.inputs, sg.outputs = self.inputs, self.outputs
+        sg.name = self.subgraph_name
+        return sg
 
     # -- tensors ---------------------------------------------------------------------------
     def tensor(self, name: str, shape: Sequence[int], dtype: str = "INT8", scale=None,
@@ -149,14 +169,10 @@ class ModelBuilder:
             c.deprecatedBuiltinCode = min(code, 127)
             c.version = version
             codes[idx] = c
-        sg = s.SubGraphT()
-        sg.tensors, sg.operators = self.tensors, self.operators
-        sg.inputs, sg.outputs = self.inputs, self.outputs
-        sg.name = "main"
         m = s.ModelT()
         m.version = 3
         m.operatorCodes = codes
-        m.subgraphs = [sg]
+        m.subgraphs = [*self._done, self._subgraph_t()]
         m.buffers = self.buffers
         m.description = self.description
         fb = flatbuffers.Builder(1024)
