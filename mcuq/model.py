@@ -52,6 +52,7 @@ _DEFAULT_OPTIONS = {
     "CONCATENATION": "ConcatenationOptionsT", "SOFTMAX": "SoftmaxOptionsT",
     "STRIDED_SLICE": "StridedSliceOptionsT", "SQUEEZE": "SqueezeOptionsT",
     "LEAKY_RELU": "LeakyReluOptionsT", "RESHAPE": "ReshapeOptionsT",
+    "CALL_ONCE": "CallOnceOptionsT", "VAR_HANDLE": "VarHandleOptionsT",
 }
 # Option fields whose integers are enums: field -> schema enum class name.
 _ENUM_FIELDS = {
@@ -297,13 +298,6 @@ def _build(raw, data: bytes, source: str, s) -> Model:
     op_names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
     subgraphs = [_subgraph(k, sg, raw, buffers, data, source, s, op_names)
                  for k, sg in enumerate(raw.subgraphs)]
-    for sg in subgraphs:
-        for op in sg.operators:
-            callee = op.options.get("init_subgraph_index")
-            if op.opcode == "CALL_ONCE" and not (
-                    isinstance(callee, int) and 0 <= callee < len(subgraphs)):
-                raise _corrupt(source, f"subgraph {sg.index} {op.describe()} calls subgraph "
-                                       f"{callee}, model has {len(subgraphs)}")
     main = subgraphs[0]
     desc = raw.description
     return Model(

@@ -16,7 +16,12 @@ Three passes:
    is a constant, a model input, a variable or written by an earlier op); per-op arity and
    required inputs for the ops mcuq knows; quantization (finite positive scales, zero points
    within the type, per-channel lengths and axes that fit the tensor); tensor sizes; and shapes
-   consistent with each op (per-op shape inference against the stored shapes).
+   consistent with each op (per-op shape inference against the stored shapes). The other
+   subgraphs (TFLite Micro prepares every one) get the same tensor, order and per-op checks;
+   CALL_ONCE must name another subgraph, never the main one, in no cycle (TFLite Micro would
+   recurse until the stack overflows); VAR_HANDLE needs a shared_name (TFLite Micro compares
+   it with strcmp) and READ_VARIABLE / ASSIGN_VARIABLE a one-element resource handle (only
+   debug builds check it before using it as a variable id).
 
 What is valid but not runnable (an op or a type mcuq has no kernel for, a second subgraph) is
 not decided here: the reference's prepare step (mcuq.reference.registry.prepare_ops) lists
@@ -278,7 +283,8 @@ class _Graph:
         return f"tensor {t.index} '{t.label}'"
 
     def op_fail(self, op: "Operator", what: str) -> InputError:
-        return _bad(self.src, op.describe(), what)
+        k = getattr(self.m, "main_index", 0)
+        return _bad(self.src, (f"subgraph {k} " if k else "") + op.describe(), what)
 
     # -- the whole graph -----------------------------------------------------------------
     def check(self) -> None:
@@ -317,6 +323,23 @@ class _Graph:
                 self.quantized(op)
                 if op.index not in self.local:
                     self.shapes(op)
+
+    def check_other(self) -> None:
+        """Another subgraph (CALL_ONCE's init subgraph...): no input, output or op needed."""
+        m = self.m
+        for t in m.tensors:
+            if t.is_constant and t.is_variable:
+                raise _bad(self.src, self.tname(t), "is marked variable but holds constant data")
+            self.tensor(t)
+        self.order()
+        from .reference.registry import signature_for
+
+        for op in m.operators:
+            sig = signature_for(op.opcode)
+            if sig is not None:
+                self.arity(op, sig)
+                self.quantized(op)
+                self.shapes(op)
 
     def tensor(self, t: "Tensor") -> None:
         if t.type_name.startswith("TYPE_"):
@@ -434,6 +457,8 @@ class _Graph:
                                        "zero point (quantized tensors need both)")
 
     def shapes(self, op: "Operator") -> None:
+        if not op.outputs or not op.inputs:  # ASSIGN_VARIABLE, CALL_ONCE, VAR_HANDLE
+            return
         ins = [self.t(i) if i >= 0 else None for i in op.inputs]
         y = self.t(op.outputs[0])
         want = infer_shape(op, ins, y, self)
@@ -602,6 +627,53 @@ def check_model(model: "Model", local_ops: frozenset[int] | set[int] = frozenset
     mcuq.tiling, whose windows have padding no option can state): their output shapes are not
     inferred from their options (the tiling checks them against its own params)."""
     _Graph(model, local_ops).check()
+    count = len(model.subgraphs)
+    for k in range(1, count):
+        _Graph(model.subgraph_view(k)).check_other()
+    calls: dict[int, list[int]] = {}
+    for k in range(count or 1):
+        view = model.subgraph_view(k)
+        g = _Graph(view)
+        where = f"subgraph {k} " if k else ""
+        for op in view.operators:
+            if op.opcode == "CALL_ONCE":
+                callee = op.options.get("init_subgraph_index")
+                if not isinstance(callee, int) or not 0 < callee < count or callee == k:
+                    raise _bad(model.source, where + op.describe(),
+                               f"calls subgraph {callee}; CALL_ONCE runs another subgraph than "
+                               f"the main one and its own (the model has {count})")
+                calls.setdefault(k, []).append(callee)
+            elif op.opcode == "VAR_HANDLE" and not op.options.get("shared_name"):
+                raise _bad(model.source, where + op.describe(), "has no shared_name (the "
+                                                                "variable's name)")
+            elif op.opcode in ("READ_VARIABLE", "ASSIGN_VARIABLE") and op.inputs:
+                h = view.tensors[op.inputs[0]] if op.inputs[0] >= 0 else None
+                if h is None or h.type_name not in ("RESOURCE", "INT32") or h.size != 1:
+                    what = "omitted" if h is None else (
+                        f"{g.tname(h)} {h.type_name} {list(h.shape)}")
+                    raise _bad(model.source, where + op.describe(),
+                               f"its variable handle is {what}, not a one-element resource "
+                               "tensor")
+    _check_call_cycles(model.source, calls)
+
+
+def _check_call_cycles(source: str, calls: dict[int, list[int]]) -> None:
+    state: dict[int, int] = {}  # 1: on the current path, 2: done
+
+    def visit(k: int, path: list[int]) -> None:
+        state[k] = 1
+        for c in calls.get(k, []):
+            if state.get(c) == 1:
+                cycle = " -> ".join(map(str, path + [c]))
+                raise _bad(source, f"subgraph {k}", f"CALL_ONCE calls form a cycle ({cycle}): "
+                                                    "TFLite Micro would recurse without end")
+            if state.get(c) is None:
+                visit(c, path + [c])
+        state[k] = 2
+
+    for k in list(calls):
+        if state.get(k) is None:
+            visit(k, [k])
 
 
 __all__ = ["check_flatbuffer", "check_subgraphs", "check_model", "infer_shape", "work",

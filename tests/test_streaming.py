@@ -368,3 +368,48 @@ def test_verify_float_runs_the_float_module_as_the_same_sequence(tmp_path, strea
     (metrics,) = report.metrics
     assert metrics.sqnr_db > 25, metrics  # a float model reset at every step scores far lower
     assert "sequence" in report.diagnosis_error
+
+
+# ---- malformed state: refused by the validator at load (exit 2), naming the op ------------------
+
+
+def _edited(data: bytes, edit) -> bytes:
+    import flatbuffers
+
+    from mcuq.model import schema
+
+    s = schema()
+    m = s.ModelT.InitFromObj(s.Model.GetRootAs(data, 0))
+    edit(m)
+    fb = flatbuffers.Builder(1024)
+    fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
+    return bytes(fb.Output())
+
+
+@pytest.mark.parametrize("case", ["self_call", "cycle", "no_shared_name", "bad_handle"])
+def test_malformed_state_is_refused_at_load(case):
+    from mcuq.errors import InputError
+
+    data = delay_model(call_once=True)
+
+    def edit(m):
+        main, init = m.subgraphs
+        if case == "self_call":
+            main.operators[0].builtinOptions.initSubgraphIndex = 0
+        elif case == "cycle":  # the init subgraph calls itself through another CALL_ONCE
+            call = type(main.operators[0])()
+            call.opcodeIndex, call.inputs, call.outputs = main.operators[0].opcodeIndex, [], []
+            call.builtinOptionsType = main.operators[0].builtinOptionsType
+            call.builtinOptions = type(main.operators[0].builtinOptions)()
+            call.builtinOptions.initSubgraphIndex = 1
+            init.operators.insert(0, call)
+        elif case == "no_shared_name":
+            main.operators[1].builtinOptions.sharedName = None
+        else:  # READ_VARIABLE reads a 4-element int32 tensor as its handle
+            main.operators[3].inputs = [0]
+
+    want = {"self_call": "calls subgraph 0", "cycle": "CALL_ONCE",
+            "no_shared_name": "no shared_name", "bad_handle": "not a one-element resource"}
+    with pytest.raises(InputError, match="malformed model") as e:
+        load_model(_edited(data, edit))
+    assert want[case] in e.value.message

@@ -54,8 +54,8 @@ def print_inspect(info, as_json: bool = False) -> None:
     echo("support: ref = mcuq's reference (verify), C = mcuq's C target, "
          "tflm = TensorFlow Lite Micro, - = none")
     for sg in info.subgraphs:
-        ops = ", ".join(f"{op} x{n}" for op, n in sg["op_counts"].items()) or "no ops"
-        echo(f"subgraph {sg['index']} '{sg['name']}': {ops}")
+        ops = ", ".join(f"{label(op)} x{n}" for op, n in sg["op_counts"].items()) or "no ops"
+        echo(f"subgraph {sg['index']} '{label(sg['name'])}': {ops}")
     a = info.arena
     echo("")
     echo(f"MACs {info.macs:,}   weights {human_bytes(info.weight_bytes)}   "
