@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import metrics
-from .model import Model
+from .model import STATE_OPS, Model
 from .reference import Interpreter
 
 #: Samples per chunk (intermediates of every op are kept for one chunk at a time).
@@ -101,8 +101,13 @@ def profile_gap(model: Model, arrays: list[np.ndarray], profile: str,
     gap = ProfileGap(profile, baseline, n,
                      [OutputGap(t.name, 0, 0, 0) for t in outs])
     origins: dict[int, OriginOp] = {}
-    for start in range(0, n, CHUNK):
-        chunk = [a[start:start + CHUNK] for a in arrays]
+    step = CHUNK
+    if model.stateful:  # one sequence from the start, in one run (mcuq.reference.interpreter)
+        other.reset()
+        base.reset()
+        step = max(n, 1)
+    for start in range(0, n, step):
+        chunk = [a[start:start + step] for a in arrays]
         ref = base.run(chunk, keep_intermediates=True)
         got = other.run(chunk).outputs
         for g, t, r, o in zip(gap.outputs, outs, ref.outputs, got):
@@ -113,6 +118,8 @@ def profile_gap(model: Model, arrays: list[np.ndarray], profile: str,
         values = ref.intermediates
         batch = chunk[0].shape[0]
         for op in model.operators:
+            if op.opcode in STATE_OPS:  # moves state bytes, computes nothing
+                continue
             args = [None if i < 0 else values[i] if i in values else
                     np.broadcast_to(model.tensors[i].data, (batch, *model.tensors[i].shape))
                     for i in op.inputs]
