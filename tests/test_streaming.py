@@ -286,8 +286,10 @@ def test_generated_c_project_runs_its_sequence_self_test(tmp_path, streaming_mod
     # the vectors are a sequence: a self-test that reset the state before every vector fails
     selftest = res.out_dir / "selftest.c"
     src = selftest.read_text()
-    selftest.write_text(src.replace("    mcuq_kws_invoke_io(",
-                                    "    mcuq_kws_reset();\n    mcuq_kws_invoke_io("))
+    edited = src.replace("    const int status = mcuq_kws_invoke",
+                         "    mcuq_kws_reset();\n    const int status = mcuq_kws_invoke")
+    assert edited != src
+    selftest.write_text(edited)
     r = _make(res.out_dir, "run-host")
     assert r.returncode != 0 and "FAIL vector" in r.stdout
 
