@@ -135,6 +135,13 @@ def inspect(model, as_json, no_tflm, footprint, html):
               help="--target c: run the first layers patch by patch (MCUNetV2): 'auto' picks "
                    "the stage and grid with the smallest arena within 15 % extra MACs; "
                    "'N:RxC' tiles the first N ops over an R x C grid of their output.")
+@click.option("--pack", default="off", show_default=True, metavar="auto|off|BITS",
+              help="--target c: store weights with few distinct values per channel as k-bit "
+                   "indices + int8 tables, decoded inside the kernels (auto: every tensor that "
+                   "fits in <= 6 bits and gets smaller; BITS 1..6: those that fit in BITS).")
+@click.option("--compress", is_flag=True,
+              help="--target tflm: compress such weights with TFLite Micro's own compression "
+                   "(TFLM_DECODE ops; the arena grows by the decoded tensors).")
 @click.option("--force", "-f", is_flag=True, help="Replace OUT_DIR if it is not empty.")
 @click.option("--rounding", type=click.Choice(["double", "single"]), default=None,
               help="--target c: requantization rounding. double (default): TFLite Micro's "
@@ -142,7 +149,8 @@ def inspect(model, as_json, no_tflm, footprint, html):
                    "(TFLITE_SINGLE_ROUNDING, CMSIS-NN's option; cheaper on Cortex-M).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @handle_errors
-def generate(model, out_dir, target, layout, name, vectors, external_io, tile, force, rounding,
+def generate(model, out_dir, target, layout, name, vectors, external_io, tile, pack, compress,
+             force, rounding,
              as_json):
     """Write C arrays and a firmware project for MODEL.tflite."""
     from .generation import generate_project
@@ -150,7 +158,7 @@ def generate(model, out_dir, target, layout, name, vectors, external_io, tile, f
 
     result = generate_project(model, out_dir, target=target, name=name, vectors=vectors,
                               force=force, layout=layout, rounding=rounding,
-                              external_io=external_io, tile=tile)
+                              external_io=external_io, tile=tile, pack=pack, compress=compress)
     print_generate(result, as_json=as_json)
 
 
@@ -186,13 +194,19 @@ def generate(model, out_dir, target, layout, name, vectors, external_io, tile, f
                    "on these inputs, and at which ops the differences originate.")
 @click.option("--no-diagnose", is_flag=True,
               help="With --float: skip the per-layer error section (mcuq diagnose).")
+@click.option("--pack", default="off", show_default=True, metavar="auto|off|BITS",
+              help="host, host-sanitize, cortex-m4: build the C project with packed weights "
+                   "(as generate --target c --pack).")
+@click.option("--compress", is_flag=True,
+              help="tflm: run the model compressed with TFLite Micro's own compression (as "
+                   "generate --target tflm --compress). A compressed .tflite needs no flag.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
 @click.option("--html", "html", default=None, type=click.Path(dir_okay=False, path_type=str),
               help="Also write a self-contained HTML report (verdicts, memory plan, per-layer "
                    "error, accuracy and confusion matrix).")
 @handle_errors
 def verify(model, data, labels, scale, float_model, custom_objects, runners, samples, seed,
-           kernels, rounding, explain, no_diagnose, as_json, html):
+           kernels, rounding, explain, no_diagnose, pack, compress, as_json, html):
     """Run MODEL.tflite through every runner and compare each with the int8 reference."""
     from .report import print_verify
     from .verification import verify_model
@@ -207,7 +221,8 @@ def verify(model, data, labels, scale, float_model, custom_objects, runners, sam
                           runner_options={"tflite": {"kernels": kernels},
                                           **{c: {"rounding": rounding} for c in
                                              ("host", "host-sanitize", "cortex-m4")}},
-                          diagnose=not no_diagnose, explain=explain)
+                          diagnose=not no_diagnose, explain=explain, pack=pack,
+                          compress=compress)
     print_verify(report, as_json=as_json)
     if html:
         from .report.html import write_html

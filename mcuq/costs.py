@@ -105,6 +105,9 @@ class Inspection:
     footprint: dict | None = None  # Cortex-M4 build of the C target, when requested
     #: the other subgraphs (e.g. CALL_ONCE's init subgraph): {"index", "name", "op_counts"}
     subgraphs: list[dict] = field(default_factory=list)
+    #: per weight tensor: distinct values per channel, the smallest k, bytes plain vs packed
+    #: (mcuq.packing.Packing.as_dict(): C target --pack auto, TFLite Micro --compress)
+    packing: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -254,6 +257,9 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
         subgraphs=[{"index": sg.index, "name": sg.name,
                     "op_counts": dict(Counter(op.opcode for op in sg.operators).most_common())}
                    for sg in m.subgraphs[1:]])
+    from .packing import pack_model
+
+    result.packing = pack_model(m).as_dict()
     if footprint:
         from .footprint import cortex_m4_footprint
 

@@ -140,12 +140,15 @@ def callgraph_stack(build_dir: Path, entry: str) -> CallGraphStack:
         if fn in memo:
             return memo[fn]
         if fn.startswith("__indirect_call@"):
-            # any function of that file that does not lead back to the caller could be the
-            # target (the kernels pass their static row functions by pointer)
+            # any function of that file that does not lead back to the caller (or to any
+            # function on the path: that would be recursion, which the kernels have none of)
+            # could be the target (the kernels pass their static row functions by pointer;
+            # packed.c's decoders are named by a pointer in the weights' descriptor)
             _, unit, caller = fn.split("@", 2)
             best = (0, [f"(indirect call in {unit})"])
             for cand in files.get(unit, []):
-                if cand not in on_path and not reaches(cand, caller):
+                if cand not in on_path and not any(reaches(cand, f)
+                                                   for f in on_path | {caller}):
                     d, p = deepest(cand, on_path)
                     best = max(best, (d, p), key=lambda t: t[0])
             return best
@@ -174,17 +177,19 @@ def invoke_symbol(header: str) -> str:
 
 
 def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double",
-                        external_io: bool = False, tile=None, inplace: bool = True) -> Footprint:
+                        external_io: bool = False, tile=None, inplace: bool = True,
+                        pack="off") -> Footprint:
     """Flash, RAM and stack of the model's Cortex-M4 build (cached by content). painted=False
     skips the emulated painted-stack run (the instruction counter only needs the image).
     rounding: the C target's requantization ("double" or "single"); external_io / tile /
-    inplace: the generate options of the build (mcuq.codegen.target_c)."""
+    inplace / pack: the generate options of the build (mcuq.codegen.target_c; pack: weights
+    as k-bit indices + tables)."""
     m = load_model(model)
     missing = missing_tools("cortex-m4")
     if "arm-none-eabi-gcc" in missing:
         raise ToolchainError("cortex-m4: arm-none-eabi-gcc not found on PATH", APT_LINE)
     project = project_dir(m, "footprint", rounding=rounding, external_io=external_io,
-                          tile=tile, inplace=inplace)
+                          tile=tile, inplace=inplace, pack=pack)
     fp = project / "build" / "footprint"
     if not (fp / "model.elf").exists() or not (fp / "baseline.elf").exists():
         make(project, "footprint")
@@ -203,7 +208,8 @@ def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double",
         try:
             from .instructions import painted_stack
             footprint.stack_painted_bytes = painted_stack(
-                m, rounding=rounding, external_io=external_io, tile=tile, inplace=inplace)[0]
+                m, rounding=rounding, external_io=external_io, tile=tile, inplace=inplace,
+                pack=pack)[0]
         except ToolchainError:  # unicorn not installed: the call graph alone
             pass
         else:
@@ -211,16 +217,16 @@ def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double",
     return footprint
 
 
-def cortex_m4_figures(model: Model, rounding: str = "double", external_io: bool = False,
-                      tile=None, inplace: bool = True) -> dict:
+def cortex_m4_figures(model: Model, rounding: str = "double", pack="off",
+                      external_io: bool = False, tile=None, inplace: bool = True) -> dict:
     """Flash, RAM and stack of the Cortex-M4 build (a cached build with arm-none-eabi-gcc), or
     a note saying how to get them when the cross toolchain is missing. A build that fails with
     the toolchain present is a bug in the C target: its McuqError propagates (generate fails
     with the compiler's message; nothing is written). The generate verb (mcuq.generation)
     hands this to the C target, which calls it before writing the project; rounding: the
-    C target's requantization ("double" or "single"); external_io / tile / inplace: the
-    generate options of the build."""
+    C target's requantization ("double" or "single"); pack: the C target's --pack;
+    external_io / tile / inplace: the generate options of the build."""
     if "arm-none-eabi-gcc" in missing_tools("cortex-m4"):
         return {"cortex_m4_note": f"flash/RAM need arm-none-eabi-gcc: {APT_LINE}"}
     return {"cortex_m4": cortex_m4_footprint(model, rounding=rounding, external_io=external_io,
-                                             tile=tile, inplace=inplace).as_dict()}
+                                             tile=tile, inplace=inplace, pack=pack).as_dict()}

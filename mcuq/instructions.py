@@ -85,10 +85,11 @@ class _Image:
     """The footprint image of a model, loaded once per sample into a fresh emulated M4."""
 
     def __init__(self, model, rounding: str = "double", external_io: bool = False, tile=None,
-                 inplace: bool = True):
+                 inplace: bool = True, pack="off"):
         self.model = load_model(model)
         self.footprint = cortex_m4_footprint(self.model, painted=False, rounding=rounding,
-                                             external_io=external_io, tile=tile, inplace=inplace)
+                                             external_io=external_io, tile=tile, inplace=inplace,
+                                             pack=pack)
         self.sizes: dict[str, int] = {}
         self.segments, self.symbols = _elf(Path(self.footprint.elf), self.sizes)
         symbols = self.symbols
@@ -293,12 +294,12 @@ def _call_sites(img: "_Image") -> list[tuple[int, int]]:
 
 def measure(model, inputs: list[np.ndarray] | None = None, timing: Timing = Timing(),
             by_op: bool = False, rounding: str = "double", external_io: bool = False,
-            tile=None, inplace: bool = True) -> list[RunCost]:
+            tile=None, inplace: bool = True, pack="off") -> list[RunCost]:
     """Instructions and estimated cycles of one call of invoke per sample (and per op of the
     model when by_op). inputs: arrays (B, *shape) in the model's input dtypes (default: one
     all-zero sample). rounding: the C target's requantization ("double" or "single");
-    external_io / tile / inplace: the generate options of the build."""
-    img = _Image(model, rounding, external_io, tile, inplace)
+    external_io / tile / inplace / pack: the generate options of the build."""
+    img = _Image(model, rounding, external_io, tile, inplace, pack)
     inputs = img.default_inputs() if inputs is None else inputs
     ops, attribute = [], None
     if by_op:
@@ -327,9 +328,9 @@ def measure(model, inputs: list[np.ndarray] | None = None, timing: Timing = Timi
 
 def count_instructions(model, inputs: list[np.ndarray] | None = None,
                        rounding: str = "double", external_io: bool = False, tile=None,
-                       inplace: bool = True) -> list[int]:
+                       inplace: bool = True, pack="off") -> list[int]:
     """Instructions executed by one call of invoke per sample. inputs: arrays (B, *shape) in
-    the model's input dtypes (default: one all-zero sample).
+    the model's input dtypes (default: one all-zero sample). pack: the C target's --pack.
 
     Counted per translated block with instruction lengths decoded here, so an instruction in an
     IT block whose condition fails counts too (the Cortex-M4 issues it; unicorn's
@@ -337,15 +338,15 @@ def count_instructions(model, inputs: list[np.ndarray] | None = None,
     they differ only there)."""
     return [r.instructions for r in measure(model, inputs, rounding=rounding,
                                             external_io=external_io, tile=tile,
-                                            inplace=inplace)]
+                                            inplace=inplace, pack=pack)]
 
 
-def block_profile(model, inputs: list[np.ndarray] | None = None) -> list[dict]:
+def block_profile(model, inputs: list[np.ndarray] | None = None, pack="off") -> list[dict]:
     """One sample (the first) with two counters side by side, per translated block: address,
     bytes, instructions decoded from its bytes, executions, and how often unicorn's
     per-instruction hook fired inside it. Slow (a hook per instruction); for tests."""
     unicorn, _ = _unicorn()
-    img = _Image(model)
+    img = _Image(model, pack=pack)
     inputs = img.default_inputs() if inputs is None else inputs
     uc, _top = img.machine(inputs, 0)
     runs: dict[tuple[int, int], int] = {}
@@ -456,12 +457,13 @@ PAINT_BYTES = 256 << 10
 
 
 def painted_stack(model, inputs: list[np.ndarray] | None = None, rounding: str = "double",
-                  external_io: bool = False, tile=None, inplace: bool = True) -> list[int]:
+                  external_io: bool = False, tile=None, inplace: bool = True,
+                  pack="off") -> list[int]:
     """Stack high-water mark of one call of invoke per sample, in bytes: the PAINT_BYTES below
     the stack pointer are filled with a pattern, invoke runs on the emulated Cortex-M4, and the
     deepest word that no longer holds the pattern gives the depth (rounded up to 8 bytes,
     the AAPCS stack alignment)."""
-    img = _Image(model, rounding, external_io, tile, inplace)
+    img = _Image(model, rounding, external_io, tile, inplace, pack)
     inputs = img.default_inputs() if inputs is None else inputs
     depths = []
     for b in range(inputs[0].shape[0]):

@@ -306,6 +306,10 @@ class _Graph:
         for t in m.tensors:
             if t.is_constant and t.is_variable:  # TFLite Micro zeroes variables: not a constant
                 raise _bad(self.src, self.tname(t), "is marked variable but holds constant data")
+        # A TFLite Micro-compressed model (mcuq.tflm_compression): each TFLM_DECODE op's encoded
+        # inputs are packed index bytes that keep the quantization of the tensor they decode to.
+        self.encoded = {op.inputs[j] for op in m.operators if op.opcode == "CUSTOM:TFLM_DECODE"
+                        for j in range(0, len(op.inputs), 2)}
         total = 0
         for t in m.tensors:
             self.tensor(t)
@@ -373,7 +377,7 @@ class _Graph:
             if out.size:
                 raise _bad(self.src, self.tname(t), f"zero point {int(out[0])} is outside "
                                                     f"{t.type_name}'s range [{lo}, {hi}]")
-        if q.scale.size > 1:
+        if q.scale.size > 1 and t.index not in getattr(self, "encoded", ()):
             rank = len(t.shape)
             if 0 <= q.axis < rank:
                 if q.scale.size != t.shape[q.axis]:

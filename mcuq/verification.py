@@ -602,17 +602,49 @@ class _References:
         return {p: r.interpreter for p, r in self.runners.items()}
 
 
+def packed_runner_options(model: Model, runner_options: dict | None, pack="off",
+                          compress: bool = False) -> tuple[Model, dict]:
+    """(the model the reference runs, runner options) for packed/compressed projects:
+    pack (generate --target c --pack) goes to host, host-sanitize and cortex-m4; compress
+    (generate --target tflm --compress) to tflm. A TFLite Micro-compressed .tflite (TFLM_DECODE
+    ops) is read as the plain model it stands for (mcuq.tflm_compression): TFLite Micro and
+    LiteRT are given its own bytes (LiteRT refuses them: reported as "refused")."""
+    from .packing import parse_pack
+    from .tflm_compression import decompress_tflm, is_tflm_compressed
+
+    options = {k: dict(v) for k, v in (runner_options or {}).items()}
+    pack = parse_pack(pack)
+    if pack != "off":
+        for name in ("host", "host-sanitize", "cortex-m4"):
+            options.setdefault(name, {})["pack"] = pack
+    if is_tflm_compressed(model):
+        if compress:
+            raise InputError(f"{model.source}: is already compressed for TFLite Micro",
+                             "verify it without --compress")
+        plain = decompress_tflm(model)
+        for name in ("tflm", "tflite", "tflite-default"):
+            options.setdefault(name, {})["data"] = model.data
+        return plain, options
+    if compress:
+        options.setdefault("tflm", {})["compress"] = True
+    return model, options
+
+
 def verify_model(model, data=None, labels=None, float_model=None,
                  runners: Sequence = DEFAULT_RUNNERS, samples: int | None = None, seed: int = 0,
                  progress: bool = False, runner_options: dict | None = None,
                  diagnose: bool = True, scale=None, custom_objects=None,
-                 isolate: bool = True, explain: bool = False) -> VerifyReport:
+                 isolate: bool = True, explain: bool = False, pack="off",
+                 compress: bool = False) -> VerifyReport:
     """Run `model` through `runners` and compare each with the reference in the runner's
     profile. See the module doc. `scale` multiplies `data` first; `custom_objects` are the
     float model's custom layers; `explain` measures each runner's profile against tflm.
     isolate=False runs native runners in this process (benchmarks/verify_isolation.py
-    measures what the isolation costs; never use it on a model from an untrusted source)."""
-    m = load_model(model)
+    measures what the isolation costs; never use it on a model from an untrusted source).
+    `pack` / `compress`: run the C target packed and TFLite Micro on the compressed model
+    (packed_runner_options); a TFLite Micro-compressed `model` is verified as its plain form."""
+    m, runner_options = packed_runner_options(load_model(model), runner_options, pack,
+                                              compress)
     inputs = prepare_inputs(m, data, samples, seed, labels, scale)
     refs = _References(m)  # prepares every op in tflm: unsupported ops fail here
     others = _build_runners(m, runners, runner_options, isolate)
@@ -641,6 +673,8 @@ def verify_model(model, data=None, labels=None, float_model=None,
             reports.append(compare_runner(m, refs.get(r.profile),
                                           refs.run(r.profile, inputs.arrays, bar), r, outs,
                                           inputs.arrays, seconds))
+            if getattr(r, "note", ""):
+                reports[-1].note = "; ".join(x for x in (r.note, reports[-1].note) if x)
     ref_seconds = refs.seconds
     if explain:
         from .explain import profile_gap

@@ -85,13 +85,17 @@ class Storage:
 
 Emitter = Callable[["EmitContext", Operator, object], list[str]]
 EMITTERS: dict[str, Emitter] = {}
+#: Emitters for ops whose weight operand (input 1) is stored packed (`--pack`:
+#: mcuq.packing.plan_packing, firmware/kernels/packed.c); mcuq/codegen/c_ops/packed.py.
+PACKED_EMITTERS: dict[str, Emitter] = {}
 
 
-def c_emitter(*names: str):
-    """Register a function emit(ctx, op, params) -> list of C statements."""
+def c_emitter(*names: str, packed: bool = False):
+    """Register a function emit(ctx, op, params) -> list of C statements (packed=True: the
+    variant for a packed weight operand)."""
     def wrap(fn):
         for n in names:
-            EMITTERS[n] = fn
+            (PACKED_EMITTERS if packed else EMITTERS)[n] = fn
         return fn
     return wrap
 
@@ -110,12 +114,17 @@ class EmitContext:
     CAPTURE_TOKEN = "@MCUQ_PARAMS@"
 
     def __init__(self, model: Model, storage: dict[int, Storage], prefix: str = "s",
-                 program=None):
+                 program=None, packing: dict | None = None):
         self.model = model
         self.storage = storage
         self.prefix = prefix
         self.program = program  # mcuq.reference.program.Program (stateful models)
         self.reset_calls: list[int] = []  # init subgraphs reset() runs, in CALL_ONCE order
+        #: {tensor index: mcuq.packing.LutLayout} of the weights stored packed
+        self.packing = packing or {}
+        #: bytes of the decode scratch the packed kernels share (the largest segment)
+        self.scratch_bytes = 0
+        self._luts: dict[int, str] = {}
         self.arrays: list[CArray] = []
         self.structs: list[CStruct] = []
         self.tables: list[CTable] = []
@@ -193,6 +202,35 @@ class EmitContext:
             self._const_names[tensor_index] = name
         return self._const_names[tensor_index]
 
+    def lut(self, tensor_index: int) -> str:
+        """'&name' of the mcuq_lut_t describing a packed constant tensor (its indices and
+        tables emitted once, in flash)."""
+        if tensor_index not in self._luts:
+            lay = self.packing[tensor_index]
+            t = self.model.tensors[tensor_index]
+            stem = f"{self.prefix}_t{tensor_index}"
+            what = (f"'{t.name}' {list(t.shape)}: {lay.segments} x {lay.segment_len} "
+                    f"{lay.bits}-bit indices")
+            self.arrays.append(CArray(f"{stem}_idx", "uint8_t", int(lay.indices.size),
+                                      format_values(lay.indices), what))
+            self.arrays.append(CArray(
+                f"{stem}_tab", "int8_t", int(lay.tables.size), format_values(lay.tables),
+                f"'{t.name}': {lay.channels} table(s) of {lay.stride} int8 values"))
+            name = f"{stem}_lut"
+            self.structs.append(CStruct(name, "mcuq_lut_t", [
+                ("indices", f"{stem}_idx"), ("tables", f"{stem}_tab"),
+                ("decode", f"mcuq_lut_decode_{lay.bits}"), ("bits", str(lay.bits)), ("segment_len", str(lay.segment_len)),
+                ("segment_bytes", str(lay.segment_bytes)), ("stride", str(lay.stride)),
+                ("channels", str(lay.channels))]))
+            self._luts[tensor_index] = f"&{name}"
+        return self._luts[tensor_index]
+
+    def scratch(self, nbytes: int) -> str:
+        """The decode scratch (one static buffer shared by every packed op: they run one at a
+        time), grown to `nbytes`; a C expression of type int8_t *."""
+        self.scratch_bytes = max(self.scratch_bytes, int(nbytes))
+        return f"(int8_t *){self.prefix}_lut_scratch"
+
     def params(self, ctype: str, fields: dict[str, object], stem: str = "params") -> str:
         """A static const parameter struct; returns '&name'. Values: ints, or C expressions.
         An op needing several structs (one per output) gives each its own `stem`."""
@@ -258,6 +296,7 @@ class CModel:
     tables: list[CTable] = field(default_factory=list)
     external_io: bool = False  # inputs/outputs are the caller's buffers (invoke_io)
     plan: ArenaPlan | None = None  # the arena plan (in-place choices, lower bound, scratch)
+    scratch_bytes: int = 0  # the packed kernels' decode scratch (0: no packed weights)
     #: resource variables and variable tensors: {"name", "id", "bytes", "default",
     #: "shared_name", "type"} (static buffers outside the arena)
     variables: list[dict] = field(default_factory=list)
@@ -281,10 +320,20 @@ def io_storage(model: Model) -> dict[int, Storage]:
     return {t: Storage(kind, slot, owner) for t, (kind, slot, owner) in io_aliases(model).items()}
 
 
+def packed_ops(model: Model, packing: dict) -> frozenset[int]:
+    """Indices of the ops whose weights (input 1) are stored packed: they run the packed
+    kernels, which have no in-place variant."""
+    return frozenset(op.index for op in model.operators
+                     if op.opcode in PACKED_EMITTERS and len(op.inputs) > 1
+                     and op.inputs[1] in packing)
+
+
 def assign_storage(model: Model, plan_fn=None, external_io: bool = False,
-                   params_of=None, inplace: bool = True) -> tuple[dict[int, Storage], ArenaPlan]:
+                   params_of=None, inplace: bool = True, no_inplace=frozenset()
+                   ) -> tuple[dict[int, Storage], ArenaPlan]:
     """Decide where every tensor lives; returns (storage, arena plan). Model inputs and outputs
-    are arena tensors unless `external_io` (then the caller's buffers)."""
+    are arena tensors unless `external_io` (then the caller's buffers). The ops in
+    `no_inplace` (packed weights) are never planned in place."""
     root_of = alias_groups(model)  # RESHAPE/SQUEEZE/EXPAND_DIMS share their input's bytes
     storage: dict[int, Storage] = {}
     for t in model.tensors:
@@ -302,7 +351,8 @@ def assign_storage(model: Model, plan_fn=None, external_io: bool = False,
     else:
         from .inplace import c_plan
 
-        plan = c_plan(model, params_of, external=external, inplace=inplace)
+        plan = c_plan(model, params_of, external=external, inplace=inplace,
+                      no_inplace=no_inplace)
     for t in model.tensors:
         if t.index not in storage:
             storage[t.index] = Storage("arena", plan.offsets.get(t.index, 0), root_of[t.index])
@@ -324,10 +374,13 @@ def _regions(model: Model, op: Operator, storage: dict[int, Storage], plan: Aren
 
 
 def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
-                 external_io: bool = False, inplace: bool = True) -> CModel:
+                 external_io: bool = False, inplace: bool = True,
+                 packing: dict | None = None) -> CModel:
     """Emit every op of `model` (already prepared by the reference interpreter, or by any
     object with `params(op_index)`: the tiled view of mcuq.tiling). inplace=False: no op runs
-    in place (faster kernels, a larger arena)."""
+    in place (faster kernels, a larger arena). packing: {tensor index: mcuq.packing.LutLayout}
+    of weights stored packed (mcuq.packing.plan_packing); their ops get the packed kernels and
+    never run in place (the planner is told which ops they are)."""
     from ..reference import Interpreter
     from ..reference.registry import kernel_key
     from .inplace import emit_inplace
@@ -342,11 +395,14 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
             + (" for int16 activations" if ":" in kernel_key(op, model) else ""),
             f"use --target tflm, or an op from: {', '.join(sorted(EMITTERS))}")
     interpreter = interpreter or Interpreter(model)
-    storage, plan = assign_storage(model, plan_fn, external_io, interpreter.params, inplace)
+    packing = packing or {}
+    packed = packed_ops(model, packing)
+    storage, plan = assign_storage(model, plan_fn, external_io, interpreter.params, inplace,
+                                   no_inplace=packed)
     program = getattr(interpreter, "program", None)  # the tiled view has no state
     if program is not None:
         _check_state_order(model)
-    ctx = EmitContext(model, storage, program=program)
+    ctx = EmitContext(model, storage, program=program, packing=packing)
     calls: list[CCall] = []
     for op in model.operators:
         if op.opcode in ALIAS_OPS and storage[op.outputs[0]].root == storage[op.inputs[0]].root:
@@ -360,6 +416,10 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
             lines = [f"memcpy({ctx.ptr(op.outputs[0], True)}, {ctx.ptr(op.inputs[0])}, "
                      f"{out.nbytes});"]
             ctx.path("copy/memcpy")
+        elif op.index in packed:
+            if choice is not None:  # the planner was told; a packed kernel never runs in place
+                raise AssertionError(f"{op.describe()}: packed weights planned in place")
+            lines = PACKED_EMITTERS[op.opcode](ctx, op, interpreter.params(op.index))
         elif choice is not None:
             lines = emit_inplace(ctx, op, interpreter.params(op.index), choice, EMITTERS)
         else:
@@ -402,7 +462,8 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
                   inputs=io(model.inputs), outputs=io(model.outputs), copies=copies,
                   tensor_storage=storage, buffers=dict(ctx.buffers), tables=ctx.tables,
                   external_io=external_io, plan=plan, variables=_variables(ctx, model, storage),
-                  subgraphs=subgraphs, reset_calls=list(ctx.reset_calls))
+                  subgraphs=subgraphs, reset_calls=list(ctx.reset_calls),
+                  scratch_bytes=ctx.scratch_bytes)
 
 
 def _variables(ctx: "EmitContext", model: Model, storage) -> list[dict]:

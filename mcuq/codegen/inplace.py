@@ -149,15 +149,16 @@ def inplace_options(model: Model, params_of) -> list[InPlace]:
 
 
 def c_plan(model: Model, params_of=None, external=frozenset(), effort: int = 1,
-           inplace: bool = True) -> ArenaPlan:
+           inplace: bool = True, no_inplace=frozenset()) -> ArenaPlan:
     """The C target's arena plan for `model` (I/O inside unless `external`), with the in-place
-    options of its ops (none with inplace=False), checked byte by byte (effort 0: a quick
-    estimate, unchecked)."""
+    options of its ops (none with inplace=False; none for the ops in `no_inplace`: packed
+    weights), checked byte by byte (effort 0: a quick estimate, unchecked)."""
     if params_of is None:
         from ..reference import Interpreter
 
         params_of = Interpreter(model).params
-    options = inplace_options(model, params_of) if inplace else []
+    options = [c for c in inplace_options(model, params_of) if c.op not in no_inplace] \
+        if inplace else []
     plan = plan_arena(model, external=external, inplace=options, effort=effort)
     if effort > 0:
         check_reads(model, plan)

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .. import __version__
+from ..errors import InputError
 from ..model import Model
 from ..text import safe_text
 from ..toolchain import cache_root, sources_digest
@@ -90,7 +91,8 @@ def vector_data(model: Model, cm: CModel, interpreter: Interpreter, count: int, 
 def ram_figures(cm: CModel) -> dict:
     """What the model needs in RAM besides the stack, as the generated project states it:
     the arena (activations, and the inputs/outputs unless the caller owns them), its largest
-    live set (no plan of these tensors is smaller), the in-place ops and their temporaries."""
+    live set (no plan of these tensors is smaller), the in-place ops and their temporaries, and
+    the packed kernels' decode scratch (a static array beside the arena, --pack)."""
     plan = cm.plan
     io = sum(t["bytes"] for t in cm.inputs + cm.outputs)
     return {
@@ -102,15 +104,19 @@ def ram_figures(cm: CModel) -> dict:
         "state_bytes": 0,  # persistent state (none yet: stateful models come with issue 10)
         "inplace_ops": len(plan.inplace) if plan else 0,
         "inplace": {str(i): c.method for i, c in sorted(plan.inplace.items())} if plan else {},
-        "total_bytes": cm.arena_size + (io if cm.external_io else 0),
+        "decode_scratch_bytes": cm.scratch_bytes,
+        "total_bytes": cm.arena_size + (io if cm.external_io else 0) + cm.scratch_bytes,
     }
 
 
 def _ram_note(cm: CModel, ram: dict) -> str:
     what = "activations" + ("" if cm.external_io else ", inputs and outputs")
     n = ram["inplace_ops"]
-    return (f"{what}; {n} op{'s' if n != 1 else ''} in place, temporaries up to "
+    note = (f"{what}; {n} op{'s' if n != 1 else ''} in place, temporaries up to "
             f"{ram['scratch_bytes']} B; largest live set {ram['lower_bound_bytes']} B")
+    if ram["decode_scratch_bytes"]:
+        note += f"; plus {ram['decode_scratch_bytes']} B packed-weight decode scratch"
+    return note
 
 
 def _api_usage(cm: CModel) -> str:
@@ -140,6 +146,7 @@ def template_data(model: Model, cm: CModel, vectors: list, rounding: str = "doub
         "api_usage": _api_usage(cm),
         "variables": cm.variables, "subgraphs": cm.subgraphs, "reset_calls": cm.reset_calls,
         "stateful": cm.stateful, "state_bytes": cm.state_bytes,
+        "scratch_bytes": cm.scratch_bytes, "scratch_words": -(-cm.scratch_bytes // 4),
         "inputs": io(cm.inputs), "outputs": io(cm.outputs),
         "single_io": len(cm.inputs) == 1 and len(cm.outputs) == 1,
         "vectors": vectors, "const_bytes": const_bytes,
@@ -161,13 +168,26 @@ def render_c_model(writer: ProjectWriter, data: dict, prefix: str = "") -> None:
     writer.render("c/model.c.j2", f"{prefix}model.c", data)
 
 
+def check_tile_pack(tile, pack) -> None:
+    """--tile with packed weights is refused: the tiled graph's ops are new operators whose
+    weights the packing plan does not know (pack: parsed, mcuq.packing.parse_pack)."""
+    if tile is not None and pack != "off":
+        raise InputError(f"--tile {tile_key(tile)} cannot be combined with --pack {pack}: "
+                         "tiled ops have no packed-weight kernels",
+                         "drop --tile (or use --pack off) for this model")
+
+
 def c_model(model: Model, name: str, interpreter: Interpreter, external_io: bool = False,
-            tile=None, inplace: bool = True) -> tuple[CModel, dict]:
+            tile=None, inplace: bool = True, packing: dict | None = None
+            ) -> tuple[CModel, dict]:
     """The CModel of `model`, tiled when `tile` is given (mcuq.tiling: a TileSpec, "auto" or
-    "N:RxC"); returns it with the tiling's figures ({} untiled)."""
+    "N:RxC"); returns it with the tiling's figures ({} untiled). packing: the weights stored
+    packed (mcuq.packing.plan_packing; untiled only)."""
     if tile is None:
         return build_cmodel(model, name, interpreter, external_io=external_io,
-                            inplace=inplace), {}
+                            inplace=inplace, packing=packing), {}
+    if packing:
+        check_tile_pack(tile, "auto")
     from ..tiling import tile_model
 
     tiled = tile_model(model, tile, interpreter, external_io=external_io)
@@ -176,28 +196,38 @@ def c_model(model: Model, name: str, interpreter: Interpreter, external_io: bool
 
 
 def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool = False,
-               inputs=None, figures: Callable[[Model, str], dict] | None = None,
+               inputs=None, figures: Callable[..., dict] | None = None,
                layout: str = "make", rounding: str = "double", external_io: bool = False,
-               tile=None, inplace: bool = True) -> GenerateResult:
+               tile=None, inplace: bool = True, pack="off") -> GenerateResult:
     """Render the project into out_dir in `layout` (mcuq.codegen.layouts). figures: measures
-    the Cortex-M4 build first (mcuq.footprint.cortex_m4_figures(model, rounding) with the same
-    external_io / tile / inplace options, passed in by the generate verb so that codegen never
-    imports the build that uses it); a failed build is an error and leaves out_dir untouched.
-    rounding: "double" (TFLite Micro's default) or "single" (TFLITE_SINGLE_ROUNDING): the
-    kernels are built with MCUQ_SINGLE_ROUNDING 1 (the generated mcuq/mcuq_config.h) and the
-    parameters and test vectors come from the reference's single-rounding profile.
+    the Cortex-M4 build first (mcuq.footprint.cortex_m4_figures(model, rounding, pack) with the
+    same external_io / tile / inplace options, passed in by the generate verb so that codegen
+    never imports the build that uses it); a failed build is an error and leaves out_dir
+    untouched. rounding: "double" (TFLite Micro's default) or "single" (TFLITE_SINGLE_ROUNDING):
+    the kernels are built with MCUQ_SINGLE_ROUNDING 1 (the generated mcuq/mcuq_config.h) and
+    the parameters and test vectors come from the reference's single-rounding profile.
     external_io: the caller owns the input/output buffers (invoke_io) instead of finding them
     in the arena; tile: patch-based execution of the first layers (mcuq.tiling);
-    inplace=False: no op in place (a larger arena, no row copies)."""
+    inplace=False: no op in place (a larger arena, no row copies). pack: "auto", "off" or
+    index bits (mcuq.packing): weights stored as k-bit indices + tables, decoded by the packed
+    kernels (firmware/kernels/packed.c), never in place; not with `tile`. A TFLite
+    Micro-compressed .tflite is read as the plain model it stands for."""
+    from ..packing import parse_pack, plan_packing
+    from ..tflm_compression import decompress_tflm
+
     writer = ProjectWriter(out_dir, force)  # an unusable OUT_DIR fails before any work
+    model = decompress_tflm(model)
     interpreter = Interpreter(model, profile_for_rounding(rounding))
-    cm, tiling = c_model(model, name, interpreter, external_io, tile, inplace)
+    pack = parse_pack(pack)
+    check_tile_pack(tile, pack)
+    packing = plan_packing(model, pack) if pack != "off" else {}
+    cm, tiling = c_model(model, name, interpreter, external_io, tile, inplace, packing)
     plan = plan_c(layout, name, kernel_files(cm.sources),
                   {"mcuq_buffers.h": buffers_header(cm.buffers)})
     data = template_data(model, cm, vector_data(model, cm, interpreter, vectors, inputs),
                          rounding)
     data.update(plan.data)
-    m4 = figures(model, rounding) if figures else {}
+    m4 = figures(model, rounding, pack) if figures else {}
     write_plan(plan, writer, data)
     details = {"io_bytes": data["io_bytes"], "ops": len(cm.calls), "kernels": cm.sources,
                "kernel_paths": {c.index: list(c.paths) for c in cm.calls if c.paths},
@@ -206,6 +236,14 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
                "state_bytes": cm.state_bytes}
     if tiling:
         details["tiling"] = tiling
+    if pack != "off" and not packing:
+        details["pack_note"] = (f"--pack {pack}: no weight tensor " + (
+            "gets smaller as indices + tables with k <= 6" if pack == "auto" else
+            f"has at most {1 << pack} distinct values per channel") + "; all stored plain")
+    if packing:
+        details["packing"] = packing_summary(model, packing, cm)
+        if figures and "cortex_m4" in m4:
+            details["cortex_m4_plain"] = figures(model, rounding, "off").get("cortex_m4")
     details.update(m4)
     if "cortex_m4" in details:
         fp = details["cortex_m4"]
@@ -221,13 +259,16 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
 
 def project_dir(model: Model, variant: str, cache_dir: Path | None = None,
                 rounding: str = "double", external_io: bool = False, tile=None,
-                inplace: bool = True) -> Path:
+                inplace: bool = True, pack="off") -> Path:
     """The generated standalone project for `model` (name "model") in the build cache, keyed
     by content: model bytes, mcuq version, every firmware/ and templates/ file, `variant`,
-    the requantization `rounding` it is generated and built with, and the generate options
-    (external_io, tile, inplace)."""
+    the requantization `rounding` it is generated and built with, the generate options
+    (external_io, tile, inplace) and `pack` (mcuq.packing: weights as k-bit indices + tables)."""
+    from ..packing import parse_pack
+
+    pack = parse_pack(pack)
     options = f"rounding={rounding}|external_io={bool(external_io)}|tile={tile_key(tile)}" + \
-        ("" if inplace else "|no-inplace")
+        ("" if inplace else "|no-inplace") + ("" if pack == "off" else f"|pack={pack}")
     h = hashlib.sha256()
     for part in (model.data, __version__.encode(), sources_digest().encode(), variant.encode(),
                  options.encode()):
@@ -238,7 +279,7 @@ def project_dir(model: Model, variant: str, cache_dir: Path | None = None,
     if not (project / "Makefile").exists():
         folder.mkdir(parents=True, exist_ok=True)
         generate_c(model, project, "model", vectors=2, force=True, rounding=rounding,
-                   external_io=external_io, tile=tile, inplace=inplace)
+                   external_io=external_io, tile=tile, inplace=inplace, pack=pack)
     return project
 
 
@@ -247,3 +288,17 @@ def tile_key(tile) -> str:
     if tile is None:
         return "none"
     return str(tile) if isinstance(tile, str) else f"{tile.ops}:{tile.rows}x{tile.cols}"
+
+
+def packing_summary(model: Model, packing: dict, cm: CModel) -> dict:
+    """What generate's report says about --pack: per tensor its bits, tables and bytes."""
+    tensors = []
+    for i, lay in packing.items():
+        t = model.tensors[i]
+        tensors.append({"tensor": i, "name": t.name, "shape": list(t.shape), "bits": lay.bits,
+                        "tables": "channel" if lay.per_channel else "tensor",
+                        "plain_bytes": t.nbytes, "packed_bytes": lay.nbytes})
+    plain = sum(t["plain_bytes"] for t in tensors)
+    packed = sum(t["packed_bytes"] for t in tensors)
+    return {"tensors": tensors, "plain_bytes": plain, "packed_bytes": packed,
+            "scratch_bytes": cm.scratch_bytes}

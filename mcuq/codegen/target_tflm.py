@@ -102,13 +102,17 @@ def vector_data(model: Model, interpreter: Interpreter, count: int, inputs=None)
 
 
 def template_data(model: Model, name: str, arena: TflmArena, vectors: list,
-                  variables=()) -> dict:
-    """`variables`: the model's resource variables (mcuq.reference.program.Variable)."""
+                  variables=(), plain: Model | None = None,
+                  compression: dict | None = None) -> dict:
+    """`model` is what the project holds (with --compress: the compressed model, whose DECODE
+    ops the resolver registers); `plain` the model it computes (CMSIS-NN kernel choices).
+    `variables`: the model's resource variables (mcuq.reference.program.Variable)."""
     ops = resolver_calls(model)
     measured, margin, size = arena_size(arena)
-    choices = kernel_choices(model)
+    choices = kernel_choices(plain or model)
     fast, ref = cmsis_summary(choices)
     return {
+        "compression": compression,
         "cmsis_nn": [c.as_dict() for c in choices], "cmsis_nn_ops": fast,
         "cmsis_nn_problems": [f"{c.op} x{c.count}: {c.problem}" for c in choices if c.problem],
         "reference_ops": ref, "device_arena_saving": DEVICE_ARENA_SAVING,
@@ -133,21 +137,56 @@ def template_data(model: Model, name: str, arena: TflmArena, vectors: list,
     }
 
 
+def compression_data(model: Model, arena: TflmArena) -> tuple[Model, TflmArena, dict]:
+    """(compressed model, its measured arena, what the report and README say) for --compress:
+    the weight tensors tflite-micro's own compression shrinks (mcuq.tflm_compression), the
+    flash saved, and what the decoded tensors cost in RAM (the measured arenas' difference:
+    TFLite Micro decodes each tensor into the arena right before its consumer runs)."""
+    from ..model import parse_model
+    from ..tflm_compression import compress_for_tflm
+
+    c = compress_for_tflm(model)
+    compressed = parse_model(c.data, model.source)
+    resolver_calls(compressed)
+    carena = measure_tflm_arena(compressed)
+    info = c.as_dict()
+    info.update(plain_arena_total=arena.total_bytes, plain_arena_head=arena.head_bytes,
+                arena_total=carena.total_bytes, arena_head=carena.head_bytes,
+                decoded_ram_bytes=carena.total_bytes - arena.total_bytes,
+                decode_ops=sum(1 for op in compressed.operators
+                               if op.opcode == "CUSTOM:TFLM_DECODE"))
+    return compressed, carena, info
+
+
 def generate_tflm(model: Model, out_dir, name: str, vectors: int = 4, force: bool = False,
-                  inputs=None, layout: str = "make") -> GenerateResult:
+                  inputs=None, layout: str = "make", compress: bool = False) -> GenerateResult:
+    """compress: store the weights tflite-micro's compression shrinks as packed indices +
+    value tables with TFLM_DECODE ops (registered by the resolver); the arena is the
+    compressed model's measured one."""
+    from ..tflm_compression import is_tflm_compressed
+
     resolver_calls(model)  # an op TFLM lacks fails before anything is measured or written
+    if compress and is_tflm_compressed(model):
+        from ..errors import InputError
+        raise InputError(f"{model.source}: is already compressed for TFLite Micro",
+                         "generate it without --compress, or pass the uncompressed .tflite")
     plan = plan_tflm(layout, name)
     writer = ProjectWriter(out_dir, force)  # a non-empty OUT_DIR fails before measuring, too
-    interpreter = Interpreter(model)
+    plain = _plain(model)
+    interpreter = Interpreter(plain)
     arena = measure_tflm_arena(model)
-    data = template_data(model, name, arena, vector_data(model, interpreter, vectors, inputs),
-                         interpreter.program.variables)
+    stored, compression = model, None
+    if compress:
+        stored, arena, compression = compression_data(model, arena)
+    data = template_data(stored, name, arena, vector_data(plain, interpreter, vectors, inputs),
+                         interpreter.program.variables, plain=plain, compression=compression)
     data.update(plan.data)
     w = write_plan(plan, writer, data)
     a = data["arena"]
+    details_extra = {"compression": compression} if compression else {}
     return GenerateResult(
         target="tflm", name=name, out_dir=w.dest, files=sorted(w.files),
-        arena_bytes=a["size"], flash_bytes=len(model.data),
+        arena_bytes=a["size"], flash_bytes=len(stored.data),
         details={"ops": [o["op"] for o in data["ops"]],
                  "resolver_size": len(data["ops"]),
                  "vectors": len(data["vectors"]),
@@ -156,4 +195,13 @@ def generate_tflm(model: Model, out_dir, name: str, vectors: int = 4, force: boo
                  "arena_margin": a["margin"], "layout": layout,
                  "resource_variables": data["num_resource_variables"],
                  "state_bytes": data["state_bytes"],
-                 "cmsis_nn": data["cmsis_nn"]})
+                 "cmsis_nn": data["cmsis_nn"], "plain_model_bytes": len(model.data),
+                 **details_extra})
+
+
+def _plain(model: Model) -> Model:
+    """The model a TFLM-compressed .tflite computes (mcuq's reference runs that); others as
+    they are."""
+    from ..tflm_compression import decompress_tflm
+
+    return decompress_tflm(model)

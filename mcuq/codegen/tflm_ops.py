@@ -118,6 +118,7 @@ BUILTIN_ADD_METHODS: dict[str, str] = {
 #: custom op name (as stored in the model's operator code) -> the method that registers it.
 CUSTOM_ADD_METHODS: dict[str, str] = {
     "CIRCULAR_BUFFER": "AddCircularBuffer",
+    "TFLM_DECODE": "AddDecode",  # compressed tensors (generate --target tflm --compress)
     "TFLite_Detection_PostProcess": "AddDetectionPostprocess",
     "SignalDelay": "AddDelay",
     "SignalEnergy": "AddEnergy",

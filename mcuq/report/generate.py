@@ -23,6 +23,16 @@ def print_generate(result, as_json: bool = False) -> None:
     listing = ", ".join(top + [f"{k}/ ({n} files)" for k, n in folders.items()])
     rows = [["files", len(result.files), listing]]
     flash_what = "model array" if result.target == "tflm" else "weights and parameters"
+    comp, packing = d.get("compression"), d.get("packing")
+    if comp:
+        flash_what += (f"; compressed: {comp['plain_bytes']:,} B plain -> {comp['size']:,} B, "
+                       f"{len(comp['tensors'])} tensor(s) as k-bit indices + tables")
+    elif packing:
+        flash_what += (f"; weights {packing['plain_bytes']:,} B plain -> "
+                       f"{packing['packed_bytes']:,} B packed, {len(packing['tensors'])} "
+                       "tensor(s) as k-bit indices + tables")
+    elif d.get("pack_note"):
+        flash_what += f"; {d['pack_note']}"
     rows.append(["flash", result.flash_bytes, f"{human_bytes(result.flash_bytes)} ({flash_what})"])
     if result.target == "tflm":
         arena_note = (f"TFLite Micro measured {d.get('tflm_arena_total', '?')} "
@@ -45,7 +55,8 @@ def print_generate(result, as_json: bool = False) -> None:
                      f"{what}; verified against the reference profile {d.get('profile')}"])
     if result.target == "c" and d.get("ram"):
         ram = d["ram"]
-        parts = ["arena"] + (["caller I/O"] if ram.get("external_io_bytes") else []) + \
+        parts = ["arena"] + ([f"decode scratch {ram['decode_scratch_bytes']:,} B"]
+                             if ram.get("decode_scratch_bytes") else []) + (["caller I/O"] if ram.get("external_io_bytes") else []) + \
             ([f"stack {ram['stack_bytes']:,} B (Cortex-M4)"] if "stack_bytes" in ram else
              ["stack (not measured: no arm-none-eabi-gcc)"])
         rows.append(["total RAM", ram["total_bytes"],
@@ -64,6 +75,17 @@ def print_generate(result, as_json: bool = False) -> None:
         rows.append(["state", d["state_bytes"],
                      f"{d['resource_variables']} resource variable(s), persistent across "
                      f"invocations: {where}".replace("<name>", result.name)])
+    if comp:
+        rows.append(["decoded RAM", comp["decoded_ram_bytes"],
+                     f"arena of the compressed model minus the plain one (measured "
+                     f"{comp['arena_total']:,} vs {comp['plain_arena_total']:,} B): TFLM_DECODE "
+                     f"writes each tensor into the arena before its op (largest "
+                     f"{comp['largest_decoded_bytes']:,} B)"])
+    if packing:
+        rows.append(["decode scratch", packing["scratch_bytes"],
+                     "bytes of static RAM the packed kernels decode one output channel's "
+                     "filter into (the largest; no decoded copy of any tensor), beside the arena "
+                     "and counted in total RAM"])
     ops = d.get("ops")
     if isinstance(ops, (list, tuple)):
         rows.append(["op types", len(ops), ", ".join(map(str, ops))])
@@ -74,6 +96,12 @@ def print_generate(result, as_json: bool = False) -> None:
         rows.append(["Cortex-M4 flash", m4["flash_bytes"],
                      f"{human_bytes(m4['flash_bytes'])}: code + constants (arm-none-eabi-size, "
                      "model image minus a baseline image)"])
+        plain = d.get("cortex_m4_plain")
+        if plain:
+            rows.append(["M4 flash plain", plain["flash_bytes"],
+                         f"{human_bytes(plain['flash_bytes'])}: the same model without --pack "
+                         f"(packed: {m4['flash_bytes'] / plain['flash_bytes']:.2f}x); RAM "
+                         f"{plain['ram_bytes']:,} B"])
         io_note = ("incl. the test image's I/O buffers" if d.get("ram", {}).get("external_io_bytes")
                    else "the inputs and outputs are in the arena")
         rows.append(["Cortex-M4 RAM", m4["ram_bytes"],

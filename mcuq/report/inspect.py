@@ -92,6 +92,9 @@ def print_inspect(info, as_json: bool = False) -> None:
         echo(f"  total RAM (arena + stack) {f['peak_ram_bytes']:,} B"
              + (f" = {f['peak_ram_bytes'] / a.tflm_total_bytes:.2f}x TFLite Micro's arena "
                 "(its stack not counted)" if a.tflm_total_bytes else ""))
+    if info.packing and info.packing["tensors"]:
+        echo("")
+        echo(packing_text(info.packing))
     if info.tflm_unsupported:
         echo("warning: TFLite Micro has no kernel for: "
              f"{', '.join(map(label, info.tflm_unsupported))}")
@@ -103,3 +106,29 @@ def print_inspect(info, as_json: bool = False) -> None:
     elif info.mcuq_unsupported:
         echo(f"note: mcuq's C target does not implement: "
              f"{', '.join(map(label, info.mcuq_unsupported))} (--target c will refuse)")
+
+
+def packing_text(pk: dict) -> str:
+    """Per weight tensor: distinct values per output channel (most / mean) and in the tensor,
+    the smallest index width k for per-channel tables, and bytes plain vs packed: the smaller
+    of k-bit indices + per-channel tables and one table, what the C target stores with --pack
+    auto, and TFLite Micro's compression (--compress)."""
+    rows = []
+    for t in pk["tensors"]:
+        rows.append([t["op_index"], t["op"], "x".join(map(str, t["shape"])),
+                     f"{t['distinct_max']} / {t['distinct_mean']:.1f}", t["tensor_distinct"],
+                     t["min_bits"], f"{t['raw_bytes']:,}",
+                     "-" if t["tables"] == "raw" else f"{t['packed_bytes']:,} ({t['tables']})",
+                     "-" if t["c_bytes"] is None else f"{t['c_bytes']:,} ({t['c_bits']}-bit)",
+                     "-" if t["tflm_bytes"] is None
+                     else f"{t['tflm_bytes']:,} ({t['tflm_bits']}-bit)"])
+    grid = table(rows, ["op#", "op", "weights", "distinct/ch max/mean", "distinct", "k",
+                        "plain B", "packed B", "C --pack auto", "TFLM --compress"], "rllrrrrrrr")
+    lines = ["weights as look-up tables (k-bit indices + int8 tables):",
+             *("  " + line for line in grid.splitlines()),
+             f"total weights {pk['weight_bytes']:,} B plain; packed {pk['packed_weight_bytes']:,}"
+             f" B; C target (--pack auto, k <= 6) {pk['c_weight_bytes']:,} B; TFLite Micro "
+             f"(--compress, k <= 7) {pk['tflm_weight_bytes']:,} B",
+             "k: index bits for the most distinct values in one channel; '-': stays plain "
+             "(k > 6 for C, > 7 for TFLM, or the tables cost more than the indices save)"]
+    return "\n".join(lines)

@@ -96,7 +96,8 @@ def verify_text(report) -> str:
     else:
         out.append("(no runner compared: the reference ran alone)")
     notes = [f"  {r.runner}: {r.status + ': ' if r.status in FAILED else ''}{r.note}"
-             for r in report.runners if r.note and r.status != "exact"]
+             for r in report.runners
+             if r.note and (r.status != "exact" or "compressed" in r.note)]
     notes += _step_lines(report)
     notes += [line for r in report.runners for line in _divergence_lines(r)]
     notes += [f"  {r.runner} output '{o.output}': {o.note}"

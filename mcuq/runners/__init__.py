@@ -14,13 +14,15 @@ def make_runner(name: str, model, **options) -> Runner:
         return ReferenceRunner(model, options.get("profile"))
     if name == "tflite":
         from .tflite import TfliteRunner
-        return TfliteRunner(model, kernels=options.get("kernels", "ref"))
+        return TfliteRunner(model, kernels=options.get("kernels", "ref"),
+                            data=options.get("data"))
     if name == "tflite-default":
         from .tflite import TfliteRunner
-        return TfliteRunner(model, kernels="default")
+        return TfliteRunner(model, kernels="default", data=options.get("data"))
     if name == "tflm":
         from .tflm import TflmRunner
-        return TflmRunner(model)
+        return TflmRunner(model, compress=options.get("compress", False),
+                          data=options.get("data"))
     if name in ("host", "cortex-m4"):
         from .firmware import FirmwareRunner
         return FirmwareRunner(model, target=name, **options)

@@ -42,6 +42,7 @@ class FirmwareRunner(Runner):
     is compared with the reference profile of that rounding (tflm / single-rounding).
     external_io / tile: generate options of the project (caller-owned I/O buffers; patch-based
     execution of the first layers, mcuq.tiling).
+    pack: "off", "auto" or index bits (generate --target c --pack): the packed C project.
     """
 
     gives_intermediates = False
@@ -49,8 +50,13 @@ class FirmwareRunner(Runner):
     def __init__(self, model, target: str = "host", sanitize: bool = False,
                  extra_cflags: tuple[str, ...] = (), cache_dir: Path | None = None,
                  timeout: float | None = None, rounding: str = "double",
-                 external_io: bool = False, tile=None):
+                 external_io: bool = False, tile=None, pack="off"):
+        from ..codegen.target_c import check_tile_pack
+        from ..packing import parse_pack
+
         super().__init__(model)
+        self.pack = parse_pack(pack)
+        check_tile_pack(tile, self.pack)
         if target not in TOOLS:
             raise ValueError(target)
         from ..reference.profiles import profile_for_rounding
@@ -78,7 +84,8 @@ class FirmwareRunner(Runner):
             try:
                 project = project_dir(self.model, f"{goal}|{' '.join(self.extra_cflags)}",
                                       self.cache_dir, self.rounding,
-                                      external_io=self.external_io, tile=self.tile)
+                                      external_io=self.external_io, tile=self.tile,
+                                      pack=self.pack)
                 binary = project / "build" / goal / (
                     "model.elf" if goal == "cortex-m4" else "model")
                 if not binary.exists():

@@ -34,6 +34,7 @@ class IsolatedRunner(Runner):
         self.profile = inner.profile
         self.gives_intermediates = inner.gives_intermediates
         self.differences = getattr(inner, "differences", {})
+        self.note = getattr(inner, "note", "")  # e.g. tflm: "compressed model (TFLM_DECODE)"
 
     def run(self, inputs, keep_intermediates: bool = False) -> RunResult:
         cls = type(self.inner)

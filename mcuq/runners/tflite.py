@@ -144,10 +144,14 @@ class TfliteRunner(Runner):
     gives_intermediates = True
     native = True
 
-    def __init__(self, model, kernels: str = "ref"):
+    def __init__(self, model, kernels: str = "ref", data: bytes | None = None):
+        """data: the bytes LiteRT loads when they are not `model`'s own (a TFLite
+        Micro-compressed .tflite given to verify, `model` being its decompressed form): LiteRT
+        has no TFLM_DECODE op, so it refuses them (verify reports the runner "refused")."""
         super().__init__(model)
         if kernels not in ("ref", "default"):
             raise ValueError(kernels)
+        self.data = data if data is not None else self.model.data
         self.kernels = kernels
         self.name = "tflite" if kernels == "ref" else "tflite-default"
         self.package = interpreter_package()
@@ -160,7 +164,8 @@ class TfliteRunner(Runner):
         self.differences = known_differences(self.model)
 
     def spawn_args(self) -> dict:
-        return {"kernels": self.kernels}
+        return {"kernels": self.kernels,
+                "data": self.data if self.data != self.model.data else None}
 
     def _interpreter(self, preserve: bool):
         Interpreter, OpResolverType, package = interpreter_module()
@@ -171,7 +176,7 @@ class TfliteRunner(Runner):
                 f"repair or uninstall {self.package} (tflite-runtime needs numpy < 2)")
         resolver = (OpResolverType.BUILTIN_REF if self.kernels == "ref"
                     else OpResolverType.AUTO)
-        it = Interpreter(model_content=self.model.data,
+        it = Interpreter(model_content=self.data,
                          experimental_op_resolver_type=resolver,
                          experimental_preserve_all_tensors=preserve)
         return it

@@ -15,6 +15,7 @@ from ..codegen.render import ProjectWriter, firmware_dir
 from ..codegen.target_c import (PLATFORM_FILES, c_model, kernel_files, render_c_model,
                                 template_data)
 from ..model import load_model
+from ..packing import plan_packing
 from ..reference import Interpreter
 from ..reference.profiles import profile_for_rounding
 from ..toolchain import require_tools
@@ -37,6 +38,10 @@ class Case:
     tile: str | None = None
     #: filled by run_batch: the ops the arena plan runs in place, {op index: method}
     inplace: dict = None
+    #: weights stored packed (mcuq.packing.plan_packing): "off", "auto" or index bits
+    pack: object = "off"
+    #: plan_packing's tables: "auto", "channel" or "tensor"
+    tables: str = "auto"
 
 
 def run_batch(cases: list[Case], target: str = "host", extra_cflags: tuple[str, ...] = (),
@@ -63,7 +68,9 @@ def _run(cases, target, extra_cflags, root: Path, rounding: str) -> list[str]:
         for k, case in enumerate(cases):
             m = load_model(case.model)
             interp = Interpreter(m, profile_for_rounding(rounding))
-            cm, _ = c_model(m, f"case{k}", interp, case.external_io, case.tile)
+            packing = plan_packing(m, case.pack, case.tables) if case.pack != "off" else {}
+            cm, _ = c_model(m, f"case{k}", interp, case.external_io, case.tile,
+                            packing=packing)
             case.paths = tuple(p for call in cm.calls for p in call.paths)
             case.inplace = {i: c.method for i, c in cm.plan.inplace.items()}
             data = template_data(m, cm, [], rounding)

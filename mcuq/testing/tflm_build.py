@@ -51,13 +51,16 @@ def _library_identity(tflm: PrebuiltTflm) -> bytes:
 
 
 def cached_project(model: bytes, name: str, tflm: PrebuiltTflm, vectors: int = 3,
-                   layout: str = "make", cache_dir: Path | None = None) -> Path:
-    """The generated TFLite Micro project of `model` in the build cache (generated once)."""
+                   layout: str = "make", cache_dir: Path | None = None,
+                   compress: bool = False) -> Path:
+    """The generated TFLite Micro project of `model` in the build cache (generated once).
+    compress: `generate --target tflm --compress` (TFLite Micro's own weight compression)."""
     from ..codegen import generate_project
 
     h = hashlib.sha256()
     for part in (model, __version__.encode(), _sources_digest().encode(), name.encode(),
-                 str(vectors).encode(), layout.encode(), _library_identity(tflm)):
+                 str(vectors).encode(), layout.encode(), _library_identity(tflm),
+                 b"compress" if compress else b""):
         h.update(part)
         h.update(b"\0")
     folder = (cache_dir or cache_root()).parent / "tflm" / h.hexdigest()[:24]
@@ -65,7 +68,7 @@ def cached_project(model: bytes, name: str, tflm: PrebuiltTflm, vectors: int = 3
     if not (project / "main.cc").exists():
         folder.mkdir(parents=True, exist_ok=True)
         generate_project(model, project, target="tflm", name=name, vectors=vectors,
-                         force=True, layout=layout)
+                         force=True, layout=layout, compress=compress)
     return project
 
 
