@@ -394,6 +394,15 @@ def build_cmodel(model: Model, name: str, interpreter=None, plan_fn=None,
             f"{model.source}: {op.describe()} has no C kernel in mcuq's standalone target"
             + (" for int16 activations" if ":" in kernel_key(op, model) else ""),
             f"use --target tflm, or an op from: {', '.join(sorted(EMITTERS))}")
+    for i in list(model.inputs) + list(model.outputs):
+        t = model.tensors[i]
+        if t.data is not None or t.is_variable:
+            raise UnsupportedModelError(
+                f"{model.source}: model {'input' if i in model.inputs else 'output'} "
+                f"'{t.label}' is a {'constant' if t.data is not None else 'variable'} tensor: "
+                "the C target reads inputs and writes outputs through the arena",
+                "use --target tflm, or re-convert so that the model's inputs and outputs are "
+                "ordinary activations")
     interpreter = interpreter or Interpreter(model)
     packing = packing or {}
     packed = packed_ops(model, packing)
