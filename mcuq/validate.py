@@ -303,9 +303,18 @@ class _Graph:
             if self.t(i).is_constant:
                 raise _bad(self.src, self.tname(self.t(i)),
                            "is a model input but holds constant data")
+            if self.t(i).is_variable:  # TFLite Micro resets variables itself: it computed such
+                raise _bad(self.src, self.tname(self.t(i)),  # a ds_cnn differently (the fuzz)
+                           "is a model input but is marked variable")
         for t in m.tensors:
             if t.is_constant and t.is_variable:  # TFLite Micro zeroes variables: not a constant
                 raise _bad(self.src, self.tname(t), "is marked variable but holds constant data")
+        for op in m.operators:  # variables are state an op reads (and updates in place), never
+            for i in op.outputs:  # an op's planned output (the fuzz found TFLite Micro differ)
+                if i >= 0 and self.t(i).is_variable:
+                    raise _bad(self.src, self.tname(self.t(i)),
+                               f"is marked variable but is the output of op #{op.index} "
+                               f"{op.opcode}")
         # A TFLite Micro-compressed model (mcuq.tflm_compression): each TFLM_DECODE op's encoded
         # inputs are packed index bytes that keep the quantization of the tensor they decode to.
         self.encoded = {op.inputs[j] for op in m.operators if op.opcode == "CUSTOM:TFLM_DECODE"
