@@ -55,6 +55,37 @@ def fold_count(multiplier: int, shift: int, count: int) -> tuple[int, int]:
     return (multiplier << s) // count, shift - s
 
 
+def mean_axes(op, model, x, ax, y) -> tuple[tuple[int, ...], int]:
+    """(reduced axes, elements per mean) of a MEAN, refusing what TFLite Micro refuses
+    (non-constant axes, rank, more than MAX_REDUCED_AXES axes, an output shape that does not
+    match). Shared by the int8 and int16 kernels."""
+    if ax is None or ax.data is None or ax.type_name != "INT32":
+        raise unsupported(op, model, "the axis input is not a constant INT32 tensor",
+                          "mcuq supports MEAN over constant axes only")
+    rank = len(x.shape)
+    if rank > MAX_DIMS:
+        raise unsupported(op, model, f"input has {rank} dimensions",
+                          f"TFLite Micro's MEAN handles at most {MAX_DIMS}")
+    raw = ax.data.reshape(-1)
+    if ((raw < -rank) | (raw >= max(rank, 1))).any():
+        raise unsupported(op, model, f"axis {raw.tolist()} out of range for rank {rank}",
+                          "re-convert the model")
+    axes = resolve_axes(raw, rank)
+    if len(axes) > MAX_REDUCED_AXES:
+        raise unsupported(op, model, f"MEAN over {len(axes)} axes {list(axes)}",
+                          f"TFLite Micro reduces over at most {MAX_REDUCED_AXES} axes; "
+                          "split the mean into two MEAN ops")
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64)) if axes else 1
+    keep = bool(op.options.get("keep_dims", False))
+    expect = tuple(1 if i in axes else d for i, d in enumerate(x.shape)) if keep else \
+        tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    if int(np.prod(expect, dtype=np.int64)) != y.size:
+        raise unsupported(op, model, f"output {list(y.shape)} does not match input "
+                          f"{list(x.shape)} reduced over {list(axes)}",
+                          "re-convert the model")
+    return axes, count
+
+
 @register("MEAN")
 class Mean:
     SIGNATURE = Signature(("input", "axis"), constant=("axis",))
@@ -64,30 +95,7 @@ class Mean:
         x, ax = model.op_inputs(op)[:2]
         (y,) = model.op_outputs(op)
         require_int8(op, model, (x, y))
-        if ax is None or ax.data is None or ax.type_name != "INT32":
-            raise unsupported(op, model, "the axis input is not a constant INT32 tensor",
-                              "mcuq supports MEAN over constant axes only")
-        rank = len(x.shape)
-        if rank > MAX_DIMS:
-            raise unsupported(op, model, f"input has {rank} dimensions",
-                              f"TFLite Micro's MEAN handles at most {MAX_DIMS}")
-        raw = ax.data.reshape(-1)
-        if ((raw < -rank) | (raw >= max(rank, 1))).any():
-            raise unsupported(op, model, f"axis {raw.tolist()} out of range for rank {rank}",
-                              "re-convert the model")
-        axes = resolve_axes(raw, rank)
-        if len(axes) > MAX_REDUCED_AXES:
-            raise unsupported(op, model, f"MEAN over {len(axes)} axes {list(axes)}",
-                              f"TFLite Micro reduces over at most {MAX_REDUCED_AXES} axes; "
-                              "split the mean into two MEAN ops")
-        count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64)) if axes else 1
-        keep = bool(op.options.get("keep_dims", False))
-        expect = tuple(1 if i in axes else d for i, d in enumerate(x.shape)) if keep else \
-            tuple(d for i, d in enumerate(x.shape) if i not in axes)
-        if int(np.prod(expect, dtype=np.int64)) != y.size:
-            raise unsupported(op, model, f"output {list(y.shape)} does not match input "
-                              f"{list(x.shape)} reduced over {list(axes)}",
-                              "re-convert the model")
+        axes, count = mean_axes(op, model, x, ax, y)
         if count == 0:
             raise unsupported(op, model, "reduction over an empty axis",
                               "remove the empty dimension")

@@ -9,7 +9,7 @@ import numpy as np
 from .. import fixedpoint as fp
 from ..registry import register, unsupported
 from .linear16 import INT16_MAX, INT16_MIN, check_activation16, check_profile16
-from .reduce import MAX_DIMS, MAX_REDUCED_AXES, MeanParams, fold_count, resolve_axes
+from .reduce import MeanParams, fold_count, mean_axes
 
 
 @register("MEAN", activations="INT16")
@@ -20,26 +20,8 @@ class Mean16:
         x, ax = model.op_inputs(op)[:2]
         (y,) = model.op_outputs(op)
         check_activation16(op, model, (x, y))
-        if ax is None or ax.data is None or ax.type_name != "INT32":
-            raise unsupported(op, model, "the axis input is not a constant INT32 tensor",
-                              "mcuq supports MEAN over constant axes only")
-        rank = len(x.shape)
-        if rank > MAX_DIMS:
-            raise unsupported(op, model, f"input has {rank} dimensions",
-                              f"TFLite Micro's MEAN handles at most {MAX_DIMS}")
-        raw = ax.data.reshape(-1)
-        if ((raw < -rank) | (raw >= max(rank, 1))).any():
-            raise unsupported(op, model, f"axis {raw.tolist()} out of range for rank {rank}",
-                              "re-convert the model")
-        axes = resolve_axes(raw, rank)
-        if len(axes) > MAX_REDUCED_AXES:
-            raise unsupported(op, model, f"MEAN over {len(axes)} axes {list(axes)}",
-                              f"TFLite Micro reduces over at most {MAX_REDUCED_AXES} axes")
-        count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64)) if axes else 1
-        keep = bool(op.options.get("keep_dims", False))
-        expect = tuple(1 if i in axes else d for i, d in enumerate(x.shape)) if keep else \
-            tuple(d for i, d in enumerate(x.shape) if i not in axes)
-        if int(np.prod(expect, dtype=np.int64)) != y.size or count == 0:
+        axes, count = mean_axes(op, model, x, ax, y)
+        if count == 0:
             raise unsupported(op, model, f"output {list(y.shape)} does not match input "
                               f"{list(x.shape)} reduced over {list(axes)}",
                               "re-convert the model")
