@@ -37,16 +37,9 @@ def _valid_counts(size: int, out: int, stride: int, pad: int, filt: int) -> np.n
     return np.maximum(end - start, 0)
 
 
-def _prepare(op, model) -> PoolParams:
-    (x,) = model.op_inputs(op)[:1]
-    (y,) = model.op_outputs(op)
-    require_int8(op, model, (x, y))
-    if (abs(float(np.float32(x.scale)) - float(np.float32(y.scale))) > 1e-6
-            or x.zero_point != y.zero_point):
-        raise unsupported(op, model, f"input scale/zero point ({x.scale}, {x.zero_point}) "
-                          f"differ from the output's ({y.scale}, {y.zero_point})",
-                          "TFLite Micro requires equal input and output quantization for "
-                          "pooling; re-convert the model")
+def pool_geometry(op, model, x, y):
+    """(filter h, w, stride h, w, padding) of a pooling op, refusing what TFLite Micro
+    cannot run. Shared by the int8 and int16 kernels."""
     fh, fw = int(op.options.get("filter_height", 1)), int(op.options.get("filter_width", 1))
     if fh < 1 or fw < 1:
         raise unsupported(op, model, f"filter size ({fh}, {fw})", "filters must be positive")
@@ -59,6 +52,20 @@ def _prepare(op, model) -> PoolParams:
     if (ch == 0).any() or (cw == 0).any():
         raise unsupported(op, model, "a pooling window lies entirely in the padding",
                           "TFLite Micro fails on such windows; change filter/stride/padding")
+    return fh, fw, sh, sw, pad
+
+
+def _prepare(op, model) -> PoolParams:
+    (x,) = model.op_inputs(op)[:1]
+    (y,) = model.op_outputs(op)
+    require_int8(op, model, (x, y))
+    if (abs(float(np.float32(x.scale)) - float(np.float32(y.scale))) > 1e-6
+            or x.zero_point != y.zero_point):
+        raise unsupported(op, model, f"input scale/zero point ({x.scale}, {x.zero_point}) "
+                          f"differ from the output's ({y.scale}, {y.zero_point})",
+                          "TFLite Micro requires equal input and output quantization for "
+                          "pooling; re-convert the model")
+    fh, fw, sh, sw, pad = pool_geometry(op, model, x, y)
     lo, hi = fp.activation_range(op.options.get("fused_activation_function", "NONE"),
                                  y.scale, y.zero_point)
     return PoolParams(fh, fw, sh, sw, pad, lo, hi, tuple(x.shape), tuple(y.shape))

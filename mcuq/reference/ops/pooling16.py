@@ -10,8 +10,7 @@ import numpy as np
 from .. import fixedpoint as fp
 from ..registry import register, unsupported
 from .linear16 import INT16_MAX, INT16_MIN, check_activation16, check_profile16
-from .pooling import PoolParams, _valid_counts, _windows, round_div_away
-from .conv import spatial_options
+from .pooling import PoolParams, _valid_counts, _windows, pool_geometry, round_div_away
 
 
 def _prepare16(op, model) -> PoolParams:
@@ -22,18 +21,7 @@ def _prepare16(op, model) -> PoolParams:
         raise unsupported(op, model, f"input scale {x.scale} differs from the output's "
                           f"{y.scale}", "TFLite Micro requires equal input and output "
                           "quantization for pooling; re-convert the model")
-    fh, fw = int(op.options.get("filter_height", 1)), int(op.options.get("filter_width", 1))
-    if fh < 1 or fw < 1:
-        raise unsupported(op, model, f"filter size ({fh}, {fw})", "filters must be positive")
-    _, sh, sw, _, _, pad = spatial_options(op, model, x, y, fh, fw, dilation=False)
-    if x.shape[3] != y.shape[3]:
-        raise unsupported(op, model, f"input channels {x.shape[3]} != output {y.shape[3]}",
-                          "re-convert the model")
-    ch = _valid_counts(x.shape[1], pad.out_h, sh, pad.pad_h, fh)
-    cw = _valid_counts(x.shape[2], pad.out_w, sw, pad.pad_w, fw)
-    if (ch == 0).any() or (cw == 0).any():
-        raise unsupported(op, model, "a pooling window lies entirely in the padding",
-                          "TFLite Micro fails on such windows; change filter/stride/padding")
+    fh, fw, sh, sw, pad = pool_geometry(op, model, x, y)
     lo, hi = fp.activation_range(op.options.get("fused_activation_function", "NONE"),
                                  y.scale, 0, INT16_MIN, INT16_MAX)
     return PoolParams(fh, fw, sh, sw, pad, lo, hi, tuple(x.shape), tuple(y.shape))
