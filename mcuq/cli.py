@@ -200,13 +200,18 @@ def generate(model, out_dir, target, layout, name, vectors, external_io, tile, p
 @click.option("--compress", is_flag=True,
               help="tflm: run the model compressed with TFLite Micro's own compression (as "
                    "generate --target tflm --compress). A compressed .tflite needs no flag.")
+@click.option("--compare-int16", "compare_int16", is_flag=True,
+              help="With --float and --data: also convert the float model to int8 and to 16x8 "
+                   "(int16 activations) on --data and show each one's SQNR, accuracy and "
+                   "arena side by side.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
 @click.option("--html", "html", default=None, type=click.Path(dir_okay=False, path_type=str),
               help="Also write a self-contained HTML report (verdicts, memory plan, per-layer "
                    "error, accuracy and confusion matrix).")
 @handle_errors
 def verify(model, data, labels, scale, float_model, custom_objects, runners, samples, seed,
-           kernels, rounding, explain, no_diagnose, pack, compress, as_json, html):
+           kernels, rounding, explain, no_diagnose, pack, compress, compare_int16, as_json,
+           html):
     """Run MODEL.tflite through every runner and compare each with the int8 reference."""
     from .report import print_verify
     from .verification import verify_model
@@ -222,7 +227,7 @@ def verify(model, data, labels, scale, float_model, custom_objects, runners, sam
                                           **{c: {"rounding": rounding} for c in
                                              ("host", "host-sanitize", "cortex-m4")}},
                           diagnose=not no_diagnose, explain=explain, pack=pack,
-                          compress=compress)
+                          compress=compress, compare_int16=compare_int16)
     print_verify(report, as_json=as_json)
     if html:
         from .report.html import write_html

@@ -99,17 +99,18 @@ def convert_model(model: Any, calibration: Any, samples: int | None = None, seed
                   io_type: str | None = None, per_channel: bool = True,
                   progress: bool = False, custom_objects: Any = None,
                   scale: Any = None, activations: str = "int8") -> ConvertResult:
-    """Convert `model` (path or keras/tf_keras Model) to full-int8 .tflite bytes (in the
-    result). `custom_objects`: module names, .py paths, modules or {name: class} dicts with the
-    model's custom layers; `scale`: factor applied to the calibration data (e.g. "1/255" for
-    uint8 images; integer data for a float input is refused without it). `activations`:
+    """Convert `model` (path, keras/tf_keras Model or loaded mcuq.sources.ModelSource) to
+    full-int8 .tflite bytes (in the result). `custom_objects`: module names, .py paths,
+    modules or {name: class} dicts with the model's custom layers; `scale`: factor applied
+    to the calibration data (e.g. "1/255" for uint8 images; integer data for a float input
+    is refused without it). `activations`:
     "int8" (full int8) or "int16" (16x8: TFLiteConverter's
     EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8, int16 or float32 I/O;
     io_type defaults to the activation type)."""
     from .calibration import parse_scale
     from .custom_objects import load_custom_objects
-    from .sources import (CalibrationWarning, check_calibration_source, load_calibration,
-                          load_model_source)
+    from .sources import (CalibrationWarning, ModelSource, check_calibration_source,
+                          load_calibration, load_model_source)
 
     start = time.perf_counter()
     if activations not in ACTIVATION_TYPES:
@@ -127,7 +128,8 @@ def convert_model(model: Any, calibration: Any, samples: int | None = None, seed
     check_calibration_source(calibration)
     parse_scale(scale)
     custom = load_custom_objects(custom_objects)
-    src = load_model_source(model, custom_objects=custom)
+    src = model if isinstance(model, ModelSource) else \
+        load_model_source(model, custom_objects=custom)
     calib = load_calibration(calibration, src.inputs, samples=samples, seed=seed, scale=scale)
     for w in calib.warnings:
         warnings.warn(w, CalibrationWarning, stacklevel=2)

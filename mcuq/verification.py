@@ -148,6 +148,9 @@ class VerifyReport:
     diagnosis_error: str | None = None
     profiles: list[str] = field(default_factory=lambda: ["tflm"])  # the reference ran in these
     sequence: bool = False  # a stateful model: the samples are the steps of one sequence
+    #: compare_int16=True: int8 vs 16x8 conversions of the float model
+    #: (mcuq.int16_comparison.Int16Comparison)
+    int16_comparison: object | None = None
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -635,16 +638,22 @@ def verify_model(model, data=None, labels=None, float_model=None,
                  progress: bool = False, runner_options: dict | None = None,
                  diagnose: bool = True, scale=None, custom_objects=None,
                  isolate: bool = True, explain: bool = False, pack="off",
-                 compress: bool = False) -> VerifyReport:
+                 compress: bool = False, compare_int16: bool = False) -> VerifyReport:
     """Run `model` through `runners` and compare each with the reference in the runner's
     profile. See the module doc. `scale` multiplies `data` first; `custom_objects` are the
     float model's custom layers; `explain` measures each runner's profile against tflm.
     isolate=False runs native runners in this process (benchmarks/verify_isolation.py
     measures what the isolation costs; never use it on a model from an untrusted source).
     `pack` / `compress`: run the C target packed and TFLite Micro on the compressed model
-    (packed_runner_options); a TFLite Micro-compressed `model` is verified as its plain form."""
+    (packed_runner_options); a TFLite Micro-compressed `model` is verified as its plain form.
+    `compare_int16`: also convert `float_model` to int8 and to 16x8 on the data and compare
+    their error and arena (mcuq.int16_comparison; needs float_model and data)."""
     m, runner_options = packed_runner_options(load_model(model), runner_options, pack,
                                               compress)
+    if compare_int16:
+        from .int16_comparison import check_request
+
+        check_request(m, float_model, data)
     inputs = prepare_inputs(m, data, samples, seed, labels, scale)
     refs = _References(m)  # prepares every op in tflm: unsupported ops fail here
     others = _build_runners(m, runners, runner_options, isolate)
@@ -700,6 +709,12 @@ def verify_model(model, data=None, labels=None, float_model=None,
     elif float_model is not None and diagnose:
         diagnosis, diagnosis_error = _diagnose(m, source, data, labels, n, seed, progress,
                                                scale)
+    comparison = None
+    if compare_int16:
+        from .int16_comparison import compare_int16 as compare
+
+        comparison = compare(m, source, inputs, seed=seed,
+                             labels_source=str(labels) if labels is not None else None)
     code = exit_code(reports)
     return VerifyReport(
         model=m.source, samples=n, inputs=inputs.source, judge="reference",
@@ -707,7 +722,8 @@ def verify_model(model, data=None, labels=None, float_model=None,
         float_model=str(float_model) if float_model is not None else None,
         labels=str(labels) if labels is not None else None, metrics=fm,
         passed=code == EXIT_OK, exit_code=code, diagnosis=diagnosis,
-        diagnosis_error=diagnosis_error, profiles=list(refs.runners), sequence=m.stateful)
+        diagnosis_error=diagnosis_error, profiles=list(refs.runners), sequence=m.stateful,
+        int16_comparison=comparison)
 
 
 def exit_code(reports: list[RunnerReport]) -> int:

@@ -15,6 +15,9 @@ def verify_dict(report) -> dict:
         if gap is not None:
             rd["profile_gap"].update(identical=gap.identical, max_abs_lsb=gap.max_abs_lsb,
                                      explained_by=gap.explained_by, summary=gap.summary())
+    cmp = getattr(report, "int16_comparison", None)
+    if cmp is not None:
+        d["int16_comparison"]["sqnr_gain_db"] = to_jsonable(cmp.sqnr_gain_db())
     return d
 
 
@@ -116,6 +119,10 @@ def verify_text(report) -> str:
                           _num(m.cosine, "{:.5f}"), _num(m.rmse), _num(m.mae)])
         out.append(table(mrows, ["output", "top1_agreement", "accuracy int8", "accuracy float",
                                  "sqnr_db", "cosine", "rmse", "mae"]))
+    if getattr(report, "int16_comparison", None) is not None:
+        from .int16 import comparison_lines
+
+        out += ["", *comparison_lines(report.int16_comparison)]
     diag = getattr(report, "diagnosis", None)
     if diag is not None:
         from .diagnose import diagnose_summary
