@@ -713,7 +713,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
     if compare_int16:
         from .int16_comparison import compare_int16 as compare
 
-        comparison = compare(m, source, inputs, seed=seed,
+        comparison = compare(m, source, inputs, seed=seed, measure_tflm=True,
                              labels_source=str(labels) if labels is not None else None)
     code = exit_code(reports)
     return VerifyReport(

@@ -27,26 +27,28 @@ def comparison_rows(cmp) -> list[list[str]]:
     """One row per conversion and output: the table shown by text and HTML views."""
     rows = []
     for c in cmp.conversions:
-        arena = [_bytes(c.c_arena_bytes), _bytes(c.tflm_plan_bytes)]
+        arena = [_bytes(c.tflite_bytes), _bytes(c.c_arena_bytes), _bytes(c.tflm_plan_bytes),
+                 _bytes(c.tflm_total_bytes)]
         if c.status != "ok":
-            rows.append([c.label, "-", "-", "-", "-", "-", "-", "-", c.status.upper()])
+            rows.append([c.label, "-", "-", "-", "-", "-", "-", "-", "-", "-",
+                         c.status.upper()])
             continue
         for k, o in enumerate(c.outputs):
             rows.append([c.label if k == 0 else "", o.output, _db(o.sqnr_db), f"{o.rmse:.4g}",
                          _pct(o.top1_agreement), _pct(o.accuracy),
-                         *(arena if k == 0 else ["", ""]), "ok"])
+                         *(arena if k == 0 else [""] * 4), "ok"])
     return rows
 
 
 HEADERS = ["activations", "output", "sqnr_db", "rmse", "top1_agreement", "accuracy",
-           "C arena B", "TFLM plan B", "status"]
+           "model B", "C arena B", "TFLM plan B", "TFLM arena B", "status"]
 
 
 def comparison_lines(cmp) -> list[str]:
     head = (f"int8 vs 16x8 (--compare-int16): {cmp.float_model} converted both ways in memory, "
             f"calibrated on {cmp.calibration}; mcuq's reference (tflm) vs the float model on "
             f"{cmp.samples} samples" + (f", labels {cmp.labels}" if cmp.labels else "") + ":")
-    out = [head, table(comparison_rows(cmp), HEADERS, "llrrrrrrl")]
+    out = [head, table(comparison_rows(cmp), HEADERS, "llrrrrrrrrl")]
     if cmp.float_accuracy is not None:
         out.append(f"  float model accuracy {_pct(cmp.float_accuracy)}")
     gains = cmp.sqnr_gain_db()
@@ -56,7 +58,8 @@ def comparison_lines(cmp) -> list[str]:
         said = ", ".join(f"{o.output} {'+' if g >= 0 else ''}{_db(g)} dB"
                          for o, g in zip(outs, gains) if g is not None)
         cost = []
-        for key, what in (("c_arena_bytes", "C arena"), ("tflm_plan_bytes", "TFLM plan")):
+        for key, what in (("tflite_bytes", "model"), ("c_arena_bytes", "C arena"),
+                          ("tflm_total_bytes", "TFLM arena")):
             x, y = getattr(a["int8"], key), getattr(a["int16"], key)
             if x and y:
                 cost.append(f"{what} {y / x:.2f}x")
