@@ -86,13 +86,14 @@ def test_compare_int16_reports_both_sqnrs_and_16x8_wins_where_it_must(int16_file
     assert by["int16"]["tflm_total_bytes"] > by["int8"]["tflm_total_bytes"] > 0
 
 
-def test_compare_int16_names_the_ops_16x8_refuses_and_still_verifies(int16_files):
-    """TFLiteConverter has no 16x8 HARD_SWISH: the 16x8 column says REFUSED naming the op,
-    the int8 column and the verification itself still run (exit 0)."""
+def test_compare_int16_names_the_ops_16x8_refuses_and_still_verifies(int16_files, tmp_path):
+    """TFLiteConverter has no 16x8 HARD_SWISH: the 16x8 row says REFUSED naming the op, the
+    int8 row and the verification itself still run (exit 0); the HTML report shows both."""
     d = int16_files
+    html = tmp_path / "r.html"
     r = CliRunner().invoke(main, ["verify", str(d / "hs.tflite"), "--float", str(d / "hs.keras"),
                                   "--data", str(d / "v.npy"), "--runners", "reference",
-                                  "--no-diagnose", "--compare-int16"])
+                                  "--no-diagnose", "--compare-int16", "--html", str(html)])
     assert r.exit_code == 0, r.output
     assert "int8 vs 16x8 (--compare-int16)" in r.output
     rows = {ln.split()[0]: ln.split() for ln in r.output.splitlines()
@@ -100,6 +101,10 @@ def test_compare_int16_names_the_ops_16x8_refuses_and_still_verifies(int16_files
     assert rows["16x8"][-1] == "REFUSED" and rows["int8"][-1] == "ok"
     assert "16x8: refused:" in r.output and "'HARD_SWISH'" in r.output
     assert "Traceback" not in r.output
+    page = html.read_text()
+    table = page[page.index('id="int16-table"'):]
+    assert 'data-activations="int8"' in table and 'class="s fail">refused' in table
+    assert "HARD_SWISH" in table[:table.index("</table>")]
 
 
 def test_compare_int16_usage_errors(int16_files, streaming_model, tmp_path):

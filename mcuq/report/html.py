@@ -61,6 +61,7 @@ SECTION_TITLES = {
     "memory": "Memory plan", "runners": "Runners vs the int8 reference",
     "layers": "Per-layer quantization error", "accuracy": "Accuracy and agreement",
     "weights": "Weight ranges per channel (flagged layers)",
+    "int16": "int8 vs 16x8 activations (--compare-int16)",
 }
 
 
@@ -277,6 +278,40 @@ def _accuracy_section(metrics: list[dict]) -> str:
             f'<div class="plans">{"".join(cms)}</div>')
 
 
+def _int16_section(c: dict) -> str:
+    """verify --compare-int16: one row per conversion and output (mcuq.int16_comparison)."""
+    rows = []
+    for conv in c["conversions"]:
+        label = {"int8": "int8", "int16": "16x8"}.get(conv["activations"], conv["activations"])
+        cls = "pass" if conv["status"] == "ok" else "fail"
+        cost = (_td(conv.get("tflite_bytes"), field="tflite_bytes")
+                + _td(conv.get("c_arena_bytes"), field="c_arena_bytes")
+                + _td(conv.get("tflm_total_bytes"), field="tflm_total_bytes"))
+        if conv["status"] != "ok":
+            rows.append(f'<tr data-activations="{_e(conv["activations"])}"><td class="s">'
+                        f'{_e(label)}</td><td class="s">-</td><td>-</td><td>-</td><td>-</td>'
+                        f'<td>-</td>{cost}<td class="s {cls}">{_e(conv["status"])}</td>'
+                        f'<td class="s muted note">{_e(conv.get("reason") or "")}</td></tr>')
+            continue
+        for o in conv["outputs"]:
+            rows.append(f'<tr data-activations="{_e(conv["activations"])}"><td class="s">'
+                        f'{_e(label)}</td><td class="s">{_e(o["output"])}</td>'
+                        + _td(o.get("sqnr_db"), _db(o.get("sqnr_db")), field="sqnr_db")
+                        + _td(o.get("rmse"), "-" if o.get("rmse") is None
+                              else f'{o["rmse"]:.4g}', field="rmse")
+                        + _td(o.get("top1_agreement"), _pct(o.get("top1_agreement")),
+                              field="top1_agreement")
+                        + _td(o.get("accuracy"), _pct(o.get("accuracy")), field="accuracy")
+                        + cost + f'<td class="s {cls}">ok</td><td class="s"></td></tr>')
+    head = ("<tr><th class=s>activations</th><th class=s>output</th><th>SQNR dB</th>"
+            "<th>RMSE</th><th>top-1 agreement</th><th>accuracy</th><th>model B</th>"
+            "<th>C arena B</th><th>TFLite Micro arena B</th><th class=s>status</th>"
+            "<th class=s>note</th></tr>")
+    return (f'<p>{_e(c["float_model"])} converted to int8 and to 16x8 in memory, calibrated '
+            f'on {_e(c["calibration"])}; mcuq\'s reference vs the float model on '
+            f'{c["samples"]} samples.</p><table id="int16-table">{head}{"".join(rows)}</table>')
+
+
 def _weights_section(d: dict) -> str:
     names = list(dict.fromkeys(d["ranking"][:3] + [lr["tensor"] for lr in d["layers"]
                                                    if lr["flagged"]]))
@@ -383,6 +418,8 @@ def render_report(title: str, subtitle: str = "", inspection=None, plans=None, v
                 merged.append(m)
             metrics = merged
         sections.append(("accuracy", _accuracy_section(metrics)))
+    if v is not None and v.get("int16_comparison"):
+        sections.append(("int16", _int16_section(v["int16_comparison"])))
     if d is not None:
         sections.append(("weights", _weights_section(d)))
     nav = "".join(f'<a href="#{k}">{SECTION_TITLES[k]}</a>' for k, _ in sections)
