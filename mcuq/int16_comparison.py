@@ -19,6 +19,7 @@ kernel for at those types). The comparison is information: it never changes veri
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +58,10 @@ class ConversionFigures:
     tflm_total_bytes: int | None = None  # measured by TFLite Micro (measure_tflm=True)
     outputs: list[OutputFigures] = field(default_factory=list)
     seconds: float = 0.0
+    #: the converted .tflite and its dequantized reference outputs (N, elements) per output
+    #: (for callers such as benchmarks/int16.py; not in the JSON view)
+    _data: bytes | None = field(default=None, repr=False)
+    _outputs: list | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -71,6 +76,7 @@ class Int16Comparison:
     labels: str | None
     float_accuracy: float | None  # the float model's, first output, with labels
     conversions: list[ConversionFigures]
+    _float_outputs: list | None = field(default=None, repr=False)  # (N, elements) per output
 
     @property
     def by_activations(self) -> dict[str, ConversionFigures]:
@@ -104,16 +110,17 @@ def check_request(model: Model, float_model, data) -> None:
             "verify without --compare-int16")
 
 
-def _io_type(model: Model, activations: str) -> str:
+def _io_type(model: Model | None, activations: str) -> str:
     """float32 I/O when the verified model has float inputs, else the activation type."""
-    floating = any(np.issubdtype(t.dtype, np.floating) for t in model.input_tensors())
+    floating = model is not None and any(np.issubdtype(t.dtype, np.floating)
+                                         for t in model.input_tensors())
     return "float32" if floating else activations
 
 
-def _per_channel(model: Model) -> bool:
+def _per_channel(model: Model | None) -> bool:
     """Per-channel weights unless every conv/depthwise weight of the verified model has one
     scale (it was converted with --per-tensor)."""
-    for op in model.operators:
+    for op in (model.operators if model is not None else []):
         if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D") and len(op.inputs) > 1:
             w = model.tensors[op.inputs[1]]
             if w.quant is not None and w.quant.scale.size > 1:
@@ -123,11 +130,11 @@ def _per_channel(model: Model) -> bool:
     return True
 
 
-def _float_outputs(predict, real: list[np.ndarray], tensors) -> list[np.ndarray]:
+def _float_outputs(predict, real: list[np.ndarray]) -> list[np.ndarray]:
     from .verification import _float_inputs
 
     raw = predict(_float_inputs(real, predict.inputs))
-    return [np.asarray(o, np.float64).reshape(real[0].shape[0], -1) for o in raw][:len(tensors)]
+    return [np.asarray(o, np.float64).reshape(real[0].shape[0], -1) for o in raw]
 
 
 def _dequantized(model: Model, outputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -151,6 +158,7 @@ def _arena(m: Model, measure_tflm: bool) -> dict:
 def _one(source, calibration, activations: str, io_type: str, per_channel: bool, seed: int,
          real: list[np.ndarray], fouts: list[np.ndarray], labels, measure_tflm: bool
          ) -> ConversionFigures:
+    from .calibration import CalibrationWarning
     from .conversion import convert_model
     from .runners import make_runner
     from .verification import prepare_inputs
@@ -158,8 +166,10 @@ def _one(source, calibration, activations: str, io_type: str, per_channel: bool,
     t0 = time.perf_counter()
     fig = ConversionFigures(activations, "ok", io_type=io_type)
     try:
-        result = convert_model(source, calibration, seed=seed, io_type=io_type,
-                               per_channel=per_channel, activations=activations)
+        with warnings.catch_warnings():  # few samples: verify's own inputs, said in the report
+            warnings.simplefilter("ignore", CalibrationWarning)
+            result = convert_model(source, calibration, seed=seed, io_type=io_type,
+                                   per_channel=per_channel, activations=activations)
     except UnsupportedModelError as e:
         fig.status, fig.reason = "refused", e.message
         fig.seconds = time.perf_counter() - t0
@@ -179,6 +189,7 @@ def _one(source, calibration, activations: str, io_type: str, per_channel: bool,
         runner.run([a[i:i + 256] for a in inputs.arrays]).outputs
         for i in range(0, inputs.arrays[0].shape[0], 256)))]
     deq = _dequantized(m, outs)
+    fig._data, fig._outputs = result.data, deq
     for k, (t, d) in enumerate(zip(m.output_tensors(), deq)):
         f = fouts[k]
         o = OutputFigures(t.label, k, sqnr_db=metrics.sqnr_db(f, d), rmse=metrics.rmse(f, d))
@@ -192,23 +203,32 @@ def _one(source, calibration, activations: str, io_type: str, per_channel: bool,
     return fig
 
 
-def compare_int16(model: Model, float_model, inputs, custom_objects=None, seed: int = 0,
-                  measure_tflm: bool = False, labels_source: str | None = None
-                  ) -> Int16Comparison:
+def compare_int16(model: Model | None, float_model, inputs, custom_objects=None, seed: int = 0,
+                  measure_tflm: bool = False, labels_source: str | None = None,
+                  calibration=None) -> Int16Comparison:
     """Convert `float_model` (path, keras.Model or loaded mcuq.sources.ModelSource) to int8 and
     to 16x8 on `inputs` (mcuq.verification.Inputs of the verified `model`: their float values
-    calibrate both and are measured), and compare each with the float model (module doc)."""
+    calibrate both and are measured), and compare each with the float model (module doc).
+    `model` (the verified one) picks float32 I/O and per-tensor weights when it has them
+    (None: the activation type's I/O, per-channel). `calibration`: other float samples to
+    calibrate on (as convert_model takes them; e.g. training data), else the inputs."""
     from .sources import ModelSource, load_model_source
     from .verification import _float_inputs, _load_float_model
 
     source = float_model if isinstance(float_model, ModelSource) else \
         load_model_source(float_model, custom_objects=custom_objects)
     predict = _load_float_model(source)
-    tensors = model.output_tensors()
-    fouts = _float_outputs(predict, inputs.real, tensors)
-    calib_arrays = _float_inputs(inputs.real, predict.inputs)
-    calibration = (calib_arrays[0] if len(calib_arrays) == 1 else
-                   {i.name: a for i, a in zip(source.inputs, calib_arrays)})
+    fouts = _float_outputs(predict, inputs.real)
+    if model is not None and len(fouts) != len(model.outputs):
+        raise InputError(f"{source.source}: {len(fouts)} outputs, the .tflite model has "
+                         f"{len(model.outputs)}", "pass the float model the .tflite came from")
+    calib_label = None
+    if calibration is None:
+        calib_arrays = _float_inputs(inputs.real, predict.inputs)
+        calibration = (calib_arrays[0] if len(calib_arrays) == 1 else
+                       {i.name: a for i, a in zip(source.inputs, calib_arrays)})
+    else:
+        calib_label = "the given calibration samples"
     labels = inputs.labels
     figures = [_one(source, calibration, a, _io_type(model, a), _per_channel(model), seed,
                     inputs.real, fouts, labels, measure_tflm) for a in ACTIVATIONS]
@@ -220,9 +240,10 @@ def compare_int16(model: Model, float_model, inputs, custom_objects=None, seed: 
     used = min(n, DEFAULT_MAX_SAMPLES)
     return Int16Comparison(
         float_model=source.source,
-        calibration=f"{used} of the {n} --data samples (seed {seed})" if used < n else
-        f"the {n} --data samples",
-        samples=n, labels=labels_source, float_accuracy=float_acc, conversions=figures)
+        calibration=calib_label or (f"{used} of the {n} --data samples (seed {seed})"
+                                    if used < n else f"the {n} --data samples"),
+        samples=n, labels=labels_source, float_accuracy=float_acc, conversions=figures,
+        _float_outputs=fouts)
 
 
 __all__ = ["compare_int16", "check_request", "Int16Comparison", "ConversionFigures",
