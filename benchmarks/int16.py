@@ -156,7 +156,9 @@ def measure(case: dict, count: bool) -> dict:
 def _fmt_metric(kind: str, v) -> str:
     if v is None:
         return "-"
-    return f"{100 * v:.2f}%" if kind in ("accuracy", "agreement") else f"{v:.4g}" if v < 1 else f"{v:.2f}"
+    if kind in ("accuracy", "agreement"):
+        return f"{100 * v:.2f}%"
+    return f"{v:.4g}" if v < 1 else f"{v:.2f}"
 
 
 def _pair(a: dict, b: dict, key: str, fmt="{:,}") -> str:

@@ -204,14 +204,18 @@ def generate(model, out_dir, target, layout, name, vectors, external_io, tile, p
               help="With --float and --data: also convert the float model to int8 and to 16x8 "
                    "(int16 activations) on --data and show each one's SQNR, accuracy and "
                    "arena side by side.")
+@click.option("--calibration", "-c", "calibration", default=None,
+              help="--compare-int16: calibrate both conversions on this data (convert's "
+                   "formats; default: --data). Pass MODEL's own calibration data to make the "
+                   "int8 column MODEL itself.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
 @click.option("--html", "html", default=None, type=click.Path(dir_okay=False, path_type=str),
               help="Also write a self-contained HTML report (verdicts, memory plan, per-layer "
                    "error, accuracy and confusion matrix).")
 @handle_errors
 def verify(model, data, labels, scale, float_model, custom_objects, runners, samples, seed,
-           kernels, rounding, explain, no_diagnose, pack, compress, compare_int16, as_json,
-           html):
+           kernels, rounding, explain, no_diagnose, pack, compress, compare_int16, calibration,
+           as_json, html):
     """Run MODEL.tflite through every runner and compare each with the int8 reference."""
     from .report import print_verify
     from .verification import verify_model
@@ -227,7 +231,8 @@ def verify(model, data, labels, scale, float_model, custom_objects, runners, sam
                                           **{c: {"rounding": rounding} for c in
                                              ("host", "host-sanitize", "cortex-m4")}},
                           diagnose=not no_diagnose, explain=explain, pack=pack,
-                          compress=compress, compare_int16=compare_int16)
+                          compress=compress, compare_int16=compare_int16,
+                          calibration=calibration)
     print_verify(report, as_json=as_json)
     if html:
         from .report.html import write_html

@@ -5,7 +5,8 @@ full int8 and 16x8 (int16 activations, int8 weights, int64 bias), both calibrate
 samples (the verify inputs' float values, up to the converter's default 500, chosen by the seed).
 Each conversion runs on mcuq's reference (profile tflm: what TFLite Micro computes, bit-exact) over
 the same inputs, and its dequantized outputs are compared with the float model's: SQNR, RMSE, top-1
-agreement per output, accuracy of the first output with class labels; plus its cost: .tflite
+agreement per output, accuracy of the first output with class labels (RMSE against the labels
+when they are regression targets: non-integer floats); plus its cost: .tflite
 bytes, mcuq's C target arena and the TFLite Micro-style planned arena (TFLite Micro's measured
 arena with measure_tflm=True).
 
@@ -18,6 +19,7 @@ kernel for at those types). The comparison is information: it never changes veri
 """
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ class OutputFigures:
     rmse: float | None = None
     top1_agreement: float | None = None  # outputs with more than one element per sample
     accuracy: float | None = None  # the first output, with class labels
+    rmse_targets: float | None = None  # the first output, with regression targets as labels
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Int16Comparison:
     labels: str | None
     float_accuracy: float | None  # the float model's, first output, with labels
     conversions: list[ConversionFigures]
+    float_rmse_targets: float | None = None  # the float model's, with regression targets
     _float_outputs: list | None = field(default=None, repr=False)  # (N, elements) per output
 
     @property
@@ -108,6 +112,34 @@ def check_request(model: Model, float_model, data) -> None:
             f"{model.source}: keeps state between invocations; --compare-int16 converts and "
             "measures single-invocation models",
             "verify without --compare-int16")
+
+
+def regression_targets(labels) -> np.ndarray | None:
+    """The --labels file as float regression targets (N,) or (N, k) when it holds non-integer
+    values, else None (integer class labels: verify reads them as usual)."""
+    from .verification import _read_array_file
+
+    y = _read_array_file(str(labels))
+    if isinstance(y, dict):
+        if len(y) != 1:
+            return None
+        y = next(iter(y.values()))
+    y = np.asarray(y)
+    if not np.issubdtype(y.dtype, np.floating) or np.all(y == np.round(y)):
+        return None
+    if not np.all(np.isfinite(y)):
+        raise InputError(f"{labels}: regression targets hold NaN or infinite values",
+                         "clean the labels before verifying")
+    return y.astype(np.float64)
+
+
+def _rmse_targets(out0: np.ndarray, targets: np.ndarray, where: str) -> float:
+    n = out0.shape[0]
+    if targets.shape[0] < n or targets[:n].reshape(n, -1).shape[1] != out0.shape[1]:
+        raise InputError(f"{where}: {targets.shape} regression targets for {n} samples of an "
+                         f"output with {out0.shape[1]} value(s) each",
+                         "pass one target row per data sample, shaped like the first output")
+    return metrics.rmse(targets[:n].reshape(n, -1), out0)
 
 
 def _io_type(model: Model | None, activations: str) -> str:
@@ -156,8 +188,8 @@ def _arena(m: Model, measure_tflm: bool) -> dict:
 
 
 def _one(source, calibration, activations: str, io_type: str, per_channel: bool, seed: int,
-         real: list[np.ndarray], fouts: list[np.ndarray], labels, measure_tflm: bool
-         ) -> ConversionFigures:
+         real: list[np.ndarray], fouts: list[np.ndarray], labels, measure_tflm: bool,
+         targets=None, targets_source: str = "") -> ConversionFigures:
     from .calibration import CalibrationWarning
     from .conversion import convert_model
     from .runners import make_runner
@@ -197,6 +229,8 @@ def _one(source, calibration, activations: str, io_type: str, per_channel: bool,
             o.top1_agreement = metrics.top1_agreement(d, f)
         if labels is not None and k == 0 and d.shape[1] > 1:
             o.accuracy = metrics.accuracy(d, labels)
+        if targets is not None and k == 0:
+            o.rmse_targets = _rmse_targets(d, targets, targets_source)
         fig.outputs.append(o)
     fig.__dict__.update(_arena(m, measure_tflm))
     fig.seconds = time.perf_counter() - t0
@@ -205,13 +239,14 @@ def _one(source, calibration, activations: str, io_type: str, per_channel: bool,
 
 def compare_int16(model: Model | None, float_model, inputs, custom_objects=None, seed: int = 0,
                   measure_tflm: bool = False, labels_source: str | None = None,
-                  calibration=None) -> Int16Comparison:
+                  calibration=None, targets: np.ndarray | None = None) -> Int16Comparison:
     """Convert `float_model` (path, keras.Model or loaded mcuq.sources.ModelSource) to int8 and
     to 16x8 on `inputs` (mcuq.verification.Inputs of the verified `model`: their float values
     calibrate both and are measured), and compare each with the float model (module doc).
     `model` (the verified one) picks float32 I/O and per-tensor weights when it has them
     (None: the activation type's I/O, per-channel). `calibration`: other float samples to
-    calibrate on (as convert_model takes them; e.g. training data), else the inputs."""
+    calibrate on (as convert_model takes them; e.g. training data), else the inputs.
+    `targets`: regression targets (regression_targets) for RMSE of the first output."""
     from .sources import ModelSource, load_model_source
     from .verification import _float_inputs, _load_float_model
 
@@ -228,10 +263,17 @@ def compare_int16(model: Model | None, float_model, inputs, custom_objects=None,
         calibration = (calib_arrays[0] if len(calib_arrays) == 1 else
                        {i.name: a for i, a in zip(source.inputs, calib_arrays)})
     else:
-        calib_label = "the given calibration samples"
+        from .calibration import check_calibration_source
+
+        check_calibration_source(calibration)
+        calib_label = (str(calibration) if isinstance(calibration, (str, os.PathLike))
+                       else "the given calibration samples")
     labels = inputs.labels
+    where = labels_source or "targets"
+    float_rmse = _rmse_targets(fouts[0], targets, where) if targets is not None else None
     figures = [_one(source, calibration, a, _io_type(model, a), _per_channel(model), seed,
-                    inputs.real, fouts, labels, measure_tflm) for a in ACTIVATIONS]
+                    inputs.real, fouts, labels, measure_tflm, targets, where)
+               for a in ACTIVATIONS]
     float_acc = (metrics.accuracy(fouts[0], labels)
                  if labels is not None and fouts and fouts[0].shape[1] > 1 else None)
     n = inputs.arrays[0].shape[0]
@@ -243,7 +285,7 @@ def compare_int16(model: Model | None, float_model, inputs, custom_objects=None,
         calibration=calib_label or (f"{used} of the {n} --data samples (seed {seed})"
                                     if used < n else f"the {n} --data samples"),
         samples=n, labels=labels_source, float_accuracy=float_acc, conversions=figures,
-        _float_outputs=fouts)
+        float_rmse_targets=float_rmse, _float_outputs=fouts)
 
 
 __all__ = ["compare_int16", "check_request", "Int16Comparison", "ConversionFigures",

@@ -638,7 +638,8 @@ def verify_model(model, data=None, labels=None, float_model=None,
                  progress: bool = False, runner_options: dict | None = None,
                  diagnose: bool = True, scale=None, custom_objects=None,
                  isolate: bool = True, explain: bool = False, pack="off",
-                 compress: bool = False, compare_int16: bool = False) -> VerifyReport:
+                 compress: bool = False, compare_int16: bool = False,
+                 calibration=None) -> VerifyReport:
     """Run `model` through `runners` and compare each with the reference in the runner's
     profile. See the module doc. `scale` multiplies `data` first; `custom_objects` are the
     float model's custom layers; `explain` measures each runner's profile against tflm.
@@ -646,15 +647,23 @@ def verify_model(model, data=None, labels=None, float_model=None,
     measures what the isolation costs; never use it on a model from an untrusted source).
     `pack` / `compress`: run the C target packed and TFLite Micro on the compressed model
     (packed_runner_options); a TFLite Micro-compressed `model` is verified as its plain form.
-    `compare_int16`: also convert `float_model` to int8 and to 16x8 on the data and compare
-    their error and arena (mcuq.int16_comparison; needs float_model and data)."""
+    `compare_int16`: also convert `float_model` to int8 and to 16x8 and compare their error
+    and arena on the data (mcuq.int16_comparison; needs float_model and data), calibrated on
+    `calibration` (convert's formats; default: the data)."""
     m, runner_options = packed_runner_options(load_model(model), runner_options, pack,
                                               compress)
+    targets = None
     if compare_int16:
-        from .int16_comparison import check_request
+        from .int16_comparison import check_request, regression_targets
 
         check_request(m, float_model, data)
-    inputs = prepare_inputs(m, data, samples, seed, labels, scale)
+        if labels is not None:
+            targets = regression_targets(labels)  # float targets: RMSE in the comparison only
+    elif calibration is not None:
+        raise InputError("--calibration given without --compare-int16: verify calibrates "
+                         "nothing else", "add --compare-int16, or leave --calibration out")
+    class_labels = labels if targets is None else None
+    inputs = prepare_inputs(m, data, samples, seed, class_labels, scale)
     refs = _References(m)  # prepares every op in tflm: unsupported ops fail here
     others = _build_runners(m, runners, runner_options, isolate)
     for r in others:
@@ -707,14 +716,15 @@ def verify_model(model, data=None, labels=None, float_model=None,
         diagnosis_error = ("the per-layer diagnosis runs single invocations; this model keeps "
                            "state between steps (a sequence)")
     elif float_model is not None and diagnose:
-        diagnosis, diagnosis_error = _diagnose(m, source, data, labels, n, seed, progress,
+        diagnosis, diagnosis_error = _diagnose(m, source, data, class_labels, n, seed, progress,
                                                scale)
     comparison = None
     if compare_int16:
         from .int16_comparison import compare_int16 as compare
 
         comparison = compare(m, source, inputs, seed=seed, measure_tflm=True,
-                             labels_source=str(labels) if labels is not None else None)
+                             labels_source=str(labels) if labels is not None else None,
+                             targets=targets, calibration=calibration)
     code = exit_code(reports)
     return VerifyReport(
         model=m.source, samples=n, inputs=inputs.source, judge="reference",

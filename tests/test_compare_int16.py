@@ -47,7 +47,11 @@ def int16_files(tmp_path_factory):
         hs.save(d / "hs.keras")
     x = calibration("mlp", n=100)[0]
     np.save(d / "x.npy", x)
-    np.save(d / "y.npy", np.argmax(mlp.predict(x, verbose=0), axis=1)[::-1].copy())
+    scores = mlp.predict(x, verbose=0)
+    np.save(d / "y.npy", np.argmax(scores, axis=1)[::-1].copy())
+    rng = np.random.default_rng(1)
+    np.save(d / "targets.npy", scores + rng.normal(0, 0.01, scores.shape))
+    np.save(d / "x2.npy", calibration("mlp", n=60, seed=2)[0])
     np.save(d / "v.npy", np.random.default_rng(0).random((64, 8), np.float32))
     (d / "grid.tflite").write_bytes(mcuq.convert(d / "grid.keras", d / "x.npy"))
     (d / "hs.tflite").write_bytes(mcuq.convert(d / "hs.keras", d / "v.npy"))
@@ -107,6 +111,28 @@ def test_compare_int16_names_the_ops_16x8_refuses_and_still_verifies(int16_files
     assert "HARD_SWISH" in table[:table.index("</table>")]
 
 
+def test_compare_int16_regression_targets_and_calibration(int16_files):
+    """Non-integer --labels are regression targets: RMSE against them for the float model and
+    both conversions (verify's own class-label metrics are left out); --calibration picks the
+    calibration data (here not --data: the int8 column differs from the verified model)."""
+    d = int16_files
+    r = CliRunner().invoke(main, ["verify", str(d / "grid.tflite"), "--float",
+                                  str(d / "grid.keras"), "--data", str(d / "x.npy"), "--labels",
+                                  str(d / "targets.npy"), "--calibration", str(d / "x2.npy"),
+                                  "--runners", "reference", "--no-diagnose", "--compare-int16",
+                                  "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    cmp = out["int16_comparison"]
+    assert cmp["calibration"] == str(d / "x2.npy")
+    assert cmp["float_rmse_targets"] == pytest.approx(0.01, rel=0.1)  # the noise added
+    for c in cmp["conversions"]:
+        o = c["outputs"][0]
+        assert o["accuracy"] is None and math.isfinite(o["rmse_targets"])
+        assert o["rmse_targets"] > 0
+    assert out["metrics"][0]["accuracy"] is None  # not class labels
+
+
 def test_compare_int16_usage_errors(int16_files, streaming_model, tmp_path):
     import mcuq
     from mcuq.errors import InputError
@@ -120,6 +146,10 @@ def test_compare_int16_usage_errors(int16_files, streaming_model, tmp_path):
                                   str(d / "grid.keras"), "--compare-int16"])
     assert r.exit_code == 2, r.output
     assert "without --data" in r.output and "hint:" in r.output
+    r = CliRunner().invoke(main, ["verify", str(d / "grid.tflite"), "--calibration",
+                                  str(d / "x.npy")])
+    assert r.exit_code == 2, r.output
+    assert "--calibration given without --compare-int16" in r.output
     (tmp_path / "s.tflite").write_bytes(streaming_model)
     r = CliRunner().invoke(main, ["verify", str(tmp_path / "s.tflite"), "--float",
                                   str(d / "grid.keras"), "--data", str(d / "x.npy"),

@@ -301,10 +301,14 @@ def _int16_section(c: dict) -> str:
                               else f'{o["rmse"]:.4g}', field="rmse")
                         + _td(o.get("top1_agreement"), _pct(o.get("top1_agreement")),
                               field="top1_agreement")
-                        + _td(o.get("accuracy"), _pct(o.get("accuracy")), field="accuracy")
+                        + (_td(o.get("rmse_targets"), f'{o["rmse_targets"]:.4g}',
+                               field="rmse_targets") if o.get("rmse_targets") is not None
+                           else _td(o.get("accuracy"), _pct(o.get("accuracy")),
+                                    field="accuracy"))
                         + cost + f'<td class="s {cls}">ok</td><td class="s"></td></tr>')
     head = ("<tr><th class=s>activations</th><th class=s>output</th><th>SQNR dB</th>"
-            "<th>RMSE</th><th>top-1 agreement</th><th>accuracy</th><th>model B</th>"
+            "<th>RMSE</th><th>top-1 agreement</th><th>accuracy (RMSE vs targets)</th>"
+            "<th>model B</th>"
             "<th>C arena B</th><th>TFLite Micro arena B</th><th class=s>status</th>"
             "<th class=s>note</th></tr>")
     return (f'<p>{_e(c["float_model"])} converted to int8 and to 16x8 in memory, calibrated '

@@ -23,9 +23,14 @@ def _bytes(x) -> str:
     return "-" if x is None else f"{x:,}"
 
 
+def _regression(cmp) -> bool:
+    return getattr(cmp, "float_rmse_targets", None) is not None
+
+
 def comparison_rows(cmp) -> list[list[str]]:
-    """One row per conversion and output: the table shown by text and HTML views."""
+    """One row per conversion and output: the table shown by the text view."""
     rows = []
+    reg = _regression(cmp)
     for c in cmp.conversions:
         arena = [_bytes(c.tflite_bytes), _bytes(c.c_arena_bytes), _bytes(c.tflm_plan_bytes),
                  _bytes(c.tflm_total_bytes)]
@@ -35,7 +40,9 @@ def comparison_rows(cmp) -> list[list[str]]:
             continue
         for k, o in enumerate(c.outputs):
             rows.append([c.label if k == 0 else "", o.output, _db(o.sqnr_db), f"{o.rmse:.4g}",
-                         _pct(o.top1_agreement), _pct(o.accuracy),
+                         _pct(o.top1_agreement),
+                         ("-" if o.rmse_targets is None else f"{o.rmse_targets:.4g}") if reg
+                         else _pct(o.accuracy),
                          *(arena if k == 0 else [""] * 4), "ok"])
     return rows
 
@@ -48,9 +55,13 @@ def comparison_lines(cmp) -> list[str]:
     head = (f"int8 vs 16x8 (--compare-int16): {cmp.float_model} converted both ways in memory, "
             f"calibrated on {cmp.calibration}; mcuq's reference (tflm) vs the float model on "
             f"{cmp.samples} samples" + (f", labels {cmp.labels}" if cmp.labels else "") + ":")
-    out = [head, table(comparison_rows(cmp), HEADERS, "llrrrrrrrrl")]
+    headers = [("rmse_targets" if h == "accuracy" and _regression(cmp) else h) for h in HEADERS]
+    out = [head, table(comparison_rows(cmp), headers, "llrrrrrrrrl")]
     if cmp.float_accuracy is not None:
         out.append(f"  float model accuracy {_pct(cmp.float_accuracy)}")
+    if _regression(cmp):
+        out.append(f"  float model RMSE vs the targets {cmp.float_rmse_targets:.4g} "
+                   f"({cmp.labels}: non-integer labels are read as regression targets)")
     gains = cmp.sqnr_gain_db()
     if gains:
         a = cmp.by_activations
