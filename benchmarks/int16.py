@@ -13,8 +13,12 @@ converter, int8 and 16x8, on the same calibration samples (mcuq.int16_comparison
 - arena bytes: mcuq's C target arena (inputs/outputs inside) and TensorFlow Lite Micro's
   measured arena (the tflite-micro package, 64-bit host);
 - Cortex-M4 instructions of one inference of the standalone C target (mcuq.instructions:
-  unicorn counts every executed Thumb instruction of the arm-none-eabi-gcc build), on the first
-  held-out sample.
+  unicorn counts every executed Thumb instruction of the arm-none-eabi-gcc build) and of
+  TensorFlow Lite Micro with Arm's CMSIS-NN kernels (one MicroInterpreter::Invoke() of the
+  generated TFLM project's Cortex-M4 build, counted the same way; the prebuilt library in
+  ../shared/third_party/tflm, as benchmarks/firmware.py), on the same input (the TFLM
+  project's test vector 0: random integers); TFLite Micro's arena is the Cortex-M4 build's
+  own arena_used_bytes() when it runs there, else the tflite-micro package's (64-bit).
 
 A model the 16x8 converter refuses (an op without a 16-bit kernel) shows "refused" and the ops.
 
@@ -123,15 +127,29 @@ def _metric(case: dict, outs: list[np.ndarray], fouts: list[np.ndarray]) -> floa
     return float(np.sqrt(np.mean((pred - case["targets"]) ** 2)))
 
 
-def _instructions(fig, test: list[np.ndarray]) -> int | None:
+def _instructions(fig) -> int | None:
     from mcuq.instructions import count_instructions
+    from mcuq.vectors import random_inputs
 
     m = parse_model(fig._data, f"<{fig.label}>")
-    x = prepare_inputs(m, data=[a[:1] for a in test]).arrays
-    return count_instructions(fig._data, x)[0]
+    return count_instructions(fig._data, random_inputs(m, 1, 0))[0]  # TFLM's vector 0
 
 
-def measure(case: dict, count: bool) -> dict:
+def _cmsis_nn(fig, name: str, tflm) -> tuple[int | None, int | None, str | None]:
+    """(instructions of one Invoke(), arena_used_bytes() on Cortex-M4, error)."""
+    from firmware import cmsis_nn_cost
+
+    from mcuq.errors import McuqError
+    from mcuq.m4timing import Timing
+
+    try:
+        cost, arena = cmsis_nn_cost(fig._data, f"{name}_{fig.activations}", tflm, Timing())
+    except McuqError as e:
+        return None, None, e.message
+    return cost.instructions, arena, None
+
+
+def measure(case: dict, count: bool, tflm=None) -> dict:
     t0 = time.perf_counter()
     cmp = compare_int16(None, case["model"], _inputs(case["test"], case["labels"]),
                         measure_tflm=True, calibration=case["calib"] if len(case["calib"]) > 1
@@ -148,7 +166,13 @@ def measure(case: dict, count: bool) -> dict:
             "status": "ok", "metric": _metric(case, c._outputs, fouts),
             "sqnr_db": min(o.sqnr_db for o in c.outputs), "c_arena": c.c_arena_bytes,
             "tflm_arena": c.tflm_total_bytes, "tflite": c.tflite_bytes,
-            "instructions": _instructions(c, case["test"]) if count else None}
+            "instructions": _instructions(c) if count else None}
+        if tflm is not None:
+            short = case["name"].split()[0]
+            n, arena, err = _cmsis_nn(c, short, tflm)
+            row[c.activations].update(cmsis_nn=n, cmsis_nn_error=err)
+            if arena:
+                row[c.activations]["tflm_arena"] = arena
     row["seconds"] = time.perf_counter() - t0
     return row
 
@@ -173,9 +197,12 @@ def main(argv=None) -> int:
     p.add_argument("names", nargs="*", help="zoo names, diabetes, digits (default: all)")
     p.add_argument("--no-instructions", action="store_true",
                    help="skip the Cortex-M4 builds and instruction counts")
+    p.add_argument("--no-cmsis-nn", action="store_true",
+                   help="skip TensorFlow Lite Micro + CMSIS-NN on Cortex-M4")
     args = p.parse_args(argv)
     names = args.names or [*zoo.ZOO_NAMES, *REAL]
     count = not args.no_instructions
+    tflm = None
     if count:
         from mcuq.toolchain import missing_tools
 
@@ -183,12 +210,18 @@ def main(argv=None) -> int:
         if missing:
             print(f"Cortex-M4 instruction counts skipped: {', '.join(missing)} missing")
             count = False
+    if count and not args.no_cmsis_nn:
+        from firmware import tflm_anchor
+
+        tflm, why = tflm_anchor()
+        if tflm is None:
+            print(f"TFLite Micro + CMSIS-NN column skipped: {why}")
     start = time.perf_counter()
     rows = []
     for name in names:
         case = {"diabetes": diabetes_case, "digits": digits_case}.get(
             name, lambda n=name: zoo_case(n))()
-        r = measure(case, count)
+        r = measure(case, count, tflm)
         rows.append(r)
         print(f"  {r['name']}: {r['seconds']:.1f} s", file=sys.stderr)
     table_rows = []
@@ -205,10 +238,15 @@ def main(argv=None) -> int:
             _fmt_metric(r["kind"], a.get("metric")), _fmt_metric(r["kind"], b.get("metric")),
             "-" if a.get("sqnr_db") is None else f"{a['sqnr_db']:.1f}",
             "-" if b.get("sqnr_db") is None else f"{b['sqnr_db']:.1f}",
-            _pair(a, b, "c_arena"), _pair(a, b, "tflm_arena"), _pair(a, b, "instructions")])
+            _pair(a, b, "c_arena"), _pair(a, b, "tflm_arena"), _pair(a, b, "instructions"),
+            _pair(a, b, "cmsis_nn")])
+        for k, v in (("int8", a), ("16x8", b)):
+            if v.get("cmsis_nn_error"):
+                refused.append(f"{r['name']}: TFLite Micro + CMSIS-NN {k}: {v['cmsis_nn_error']}")
     print(table(table_rows, ["model", "metric", "float", "int8", "16x8", "SQNR int8 dB",
                              "SQNR 16x8 dB", "C arena B int8 -> 16x8", "TFLM arena B",
-                             "M4 instructions"], "llrrrrrlll"))
+                             "mcuq C M4 instructions", "TFLM+CMSIS-NN M4 instructions"],
+                "llrrrrrllll"))
     for line in refused:
         print(line)
     print(f"({time.perf_counter() - start:.0f} s; SQNR: the worst output against the float "
