@@ -6,7 +6,8 @@ samples (the verify inputs' float values, up to the converter's default 500, cho
 Each conversion runs on mcuq's reference (profile tflm: what TFLite Micro computes, bit-exact) over
 the same inputs, and its dequantized outputs are compared with the float model's: SQNR, RMSE, top-1
 agreement per output, accuracy of the first output with class labels (RMSE against the labels
-when they are regression targets: non-integer floats); plus its cost: .tflite
+when they are regression targets: non-integer values, or any labels of a model whose first output
+is one value per sample); plus its cost: .tflite
 bytes, mcuq's C target arena and the TFLite Micro-style planned arena (TFLite Micro's measured
 arena with measure_tflm=True).
 
@@ -114,9 +115,10 @@ def check_request(model: Model, float_model, data) -> None:
             "verify without --compare-int16")
 
 
-def regression_targets(labels) -> np.ndarray | None:
-    """The --labels file as float regression targets (N,) or (N, k) when it holds non-integer
-    values, else None (integer class labels: verify reads them as usual)."""
+def regression_targets(labels, model: Model | None = None) -> np.ndarray | None:
+    """The --labels file as regression targets (float64, (N,) or (N, k)) when it holds
+    non-integer values or `model`'s first output has one value per sample (no class to pick),
+    else None (class labels: verify reads them as usual)."""
     from .verification import _read_array_file
 
     y = _read_array_file(str(labels))
@@ -125,7 +127,12 @@ def regression_targets(labels) -> np.ndarray | None:
             return None
         y = next(iter(y.values()))
     y = np.asarray(y)
-    if not np.issubdtype(y.dtype, np.floating) or np.all(y == np.round(y)):
+    if not (np.issubdtype(y.dtype, np.floating) or np.issubdtype(y.dtype, np.integer)):
+        return None
+    single = model is not None and model.outputs and \
+        int(np.prod(model.output_tensors()[0].shape[1:], dtype=np.int64)) == 1
+    fractional = np.issubdtype(y.dtype, np.floating) and not np.all(y == np.round(y))
+    if not (single or fractional):
         return None
     if not np.all(np.isfinite(y)):
         raise InputError(f"{labels}: regression targets hold NaN or infinite values",

@@ -658,7 +658,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
 
         check_request(m, float_model, data)
         if labels is not None:
-            targets = regression_targets(labels)  # float targets: RMSE in the comparison only
+            targets = regression_targets(labels, m)  # RMSE in the comparison only
     elif calibration is not None:
         raise InputError("--calibration given without --compare-int16: verify calibrates "
                          "nothing else", "add --compare-int16, or leave --calibration out")

@@ -158,3 +158,29 @@ def test_compare_int16_usage_errors(int16_files, streaming_model, tmp_path):
     assert "keeps state between invocations" in r.output and "Traceback" not in r.output
     with pytest.raises(InputError, match="without --float"):  # the Python API, the same check
         mcuq.verify(str(d / "grid.tflite"), data=str(d / "x.npy"), compare_int16=True)
+
+
+def test_regression_targets_are_told_from_class_labels(tmp_path):
+    """Non-integer labels are targets; integer-valued ones are class labels unless the first
+    output has one value per sample (nothing to take the argmax of)."""
+    from mcuq.errors import InputError
+    from mcuq.int16_comparison import regression_targets
+    from mcuq.model import load_model
+    from mcuq.testing.builder import ModelBuilder
+
+    def one_output(size: int):
+        b = ModelBuilder()
+        x = b.input("x", (1, size), "INT8", scale=0.1, zero_point=0)
+        y = b.tensor("y", (1, size), "INT8", scale=0.1, zero_point=0)
+        b.op("RELU", [x], [y])
+        b.output(y)
+        return load_model(b.build())
+
+    np.save(tmp_path / "frac.npy", np.array([0.5, 1.25, 3.0]))
+    np.save(tmp_path / "ints.npy", np.array([1.0, 0.0, 3.0]))
+    assert regression_targets(tmp_path / "frac.npy", one_output(4)).tolist() == [0.5, 1.25, 3.0]
+    assert regression_targets(tmp_path / "ints.npy", one_output(4)) is None
+    assert regression_targets(tmp_path / "ints.npy", one_output(1)).dtype == np.float64
+    np.save(tmp_path / "nan.npy", np.array([0.5, np.nan]))
+    with pytest.raises(InputError, match="NaN or infinite"):
+        regression_targets(tmp_path / "nan.npy")

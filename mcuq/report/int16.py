@@ -61,7 +61,7 @@ def comparison_lines(cmp) -> list[str]:
         out.append(f"  float model accuracy {_pct(cmp.float_accuracy)}")
     if _regression(cmp):
         out.append(f"  float model RMSE vs the targets {cmp.float_rmse_targets:.4g} "
-                   f"({cmp.labels}: non-integer labels are read as regression targets)")
+                   f"({cmp.labels}: read as regression targets)")
     gains = cmp.sqnr_gain_db()
     if gains:
         a = cmp.by_activations
