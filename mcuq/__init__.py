@@ -43,7 +43,10 @@ def generate(model, out_dir, **options):
 
 
 def verify(model, **options):
-    """Compare runners with the int8 reference; returns a report (see mcuq.verification)."""
+    """Compare runners with the int8 reference; returns a report (see mcuq.verification).
+    compare_int16=True (with float_model and data; calibration= optional): the float model
+    converted to int8 and 16x8 side by side in `report.int16_comparison`
+    (mcuq.int16_comparison)."""
     from .verification import verify_model
 
     return verify_model(model, **options)
