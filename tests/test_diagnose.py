@@ -214,6 +214,24 @@ def test_cli_diagnose_json_and_text(cnn_files):
     r = CliRunner().invoke(main, args + ["--no-simulate"])
     assert r.exit_code == 0, r.output
     assert "ranking (most error added first):" in r.output and "1. " in r.output
+    # every op of the CNN has a 16x8 kernel: int16 is offered as an upper bound, with the
+    # command that measures it
+    assert "--activations int16" in r.output and "at most +48.2 dB" in r.output
+    assert "--compare-int16" in r.output
+
+
+def test_int16_remedy_only_where_every_op_has_a_16x8_kernel(zoo):
+    from mcuq.diagnosis.core import _ops_without_int16
+    from mcuq.model import load_model
+    from mcuq.testing.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.input("x", (1, 8), "INT8", scale=0.05, zero_point=0)
+    y = b.tensor("y", (1, 8), "INT8", scale=0.05, zero_point=0)
+    b.op("HARD_SWISH", [x], [y])
+    b.output(y)
+    assert _ops_without_int16(load_model(b.build())) == ["HARD_SWISH"]
+    assert _ops_without_int16(load_model(zoo["cnn"])) == []
 
 
 def test_cli_diagnose_errors(cnn_files, tmp_path):

@@ -703,17 +703,30 @@ def _remedies(m, graph, match, float_ops, inputs, base, layers, ranking, simulat
                     details=["use ReLU (or let the converter fuse ReLU6 into the previous op)"],
                     predicted={"score_db": lr.score_db}))
 
-    # 5. int16 activations, only if mcuq convert offers them
-    if top and _has_int16_activations():
+    # 5. int16 activations: only when every op of the model has a 16x8 kernel; the gain is an
+    #    upper bound (activation rounding only: weights stay int8), measured by --compare-int16
+    if top and _has_int16_activations() and not _ops_without_int16(m):
         lr = top[0]
         remedies.append(Remedy(
             kind="int16", layer=lr.layer, tensor=lr.tensor,
-            summary=(f"--activations int16: 256x finer activation steps (+48.2 dB rounding SQNR) "
-                     f"where '{lr.layer}' adds {_fmt_db(lr.score_db)} dB"),
+            summary=(f"--activations int16: 256x finer activation steps (at most +48.2 dB on "
+                     f"activation rounding; int8 weights keep their error) where '{lr.layer}' "
+                     f"adds {_fmt_db(lr.score_db)} dB"),
+            details=["measure what it buys on your data before you switch: mcuq verify MODEL "
+                     "--float FLOAT_MODEL --data DATA --compare-int16"],
+            predicted={"upper_bound_db": 48.2},
             command="mcuq convert FLOAT_MODEL --calibration CALIB --activations int16 -o OUT.tflite"))
     rank = {t: k for k, t in enumerate(ranking)}
     remedies.sort(key=lambda r: (rank.get(r.tensor, len(rank)), not r.simulated))
     return remedies
+
+
+def _ops_without_int16(m: Model) -> list[str]:
+    """The model's op types mcuq has no 16x8 (int16 activation) kernel for."""
+    from ..reference.registry import supported_ops_for
+
+    have = set(supported_ops_for("INT16"))
+    return sorted({op.opcode for op in m.operators} - have)
 
 
 def _has_int16_activations() -> bool:
