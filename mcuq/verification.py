@@ -565,7 +565,8 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
         m = OutputMetrics(t.label, k)
         if fouts is not None:
             f = fouts[k]
-            m.top1_agreement = metrics.top1_agreement(d, f)
+            if d[0].size > 1:  # one value per sample (a regression) has no arg-max class
+                m.top1_agreement = metrics.top1_agreement(d, f)
             m.sqnr_db = metrics.sqnr_db(f, d)
             m.cosine = metrics.cosine(f, d)
             m.rmse = metrics.rmse(f, d)

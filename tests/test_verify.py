@@ -401,6 +401,27 @@ def test_float_model_metrics(tmp_path):
     assert {"top1_agreement", "accuracy", "sqnr_db", "cosine", "rmse", "mae"} <= set(d)
 
 
+def test_one_value_output_has_no_top1_agreement(tmp_path):
+    """A regression output (one value per sample): arg-max agreement would be 100 % whatever
+    the values; it is left out (None, '-') and SQNR/RMSE stay."""
+    import keras
+
+    rng = np.random.default_rng(1)
+    inp = keras.Input((8,))
+    dense = keras.layers.Dense(1)
+    fmodel = keras.Model(inp, dense(inp))
+    W = rng.standard_normal((8, 1)).astype(np.float32)
+    bias = np.full(1, 0.05, np.float32)
+    dense.set_weights([W, bias])
+    fmodel.save(tmp_path / "r.keras")
+    x = rng.uniform(-1, 1, (100, 8)).astype(np.float32)
+    (tmp_path / "r.tflite").write_bytes(_quantized_dense(W, bias, x, x @ W + bias))
+    np.save(tmp_path / "x.npy", x)
+    (m,) = verify_model(str(tmp_path / "r.tflite"), data=str(tmp_path / "x.npy"),
+                        float_model=str(tmp_path / "r.keras"), runners=()).metrics
+    assert m.top1_agreement is None and m.sqnr_db > 25 and m.rmse > 0
+
+
 def test_float_metrics_of_a_converted_model(tmp_path):
     import keras
 
