@@ -194,6 +194,21 @@ def _signature(op: Operator, model: Model) -> str:
     return f"{first(op.inputs)}->{first(op.outputs)}"
 
 
+#: TFLite Micro's RuntimeShape stores at most 6 dimensions and copies a larger rank past its end
+#: (undefined behaviour): a FULLY_CONNECTED with a rank-8 input or bias gave wrong outputs in the
+#: tflite-micro package (benchmarks/fuzz.py --adversary, mutator explode_rank). Every op's
+#: tensors are held to it.
+TFLM_MAX_RANK = 6
+
+
+def _over_max_rank(op: Operator, model: Model):
+    """The first tensor of `op` whose rank is above TFLM_MAX_RANK, or None."""
+    for i in list(op.inputs) + list(op.outputs):
+        if i >= 0 and len(model.tensors[i].shape) > TFLM_MAX_RANK:
+            return model.tensors[i]
+    return None
+
+
 def prepare_ops(model: Model, profile=None) -> tuple[list, list[Refusal]]:
     """Prepare every op of `model`'s main subgraph (a `subgraph_view` for another one) in
     semantics `profile` (mcuq.reference.profiles; default tflm): ([(op, kernel, params)],
@@ -210,6 +225,14 @@ def prepare_ops(model: Model, profile=None) -> tuple[list, list[Refusal]]:
         if k is None:
             refusals.append(Refusal(op, op.opcode, "no reference kernel",
                                     f"mcuq implements: {', '.join(sorted(KERNELS))}"))
+            continue
+        deep = _over_max_rank(op, model)
+        if deep is not None:
+            refusals.append(Refusal(
+                op, f"{op.opcode} rank {len(deep.shape)}",
+                f"tensor '{deep.label}' has rank {len(deep.shape)}: TFLite Micro's RuntimeShape "
+                f"holds at most {TFLM_MAX_RANK} dimensions (a larger rank overruns it; measured: "
+                "wrong outputs)", "drop the size-1 dimensions (Reshape) and re-convert"))
             continue
         try:
             plan.append((op, k, k.prepare_op(op, model, profile)))

@@ -70,20 +70,6 @@ def _double_rescale(acc: np.ndarray, p: FullyConnectedParams) -> np.ndarray:
     return np.clip(out, p.act_min, p.act_max).astype(np.int8)
 
 
-#: TFLite Micro's RuntimeShape holds 6 dimensions; a FULLY_CONNECTED input of rank 8 (trailing
-#: 1s, accepted by the validator) was measured to give wrong outputs in the tflite-micro package
-#: (found by benchmarks/fuzz.py --adversary, mutator explode_rank); ranks 7 and below agree.
-MAX_INPUT_RANK = 7
-
-
-def check_input_rank(op, model, x) -> None:
-    """Refuse an input rank TFLite Micro's FULLY_CONNECTED does not compute reliably."""
-    if len(x.shape) > MAX_INPUT_RANK:
-        raise unsupported(op, model, f"input '{x.label}' has rank {len(x.shape)} (TFLite Micro's "
-                          f"FULLY_CONNECTED computes ranks up to {MAX_INPUT_RANK} correctly)",
-                          "reshape the input to 2-D before the layer and re-convert")
-
-
 @register("FULLY_CONNECTED")
 class FullyConnected:
     SIGNATURE = Signature(("input", "filter", "bias"), optional=("bias",), constant=("filter",))
@@ -96,7 +82,6 @@ class FullyConnected:
             if t.type_name != "INT8":
                 raise unsupported(op, model, f"tensor '{t.label}' is {t.type_name}",
                                   "convert with int8 activations and weights (mcuq convert)")
-        check_input_rank(op, model, x)
         if w.data is None:
             raise unsupported(op, model, "weights are not constant",
                               "mcuq supports FULLY_CONNECTED with constant weights only")

@@ -25,7 +25,6 @@ import numpy as np
 from .. import fixedpoint as fp
 from ..registry import register, unsupported
 from .conv import Padding, spatial_options, windows
-from .fully_connected import check_input_rank
 
 INT16_MIN, INT16_MAX = -32768, 32767
 #: MultiplyByQuantizedMultiplier(int64) assumes |acc| < 2^47 (common.h); mcuq refuses biases
@@ -162,7 +161,6 @@ class FullyConnected16:
         x, w, b = (model.op_inputs(op) + [None, None])[:3]
         (y,) = model.op_outputs(op)
         check_activation16(op, model, (x, y))
-        check_input_rank(op, model, x)
         if w is None or len(w.shape) != 2:
             raise unsupported(op, model, "weights are not a 2-D tensor", "re-convert the model")
         out_depth, accum = w.shape
