@@ -470,6 +470,73 @@ static inline void mcuq_dw_taps_px(const int8_t *const *tab, int32_t taps, int32
   *acc3 = a3;
 }
 
+#if MCUQ_RQ_ASM
+/* Mode 1 on Cortex-M4: every full block of 4 channels of one pixel in one loop (GCC keeps the
+ * block loop's pointers and the layer constants on the stack: about 30 instructions per block
+ * of bookkeeping, here 12): bias, the taps (3 per iteration, as mcuq_dw_taps_px), mcuq_rq4's
+ * requantization and packed clamp, one word store. Only without exotic channels and with a
+ * multiple of 3 taps. */
+typedef struct {
+  const int8_t *const *tab; /* 0: the pixel's tap pointers */
+  const int32_t *bias;      /* 4 */
+  const int32_t *rq;        /* 8 */
+  int8_t *out;              /* 12: the pixel's output, channel 0 */
+  int32_t full;             /* 16: channels in full blocks */
+  uint32_t cap4, lo4;       /* 20, 24 */
+  int32_t n3;               /* 28: taps / 3 */
+} mcuq_dw_px_ctx_t;
+
+static inline void mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx, const uint32_t *w) {
+  const int8_t *const *rq;
+  int32_t c = 0, a0, a1, a2, a3;
+  uint32_t m, h, s, t, v;
+#define MCUQ_DW_PX_TAP                                                                       \
+  "ldr %[v], [%[rq]], #4\n\t"                                                                \
+  "ldr %[v], [%[v], %[c]]\n\t"                                                               \
+  "ldrd %[s], %[t], [%[w]], #8\n\t"                                                          \
+  "sxtb16 %[h], %[v]\n\t"                                                                    \
+  "sxtb16 %[v], %[v], ror #8\n\t"                                                            \
+  "smlabb %[a0], %[h], %[s], %[a0]\n\t"                                                      \
+  "smlatt %[a2], %[h], %[s], %[a2]\n\t"                                                      \
+  "smlabb %[a1], %[v], %[t], %[a1]\n\t"                                                      \
+  "smlatt %[a3], %[v], %[t], %[a3]\n\t"
+  __asm__ volatile(
+      "1:\n\t"
+      "ldr %[t], [%[ctx], #4]\n\t"
+      "add %[t], %[t], %[c], lsl #2\n\t"
+      "ldrd %[a0], %[a1], [%[t]]\n\t"
+      "ldrd %[a2], %[a3], [%[t], #8]\n\t"
+      "ldr %[rq], [%[ctx]]\n\t"
+      "ldr %[m], [%[ctx], #28]\n\t"
+      "2:\n\t" MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP
+      "subs %[m], %[m], #1\n\t"
+      "bne 2b\n\t"
+      "ldr %[rq], [%[ctx], #8]\n\t"
+      "add %[v], %[c], %[c], lsl #1\n\t"
+      "add %[rq], %[rq], %[v], lsl #2\n\t"
+      MCUQ_RQ_ASM_ONE("a0", "0", "v")
+      MCUQ_RQ_ASM_ONE("a1", "12", "h") "orr %[v], %[v], %[h], lsl #8\n\t"
+      MCUQ_RQ_ASM_ONE("a2", "24", "h") "orr %[v], %[v], %[h], lsl #16\n\t"
+      MCUQ_RQ_ASM_ONE("a3", "36", "h") "orr %[v], %[v], %[h], lsl #24\n\t"
+      "ldrd %[m], %[h], [%[ctx], #20]\n\t"
+      "usub8 %[t], %[v], %[m]\n\t"
+      "sel %[v], %[m], %[v]\n\t"
+      "uadd8 %[v], %[v], %[h]\n\t"
+      "ldr %[t], [%[ctx], #12]\n\t"
+      "str %[v], [%[t], %[c]]\n\t"
+      "add %[c], %[c], #4\n\t"
+      "ldr %[t], [%[ctx], #16]\n\t"
+      "cmp %[c], %[t]\n\t"
+      "blt 1b\n\t"
+      : [rq] "=&r"(rq), [w] "+r"(w), [c] "+r"(c), [a0] "=&r"(a0), [a1] "=&r"(a1),
+        [a2] "=&r"(a2), [a3] "=&r"(a3), [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s),
+        [t] "=&r"(t), [v] "=&r"(v)
+      : [ctx] "r"(ctx)
+      : "cc", "memory");
+#undef MCUQ_DW_PX_TAP
+}
+#endif
+
 static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restrict input,
                               const int8_t *restrict weights, const int32_t *restrict bias,
                               int8_t *restrict output) {
@@ -486,6 +553,17 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
   const int8_t *const zp = (const int8_t *)zp_row;
   int exotic = 0; /* any channel the table cannot requantize */
   for (int32_t c = 0; c < ch; ++c) exotic |= rq_all[c * MCUQ_RQ_WORDS + 2] < 0;
+#if MCUQ_RQ_ASM
+  const int fast_blocks = !exotic && full > 0 && taps % 3 == 0;
+  mcuq_dw_px_ctx_t ctx;
+  ctx.tab = tab;
+  ctx.bias = bias;
+  ctx.rq = rq_all;
+  ctx.full = full;
+  ctx.cap4 = cap4;
+  ctx.lo4 = lo4;
+  ctx.n3 = taps / 3;
+#endif
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * ch;
     int8_t *out = output + b * p->out_h * p->out_w * ch;
@@ -515,6 +593,14 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
         }
         const uint32_t *w = w_all;
         const int32_t *rq = rq_all;
+#if MCUQ_RQ_ASM
+        if (fast_blocks) {
+          ctx.out = out;
+          mcuq_dw_px_blocks(&ctx, w);
+          w += (full >> 2) * 2 * taps;
+          rq += full * MCUQ_RQ_WORDS;
+        } else
+#endif
         for (int32_t c = 0; c < full; c += 4, w += 2 * taps, rq += 4 * MCUQ_RQ_WORDS) {
           int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
           mcuq_dw_taps_px(tab, taps, c, w, &a0, &a1, &a2, &a3);
@@ -666,6 +752,281 @@ static void mcuq_depthwise_rows(const mcuq_conv_params_t *p, const int8_t *restr
   }
 }
 
+/* -- mode 3: depth multiplier 1, a multiple of 4 channels, 3x3 filter, no dilation, stride_w 1
+ * or 2: blocks of 4 channels, each channel's rows unpacked to int16 planes.
+ * Per block, the input rows the taps read are unpacked into a ring of 3 rows x 4 planes (one
+ * per channel; row r of the padded image at slot r mod 3) of int16 (padding: the zero point),
+ * each plane row W = (out_w - 1) * stride_w + 3 slots plus 3 more (zero point). Two
+ * neighbouring output pixels of one channel per pass: with stride 1 the pair at column p
+ * reads A = (x[p], x[p + 1]) and B = (x[p + 2], x[p + 3]):
+ *   pixel p:     SMLAD(A, (w0, w1)) + SMLABT(B, (w1, w2))
+ *   pixel p + 1: SMLAD(B, (w1, w2)) + SMLATB(A, (w0, w1))
+ * with stride 2 it reads A, B and C = (x[p + 4], x[p + 5]):
+ *   pixel p:     SMLAD(A, (w0, w1)) + SMLABT(B, (w1, w2))
+ *   pixel p + 2: SMLAD(B, (w0, w1)) + SMLABT(C, (w1, w2))
+ * per filter row: 6 MACs in one row load (LDRD; stride 2: + LDR), one weight load (LDRD) and 4
+ * multiplies. The weights come as a per-channel table of MCUQ_DW3_WORDS words (conv.py:
+ * planar_table): folded bias, mcuq_rq's m, hi, e - 1 (negative: an exotic channel, computed
+ * with the generic requantization), cap | cap << 16, lo | lo << 16 (low bytes of act_max -
+ * act_min and act_min), then per filter row the int16 pairs (w0, w1), (w1, w2). */
+#define MCUQ_DW3_WORDS 12
+
+/* Ring row (4 planes, from slot x0 on) from n input pixels at s (channels c .. c + 3, in_c
+ * bytes apart), or the zero point z2 (both halves) where s is NULL (a row outside the image).
+ * Slots outside [x0, x0 + n) are never written: the ring starts all zero point. */
+MCUQ_NOINLINE static void mcuq_dw3_row(const int8_t *s, int32_t in_c, int32_t n, uint8_t *d,
+                                       int32_t plane, uint32_t z2) {
+  uint8_t *const end = d + 2 * n;
+  if (!s) {
+    for (; d < end; d += 2) {
+      memcpy(d, &z2, 2);
+      memcpy(d + plane, &z2, 2);
+      memcpy(d + 2 * plane, &z2, 2);
+      memcpy(d + 3 * plane, &z2, 2);
+    }
+    return;
+  }
+  for (; d + 2 < end; s += 2 * in_c, d += 4) {
+    const uint32_t x = mcuq_load4(s), y = mcuq_load4(s + in_c);
+    const uint32_t ex = mcuq_sxtb16(x), ey = mcuq_sxtb16(y);
+    const uint32_t ox = mcuq_sxtb16_ror8(x), oy = mcuq_sxtb16_ror8(y);
+    const uint32_t v0 = (ex & 0xffffu) | (ey << 16), v2 = (ex >> 16) | (ey & 0xffff0000u);
+    const uint32_t v1 = (ox & 0xffffu) | (oy << 16), v3 = (ox >> 16) | (oy & 0xffff0000u);
+    memcpy(d, &v0, 4);
+    memcpy(d + plane, &v1, 4);
+    memcpy(d + 2 * plane, &v2, 4);
+    memcpy(d + 3 * plane, &v3, 4);
+  }
+  if (d < end) {
+    const uint32_t x = mcuq_load4(s), ex = mcuq_sxtb16(x), ox = mcuq_sxtb16_ror8(x);
+    const uint32_t v2 = ex >> 16, v3 = ox >> 16;
+    memcpy(d, &ex, 2);
+    memcpy(d + plane, &ox, 2);
+    memcpy(d + 2 * plane, &v2, 2);
+    memcpy(d + 3 * plane, &v3, 2);
+  }
+}
+
+static inline uint32_t mcuq_dw3_load(const uint8_t *x) {
+  uint32_t v;
+  memcpy(&v, x, 4);
+  return v;
+}
+
+/* One output pixel: the table, or the generic requantization (exotic channel c). */
+static inline void mcuq_dw3_put(int8_t *out, int32_t acc, const int32_t *t, int32_t c,
+                                const mcuq_conv_params_t *p) {
+  if (t[3] < 0) {
+    *out = mcuq_conv_out(acc, p->multiplier[c], p->shift[c], p);
+  } else {
+    *out = mcuq_out_byte(mcuq_rq(acc, t + 1), p->act_max - p->act_min, p->act_min);
+  }
+}
+
+/* One output row of one channel in C (hosts; exotic channels): rows r0..r2 of its plane. */
+static void mcuq_dw3_line(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                          const int32_t *t, int32_t c, const mcuq_conv_params_t *p,
+                          int8_t *out) {
+  const int32_t ch = p->out_c, bias = t[0];
+  const uint32_t *k = (const uint32_t *)(const void *)(t + 6);
+  const uint32_t k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5];
+  const int32_t step = 2 * p->stride_w;
+  for (int32_t n = p->out_w; n > 0; n -= 2, out += 2 * ch, r0 += 2 * step, r1 += 2 * step,
+               r2 += 2 * step) {
+    const uint32_t A0 = mcuq_dw3_load(r0), A1 = mcuq_dw3_load(r1), A2 = mcuq_dw3_load(r2);
+    const uint32_t B0 = mcuq_dw3_load(r0 + 4), B1 = mcuq_dw3_load(r1 + 4),
+                   B2 = mcuq_dw3_load(r2 + 4);
+    int32_t a = mcuq_smlad(A0, k0, bias);
+    a = mcuq_smlabt(B0, k1, a);
+    a = mcuq_smlad(A1, k2, a);
+    a = mcuq_smlabt(B1, k3, a);
+    a = mcuq_smlad(A2, k4, a);
+    a = mcuq_smlabt(B2, k5, a);
+    mcuq_dw3_put(out, a, t, c, p);
+    if (n == 1) break;
+    int32_t b; /* the pair's second pixel */
+    if (step == 2) {
+      b = mcuq_smlatb(A0, k0, mcuq_smlad(B0, k1, bias));
+      b = mcuq_smlatb(A1, k2, mcuq_smlad(B1, k3, b));
+      b = mcuq_smlatb(A2, k4, mcuq_smlad(B2, k5, b));
+    } else {
+      b = mcuq_smlabt(mcuq_dw3_load(r0 + 8), k1, mcuq_smlad(B0, k0, bias));
+      b = mcuq_smlabt(mcuq_dw3_load(r1 + 8), k3, mcuq_smlad(B1, k2, b));
+      b = mcuq_smlabt(mcuq_dw3_load(r2 + 8), k5, mcuq_smlad(B2, k4, b));
+    }
+    mcuq_dw3_put(out + ch, b, t, c, p);
+  }
+}
+
+#if MCUQ_ASM
+/* The pairs of one output row of one channel on Cortex-M4 (GCC spills the weights, rows and
+ * table around the C loop): per pair 3 x (row LDRD (stride 2: + LDR), weight LDRD, 4
+ * multiplies), the table's requantization of both pixels (as mcuq_rq, either rounding:
+ * MCUQ_RQ_ASM_ADDEND), a packed clamp (USUB16 + SEL + UADD16) and two byte stores, pixel b
+ * first: with step 0 (a lone last pixel) b's byte is overwritten by a's. */
+#define MCUQ_DW3_RQ(ACC, DEST)                                                               \
+  MCUQ_RQ_ASM_ADDEND(ACC)                                                                    \
+  "smlal %[t], %[h], %[" ACC "], %[m]\n\t"                                                   \
+  "asr %[h], %[h], %[s]\n\t"                                                                 \
+  "usat %[" DEST "], #8, %[h]\n\t"
+#define MCUQ_DW3_END                                                                         \
+  "ldrd %[m], %[h], [%[tab], #4]\n\t"                                                        \
+  "ldr %[s], [%[tab], #12]\n\t"                                                              \
+  MCUQ_DW3_RQ("aa", "x")                                                                     \
+  "ldr %[h], [%[tab], #8]\n\t"                                                               \
+  MCUQ_DW3_RQ("ab", "h")                                                                     \
+  "pkhbt %[x], %[x], %[h], lsl #16\n\t"                                                      \
+  "ldrd %[m], %[h], [%[tab], #16]\n\t"                                                       \
+  "usub16 %[t], %[x], %[m]\n\t"                                                              \
+  "sel %[x], %[m], %[x]\n\t"                                                                 \
+  "uadd16 %[x], %[x], %[h]\n\t"                                                              \
+  "lsr %[t], %[x], #16\n\t"                                                                  \
+  "strb %[t], [%[out], %[step]]\n\t"                                                         \
+  "strb %[x], [%[out]]\n\t"                                                                  \
+  "add %[out], %[out], %[step], lsl #1\n\t"                                                  \
+  "subs %[n], %[n], #1\n\t"                                                                  \
+  "bne 1b\n\t"
+#define MCUQ_DW3_S1(R, OFF)                                                                  \
+  "ldrd %[s], %[t], [%[" R "]], #4\n\t"                                                      \
+  "ldrd %[m], %[h], [%[tab], #" OFF "]\n\t"                                                  \
+  "smlad %[aa], %[s], %[m], %[aa]\n\t"                                                       \
+  "smlabt %[aa], %[t], %[h], %[aa]\n\t"                                                      \
+  "smlad %[ab], %[t], %[h], %[ab]\n\t"                                                       \
+  "smlatb %[ab], %[s], %[m], %[ab]\n\t"
+#define MCUQ_DW3_S2(R, OFF)                                                                  \
+  "ldrd %[s], %[t], [%[" R "]], #8\n\t"                                                      \
+  "ldr %[x], [%[" R "]]\n\t"                                                                 \
+  "ldrd %[m], %[h], [%[tab], #" OFF "]\n\t"                                                  \
+  "smlad %[aa], %[s], %[m], %[aa]\n\t"                                                       \
+  "smlabt %[aa], %[t], %[h], %[aa]\n\t"                                                      \
+  "smlad %[ab], %[t], %[m], %[ab]\n\t"                                                       \
+  "smlabt %[ab], %[x], %[h], %[ab]\n\t"
+#define MCUQ_DW3_S1ONE(R, OFF)                                                               \
+  "ldrd %[s], %[t], [%[" R "]]\n\t"                                                           \
+  "ldrd %[m], %[h], [%[tab], #" OFF "]\n\t"                                                  \
+  "smlad %[aa], %[s], %[m], %[aa]\n\t"                                                       \
+  "smlabt %[aa], %[t], %[h], %[aa]\n\t"
+#define MCUQ_DW3_OPERANDS                                                                    \
+  : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [out] "+r"(out), [n] "+r"(n), [m] "=&r"(m), \
+    [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t), [x] "=&r"(x), [aa] "=&r"(aa), [ab] "=&r"(ab)    \
+  : [tab] "r"(tab), [step] "r"(step)                                                         \
+  : "cc", "memory"
+
+static inline void mcuq_dw3_pairs(const int32_t *tab, const uint8_t *r0, const uint8_t *r1,
+                                  const uint8_t *r2, int8_t *out, int32_t n, int32_t step,
+                                  int stride2) {
+  uint32_t m, h, s, t, x;
+  int32_t aa, ab;
+  if (stride2) {
+    __asm__ volatile("1:\n\t"
+                     "ldr %[aa], [%[tab]]\n\t"
+                     "mov %[ab], %[aa]\n\t"
+                     MCUQ_DW3_S2("r0", "24") MCUQ_DW3_S2("r1", "32") MCUQ_DW3_S2("r2", "40")
+                     MCUQ_DW3_END MCUQ_DW3_OPERANDS);
+  } else {
+    __asm__ volatile("1:\n\t"
+                     "ldr %[aa], [%[tab]]\n\t"
+                     "mov %[ab], %[aa]\n\t"
+                     MCUQ_DW3_S1("r0", "24") MCUQ_DW3_S1("r1", "32") MCUQ_DW3_S1("r2", "40")
+                     MCUQ_DW3_END MCUQ_DW3_OPERANDS);
+  }
+}
+
+/* One lone last pixel (odd out_w): 3 x (row LDRD, weight LDRD, SMLAD + SMLABT), requantized. */
+static inline void mcuq_dw3_one(const int32_t *tab, const uint8_t *r0, const uint8_t *r1,
+                                const uint8_t *r2, int8_t *out) {
+  uint32_t m, h, s, t, x;
+  int32_t aa;
+  __asm__ volatile("ldr %[aa], [%[tab]]\n\t"
+                   MCUQ_DW3_S1ONE("r0", "24") MCUQ_DW3_S1ONE("r1", "32")
+                   MCUQ_DW3_S1ONE("r2", "40")
+                   "ldrd %[m], %[h], [%[tab], #4]\n\t"
+                   "ldr %[s], [%[tab], #12]\n\t"
+                   MCUQ_DW3_RQ("aa", "x")
+                   "ldrd %[m], %[h], [%[tab], #16]\n\t"
+                   "usub16 %[t], %[x], %[m]\n\t"
+                   "sel %[x], %[m], %[x]\n\t"
+                   "uadd16 %[x], %[x], %[h]\n\t"
+                   "strb %[x], [%[out]]\n\t"
+                   : [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t), [x] "=&r"(x),
+                     [aa] "=&r"(aa)
+                   : [tab] "r"(tab), [r0] "r"(r0), [r1] "r"(r1), [r2] "r"(r2), [out] "r"(out)
+                   : "cc", "memory");
+}
+#undef MCUQ_DW3_OPERANDS
+#undef MCUQ_DW3_S1ONE
+#undef MCUQ_DW3_S1
+#undef MCUQ_DW3_S2
+#undef MCUQ_DW3_END
+#undef MCUQ_DW3_RQ
+#endif
+
+/* The 4 channels of a block on one output row: plane rows r0..r2 of channel c (the next
+ * channels' planes follow, `plane` bytes apart), outputs from out on (channel c, pixel 0). */
+MCUQ_NOINLINE static void mcuq_dw3_block_row(const mcuq_conv_params_t *p, const int32_t *tab,
+                                             const uint8_t *r0, const uint8_t *r1,
+                                             const uint8_t *r2, int32_t plane, int8_t *out,
+                                             int32_t c) {
+#if MCUQ_ASM
+  const int32_t ch = p->out_c, out_w = p->out_w, pairs = out_w >> 1;
+  const int stride2 = p->stride_w == 2;
+  const int32_t adv = pairs * 4 * p->stride_w;
+  for (int32_t j = 0; j < 4; ++j, r0 += plane, r1 += plane, r2 += plane, ++out,
+               tab += MCUQ_DW3_WORDS) {
+    if (tab[3] < 0) { /* exotic */
+      mcuq_dw3_line(r0, r1, r2, tab, c + j, p, out);
+      continue;
+    }
+    if (pairs) mcuq_dw3_pairs(tab, r0, r1, r2, out, pairs, ch, stride2);
+    if (out_w & 1) mcuq_dw3_one(tab, r0 + adv, r1 + adv, r2 + adv, out + 2 * pairs * ch);
+  }
+#else
+  for (int32_t j = 0; j < 4; ++j, r0 += plane, r1 += plane, r2 += plane, ++out,
+               tab += MCUQ_DW3_WORDS)
+    mcuq_dw3_line(r0, r1, r2, tab, c + j, p, out);
+#endif
+}
+
+static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *restrict input,
+                                  const int8_t *restrict table, int8_t *restrict output) {
+  const int32_t ch = p->out_c, out_h = p->out_h, out_w = p->out_w, sh = p->stride_h;
+  const int32_t width = (out_w - 1) * p->stride_w + 3;
+  const int32_t plane = ((width + 4) >> 1) * 4, row = 4 * plane;
+  uint32_t ring[MCUQ_DW_ROWS_BUF / 4];
+  uint8_t *const base = (uint8_t *)ring;
+  const uint32_t z2 = (uint32_t)(uint16_t)(int16_t)p->input_zero_point * 0x10001u;
+  for (int32_t i = 0; i < 3 * row / 4; ++i) ring[i] = z2;
+  /* the image's columns in the padded row: slots [x0, x0 + cols) */
+  const int32_t in_c = p->in_c, row_in = p->in_w * in_c, pad_w = p->pad_w;
+  const int32_t x0 = pad_w < width ? pad_w : width;
+  const int32_t cols = (pad_w + p->in_w < width ? pad_w + p->in_w : width) - x0;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *in_b = input + b * p->in_h * p->in_w * ch;
+    int8_t *out_b = output + b * out_h * out_w * ch;
+    for (int32_t c = 0; c < ch; c += 4) {
+      const int32_t *tab = (const int32_t *)(const void *)table + c * MCUQ_DW3_WORDS;
+      /* ring row r holds padded row r (input row r - pad_h) at slot r mod 3 */
+      int32_t built = 0, slot = 0;
+      for (int32_t oy = 0, top = 0; oy < out_h; ++oy, top += sh) {
+        if (built < top) { /* rows skipped by a stride larger than 3 */
+          slot = (slot + (top - built)) % 3;
+          built = top;
+        }
+        for (; built < top + 3; ++built, slot = slot == 2 ? 0 : slot + 1)
+        {
+          const int32_t iy = built - p->pad_h;
+          mcuq_dw3_row(iy >= 0 && iy < p->in_h ? in_b + iy * row_in + c : 0, in_c, cols,
+                       base + slot * row + 2 * x0, plane, z2);
+        }
+        const int32_t s1 = slot == 2 ? 0 : slot + 1, s2 = s1 == 2 ? 0 : s1 + 1;
+        const uint8_t *r0 = base + slot * row, *r1 = base + s1 * row, *r2 = base + s2 * row;
+        int8_t *out = out_b + oy * out_w * ch + c;
+        mcuq_dw3_block_row(p, tab, r0, r1, r2, plane, out, c);
+      }
+    }
+  }
+}
+
 /* Any depth multiplier, filter size and shift (mode 0). */
 MCUQ_NOINLINE static void mcuq_depthwise_generic(const mcuq_conv_params_t *p,
                                                  const int8_t *restrict input,
@@ -725,6 +1086,9 @@ void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict 
     mcuq_depthwise_px(p, input, weights, bias, output);
   } else if (p->mode == 2) {
     mcuq_depthwise_rows(p, input, weights, bias, output);
+  } else if (p->mode == 3) {
+    (void)bias; /* in the table */
+    mcuq_depthwise_planar(p, input, weights, output);
   } else {
     mcuq_depthwise_generic(p, input, weights, bias, output);
   }

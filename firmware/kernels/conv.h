@@ -45,7 +45,13 @@ typedef struct {
    *      zero point (at most MCUQ_DW_ROWS_MAX bytes), neighbouring taps paired for SMLAD.
    *   Both take filters of at most MCUQ_DW_TAPS_MAX taps and the weights unpacked to int16
    *   pairs (block_weights in mcuq/codegen/c_ops/conv.py).
-   * The fast paths (conv 1, 2; depthwise 1, 2) requantize with `rq` (mcuq_rq); the channels it
+   *   3: depth_multiplier 1, a multiple of 4 channels, 3x3 without dilation, stride_w 1 or 2,
+   *      output rows wide enough (conv.py: is_planar): block by block (4 channels), the
+   *      input rows unpacked into a ring of 3 rows x 4 int16 planes (at most
+   *      MCUQ_DW_ROWS_MAX bytes), two output pixels of one channel per pass sharing their
+   *      loads (SMLAD on neighbouring taps). Takes, instead of weights, bias and rq, one
+   *      table of 12 words per channel (conv.py: planar_table; bias argument unused).
+   * The fast paths (conv 1, 2; depthwise 1, 2, 3) requantize with mcuq_rq's table; the channels it
    * cannot express (`exotic`: shift >= -1, shifts below the folded offset's range) are
    * computed again afterwards by the generic path with multiplier/shift. */
   int32_t mode;

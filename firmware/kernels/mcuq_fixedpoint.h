@@ -102,6 +102,16 @@ static inline int32_t mcuq_smlabt(uint32_t a, uint32_t b, int32_t acc) {
 #endif
 }
 
+/* acc + hi(a) * lo(b) (SMLATB), wrapping. */
+static inline int32_t mcuq_smlatb(uint32_t a, uint32_t b, int32_t acc) {
+#if MCUQ_DSP
+  return __smlatb((int32_t)a, (int32_t)b, acc);
+#else
+  const int32_t p = (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b & 0xffffu);
+  return (int32_t)((uint32_t)acc + (uint32_t)p);
+#endif
+}
+
 static inline int32_t mcuq_smlatt(uint32_t a, uint32_t b, int32_t acc) {
 #if MCUQ_DSP
   return __smlatt((int32_t)a, (int32_t)b, acc);

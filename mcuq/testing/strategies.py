@@ -279,13 +279,15 @@ def _wrap_weights(draw, w: np.ndarray) -> np.ndarray:
 
 #: What each conv target aims at (the emitter's label in mcuq/codegen/c_ops/conv.py).
 CONV_TARGETS = ("any", "direct", "im2col", "first-layer", "grouped", "col-max", "shift", "wrap")
-DEPTHWISE_TARGETS = ("any", "fast", "x4", "multiplier", "taps", "channels", "rows", "shift",
-                     "wrap")
+DEPTHWISE_TARGETS = ("any", "fast", "planar", "x4", "multiplier", "taps", "channels", "rows",
+                     "shift", "wrap")
 
 
 def _quant_style_for(target: str):
     if target == "shift":
         return st.just("shift")
+    if target == "planar":  # exotic channels take mode 3's C line
+        return st.sampled_from(["typical", "edges", "near-one", "shift"])
     if target == "wrap":
         return st.sampled_from(["typical", "near-one"])
     return st.sampled_from(["typical", "typical", "edges", "near-one"])
@@ -384,6 +386,21 @@ def depthwise_models(draw, target: str = "any", batch_max: int = 2) -> bytes:
         mult = draw(st.sampled_from([1, 1, 2]))
     elif target == "fast":
         g, cin = draw(geometry(k_max=5)), draw(st.integers(1, 12))
+    elif target == "planar":  # 3x3, 4k channels, stride_w 1-2, wide rows: depthwise mode 3
+        from ..codegen.c_ops.conv import PLANAR_MIN_W, PLANAR_MIN_W_ROW
+
+        sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 2))
+        h = draw(st.sampled_from([1, 2, 3, 5, 8]))
+        ow = draw(st.integers(PLANAR_MIN_W, PLANAR_MIN_W_ROW + 3))
+        padding = draw(st.sampled_from(["SAME", "VALID"]))
+        w = ow * sw if padding == "SAME" else (ow - 1) * sw + 3
+        w += draw(st.integers(0, sw - 1))
+        if padding == "VALID" and h < 3:
+            padding = "SAME"
+        pad = compute_padding(padding, sh, sw, 1, 1, h, w, 3, 3)
+        g = dict(h=h, w=w, kh=3, kw=3, sh=sh, sw=sw, dh=1, dw=1, padding=padding,
+                 oh=pad.out_h, ow=pad.out_w)
+        cin = 4 * draw(st.integers(1, 3))
     else:  # any / shift
         g, cin, mult = draw(geometry()), draw(st.integers(1, 8)), draw(st.integers(1, 3))
     cout = cin * mult

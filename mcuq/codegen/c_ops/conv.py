@@ -44,12 +44,42 @@ def dw_ring_bytes(p) -> int:
     return rows * ((2 * width + 3) & ~3)
 
 
+def planar_ring_bytes(p) -> int:
+    """Stack bytes of depthwise mode 3's ring: 3 rows x 4 planes of int16, the padded width W
+    plus three slots, in words (conv.c: mcuq_depthwise_planar)."""
+    width = (p.output_shape[2] - 1) * p.stride_w + 3
+    return 3 * 4 * ((width + 4) >> 1) * 4
+
+
+#: Depthwise mode 3 pays per output row and block of 4 channels (unpacking the input rows,
+#: one pass per channel, a lone odd pixel) what mode 1 pays per pixel: it is taken from this
+#: many output columns on (measured on the zoo's 3x3 layers: at 4-5 columns mode 1 is
+#: cheaper), and on a single output row -- the in-place bands, which unpack all 3 input rows
+#: every call -- only from PLANAR_MIN_W_ROW.
+PLANAR_MIN_W = 6
+PLANAR_MIN_W_ROW = 12
+
+
+def is_planar(p) -> bool:
+    """Depthwise mode 3: multiplier 1, a multiple of 4 channels, a 3x3 filter without
+    dilation, stride_w 1 or 2, the ring within MCUQ_DW_ROWS_MAX, output rows wide enough
+    (PLANAR_MIN_W; PLANAR_MIN_W_ROW when there is one output row)."""
+    _, out_h, out_w, _ = p.output_shape
+    return (p.depthwise and p.depth_multiplier == 1 and p.weights.shape[1:3] == (3, 3)
+            and p.input_shape[3] % 4 == 0
+            and p.dilation_h == 1 and p.dilation_w == 1 and p.stride_w in (1, 2)
+            and out_w >= (PLANAR_MIN_W if out_h > 1 else PLANAR_MIN_W_ROW)
+            and planar_ring_bytes(p) <= DW_ROWS_MAX)
+
+
 def conv_mode(p) -> tuple[int, int]:
     """(kernel path, k_padded) for conv.h's mode field."""
     _, in_h, in_w, in_c = p.input_shape
     k_h, k_w = p.weights.shape[1], p.weights.shape[2]
     if p.depthwise:
         m = p.depth_multiplier
+        if is_planar(p):
+            return 3, 0
         if k_h * k_w > DW_TAPS_MAX:
             return 0, 0
         if m == 1 and in_c <= DW_CH_MAX:
@@ -103,7 +133,16 @@ def conv_paths(p) -> list[str]:
     fam = "depthwise" if p.depthwise else "conv"
     labels = []
     if p.depthwise:
-        if mode:
+        if mode == 3:
+            labels.append("depthwise/planar")
+            labels.append(f"depthwise/planar:stride-{p.stride_w}")
+            if out_w % 2:
+                labels.append("depthwise/planar:odd-width")
+            if border:
+                labels.append("depthwise/planar:padding")
+            if p.stride_h > 3:
+                labels.append("depthwise/planar:rows-skipped")
+        elif mode:
             kind = "fast" if mode == 1 else "multiplier-x4"
             labels.append(f"depthwise/{kind}")
             if mode == 1 and in_c % 4:
@@ -174,6 +213,27 @@ def _pair16(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
             | (hi.astype(np.int16).view(np.uint16).astype(np.uint32) << 16))
 
 
+#: Words per channel of depthwise mode 3's table (conv.c: MCUQ_DW3_WORDS).
+DW3_WORDS = 12
+
+
+def planar_table(weights: np.ndarray, bias: np.ndarray, rq: np.ndarray, act_min: int,
+                 act_max: int) -> np.ndarray:
+    """Depthwise mode 3's per-channel table (conv.c: MCUQ_DW3_WORDS words per channel): folded
+    bias, mcuq_rq's 3 words, (cap, cap) and (lo, lo) as halfwords (cap = act_max - act_min, lo
+    = act_min's byte), then per filter row the int16 pairs (w0, w1), (w1, w2). int32."""
+    w = weights[0].transpose(2, 0, 1)  # (C, 3, 3)
+    c = w.shape[0]
+    words = np.stack([_pair16(w[:, :, 0], w[:, :, 1]), _pair16(w[:, :, 1], w[:, :, 2])], axis=-1)
+    t = np.zeros((c, DW3_WORDS), np.uint32)
+    t[:, 0] = bias[:c].astype(np.int32).view(np.uint32)
+    t[:, 1:4] = rq.reshape(-1, 3)[:c].astype(np.int32).view(np.uint32)
+    t[:, 4] = (act_max - act_min) * 0x10001
+    t[:, 5] = (act_min & 0xFF) * 0x10001
+    t[:, 6:] = words.reshape(c, 6)
+    return t.view(np.int32).ravel()
+
+
 def block_weights(weights: np.ndarray, mode: int, dil_w: int) -> np.ndarray:
     """Depthwise 1HWC weights as the fast paths read them (conv.h, modes 1 and 2), unpacked to
     int16 pairs: per block of 4 channels (the last zero-padded) and per filter row, mode 2
@@ -222,7 +282,7 @@ def emit(ctx, op, p):
         "mode": mode, "k_padded": k_padded,
         "multiplier": mult, "shift": shift,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
-        if mode else "0",
+        if mode in (1, 2) else "0",
     })
     ctx.path(*conv_paths(p))
     k_taps = p.weights.shape[1] * p.weights.shape[2]
@@ -234,11 +294,18 @@ def emit(ctx, op, p):
     elif mode == 2:
         ctx.need("MCUQ_DW_TAPS_BUF", p.weights.shape[1])  # ring row pointers: one per k_h
         ctx.need("MCUQ_DW_ROWS_BUF", dw_ring_bytes(p))
+    elif mode == 3:
+        ctx.need("MCUQ_DW_ROWS_BUF", planar_ring_bytes(p))
     bias = folded_bias(p)
+    fn = "mcuq_depthwise_conv_s8" if p.depthwise else "mcuq_conv_s8"
+    if p.depthwise and mode == 3:
+        words = ctx.array("table", planar_table(p.weights, bias, rq, p.act_min, p.act_max),
+                          comment="per channel: bias, mcuq_rq, clamp, int16 weight pairs (conv.h)")
+        return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, (const int8_t *){words}, 0, "
+                f"{ctx.ptr(op.outputs[0], True)});"]
     if pad_to > 1:
         bias = np.concatenate([bias, np.zeros(-len(bias) % pad_to, np.int32)])
     bias = ctx.array("bias", bias, comment="bias + input_offset * sum(weights)")
-    fn = "mcuq_depthwise_conv_s8" if p.depthwise else "mcuq_conv_s8"
     if p.depthwise and mode:
         words = ctx.array("weights", block_weights(p.weights, mode, p.dilation_w),
                           comment="per 4 channels and filter row: int16 pairs (conv.h)")
