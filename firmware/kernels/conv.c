@@ -995,11 +995,16 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *res
   uint32_t ring[MCUQ_DW_ROWS_BUF / 4];
   uint8_t *const base = (uint8_t *)ring;
   const uint32_t z2 = (uint32_t)(uint16_t)(int16_t)p->input_zero_point * 0x10001u;
-  for (int32_t i = 0; i < 3 * row / 4; ++i) ring[i] = z2;
-  /* the image's columns in the padded row: slots [x0, x0 + cols) */
+  /* the image's columns in the padded row: slots [x0, x0 + cols), always written by
+   * mcuq_dw3_row; the others (padding, the 3 slots past W) hold the zero point from here on */
   const int32_t in_c = p->in_c, row_in = p->in_w * in_c, pad_w = p->pad_w;
   const int32_t x0 = pad_w < width ? pad_w : width;
   const int32_t cols = (pad_w + p->in_w < width ? pad_w + p->in_w : width) - x0;
+  for (int32_t r = 0; r < 12; ++r) {
+    uint8_t *d = base + r * plane;
+    for (int32_t x = 0; x < x0; ++x) memcpy(d + 2 * x, &z2, 2);
+    for (int32_t x = x0 + cols; x < plane / 2; ++x) memcpy(d + 2 * x, &z2, 2);
+  }
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * p->in_h * p->in_w * ch;
     int8_t *out_b = output + b * out_h * out_w * ch;
