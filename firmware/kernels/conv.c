@@ -551,8 +551,7 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
   const uint32_t zp4 = mcuq_rep4(p->input_zero_point);
   for (int32_t k = 0; k <= ch >> 2; ++k) zp_row[k] = zp4;
   const int8_t *const zp = (const int8_t *)zp_row;
-  int exotic = 0; /* any channel the table cannot requantize */
-  for (int32_t c = 0; c < ch; ++c) exotic |= rq_all[c * MCUQ_RQ_WORDS + 2] < 0;
+  const int exotic = p->n_exotic != 0; /* any channel the table cannot requantize */
 #if MCUQ_RQ_ASM
   const int fast_blocks = !exotic && full > 0 && taps % 3 == 0;
   mcuq_dw_px_ctx_t ctx;

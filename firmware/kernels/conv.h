@@ -59,8 +59,8 @@ typedef struct {
   const int32_t *multiplier; /* generic path / exotic channels: out_c entries (or NULL) */
   const int32_t *shift;      /* out_c entries (or NULL) */
   const int32_t *rq;         /* fast paths: MCUQ_RQ_WORDS per channel (blocks padded to 4) */
-  int32_t n_exotic;
-  const int32_t *exotic;     /* n_exotic output channels */
+  int32_t n_exotic;          /* how many channels `rq` cannot express (rq[2] < 0) */
+  const int32_t *exotic;     /* unused (NULL) */
 } mcuq_conv_params_t;
 
 /* bias: out_c entries (padded to a multiple of 4 for depthwise paths 1 and 2), already holding

@@ -279,7 +279,7 @@ def emit(ctx, op, p):
         "pad_h": p.padding.pad_h, "pad_w": p.padding.pad_w,
         "input_zero_point": -p.input_offset, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max,
-        "mode": mode, "k_padded": k_padded,
+        "mode": mode, "k_padded": k_padded, "n_exotic": int(np.count_nonzero(exotic)),
         "multiplier": mult, "shift": shift,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
         if mode in (1, 2) else "0",
