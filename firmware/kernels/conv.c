@@ -500,39 +500,52 @@ static inline void mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx, const uint32_t
   "smlatt %[a2], %[h], %[s], %[a2]\n\t"                                                      \
   "smlabb %[a1], %[v], %[t], %[a1]\n\t"                                                      \
   "smlatt %[a3], %[v], %[t], %[a3]\n\t"
-  __asm__ volatile(
-      "1:\n\t"
-      "ldr %[t], [%[ctx], #4]\n\t"
-      "add %[t], %[t], %[c], lsl #2\n\t"
-      "ldrd %[a0], %[a1], [%[t]]\n\t"
-      "ldrd %[a2], %[a3], [%[t], #8]\n\t"
-      "ldr %[rq], [%[ctx]]\n\t"
-      "ldr %[m], [%[ctx], #28]\n\t"
-      "2:\n\t" MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP
-      "subs %[m], %[m], #1\n\t"
-      "bne 2b\n\t"
-      "ldr %[rq], [%[ctx], #8]\n\t"
-      "add %[v], %[c], %[c], lsl #1\n\t"
-      "add %[rq], %[rq], %[v], lsl #2\n\t"
-      MCUQ_RQ_ASM_ONE("a0", "0", "v")
-      MCUQ_RQ_ASM_ONE("a1", "12", "h") "orr %[v], %[v], %[h], lsl #8\n\t"
-      MCUQ_RQ_ASM_ONE("a2", "24", "h") "orr %[v], %[v], %[h], lsl #16\n\t"
-      MCUQ_RQ_ASM_ONE("a3", "36", "h") "orr %[v], %[v], %[h], lsl #24\n\t"
-      "ldrd %[m], %[h], [%[ctx], #20]\n\t"
-      "usub8 %[t], %[v], %[m]\n\t"
-      "sel %[v], %[m], %[v]\n\t"
-      "uadd8 %[v], %[v], %[h]\n\t"
-      "ldr %[t], [%[ctx], #12]\n\t"
-      "str %[v], [%[t], %[c]]\n\t"
-      "add %[c], %[c], #4\n\t"
-      "ldr %[t], [%[ctx], #16]\n\t"
-      "cmp %[c], %[t]\n\t"
-      "blt 1b\n\t"
-      : [rq] "=&r"(rq), [w] "+r"(w), [c] "+r"(c), [a0] "=&r"(a0), [a1] "=&r"(a1),
-        [a2] "=&r"(a2), [a3] "=&r"(a3), [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s),
-        [t] "=&r"(t), [v] "=&r"(v)
-      : [ctx] "r"(ctx)
-      : "cc", "memory");
+#define MCUQ_DW_PX_HEAD                                                                      \
+  "1:\n\t"                                                                                   \
+  "ldr %[t], [%[ctx], #4]\n\t"                                                               \
+  "add %[t], %[t], %[c], lsl #2\n\t"                                                         \
+  "ldrd %[a0], %[a1], [%[t]]\n\t"                                                            \
+  "ldrd %[a2], %[a3], [%[t], #8]\n\t"                                                        \
+  "ldr %[rq], [%[ctx]]\n\t"
+#define MCUQ_DW_PX_END                                                                       \
+  "ldr %[rq], [%[ctx], #8]\n\t"                                                              \
+  "add %[v], %[c], %[c], lsl #1\n\t"                                                         \
+  "add %[rq], %[rq], %[v], lsl #2\n\t"                                                       \
+  MCUQ_RQ_ASM_ONE("a0", "0", "v")                                                            \
+  MCUQ_RQ_ASM_ONE("a1", "12", "h") "orr %[v], %[v], %[h], lsl #8\n\t"                        \
+  MCUQ_RQ_ASM_ONE("a2", "24", "h") "orr %[v], %[v], %[h], lsl #16\n\t"                       \
+  MCUQ_RQ_ASM_ONE("a3", "36", "h") "orr %[v], %[v], %[h], lsl #24\n\t"                       \
+  "ldrd %[m], %[h], [%[ctx], #20]\n\t"                                                       \
+  "usub8 %[t], %[v], %[m]\n\t"                                                               \
+  "sel %[v], %[m], %[v]\n\t"                                                                 \
+  "uadd8 %[v], %[v], %[h]\n\t"                                                               \
+  "ldr %[t], [%[ctx], #12]\n\t"                                                              \
+  "str %[v], [%[t], %[c]]\n\t"                                                               \
+  "add %[c], %[c], #4\n\t"                                                                   \
+  "ldr %[t], [%[ctx], #16]\n\t"                                                              \
+  "cmp %[c], %[t]\n\t"                                                                       \
+  "blt 1b\n\t"
+#define MCUQ_DW_PX_OPERANDS                                                                  \
+  : [rq] "=&r"(rq), [w] "+r"(w), [c] "+r"(c), [a0] "=&r"(a0), [a1] "=&r"(a1),               \
+    [a2] "=&r"(a2), [a3] "=&r"(a3), [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t), \
+    [v] "=&r"(v)                                                                             \
+  : [ctx] "r"(ctx)                                                                           \
+  : "cc", "memory"
+  if (ctx->n3 == 3) { /* 3x3 filters: the 9 taps unrolled */
+    __asm__ volatile(MCUQ_DW_PX_HEAD MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP
+                     MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP
+                     MCUQ_DW_PX_END MCUQ_DW_PX_OPERANDS);
+  } else {
+    __asm__ volatile(MCUQ_DW_PX_HEAD
+                     "ldr %[m], [%[ctx], #28]\n\t"
+                     "2:\n\t" MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP
+                     "subs %[m], %[m], #1\n\t"
+                     "bne 2b\n\t"
+                     MCUQ_DW_PX_END MCUQ_DW_PX_OPERANDS);
+  }
+#undef MCUQ_DW_PX_OPERANDS
+#undef MCUQ_DW_PX_END
+#undef MCUQ_DW_PX_HEAD
 #undef MCUQ_DW_PX_TAP
 }
 #endif
