@@ -764,6 +764,7 @@ static void mcuq_depthwise_rows(const mcuq_conv_params_t *p, const int8_t *restr
   }
 }
 
+#if MCUQ_DW_PLANAR_BUF > 4 /* a project with no mode-3 op (mcuq_buffers.h) leaves it out */
 /* -- mode 3: depth multiplier 1, a multiple of 4 channels, 3x3 filter, no dilation, stride_w 1
  * or 2: blocks of 4 channels, each channel's rows unpacked to int16 planes.
  * Per block, the input rows the taps read are unpacked into a ring of 3 rows x 4 planes (one
@@ -1004,7 +1005,7 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *res
   const int32_t ch = p->out_c, out_h = p->out_h, out_w = p->out_w, sh = p->stride_h;
   const int32_t width = (out_w - 1) * p->stride_w + 3;
   const int32_t plane = ((width + 4) >> 1) * 4, row = 4 * plane;
-  uint32_t ring[MCUQ_DW_ROWS_BUF / 4];
+  uint32_t ring[MCUQ_DW_PLANAR_BUF / 4];
   uint8_t *const base = (uint8_t *)ring;
   const uint32_t z2 = (uint32_t)(uint16_t)(int16_t)p->input_zero_point * 0x10001u;
   /* the image's columns in the padded row: slots [x0, x0 + cols), always written by
@@ -1043,6 +1044,8 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *res
     }
   }
 }
+
+#endif
 
 /* Any depth multiplier, filter size and shift (mode 0). */
 MCUQ_NOINLINE static void mcuq_depthwise_generic(const mcuq_conv_params_t *p,
@@ -1103,9 +1106,11 @@ void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict 
     mcuq_depthwise_px(p, input, weights, bias, output);
   } else if (p->mode == 2) {
     mcuq_depthwise_rows(p, input, weights, bias, output);
+#if MCUQ_DW_PLANAR_BUF > 4
   } else if (p->mode == 3) {
     (void)bias; /* in the table */
     mcuq_depthwise_planar(p, input, weights, output);
+#endif
   } else {
     mcuq_depthwise_generic(p, input, weights, bias, output);
   }

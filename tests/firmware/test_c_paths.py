@@ -295,4 +295,5 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     buffers = header_defines("mcuq_buffers.h")
     assert buffers == {"MCUQ_CONV_COL_BUF": conv.COL_MAX, "MCUQ_DW_TAPS_BUF": conv.DW_TAPS_MAX,
                        "MCUQ_DW_CH_BUF": conv.DW_CH_MAX, "MCUQ_DW_ROWS_BUF": conv.DW_ROWS_MAX,
+                       "MCUQ_DW_PLANAR_BUF": conv.DW_ROWS_MAX,
                        "MCUQ_FC_SCRATCH_BUF": fully_connected.SCRATCH_MAX}

@@ -32,7 +32,7 @@ COL_MAX = c_limit("conv.h", "MCUQ_CONV_COL_MAX")
 #: Depthwise fast-path limits: filter taps and bytes of the ring of unpacked rows (conv.h).
 DW_TAPS_MAX = c_limit("conv.h", "MCUQ_DW_TAPS_MAX")
 DW_CH_MAX = c_limit("conv.h", "MCUQ_DW_CH_MAX")
-DW_ROWS_MAX = c_limit("conv.h", "MCUQ_DW_ROWS_MAX")
+DW_ROWS_MAX = c_limit("conv.h", "MCUQ_DW_ROWS_MAX")  # also mode 3's ring (MCUQ_DW_PLANAR_BUF)
 
 
 def dw_ring_bytes(p) -> int:
@@ -295,7 +295,7 @@ def emit(ctx, op, p):
         ctx.need("MCUQ_DW_TAPS_BUF", p.weights.shape[1])  # ring row pointers: one per k_h
         ctx.need("MCUQ_DW_ROWS_BUF", dw_ring_bytes(p))
     elif mode == 3:
-        ctx.need("MCUQ_DW_ROWS_BUF", planar_ring_bytes(p))
+        ctx.need("MCUQ_DW_PLANAR_BUF", planar_ring_bytes(p))
     bias = folded_bias(p)
     fn = "mcuq_depthwise_conv_s8" if p.depthwise else "mcuq_conv_s8"
     if p.depthwise and mode == 3:
