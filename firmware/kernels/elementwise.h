@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define MCUQ_ELEMENTWISE_MAX_RANK 7
+#define MCUQ_ELEMENTWISE_MAX_RANK 6
 
 typedef struct {
   int32_t input1_offset, input2_offset; /* minus the input zero points */

@@ -75,7 +75,7 @@ def emit(ctx, op, p):
                                                    p.rounding).astype(np.int32),
                          comment="input 2 scaled, per int8 value")
         ctx.path(f"{op.opcode.lower()}/tables")
-    if len(extents) > MAX_RANK:  # cannot happen: prepare refuses rank > 7
+    if len(extents) > MAX_RANK:  # cannot happen: prepare refuses rank > 6
         raise ValueError(f"{op.describe()}: {len(extents)} broadcast dims > {MAX_RANK}")
     params = ctx.params("mcuq_elementwise_params_t", {
         "input1_offset": p.input1_offset, "input2_offset": p.input2_offset,

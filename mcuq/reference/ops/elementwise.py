@@ -22,10 +22,11 @@ import numpy as np
 from .. import fixedpoint as fp
 from ..registry import Signature, register, unsupported
 
-#: Highest rank accepted (also the C kernel's MCUQ_ELEMENTWISE_MAX_RANK). Measured on the
-#: tflite-micro package: every op is exact up to rank 7 (broadcast or not) and returns wrong
-#: bytes at rank 8, so rank 8 is refused rather than silently disagreeing.
-MAX_RANK = {"ADD": 7, "SUB": 7, "MUL": 7, "MAXIMUM": 7, "MINIMUM": 7}
+#: Highest rank accepted (also the C kernel's MCUQ_ELEMENTWISE_MAX_RANK): TFLite Micro's
+#: RuntimeShape holds 6 dimensions (registry.TFLM_MAX_RANK). Rank 7 measured exact on the
+#: tflite-micro package and rank 8 wrong, but a rank-7 shape already copies past RuntimeShape's
+#: end (undefined behaviour that happened to be harmless there), so 7 is refused as well.
+MAX_RANK = {"ADD": 6, "SUB": 6, "MUL": 6, "MAXIMUM": 6, "MINIMUM": 6}
 LEFT_SHIFT = 20  # int8 ADD/SUB
 
 
