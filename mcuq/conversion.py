@@ -171,8 +171,9 @@ def _info(t, name: str | None) -> TensorInfo:
 
 
 def build_converter(concrete_function, representative_dataset, io_type: str = "int8",
-                    per_channel: bool = True, activations: str = "int8"):
-    """The TFLiteConverter exactly as mcuq configures it (also used by the benchmark)."""
+                    per_channel: bool = True, activations: str = "int8", trackable_obj=None):
+    """The TFLiteConverter exactly as mcuq configures it (also used by the benchmark).
+    trackable_obj: the Keras model, given only for recurrent models (see _convert_recurrent)."""
     from .sources import import_tf
 
     tf = import_tf()
@@ -186,7 +187,8 @@ def build_converter(concrete_function, representative_dataset, io_type: str = "i
     quiet = _DropMessage("trackable_obj")
     absl.addFilter(quiet)
     try:
-        conv = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function])
+        conv = tf.lite.TFLiteConverter.from_concrete_functions(
+            [concrete_function], *([trackable_obj] if trackable_obj is not None else []))
     finally:
         absl.removeFilter(quiet)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -226,6 +228,8 @@ def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool,
     from tqdm import tqdm
 
     printed = printed if printed is not None else []
+    if src.recurrent_layers:
+        return _convert_recurrent(src, calib, io_type, per_channel, printed, activations)
 
     sinks: list = []
 
@@ -258,6 +262,61 @@ def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool,
         if line and not issubclass(w.category, DeprecationWarning) and line not in printed:
             printed.append(line)
     return bytes(data)
+
+
+def _convert_recurrent(src, calib, io_type: str, per_channel: bool, printed: list[str],
+                       activations: str) -> bytes:
+    """Recurrent Keras layers: TFLiteConverter fuses a tf_keras (Keras 2) LSTM into one
+    UNIDIRECTIONAL_SEQUENCE_LSTM only when given the model as its trackable object (it then
+    converts through a SavedModel), and crashes (SIGSEGV) on a Keras 3 LSTM or on the traced
+    function alone. So the conversion runs in a child process: a crash is an error naming the
+    layers (exit 3), not a dead mcuq."""
+    from .native import call_in_child
+
+    samples = [calib.sample(i) for i in range(calib.count)]
+    with tempfile.TemporaryDirectory(prefix="mcuq-recurrent-") as tmp:
+        path = src.source
+        if src.kind == "in-memory":  # the child loads it from a file
+            legacy = type(src.keras_model).__module__.startswith("tf_keras")
+            path = os.path.join(tmp, "model.h5" if legacy else "model.keras")
+            src.keras_model.save(path)
+        out = call_in_child("mcuq.conversion:_convert_recurrent_child", path, samples,
+                            io_type, per_channel, activations)
+    printed.extend(ln for ln in out.stdout.splitlines() if ln.strip())
+    if out.ok:
+        return out.value
+    if out.error is not None:
+        raise out.error
+    layers = ", ".join(src.recurrent_layers)
+    hint = ("Keras 3's LSTM/GRU do not convert to TFLite's fused ops: build the model with "
+            "tf_keras (Keras 2) and save it as .h5 (mcuq reads it with tf_keras), or unroll "
+            "the layer (unroll=True)")
+    if out.exception is not None:
+        err = _converter_error(src, RuntimeError(out.exception[1]), printed, activations)
+        raise UnsupportedModelError(f"{err.message} (recurrent layer(s) {layers})", hint)
+    raise UnsupportedModelError(
+        f"{src.source}: TFLiteConverter {out.describe()} converting the recurrent layer(s) "
+        f"{layers}", hint)
+
+
+def _convert_recurrent_child(path: str, samples: list, io_type: str, per_channel: bool,
+                             activations: str) -> bytes:
+    """The child side of _convert_recurrent: load, trace, convert with the trackable model."""
+    from .sources import load_model_source
+
+    src = load_model_source(path)
+    # tf_keras's LSTM fuses when the converter gets the model (through a SavedModel); Keras 3
+    # gets the traced function alone, as every other model (with the model it fails later)
+    legacy = type(src.keras_model).__module__.startswith("tf_keras")
+
+    def representative_dataset():
+        yield from samples
+
+    with quiet_native_output():
+        conv = build_converter(src.concrete_function(), representative_dataset, io_type,
+                               per_channel, activations,
+                               trackable_obj=src.keras_model if legacy else None)
+        return bytes(conv.convert())
 
 
 def convert_float(model: Any) -> bytes:
@@ -341,6 +400,11 @@ def layer_of(names: list[str], layer_names=frozenset()) -> str:
     return "?"
 
 
+#: ops whose integer kernels keep an int16 state tensor (op input index) beside int8
+#: activations: the LSTM's cell state
+INT16_STATE_OPS = {"UNIDIRECTIONAL_SEQUENCE_LSTM": 19}
+
+
 def integer_problems(model: Model, io_type: str = "int8",
                      activations: str = "int8") -> list[tuple[Any, str]]:
     """(operator, what is wrong) for every op that is not pure integer. With int16
@@ -371,6 +435,9 @@ def integer_problems(model: Model, io_type: str = "int8",
                     bad.append(f"{role} {k} '{t.name}' is {ty}")
                 elif ty == "INT8" or ty in _INDEX_TYPES:
                     continue
+                elif (ty == "INT16" and op.opcode in INT16_STATE_OPS and t.is_variable
+                      and role == "input" and k == INT16_STATE_OPS[op.opcode]):
+                    continue  # the integer LSTM's int16 cell state (int8 or 16x8)
                 elif ty == "INT16" and act == "INT16" and not t.is_constant:
                     if t.quant is not None and t.quant.scale.size and t.zero_point != 0:
                         bad.append(f"{role} {k} '{t.name}' is INT16 with zero point "

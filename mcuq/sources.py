@@ -673,6 +673,11 @@ class ModelSource:
     float_bytes: int | None
     _call: Callable = field(repr=False)  # (list of tf tensors) -> list of tf tensors
     provenance: Provenance | None = None
+    #: recurrent Keras layers ("'lstm' (LSTM)"): convert runs TFLiteConverter in a child
+    #: process for them (mcuq.conversion), since it can crash on them
+    recurrent_layers: tuple[str, ...] = ()
+    #: the Keras model object (the converter's trackable_obj for recurrent layers)
+    keras_model: Any = field(default=None, repr=False)
 
     def predict(self, xs: list[np.ndarray], chunk: int = 256) -> list[np.ndarray]:
         """Run the float model on arrays (B, *input_shape), one per input, in chunks."""
@@ -783,7 +788,15 @@ def _from_keras(m, source: str, kind: str, provenance: Provenance | None = None)
             arg = xs[0] if len(xs) == 1 else list(xs)
         return tf.nest.flatten(m(arg, training=False))
 
-    return ModelSource(source, kind, inputs, outputs, layer_names, float_bytes, call, provenance)
+    recurrent = tuple(f"'{layer.name}' ({type(layer).__name__})" for layer in _all_layers(m)
+                      if type(layer).__name__ in RECURRENT_LAYERS)
+    return ModelSource(source, kind, inputs, outputs, layer_names, float_bytes, call, provenance,
+                       recurrent_layers=recurrent, keras_model=m)
+
+
+#: Keras layer classes that TFLiteConverter turns into fused recurrent ops (or crashes on).
+RECURRENT_LAYERS = frozenset({"LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional",
+                              "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"})
 
 
 def _load_saved_model(path: Path, reason: str, facts: FileFacts) -> ModelSource:

@@ -43,6 +43,7 @@ OPTIONS_TABLE = {
     "SQUARED_DIFFERENCE": "SquaredDifferenceOptions", "L2_NORMALIZATION": "L2NormOptions",
     # resource variables and subgraphs
     "VAR_HANDLE": "VarHandleOptions", "CALL_ONCE": "CallOnceOptions",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
 }
 _ENUMS = {"padding": "Padding", "fused_activation_function": "ActivationFunctionType",
           "weights_format": "FullyConnectedOptionsWeightsFormat"}
@@ -85,10 +86,11 @@ class ModelBuilder:
     # -- tensors ---------------------------------------------------------------------------
     def tensor(self, name: str, shape: Sequence[int], dtype: str = "INT8", scale=None,
                zero_point=0, axis: int = 0, data: np.ndarray | None = None,
-               shape_signature: Sequence[int] | None = None) -> int:
+               shape_signature: Sequence[int] | None = None, variable: bool = False) -> int:
         s = self.s
         t = s.TensorT()
         t.name = name
+        t.isVariable = bool(variable)  # state kept across invocations (SVDF, LSTM)
         t.shape = list(int(d) for d in shape)
         if shape_signature is not None:  # -1 marks a dynamic dimension (e.g. the batch)
             t.shapeSignature = list(int(d) for d in shape_signature)
