@@ -132,7 +132,7 @@ class ModelBuilder:
 
     # -- operators -------------------------------------------------------------------------
     def op(self, opcode: str, inputs: Sequence[int], outputs: Sequence[int], version: int = 1,
-           **options: Any) -> int:
+           intermediates: Sequence[int] = (), **options: Any) -> int:
         s = self.s
         key = (opcode, version)
         if key not in self.opcodes:
@@ -141,6 +141,8 @@ class ModelBuilder:
         o.opcodeIndex = self.opcodes[key]
         o.inputs = [int(i) for i in inputs]
         o.outputs = [int(i) for i in outputs]
+        if intermediates:  # e.g. the integer LSTM's five (LiteRT reads them; TFLite Micro not)
+            o.intermediates = [int(i) for i in intermediates]
         table = OPTIONS_TABLE.get(opcode)
         if table is not None:
             obj = getattr(s, table + "T")()

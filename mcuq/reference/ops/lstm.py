@@ -14,7 +14,7 @@ cell clip becomes int16(clamp(double(clip) / double(s_cell))) when clip > 0.
 
 Eval, per time step (batch rows independent, states updated in place):
   gate_g = act_g(sat16(FC(x_t, W_g, b_g) + FC(h, R_g)))   act: LOGISTIC (forget, input,
-           output) or the option's TANH/LOGISTIC (cell gate), as TFLite Micro's int16
+           output) or TANH (cell gate: the option's activation), as TFLite Micro's int16
            LOGISTIC/TANH with the power-of-two input scale 2^-12 (multiplier 3, no shift)
   c = sat16(MUL(f, c) + MUL(i, g)), clipped to +-quantized clip if clip > 0
   h = MUL(TANH_{2^power}(c), o)      (the output gate uses h before this update)
@@ -55,6 +55,14 @@ GATES = (("forget", 2), ("input", 1), ("cell", 3), ("output", 4))
 HIDDEN, CELL = 18, 19
 GATE_SCALE = 2.0 ** -12  # Q3.12: the fully connected parts' output scale
 ACT_SCALE = 2.0 ** -15  # Q0.15: the gates' outputs
+
+#: Why the reference has no litert profile for the LSTM (measured, tests/test_lstm.py).
+LITERT_DIFFERENCE = (
+    "LiteRT's integer LSTM (TFLite's lstm_eval.cc) computes the gates' sigmoid and tanh in "
+    "gemmlowp fixed point, not with TFLite Micro's interpolated table (random LSTMs: up to 2 "
+    "LSB apart), and leaves tanh(cell) uncomputed for a cell state scale below 2^-15 (a Keras "
+    "LSTM whose cell stays under 0.5: saturated outputs); compare with tflm "
+    "(verify --runners reference,tflm,host,cortex-m4)")
 
 SIGNATURE = Signature(
     inputs=INPUTS,
@@ -180,9 +188,10 @@ def _prepare(op, model) -> LstmParams:
                           "the model file is inconsistent; re-convert it")
     bias_type = "INT64" if act == "INT16" else "INT32"
     act_fn = opts.get("fused_activation_function", "TANH")
-    if act_fn not in ("TANH", "SIGMOID"):
+    if act_fn != "TANH":  # the file format has no SIGMOID; TFLite Micro asserts on others
         raise unsupported(op, model, f"cell gate activation {act_fn}",
-                          "TFLite Micro's LSTM computes TANH or SIGMOID cell gates only")
+                          "TFLite Micro's LSTM computes TANH cell gates only (Keras LSTM's "
+                          "default activation='tanh')")
     clip = float(np.float32(opts.get("cell_clip", 0.0)))
     if clip < 0:
         raise unsupported(op, model, f"cell_clip {clip:g} < 0",
@@ -226,7 +235,7 @@ def _prepare(op, model) -> LstmParams:
         int16_activations=act == "INT16", time_major=time_major, batch=batch, steps=steps,
         n_input=n_input, n_state=n_state, input_offset=-x.zero_point,
         hidden_offset=-hidden.zero_point, hidden_zero_point=hidden.zero_point,
-        hidden_min=lo, hidden_max=hi, gates=tuple(gates), cell_gate_tanh=act_fn == "TANH",
+        hidden_min=lo, hidden_max=hi, gates=tuple(gates), cell_gate_tanh=True,
         cell_scale_power=power, cell_clip=qclip,
         forget_mul=fp.quantize_multiplier(ACT_SCALE * s_c / s_c),
         input_mul=fp.quantize_multiplier(ACT_SCALE * ACT_SCALE / s_c),
@@ -342,9 +351,7 @@ class UnidirectionalSequenceLstm:
                               "rounding: verify/generate with --rounding double")
         if profile is not None and getattr(profile, "name", "tflm") != "tflm":
             raise unsupported(op, model, f"UNIDIRECTIONAL_SEQUENCE_LSTM in the {profile.name} "
-                              "profile", "LiteRT's integer LSTM computes its gates with "
-                              "gemmlowp's fixed-point sigmoid/tanh, not TFLite Micro's table: "
-                              "compare with tflm (verify --runners tflm,host,cortex-m4)")
+                              "profile", LITERT_DIFFERENCE)
         return _prepare(op, model)
 
     @staticmethod
