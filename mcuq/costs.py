@@ -8,7 +8,8 @@ from the tflite-micro package (mcuq.tflm_arena), optional with `measure_tflm=Fal
 MACs count the multiply-accumulates of CONV_2D (out elements × KH·KW·Cin), DEPTHWISE_CONV_2D
 (out elements × KH·KW), FULLY_CONNECTED (out elements × input depth), TRANSPOSE_CONV (input
 elements × KH·KW·Cout: every input pixel meets every tap of every output channel) and
-BATCH_MATMUL (out elements × the shared depth); every other op counts 0.
+BATCH_MATMUL (out elements × the shared depth) and UNIDIRECTIONAL_SEQUENCE_LSTM (out elements ×
+4 gates × (input features + units): its eight matrix products per step); every other op counts 0.
 
 Each op also carries `support`: whether mcuq's reference (its prepare step on this op, as
 typed and configured here: the verdict `verify` gives), mcuq's C target and TensorFlow Lite
@@ -136,6 +137,8 @@ def op_macs(model: Model, op) -> int:
         return out_elems * w[1]
     if op.opcode == "TRANSPOSE_CONV" and len(w) == 4 and len(ins) > 2 and ins[2] is not None:
         return ins[2].size * w[0] * w[1] * w[2]
+    if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM" and len(w) == 2:
+        return out_elems * 4 * (w[1] + outs[0].shape[-1])
     if op.opcode == "BATCH_MATMUL" and ins[0] is not None and len(ins[0].shape) >= 2:
         adj_x = bool(op.options.get("adj_x", False))
         return out_elems * ins[0].shape[-2 if adj_x else -1]

@@ -320,7 +320,8 @@ def tflm_scratch_bytes(model: Model, op) -> int:
     (RequestScratchBufferInArena) for `op`, live only while the op runs; 0 for most ops.
       TRANSPOSE_CONV int8: an int32 accumulator per output element (transpose_conv.cc);
       SUM / MEAN int8: an int32 sum per output element (reduce_common.cc);
-      REDUCE_MAX: an int per input dimension and an int per axis (reduce_common.cc)."""
+      REDUCE_MAX: an int per input dimension and an int per axis (reduce_common.cc);
+      UNIDIRECTIONAL_SEQUENCE_LSTM: four cell-state-sized buffers (lstm_eval_common.cc)."""
     if not op.outputs or not op.inputs or op.inputs[0] < 0:
         return 0
     x, y = model.tensors[op.inputs[0]], model.tensors[op.outputs[0]]
@@ -329,6 +330,9 @@ def tflm_scratch_bytes(model: Model, op) -> int:
         return 4 * y.size
     if op.opcode in ("SUM", "MEAN") and x.type_name in ("INT8", "INT16"):
         return 4 * y.size
+    if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM" and len(op.inputs) > 19 and \
+            op.inputs[19] >= 0:  # four buffers of batch x units cell-state values
+        return 4 * align(model.tensors[op.inputs[19]].nbytes, TFLM_ALIGNMENT)
     if op.opcode == "REDUCE_MAX" and len(op.inputs) > 1 and op.inputs[1] >= 0:
         return 4 * len(x.shape) + 4 * model.tensors[op.inputs[1]].size
     return 0

@@ -506,6 +506,30 @@ def _const_ints(t) -> np.ndarray | None:
     return np.asarray(t.data).astype(np.int64).reshape(-1)
 
 
+def _lstm_shape(op: "Operator", ins: list, g: _Graph) -> tuple:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM (lstm_eval_common.cc ValidateTensorSize): input (B, T, I)
+    or time major (T, B, I); input -> gate weights (S, I), recurrent weights (S, S), biases
+    (S,), each state B x S elements; output (B, T, S) / (T, B, S)."""
+    x, h, c = ins[0], ins[18], ins[19]
+    g.need(op, x, 3, "input")
+    g.need(op, h, 2, "output_state")
+    units = h.shape[1]
+    batch = x.shape[1] if op.options.get("time_major") else x.shape[0]
+    for k, t in enumerate(ins[1:16], start=1):
+        if t is None or 9 <= k <= 11:  # omitted, or peephole (the prepare step refuses it)
+            continue
+        want = (units, x.shape[2]) if k <= 4 else (units, units) if k <= 8 else (units,)
+        if tuple(t.shape) != want:
+            raise g.op_fail(op, f"input {k} {g.tname(t)} has shape {list(t.shape)}, the LSTM's "
+                                f"{units} units and {x.shape[2]} input features need "
+                                f"{list(want)}")
+    for t, what in ((h, "output_state"), (c, "cell_state")):
+        if t.size != batch * units:
+            raise g.op_fail(op, f"{what} {g.tname(t)} has {t.size} elements for batch {batch} "
+                                f"x {units} units")
+    return (x.shape[0], x.shape[1], units)
+
+
 def infer_shape(op: "Operator", ins: list, y: "Tensor", g: _Graph):
     """The output shape op's inputs imply (a tuple), only its element count (an int), or None
     where the shape depends on what the op's prepare step refuses anyway (unsupported options,
@@ -525,6 +549,8 @@ def infer_shape(op: "Operator", ins: list, y: "Tensor", g: _Graph):
         except ValueError:
             raise g.op_fail(op, f"input shapes {list(ins[0].shape)} and {list(ins[1].shape)} "
                                 "do not broadcast") from None
+    if code == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        return _lstm_shape(op, ins, g)
     if code == "FULLY_CONNECTED":
         w, b = ins[1], (ins[2] if len(ins) > 2 else None)
         g.need(op, w, 2, "weights")

@@ -159,6 +159,10 @@ def c_plan(model: Model, params_of=None, external=frozenset(), effort: int = 1,
         params_of = Interpreter(model).params
     options = [c for c in inplace_options(model, params_of) if c.op not in no_inplace] \
         if inplace else []
+    # variable tensors (SVDF/LSTM state) persist across invocations in their own static
+    # buffers (cmodel.assign_storage), never in the arena
+    external = frozenset(external) | {t.index for t in model.tensors
+                                      if t.is_variable and t.data is None}
     plan = plan_arena(model, external=external, inplace=options, effort=effort)
     if effort > 0:
         check_reads(model, plan)
