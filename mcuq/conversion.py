@@ -293,7 +293,9 @@ def _convert_recurrent(src, calib, io_type: str, per_channel: bool, printed: lis
             "the layer (unroll=True)")
     if out.exception is not None:
         err = _converter_error(src, RuntimeError(out.exception[1]), printed, activations)
-        raise UnsupportedModelError(f"{err.message} (recurrent layer(s) {layers})", hint)
+        legacy = type(src.keras_model).__module__.startswith("tf_keras")
+        raise UnsupportedModelError(f"{err.message} (recurrent layer(s) {layers})",
+                                    err.hint if legacy else hint)
     raise UnsupportedModelError(
         f"{src.source}: TFLiteConverter {out.describe()} converting the recurrent layer(s) "
         f"{layers}", hint)

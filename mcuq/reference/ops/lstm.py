@@ -220,6 +220,10 @@ def _prepare(op, model) -> LstmParams:
         # CreateGateParams: QuantizeMultiplier(double(s_in) * double(s_w) / double(2^-12))
         mi, si = fp.quantize_multiplier(s_x * _scale(w) / GATE_SCALE)
         mr, sr = fp.quantize_multiplier(s_h * _scale(r) / GATE_SCALE)
+        if act == "INT16" and max(si, sr) > 14:
+            raise unsupported(op, model, f"{name} gate multiplier shift {max(si, sr)} > 14",
+                              "TFLite Micro's 64-bit requantization takes shifts up to 14; "
+                              "check the tensors' scales")
         gates.append(GateParams(name, w.data.astype(np.int8), b.data.copy(), mi, si,
                                 r.data.astype(np.int8), mr, sr))
     ok, power = checked_log2(s_c)
