@@ -36,6 +36,7 @@ import numpy as np
 
 from .. import fixedpoint as fp
 from ..registry import Signature, register, unsupported
+from .linear16 import mbqm64
 from .sigmoid_tanh16 import SigmoidTanh16Params, checked_log2, sigmoid_tanh16
 
 INPUTS = ("input",
@@ -255,7 +256,7 @@ def _fc(x: np.ndarray, offset: int, w: np.ndarray, bias, mult: int, shift: int,
     if bias is not None:
         acc = acc + bias.astype(np.int64)
     if wide:
-        out = multiply_by_quantized_multiplier64(acc, mult, shift)
+        out = mbqm64(acc, mult, shift)
     else:
         out = fp.multiply_by_quantized_multiplier(fp.wrap_int32(acc), mult, shift)
     return np.clip(out, -32768, 32767)
@@ -264,18 +265,6 @@ def _fc(x: np.ndarray, offset: int, w: np.ndarray, bias, mult: int, shift: int,
 def exact_dot(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """x (N, D) int64 . w (S, D)^T in exact int64."""
     return np.einsum("nd,sd->ns", x, w.astype(np.int64), dtype=np.int64)
-
-
-def multiply_by_quantized_multiplier64(x: np.ndarray, mult: int, shift: int) -> np.ndarray:
-    """TFLite's MultiplyByQuantizedMultiplier(int64_t x, int32_t multiplier, int shift)
-    (double rounding build): reduced_multiplier = (multiplier + 2^15) >> 16 (int32 < 2^15),
-    total_shift = 15 - shift, result = (x * reduced + 2^(total_shift - 1)) >> total_shift,
-    as int32 (the int64 product cannot overflow for int16 x int8 accumulators)."""
-    reduced = (int(mult) + (1 << 15)) >> 16 if mult < 0x7FFF0000 else 0x7FFF
-    total = 15 - int(shift)
-    x = np.asarray(x, np.int64)
-    r = (x * np.int64(reduced) + (np.int64(1) << np.int64(total - 1))) >> np.int64(total)
-    return fp.wrap_int32(r)
 
 
 def _mul(a: np.ndarray, b: np.ndarray, mult_shift: tuple[int, int], offset: int, lo: int,
