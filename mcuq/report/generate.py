@@ -73,7 +73,8 @@ def print_generate(result, as_json: bool = False) -> None:
                  if result.target == "tflm" else
                  "static buffers outside the arena; mcuq_<name>_reset() starts a sequence")
         rows.append(["state", d["state_bytes"],
-                     f"{d['resource_variables']} resource variable(s), persistent across "
+                     f"{d['resource_variables']} state buffer(s) (resource variables, variable "
+                     "tensors such as an LSTM's hidden and cell states), persistent across "
                      f"invocations: {where}".replace("<name>", result.name)])
     if comp:
         rows.append(["decoded RAM", comp["decoded_ram_bytes"],
