@@ -44,6 +44,7 @@ OPTIONS_TABLE = {
     # resource variables and subgraphs
     "VAR_HANDLE": "VarHandleOptions", "CALL_ONCE": "CallOnceOptions",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+    "SVDF": "SVDFOptions",
 }
 _ENUMS = {"padding": "Padding", "fused_activation_function": "ActivationFunctionType",
           "weights_format": "FullyConnectedOptionsWeightsFormat"}
