@@ -266,7 +266,7 @@ ZERO_POINT_RANGE = {"INT8": (-128, 127), "UINT8": (0, 255), "INT16": (-32768, 32
 #: Ops whose arithmetic reads the scale and zero point of their integer tensors.
 NEEDS_QUANT = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D",
                "MAX_POOL_2D", "MEAN", "ADD", "SUB", "MUL", "SOFTMAX", "LOGISTIC", "TANH",
-               "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"}
+               "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SVDF"}
 _QUANTIZED_TYPES = ("INT8", "UINT8", "INT16")
 
 
@@ -634,7 +634,38 @@ def infer_shape(op: "Operator", ins: list, y: "Tensor", g: _Graph):
         if perm is None or sorted(perm.tolist()) != list(range(rank)):
             return None
         return tuple(x.shape[int(p)] for p in perm)
+    if code == "SVDF":
+        return _svdf_shape(op, ins, y, g)
     return None  # STRIDED_SLICE: its prepare step resolves and checks the slice
+
+
+def _svdf_shape(op: "Operator", ins: list, y: "Tensor", g: _Graph):
+    """TFLite Micro's PrepareSvdf: input [batch, input_size], weights_feature [filters,
+    input_size], weights_time [filters, memory], bias [filters / rank], activation state
+    [batch, memory * filters] (a variable tensor) -> output [batch, filters / rank]."""
+    x, wf, wt, b, state = (list(ins) + [None] * 5)[:5]
+    rank = op.options.get("rank")
+    if not isinstance(rank, int) or rank < 1:
+        raise g.op_fail(op, f"SVDF rank {rank!r} (its options must give a positive rank)")
+    for t, role in ((x, "input"), (wf, "weights_feature"), (wt, "weights_time"),
+                    (state, "activation state"), (y, "output")):
+        g.need(op, t, 2, role)
+    batch, depth = x.shape
+    filters, memory = wt.shape
+    if tuple(wf.shape) != (filters, depth):
+        raise g.op_fail(op, f"weights_feature {g.tname(wf)} has shape {list(wf.shape)}, the "
+                            f"input and weights_time give [{filters}, {depth}]")
+    if filters % rank:
+        raise g.op_fail(op, f"{filters} filters are not a multiple of rank {rank}")
+    if tuple(state.shape) != (batch, memory * filters):
+        raise g.op_fail(op, f"activation state {g.tname(state)} has shape {list(state.shape)}, "
+                            f"SVDF needs [{batch}, {memory * filters}] (batch, memory x filters)")
+    if not state.is_variable:
+        raise g.op_fail(op, f"activation state {g.tname(state)} is not a variable tensor "
+                            "(SVDF keeps its memory there between invocations)")
+    if b is not None and b.size != filters // rank:
+        raise g.op_fail(op, f"bias {g.tname(b)} has {b.size} values for {filters // rank} units")
+    return (batch, filters // rank)
 
 
 def work(model: "Model") -> int:

@@ -403,12 +403,13 @@ def test_inspect_reports_the_c_arena_when_a_reshape_aliases_the_input(tmp_path):
 
 # -- cause 10: refusals name everything ----------------------------------------------------
 
-def _svdf_and_int16() -> bytes:
+def _elu_and_int16() -> bytes:
+    # (SVDF x7 before issue 11's SVDF kernel; ELU has no mcuq kernel)
     b = ModelBuilder()
     prev = b.input("x", (1, 8), scale=0.1, zero_point=0)
     for k in range(7):
-        y = b.tensor(f"svdf{k}", (1, 8), scale=0.1, zero_point=0)
-        b.op("SVDF", [prev], [y])
+        y = b.tensor(f"elu{k}", (1, 8), scale=0.1, zero_point=0)
+        b.op("ELU", [prev], [y])
         prev = y
     for k in range(2):  # (int16 QUANTIZE runs since issue 11; int16 HARD_SWISH does not)
         a = b.tensor(f"a{k}", (1, 8), "INT16", scale=0.1, zero_point=0)
@@ -423,13 +424,13 @@ def _svdf_and_int16() -> bytes:
 
 
 def test_every_unsupported_op_kind_is_listed_at_once(tmp_path):
-    """Before: refused for the first op only (here the int16 QUANTIZE was named, not SVDF)."""
-    p = write(tmp_path, _svdf_and_int16())
+    """Before: refused for the first op only (here the int16 QUANTIZE was named, not ELU)."""
+    p = write(tmp_path, _elu_and_int16())
     res = run_cli(["verify", p, "--runners", "reference"])
-    assert_clean_error(res, 3, "SVDF x7", "HARD_SWISH int16->int16 x2", "9 of 13 ops")
+    assert_clean_error(res, 3, "ELU x7", "HARD_SWISH int16->int16 x2", "9 of 13 ops")
     assert "QUANTIZE" not in res.output.split("(first:")[0]
     shown = run_cli(["inspect", p, "--no-tflm"])
-    assert shown.exit_code == 0 and "SVDF x7" in shown.output
+    assert shown.exit_code == 0 and "ELU x7" in shown.output
     assert "HARD_SWISH int16->int16 x2" in shown.output
 
 

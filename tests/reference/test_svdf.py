@@ -107,9 +107,9 @@ def test_refusals_name_what_tflm_does_not_run():
         op.builtinOptions.rank = 4  # 6 filters
 
     _refused(_edit(no_bias), "no bias", "zero int32 bias")
-    # a state that is not a variable tensor has no value: the validator's (malformed, exit 2)
+    # the validator's (malformed, exit 2): a state that is not a variable has no value
     _refused(_edit(not_variable), "svdf/state' before it has a value", error=InputError)
-    _refused(_edit(rank_mismatch), "not a multiple of rank 4")
+    _refused(_edit(rank_mismatch), "not a multiple of rank 4", error=InputError)
     Interpreter(_one("INT8", zp=3).build())  # an int8 state (with a zero point) runs
 
 
