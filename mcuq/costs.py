@@ -8,8 +8,9 @@ from the tflite-micro package (mcuq.tflm_arena), optional with `measure_tflm=Fal
 MACs count the multiply-accumulates of CONV_2D (out elements × KH·KW·Cin), DEPTHWISE_CONV_2D
 (out elements × KH·KW), FULLY_CONNECTED (out elements × input depth), TRANSPOSE_CONV (input
 elements × KH·KW·Cout: every input pixel meets every tap of every output channel) and
-BATCH_MATMUL (out elements × the shared depth) and UNIDIRECTIONAL_SEQUENCE_LSTM (out elements ×
-4 gates × (input features + units): its eight matrix products per step); every other op counts 0.
+BATCH_MATMUL (out elements × the shared depth), UNIDIRECTIONAL_SEQUENCE_LSTM (out elements ×
+4 gates × (input features + units): its eight matrix products per step) and SVDF (batch ×
+filters × (input depth + memory): the feature and time steps); every other op counts 0.
 
 Each op also carries `support`: whether mcuq's reference (its prepare step on this op, as
 typed and configured here: the verdict `verify` gives), mcuq's C target and TensorFlow Lite
@@ -84,6 +85,7 @@ class ArenaFigures:
     #: stateful models: resource variables and their bytes (persistent: the C target keeps
     #: them in static buffers outside its arena, TFLite Micro in its arena's tail)
     resource_variables: int = 0
+    variable_tensors: int = 0  # is_variable tensors (SVDF's state): their bytes in state_bytes
     state_bytes: int = 0
 
 
@@ -142,6 +144,9 @@ def op_macs(model: Model, op) -> int:
     if op.opcode == "BATCH_MATMUL" and ins[0] is not None and len(ins[0].shape) >= 2:
         adj_x = bool(op.options.get("adj_x", False))
         return out_elems * ins[0].shape[-2 if adj_x else -1]
+    if op.opcode == "SVDF" and len(w) == 2 and len(ins) > 2 and ins[2] is not None \
+            and len(ins[2].shape) == 2 and ins[0] is not None:
+        return ins[0].shape[0] * w[0] * (w[1] + ins[2].shape[1])
     return 0
 
 
@@ -215,10 +220,14 @@ def inspect_model(model, measure_tflm: bool = True, footprint: bool = False) -> 
     if m.stateful:
         from .reference.program import resolve_state
 
+        state = [t for t in m.tensors if t.is_variable and t.data is None]
+        arena.variable_tensors = len(state)
+        arena.state_bytes = sum(t.nbytes for t in state)
+
         try:
             prog = resolve_state(m)
             arena.resource_variables = len(prog.variables)
-            arena.state_bytes = prog.state_bytes
+            arena.state_bytes += prog.state_bytes
         except McuqError:  # verify/generate say why; inspect still reports the rest
             pass
     if measure_tflm:

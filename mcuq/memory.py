@@ -131,8 +131,11 @@ def lifetimes(model: Model, alias: bool = False) -> dict[int, tuple[int, int]]:
 
     def touch(t: int, i: int) -> None:
         # resource handles hold no activation bytes (TFLite Micro's VAR_HANDLE points them at
-        # its own op data; the head plan it measures leaves them out)
-        if t < 0 or model.tensors[t].data is not None or model.tensors[t].type_name == "RESOURCE":
+        # its own op data; the head plan it measures leaves them out); variable tensors (SVDF's
+        # state) are persistent: TFLite Micro allocates them in its tail, the C target in
+        # static buffers of their own
+        tt = model.tensors[t] if t >= 0 else None
+        if tt is None or tt.data is not None or tt.type_name == "RESOURCE" or tt.is_variable:
             return
         span = life.setdefault(t, [i, i])
         span[0], span[1] = min(span[0], i), max(span[1], i)
@@ -321,7 +324,9 @@ def tflm_scratch_bytes(model: Model, op) -> int:
       TRANSPOSE_CONV int8: an int32 accumulator per output element (transpose_conv.cc);
       SUM / MEAN int8: an int32 sum per output element (reduce_common.cc);
       REDUCE_MAX: an int per input dimension and an int per axis (reduce_common.cc);
-      UNIDIRECTIONAL_SEQUENCE_LSTM: four cell-state-sized buffers (lstm_eval_common.cc)."""
+      UNIDIRECTIONAL_SEQUENCE_LSTM: four cell-state-sized buffers (lstm_eval_common.cc);
+      SVDF int8: an int32 per (batch, filter) and one per (batch, unit) (svdf_common.cc: two
+      requests, counted here as one buffer of their 16-aligned sizes)."""
     if not op.outputs or not op.inputs or op.inputs[0] < 0:
         return 0
     x, y = model.tensors[op.inputs[0]], model.tensors[op.outputs[0]]
@@ -335,6 +340,10 @@ def tflm_scratch_bytes(model: Model, op) -> int:
         return 4 * align(model.tensors[op.inputs[19]].nbytes, TFLM_ALIGNMENT)
     if op.opcode == "REDUCE_MAX" and len(op.inputs) > 1 and op.inputs[1] >= 0:
         return 4 * len(x.shape) + 4 * model.tensors[op.inputs[1]].size
+    if op.opcode == "SVDF" and x.type_name == "INT8" and len(op.inputs) > 2 \
+            and len(x.shape) == 2 and op.inputs[2] >= 0:
+        filters = model.tensors[op.inputs[2]].shape[0]
+        return align(4 * x.shape[0] * filters, TFLM_ALIGNMENT) + 4 * y.size
     return 0
 
 

@@ -79,9 +79,11 @@ def print_inspect(info, as_json: bool = False) -> None:
                  + (f", arena / total {a.c_arena_bytes / a.tflm_total_bytes:.2f}x"
                     if a.tflm_total_bytes else "")
                  + " (TFLite Micro's figures: the tflite-micro package, 64-bit)")
-    if a.resource_variables:
-        n = a.resource_variables
-        what = f"state: {n} resource variable{'s' if n != 1 else ''}"
+    if a.resource_variables or a.variable_tensors:
+        n, v = a.resource_variables, a.variable_tensors
+        what = "state: " + ", ".join(
+            [f"{n} resource variable{'s' if n != 1 else ''}"] * bool(n)
+            + [f"{v} variable tensor{'s' if v != 1 else ''}"] * bool(v))
         echo(f"  {what:<47}  {a.state_bytes:>9,} B   (persistent across invocations: the C "
              "target's static buffers outside its arena; in TFLite Micro's tail)")
     if info.footprint:
