@@ -152,3 +152,35 @@ def test_malformed_svdf_is_refused_at_load_with_exit_2(tmp_path):
     assert r.exit_code == 2, r.output
     assert "SVDF" in r.output and "[1, 24]" in r.output and "hint:" in r.output
     assert "Traceback" not in r.output
+
+
+def test_tflm_cmsis_nn_int8_state_svdf_is_a_reported_problem():
+    """An int8 activation state: TFLite Micro's reference kernels (host) compute the
+    reference's bytes, its CMSIS-NN build (Cortex-M4) does not; `generate --target tflm` names
+    the problem (mcuq.codegen.cmsis_nn.limitation) and the int16-state SVDF maps to
+    arm_svdf_state_s16_s8."""
+    import shutil
+
+    from mcuq.codegen import cmsis_nn
+    from mcuq.testing import tflm_build, tflm_prebuilt
+    from mcuq.testing.builder import ModelBuilder
+    from mcuq.testing.svdf import SvdfShape, add_svdf
+
+    b = ModelBuilder()
+    x = b.input("x", (1, 6), scale=0.05, zero_point=0)
+    y = add_svdf(b, x, SvdfShape(1, 6, 3, 2, 4, "INT8", 0, "RELU"), np.random.default_rng(0),
+                 "svdf", 0.05, 2.0 ** -5, 2.0 ** -6)
+    b.output(y)
+    data = b.build()
+    assert "int8 activation state" in cmsis_nn.problems(load_model(data))[0]
+    kws = [c for c in cmsis_nn.kernel_choices(load_model(keyword_model())) if c.op == "SVDF"]
+    assert [(c.function, c.problem) for c in kws] == [("arm_svdf_state_s16_s8", "")]
+    tflm = tflm_prebuilt.locate()
+    if tflm is None:
+        pytest.skip(tflm_prebuilt.missing_reason())
+    if not all(shutil.which(t) for t in ("g++", "arm-none-eabi-g++", "qemu-system-arm")):
+        pytest.skip("needs g++, arm-none-eabi-g++ and qemu-system-arm")
+    project = tflm_build.cached_project(data, "svdf_s8", tflm, vectors=8)
+    assert tflm_build.self_test(project, "host", tflm).passed
+    st = tflm_build.self_test(project, "cortex-m4", tflm)
+    assert not st.passed and "FAIL vector" in st.output, st.describe()

@@ -61,6 +61,11 @@ def limitation(model, op) -> str | None:
         return ("per-channel int16 weights: TFLite Micro's CMSIS-NN FULLY_CONNECTED refuses "
                 "them at Prepare (per-channel only for int8); mcuq convert --activations int16 "
                 "quantizes Dense layers per tensor")
+    if op.opcode == "SVDF" and len(op.inputs) > 4 and op.inputs[4] >= 0 \
+            and model.tensors[op.inputs[4]].type_name == "INT8":
+        return ("int8 activation state: TFLite Micro's CMSIS-NN SVDF clamps the feature step "
+                "to the int16 range before arm_svdf_s8 stores it in the int8 state and takes no "
+                "state zero point (measured on Cortex-M4: wrong outputs; int16 state is exact)")
     if not ins or ins[0].type_name != "INT8":
         return None
     rank = max(len(t.shape) for t in ins if op.opcode != "TRANSPOSE" or t is ins[0])
@@ -112,6 +117,9 @@ def _types(model, op) -> str:
         return f"{act}/INT4"
     if op.opcode == "SOFTMAX" and outs and outs[0].type_name != act:
         return f"{act}->{outs[0].type_name}"
+    if op.opcode == "SVDF" and len(op.inputs) > 4 and op.inputs[4] >= 0 \
+            and model.tensors[op.inputs[4]].type_name == "INT16":
+        return f"{act}/INT16 state"
     return act
 
 
