@@ -122,7 +122,8 @@ class Interpreter:
             if values[i] is not state:                   # leaves its value for the next step
                 state[...] = values[i]
         outputs = [values[i] for i in self.model.outputs]
-        inter = {i: v for i, v in values.items()
+        # (a variable tensor's value is the live state array: copied, the state after this step)
+        inter = {i: (v.copy() if i in self.variable_tensors else v) for i, v in values.items()
                  if self.model.tensors[i].data is None
                  and self.model.tensors[i].type_name != "RESOURCE"} if keep_intermediates else {}
         return RunResult(outputs, inter)

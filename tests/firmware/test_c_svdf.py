@@ -38,3 +38,10 @@ def test_svdf_c_host_sanitized(host_cc):
 
 def test_svdf_c_cortex_m4(cortex_m4):
     _check("cortex-m4", max(EXAMPLES // 4, 6))
+
+
+def test_svdf_c_single_rounding_host(host_cc):
+    """Built with -DMCUQ_SINGLE_ROUNDING=1 against the reference's single-rounding profile."""
+    cases = svdf_c_cases(6)
+    failures = run_batch(cases, "host", rounding="single")
+    assert not failures, "\n".join(failures[:10])

@@ -68,6 +68,20 @@ def test_state_is_the_last_memory_steps_of_the_feature_values():
     assert np.array_equal(first, Interpreter(m).run([xs[:1]]).outputs[0])
 
 
+def test_intermediates_hold_the_state_after_each_step():
+    """keep_intermediates over a sequence: the state tensor's value at step k is the state
+    after step k (not the live array the later steps go on changing)."""
+    m = load_model(_one(memory=3).build())
+    sidx = m.operators[0].inputs[4]
+    xs = np.random.default_rng(2).integers(-128, 128, (4, 1, 5)).astype(np.int8)
+    kept = Interpreter(m).run([xs], keep_intermediates=True).intermediates[sidx]
+    it = Interpreter(m)
+    for k in range(4):
+        it.run([xs[k:k + 1]])
+        assert np.array_equal(kept[k], it.variable_tensors[sidx][0])
+    assert not np.array_equal(kept[0], kept[3])
+
+
 def _refused(data: bytes, *words, error=UnsupportedModelError):
     with pytest.raises(error) as e:
         Interpreter(data)
