@@ -14,7 +14,7 @@ def svdf_c_cases(n: int) -> list[Case]:
     cases: list[Case] = []
 
     @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
-              derandomize=True, suppress_health_check=list(HealthCheck))
+              suppress_health_check=list(HealthCheck))
     @given(svdf_cases(steps=(3, 8)))
     def collect(case):
         cases.append(Case(*case))

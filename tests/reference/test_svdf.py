@@ -16,7 +16,7 @@ from tests.exactness import EXAMPLES, assert_exact
 SVDF_EXAMPLES = max(EXAMPLES // 2, 12)
 
 
-@settings(max_examples=SVDF_EXAMPLES, deadline=None, derandomize=True)
+@settings(max_examples=SVDF_EXAMPLES, deadline=None)
 @given(svdf_cases())
 def test_svdf_matches_tflm_over_a_sequence(case):
     model, inputs = case
@@ -24,7 +24,7 @@ def test_svdf_matches_tflm_over_a_sequence(case):
     assert_exact(model, inputs=inputs, runners=("tflm",))
 
 
-@settings(max_examples=max(SVDF_EXAMPLES // 3, 4), deadline=None, derandomize=True)
+@settings(max_examples=max(SVDF_EXAMPLES // 3, 4), deadline=None)
 @given(svdf_cases(activations=("RELU",)))
 def test_svdf_matches_litert_with_relu(case):
     """LiteRT's integer SVDF runs only with a fused RELU (which it does not apply either) and
