@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from mcuq.errors import InputError, UnsupportedModelError
+from mcuq.errors import InputError, RunnerError, UnsupportedModelError
 from mcuq.model import TYPE_CODES, load_model
 from mcuq.reference import Interpreter
+from mcuq.runners import make_runner
 from mcuq.testing.builder import ModelBuilder
 from mcuq.testing.svdf import SvdfShape, add_svdf, svdf_cases
 from tests.exactness import EXAMPLES, assert_exact
@@ -28,12 +29,15 @@ def test_svdf_matches_tflm_over_a_sequence(case):
 @given(svdf_cases(activations=("RELU",)))
 def test_svdf_matches_litert_with_relu(case):
     """LiteRT's integer SVDF runs only with a fused RELU (which it does not apply either) and
-    int16 state: there it computes TFLite Micro's bytes (the litert profile is tflm's)."""
+    an int16 state: there it computes TFLite Micro's bytes (the litert profile is tflm's). An
+    int8 state it computes wrongly without a check: the tflite runner refuses it."""
     model, inputs = case
     m = load_model(model)
-    if m.tensors[m.operators[0].inputs[4]].type_name != "INT16":
-        return
-    assert_exact(model, inputs=inputs, runners=("tflite",))
+    if m.tensors[m.operators[0].inputs[4]].type_name == "INT16":
+        assert_exact(model, inputs=inputs, runners=("tflite",))
+    else:
+        with pytest.raises(RunnerError, match="int8 activation state"):
+            make_runner("tflite", m).run(inputs)
 
 
 def _one(state_type="INT16", zp=0, batch=1, memory=4, rank=2, units=3, inp=5, seed=0):
