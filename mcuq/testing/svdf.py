@@ -135,3 +135,24 @@ def keyword_frames(steps: int, seed: int = 0) -> np.ndarray:
     base = rng.integers(-6000, 6000, (1, 1, KWS_FEATURES))
     drift = np.cumsum(rng.integers(-800, 801, (steps, 1, KWS_FEATURES)), axis=0)
     return np.clip(base + drift, -8192, 8191).astype(np.int16)
+
+
+def wrapping_case(steps: int = 6) -> tuple[bytes, list[np.ndarray]]:
+    """An SVDF whose int32 time accumulator leaves the int32 range (TFLite Micro's int32 sums
+    wrap as compiled): a saturated int16 state (feature gain 1 on full-scale inputs) times
+    full-scale int16 time weights over 4 memory steps; unit 0's weights are all +32767 (its sum
+    reaches 4 x 32767^2 > 2^31 once the memory is full), unit 1's alternate in sign."""
+    b = ModelBuilder("svdf int32 wrap")
+    x = b.input("x", (1, 4), scale=0.01, zero_point=-128)
+    wf = b.const("wf", np.full((2, 4), 127, np.int8), scale=0.02)
+    wt = b.const("wt", np.array([[32767] * 4, [32767, -32767] * 2], np.int16), scale=1e-3)
+    state_scale = 0.01 * 0.02  # gain_1 = 1: the state saturates at 32767
+    bias = b.const("bias", np.array([5, -5], np.int32),
+                   scale=np.float32(np.float32(state_scale) * np.float32(1e-3)))
+    st_ = b.tensor("state", (1, 8), "INT16", scale=state_scale, zero_point=0, variable=True)
+    y = b.tensor("y", (1, 2), scale=state_scale * 1e-3 * 2.0 ** 24, zero_point=0)
+    b.op("SVDF", [x, wf, wt, bias, st_], [y], rank=1, fused_activation_function="RELU")
+    b.output(y)
+    xs = np.full((steps, 1, 4), 127, np.int8)
+    xs[::3] = -128  # a zero step now and then: the sums pass through the range both ways
+    return b.build(), [xs]

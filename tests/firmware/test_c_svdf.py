@@ -6,7 +6,7 @@ from collections import Counter
 from hypothesis import HealthCheck, Phase, given, settings
 
 from mcuq.testing.cbatch import Case, run_batch
-from mcuq.testing.svdf import svdf_cases
+from mcuq.testing.svdf import svdf_cases, wrapping_case
 from tests.exactness import EXAMPLES
 
 
@@ -20,7 +20,7 @@ def svdf_c_cases(n: int) -> list[Case]:
         cases.append(Case(*case))
 
     collect()
-    return cases
+    return cases + [Case(*wrapping_case())]  # the int32 time sum wraps
 
 
 def _check(target: str, n: int) -> None:

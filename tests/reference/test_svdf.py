@@ -10,7 +10,7 @@ from mcuq.model import TYPE_CODES, load_model
 from mcuq.reference import Interpreter
 from mcuq.runners import make_runner
 from mcuq.testing.builder import ModelBuilder
-from mcuq.testing.svdf import SvdfShape, add_svdf, svdf_cases
+from mcuq.testing.svdf import SvdfShape, add_svdf, svdf_cases, wrapping_case
 from tests.exactness import EXAMPLES, assert_exact
 
 #: examples per property (a sequence each); MCUQ_EXAMPLES raises it
@@ -38,6 +38,15 @@ def test_svdf_matches_litert_with_relu(case):
     else:
         with pytest.raises(RunnerError, match="int8 activation state"):
             make_runner("tflite", m).run(inputs)
+
+
+def test_int32_time_sum_wraps_as_tflm():
+    """Unit 0 sums only positive terms (saturated state x +32767) yet its output turns
+    negative once 4 x 32767^2 leaves the int32 range: the sum wrapped, as TFLite Micro's does
+    (and LiteRT's); the random cases never get there."""
+    model, inputs = wrapping_case()
+    out = assert_exact(model, inputs=inputs, runners=("tflm", "tflite"))[0]
+    assert out[:, 0, 0].max() == 127 and out[:, 0, 0].min() < 0
 
 
 def _one(state_type="INT16", zp=0, batch=1, memory=4, rank=2, units=3, inp=5, seed=0):
