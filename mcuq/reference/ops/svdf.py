@@ -178,7 +178,9 @@ def _wrap(v: np.ndarray, dtype) -> np.ndarray:
 def _invoke(p: SvdfParams, x: np.ndarray, state: np.ndarray) -> np.ndarray:
     """One invocation on x [batch, input_size]; updates state [batch, M * F] in place."""
     lo, hi = p.state_range
-    st = state.reshape(p.batch, p.num_filters, p.memory_size)
+    if not (state.flags.c_contiguous and state.flags.writeable):
+        raise RuntimeError("SVDF updates its state in place: pass the writable state array")
+    st = state.reshape(p.batch, p.num_filters, p.memory_size)  # a view of the state
     st[..., :-1] = st[..., 1:].copy()
     xs = x.astype(np.int64) - np.int64(p.input_zero_point)
     dot = fp.wrap_int32(xs @ p.weights_feature.astype(np.int64).T)  # [batch, F]
