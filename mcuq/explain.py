@@ -120,7 +120,9 @@ def profile_gap(model: Model, arrays: list[np.ndarray], profile: str,
         for op in model.operators:
             if op.opcode in STATE_OPS:  # moves state bytes, computes nothing
                 continue
-            args = [None if i < 0 else values[i] if i in values else
+            args = [None if i < 0 else _state_before(model, values, i)
+                    if model.tensors[i].is_variable and i in values else values[i]
+                    if i in values else
                     np.broadcast_to(model.tensors[i].data, (batch, *model.tensors[i].shape))
                     for i in op.inputs]
             mine = other.run_op(op.index, args)
@@ -135,6 +137,15 @@ def profile_gap(model: Model, arrays: list[np.ndarray], profile: str,
                 o.max_abs_lsb = max(o.max_abs_lsb, c.max_abs_lsb or 0)
     gap.origins = [origins[k] for k in sorted(origins)]
     return gap
+
+
+def _state_before(model, values: dict, i: int) -> np.ndarray:
+    """A variable tensor's value before each step of the sequence (the intermediates hold it
+    after each step; the first step starts from TFLite Micro's reset fill), as a fresh
+    writable array: the op (SVDF) updates its state in place."""
+    t = model.tensors[i]
+    first = np.full((1, *t.shape), t.zero_point if t.type_name == "INT8" else 0, t.dtype)
+    return np.concatenate([first, values[i][:-1]])
 
 
 __all__ = ["ProfileGap", "OutputGap", "OriginOp", "profile_gap"]

@@ -58,6 +58,16 @@ def test_model_is_stateful_and_its_state_matters(svdf_model):
     assert len(np.unique(ref)) > 8  # not a saturated constant
 
 
+def test_explain_finds_no_profile_gap_at_the_stateful_ops(svdf_model):
+    """--explain re-runs each op alone on the baseline's intermediates: an SVDF gets its state
+    as it was before each step (before: the state after the step, so every SVDF looked like
+    a litert-vs-tflm difference of up to 255 LSB)."""
+    from mcuq.explain import profile_gap
+
+    gap = profile_gap(load_model(svdf_model), [keyword_frames(STEPS)], "litert", "tflm")
+    assert gap.origins == [] and all(o.mismatched_elements == 0 for o in gap.outputs)
+
+
 def test_cli_verify_is_exact_on_every_step(svdf_files, host_cc):
     """The real CLI on a recorded sequence: tflm, LiteRT (fused RELU: it runs the op), and the
     generated C under ASan/UBSan, each in one call from a fresh state."""
