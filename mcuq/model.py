@@ -361,8 +361,10 @@ def _tensor(i: int, t, buffers, data: bytes, source: str) -> Tensor:
     quant = None
     if q is not None and q.scale is not None and len(q.scale) > 0:
         scale = np.asarray(q.scale, dtype=np.float32).reshape(-1)
+        # no zero points: kept empty, the validator refuses it (TFLite Micro and LiteRT read
+        # such a tensor as not quantized, scale 0: an LSTM weight computed other bytes)
         zp = (np.asarray(q.zeroPoint, dtype=np.int64).reshape(-1)
-              if q.zeroPoint is not None and len(q.zeroPoint) else np.zeros(scale.size, np.int64))
+              if q.zeroPoint is not None and len(q.zeroPoint) else np.zeros(0, np.int64))
         if zp.size == 1 and scale.size > 1:
             zp = np.repeat(zp, scale.size)
         quant = Quantization(scale=scale, zero_point=zp, axis=int(q.quantizedDimension))

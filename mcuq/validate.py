@@ -376,6 +376,9 @@ class _Graph:
             bad = float(q.scale[~ok][0])
             raise _bad(self.src, self.tname(t), f"quantization scale {bad!r} (scales must be "
                                                 "finite and positive)")
+        if q.zero_point.size == 0:
+            raise _bad(self.src, self.tname(t), f"{q.scale.size} quantization scale(s) but no "
+                       "zero point (TFLite Micro and LiteRT read such a tensor as not quantized)")
         if q.zero_point.size != q.scale.size:
             raise _bad(self.src, self.tname(t), f"{q.scale.size} scales but "
                                                 f"{q.zero_point.size} zero points")

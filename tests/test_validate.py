@@ -196,6 +196,27 @@ def test_quantization_is_checked_at_load(tmp_path, kwargs, fragment):
                                                                    "tensor 0 'x'"))
 
 
+def _without_zero_points(data: bytes, name: str) -> bytes:
+    import flatbuffers
+
+    sch = schema()
+    m = sch.ModelT.InitFromObj(sch.Model.GetRootAs(data, 0))
+    (t,) = [t for t in m.subgraphs[0].tensors if t.name == name.encode()]
+    t.quantization.zeroPoint = []
+    fb = flatbuffers.Builder(1024)
+    fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
+    return bytes(fb.Output())
+
+
+def test_scales_without_zero_points_are_malformed(tmp_path):
+    """TFLite Micro (and LiteRT) read a tensor whose quantization has scales but no zero points
+    as not quantized (scale 0); mcuq read the zero points as 0, and an LSTM weight mutated so
+    made TFLite Micro compute other bytes (fuzz --models extra, mutators vtable/swap_words)."""
+    res = run_cli(["verify", write(tmp_path, _without_zero_points(fc_model(), "w")),
+                   "--runners", "reference"])
+    assert_clean_error(res, 2, "malformed model", "tensor 1 'w'", "no zero point")
+
+
 # -- cause 4: names in generated code ---------------------------------------------------------
 
 EVIL = ["in*/ int evil; /*", "new\nline", 'quo"te\\', "tri??/\ngraph", "caf\u00e9 \u2603",
