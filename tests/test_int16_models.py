@@ -161,3 +161,27 @@ def test_an_op_without_a_16x8_kernel_is_a_converter_error_naming_it(tmp_path):
     assert r.exit_code == 3, r.output
     assert "16x8" in r.output and "'NEG'" in r.output and "hint:" in r.output
     assert "Traceback" not in r.output and not (tmp_path / "ln.tflite").exists()
+
+
+def test_int16_fc_bias_of_shape_units_by_1(models16, tmp_path):
+    """A FULLY_CONNECTED bias stored as (units, 1): TFLite Micro reads its values in order, the
+    reference added it unflattened (numpy broadcast error, a traceback; fuzz --models extra,
+    mutator bias_shape)."""
+    import flatbuffers
+
+    from mcuq.model import schema
+
+    sch = schema()
+    m = sch.ModelT.InitFromObj(sch.Model.GetRootAs(models16["conv_fc16"], 0))
+    g = m.subgraphs[0]
+    fcs = [op for op in g.operators
+           if m.operatorCodes[op.opcodeIndex].builtinCode == sch.BuiltinOperator.FULLY_CONNECTED]
+    bias = g.tensors[fcs[0].inputs[2]]
+    bias.shape = [int(bias.shape[0]), 1]
+    fb = flatbuffers.Builder(1024)
+    fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
+    path = _write(tmp_path, bytes(fb.Output()))
+    r = CliRunner().invoke(main, ["verify", str(path), "--runners", "reference,tflm",
+                                  "--samples", "4"])
+    assert r.exit_code == 0, r.output
+    assert "PASS" in r.output and "Traceback" not in r.output

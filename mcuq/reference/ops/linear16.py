@@ -181,7 +181,7 @@ class FullyConnected16:
             double_scale = np.array([s_in * np.float64(v) / s_out for v in ws], np.float64)
         return FullyConnected16Params(
             double_scale=double_scale,
-            weights=w.data, bias=None if b is None else b.data.astype(np.int64),
+            weights=w.data, bias=None if b is None else b.data.reshape(-1).astype(np.int64),
             multiplier=mult, shift=shift, per_channel=per_channel, act_min=lo, act_max=hi,
             accum_depth=accum, out_depth=out_depth, output_shape=tuple(y.shape))
 
