@@ -5,6 +5,7 @@ self-test of the project when generate succeeds), counted per outcome class.
     python benchmarks/fuzz.py 10000                # the test's mutators (mcuq.testing.mutate)
     python benchmarks/fuzz.py 10000 --adversary    # the second set, never used by the tests
     python benchmarks/fuzz.py 300 --jobs 2 --out /tmp/fuzz --seed 7
+    python benchmarks/fuzz.py 1000 --models extra  # SVDF, LSTM (int8, 16x8) and 16x8 models
 
 Everything runs in child processes: worker processes take mutants one after another and run
 the commands through mcuq's CLI (click), reporting each outcome on a pipe; a worker killed by
@@ -29,29 +30,53 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def plan(n: int, seed: int, adversary: bool) -> list[tuple[str, str, int]]:
-    """(zoo model, mutator, seed) for mutant k, deterministic."""
+MODEL_SETS = ("zoo", "extra", "all")
+
+
+def seed_models(which: str = "zoo") -> dict[str, bytes]:
+    """The models mutated: "zoo" (mcuq.testing.zoo), "extra" (the stateful and 16-bit ones:
+    SVDF keyword spotter, one-op LSTMs in int8 and 16x8, the 16x8 zoo models) or "all"."""
+    import numpy as np
+
+    out: dict[str, bytes] = {}
+    if which in ("zoo", "all"):
+        from mcuq.testing.zoo import zoo_models
+
+        out.update(zoo_models())
+    if which in ("extra", "all"):
+        from mcuq.testing.lstm import lstm_model, random_spec
+        from mcuq.testing.svdf import keyword_model
+        from mcuq.testing.zoo16 import models16
+
+        out["svdf_keyword"] = keyword_model(0)
+        out["lstm_int8"] = lstm_model(random_spec(np.random.default_rng(1)))
+        out["lstm_16x8"] = lstm_model(random_spec(np.random.default_rng(2), int16=True))
+        out.update(models16())
+    return out
+
+
+def plan(n: int, seed: int, adversary: bool, models: list[str]) -> list[tuple[str, str, int]]:
+    """(seed model, mutator, seed) for mutant k, deterministic."""
     import numpy as np
 
     from mcuq.testing.mutate import ADVERSARY_SET, TEST_SET
-    from mcuq.testing.zoo import ZOO_NAMES
 
     names = ADVERSARY_SET if adversary else TEST_SET
     rng = np.random.default_rng(seed)
-    return [(ZOO_NAMES[int(rng.integers(len(ZOO_NAMES)))], names[int(rng.integers(len(names)))],
+    return [(models[int(rng.integers(len(models)))], names[int(rng.integers(len(names)))],
              int(rng.integers(1 << 31))) for _ in range(n)]
 
 
 # ---- worker -------------------------------------------------------------------------------
 
-def worker(jobs_file: str, first: int, stride: int, workdir: str, build: bool) -> None:
+def worker(jobs_file: str, first: int, stride: int, workdir: str, build: bool,
+           models: str = "zoo") -> None:
     """Child: mutants first, first+stride, ...; one JSON line per mutant and command."""
     from mcuq.testing import fuzz
     from mcuq.testing.mutate import mutate
-    from mcuq.testing.zoo import zoo_models
 
     jobs = json.loads(Path(jobs_file).read_text())
-    zoo = zoo_models()
+    zoo = seed_models(models)
     out = sys.stdout
     for k in range(first, len(jobs), stride):
         model, mutator, seed = jobs[k]
@@ -68,9 +93,10 @@ def worker(jobs_file: str, first: int, stride: int, workdir: str, build: bool) -
         mutant.unlink()
 
 
-def _spawn(jobs_file, first, stride, workdir, build, env):
+def _spawn(jobs_file, first, stride, workdir, build, env, models="zoo"):
     code = ("import sys; sys.path.insert(0, %r); from benchmarks.fuzz import worker; "
-            "worker(%r, %d, %d, %r, %r)" % (str(ROOT), jobs_file, first, stride, workdir, build))
+            "worker(%r, %d, %d, %r, %r, %r)" % (str(ROOT), jobs_file, first, stride, workdir,
+                                                build, models))
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=env)
 
@@ -83,14 +109,15 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=None, help="where non-clean mutants are saved")
     ap.add_argument("--no-build", action="store_true", help="skip the host build of projects")
+    ap.add_argument("--models", choices=MODEL_SETS, default="zoo",
+                    help="which models to mutate (see seed_models)")
     args = ap.parse_args()
 
     from mcuq.testing.fuzz import OUTCOMES, without_cross_toolchain
     from mcuq.testing.mutate import mutate
-    from mcuq.testing.zoo import zoo_models
 
-    zoo = zoo_models()
-    jobs = plan(args.n, args.seed, args.adversary)
+    zoo = seed_models(args.models)
+    jobs = plan(args.n, args.seed, args.adversary, list(zoo))  # zoo: ZOO_NAMES order, as before
     out_dir = Path(args.out or tempfile.mkdtemp(prefix="mcuq-fuzz-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="mcuq-fuzz-work-"))
@@ -118,17 +145,17 @@ def main() -> None:
             stem = f"{k:05d}-{model}-{mutator}-{o['command']}"
             (where / f"{stem}.tflite").write_bytes(mutate(zoo[model], mutator, seed))
             (where / f"{stem}.txt").write_text(
-                f"mutant {k}: zoo model {model}, mutator {mutator}, seed {seed}\n"
-                f"reproduce: python -c \"from mcuq.testing.mutate import mutate; from "
-                f"mcuq.testing.zoo import zoo_models; open('m.tflite','wb').write(mutate("
-                f"zoo_models()['{model}'], '{mutator}', {seed}))\"\n"
+                f"mutant {k}: model {model} ({args.models}), mutator {mutator}, seed {seed}\n"
+                f"reproduce (in the repo): python -c \"from benchmarks.fuzz import seed_models; "
+                f"from mcuq.testing.mutate import mutate; open('m.tflite','wb').write(mutate("
+                f"seed_models('{args.models}')['{model}'], '{mutator}', {seed}))\"\n"
                 f"then: mcuq {o['command']} m.tflite ...\nexit: {o['exit_code']}\n\n{o['detail']}")
             findings.append({"k": k, "model": model, "mutator": mutator, **o})
 
     workers = {}
     for w in range(args.jobs):
         workers[w] = [_spawn(str(jobs_file), w, args.jobs, str(scratch), not args.no_build,
-                           env), w]
+                             env, args.models), w]
     while workers:
         for w, (proc, next_k) in list(workers.items()):
             line = proc.stdout.readline()
@@ -156,10 +183,11 @@ def main() -> None:
                 nxt = k + args.jobs
                 if nxt < len(jobs):  # replace the worker from the next mutant on
                     workers[w] = [_spawn(str(jobs_file), nxt, args.jobs, str(scratch),
-                                         not args.no_build, env), nxt]
+                                         not args.no_build, env, args.models), nxt]
     seconds = time.perf_counter() - start
-    print(f"\nmcuq fuzz: {args.n} mutants ({'adversary' if args.adversary else 'test'} "
-          f"mutators, seed {args.seed}), {seconds:.0f} s, {args.jobs} workers")
+    print(f"\nmcuq fuzz: {args.n} mutants of the {args.models} models "
+          f"({'adversary' if args.adversary else 'test'} mutators, seed {args.seed}), "
+          f"{seconds:.0f} s, {args.jobs} workers")
     print(f"  mutants run {mutants['run']}, not applicable {mutants['not applicable']}, "
           f"not clean {mutants['not clean']}")
     header = f"  {'command':10}" + "".join(f"{c:>13}" for c in OUTCOMES)
@@ -172,7 +200,8 @@ def main() -> None:
             print(f"  #{f['k']} {f['model']} {f['mutator']} {f['command']}: {f['kind']}: "
                   f"{f['detail'].strip().splitlines()[-1][:150] if f['detail'].strip() else ''}")
     (out_dir / "summary.json").write_text(json.dumps(
-        {"n": args.n, "adversary": args.adversary, "seed": args.seed, "seconds": seconds,
+        {"n": args.n, "models": args.models, "adversary": args.adversary, "seed": args.seed,
+         "seconds": seconds,
          "mutants": mutants, "counts": {k: dict(v) for k, v in counts.items()},
          "findings": len(findings)}, indent=1))
     import shutil
