@@ -48,6 +48,8 @@ MAX_TENSOR_BYTES = 256 << 20
 MAX_MODEL_TENSOR_BYTES = 1 << 30
 #: Highest tensor rank accepted (TFLite's kernels stop at 6; mcuq's elementwise at 7).
 MAX_RANK = 8
+#: UNIDIRECTIONAL_SEQUENCE_LSTM's input count (omitted ones are -1)
+LSTM_INPUTS = 24
 #: Ops that write part of their output, so several of them may write one tensor: the patches'
 #: pastes of a tiled graph (mcuq.tiling, which check_model vets before the C target emits it).
 PARTIAL_WRITERS = frozenset({"MCUQ_PASTE"})
@@ -306,6 +308,15 @@ class _Graph:
             if self.t(i).is_variable:  # TFLite Micro resets variables itself: it computed such
                 raise _bad(self.src, self.tname(self.t(i)),  # a ds_cnn differently (the fuzz)
                            "is a model input but is marked variable")
+        for i in set(m.inputs) | set(m.outputs):  # an op's 0-element intermediate as model
+            if self.t(i).size == 0:  # input: generate wrote a project that did not compile
+                raise _bad(self.src, self.tname(self.t(i)),
+                           f"is a model {'input' if i in m.inputs else 'output'} with no "
+                           f"elements (shape {list(self.t(i).shape)})")
+        for i in m.outputs:  # an SVDF's state as model output: TFLite Micro returned other bytes
+            if self.t(i).is_variable:  # (the fuzz, --models extra)
+                raise _bad(self.src, self.tname(self.t(i)),
+                           "is a model output but is marked variable (state an op keeps)")
         for t in m.tensors:
             if t.is_constant and t.is_variable:  # TFLite Micro zeroes variables: not a constant
                 raise _bad(self.src, self.tname(t), "is marked variable but holds constant data")
@@ -330,6 +341,9 @@ class _Graph:
         from .reference.registry import signature_for  # the kernels' operand signatures
 
         for op in m.operators:
+            if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM" and len(op.inputs) != LSTM_INPUTS:
+                raise self.op_fail(op, f"has {len(op.inputs)} inputs; the op has "
+                                       f"{LSTM_INPUTS} (-1 for an omitted one)")
             sig = signature_for(op.opcode)
             if sig is not None:
                 self.arity(op, sig)

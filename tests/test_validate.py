@@ -615,3 +615,55 @@ def test_an_output_listed_twice_is_valid(tmp_path, host_cc):
     proc = subprocess.run(["make", "-C", str(tmp_path / "c"), "run-host"], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# -- found by benchmarks/fuzz.py --models extra (SVDF, LSTM) -----------------------------------
+
+def _edited(data: bytes, edit) -> bytes:
+    import flatbuffers
+
+    sch = schema()
+    m = sch.ModelT.InitFromObj(sch.Model.GetRootAs(data, 0))
+    edit(m.subgraphs[0])
+    fb = flatbuffers.Builder(1024)
+    fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
+    return bytes(fb.Output())
+
+
+def _lstm() -> bytes:
+    from mcuq.testing.lstm import lstm_model, random_spec
+
+    return lstm_model(random_spec(np.random.default_rng(1)))
+
+
+def _tensor_index(g, name: str) -> int:
+    return next(k for k, t in enumerate(g.tensors) if t.name == name.encode())
+
+
+@pytest.mark.parametrize("case, fragment", [
+    # an IndexError in the LSTM's prepare (mutator op_arity)
+    ("lstm_arity", "has 23 inputs; the op has 24"),
+    # generate wrote a C project that did not compile (mutator io)
+    ("lstm_intermediate_input", "is a model input with no elements"),
+    # TFLite Micro returned other bytes than the reference (mutator io)
+    ("svdf_state_output", "is a model output but is marked variable"),
+])
+def test_stateful_op_graph_errors(tmp_path, case, fragment):
+    from mcuq.testing.svdf import keyword_model
+
+    if case == "lstm_arity":
+        data = _edited(_lstm(), lambda g: setattr(g.operators[0], "inputs",
+                                                   list(g.operators[0].inputs)[:23]))
+    elif case == "lstm_intermediate_input":
+        data = _edited(_lstm(), lambda g: setattr(
+            g, "inputs", list(g.inputs) + [_tensor_index(g, "f_intermediate")]))
+    else:
+        def add_state(g):
+            state = next(k for k, t in enumerate(g.tensors) if t.isVariable)
+            g.outputs = list(g.outputs) + [state]
+        data = _edited(keyword_model(0), add_state)
+    for verb in (["inspect", "--no-tflm"], ["verify", "--runners", "reference,tflm"],
+                 ["generate", "--target", "c", "-o", str(tmp_path / "out")]):
+        res = run_cli([verb[0], write(tmp_path, data), *verb[1:]])
+        assert_clean_error(res, 2, "malformed model", fragment)
+        assert not (tmp_path / "out").exists()
