@@ -313,10 +313,6 @@ class _Graph:
                 raise _bad(self.src, self.tname(self.t(i)),
                            f"is a model {'input' if i in m.inputs else 'output'} with no "
                            f"elements (shape {list(self.t(i).shape)})")
-        for i in m.outputs:  # an SVDF's state as model output: TFLite Micro returned other bytes
-            if self.t(i).is_variable:  # (the fuzz, --models extra)
-                raise _bad(self.src, self.tname(self.t(i)),
-                           "is a model output but is marked variable (state an op keeps)")
         for t in m.tensors:
             if t.is_constant and t.is_variable:  # TFLite Micro zeroes variables: not a constant
                 raise _bad(self.src, self.tname(t), "is marked variable but holds constant data")
@@ -326,6 +322,10 @@ class _Graph:
                     raise _bad(self.src, self.tname(self.t(i)),
                                f"is marked variable but is the output of op #{op.index} "
                                f"{op.opcode}")
+        for i in m.outputs:  # then any other variable as model output (an SVDF's state:
+            if self.t(i).is_variable:  # TFLite Micro returned other bytes; fuzz --models extra)
+                raise _bad(self.src, self.tname(self.t(i)),
+                           "is a model output but is marked variable (state an op keeps)")
         # A TFLite Micro-compressed model (mcuq.tflm_compression): each TFLM_DECODE op's encoded
         # inputs are packed index bytes that keep the quantization of the tensor they decode to.
         self.encoded = {op.inputs[j] for op in m.operators if op.opcode == "CUSTOM:TFLM_DECODE"
