@@ -48,8 +48,6 @@ MAX_TENSOR_BYTES = 256 << 20
 MAX_MODEL_TENSOR_BYTES = 1 << 30
 #: Highest tensor rank accepted (TFLite's kernels stop at 6; mcuq's elementwise at 7).
 MAX_RANK = 8
-#: UNIDIRECTIONAL_SEQUENCE_LSTM's input count (omitted ones are -1)
-LSTM_INPUTS = 24
 #: Ops that write part of their output, so several of them may write one tensor: the patches'
 #: pastes of a tiled graph (mcuq.tiling, which check_model vets before the C target emits it).
 PARTIAL_WRITERS = frozenset({"MCUQ_PASTE"})
@@ -341,9 +339,6 @@ class _Graph:
         from .reference.registry import signature_for  # the kernels' operand signatures
 
         for op in m.operators:
-            if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM" and len(op.inputs) != LSTM_INPUTS:
-                raise self.op_fail(op, f"has {len(op.inputs)} inputs; the op has "
-                                       f"{LSTM_INPUTS} (-1 for an omitted one)")
             sig = signature_for(op.opcode)
             if sig is not None:
                 self.arity(op, sig)
@@ -458,6 +453,9 @@ class _Graph:
         """Input and output counts and the required inputs of `sig` (the kernel's declared
         mcuq.reference.registry.Signature); constant inputs are the prepare step's business."""
         n, n_out = len(op.inputs), len(op.outputs)
+        if sig.all_positions and n != len(sig.inputs):
+            raise self.op_fail(op, f"has {n} inputs; the op has {len(sig.inputs)} (-1 for an "
+                                   "omitted one)")
         if sig.variadic_inputs:
             lo, hi = len(sig.inputs), sig.max_inputs
         else:

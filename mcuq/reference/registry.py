@@ -68,12 +68,16 @@ class Signature:
     variadic_inputs: bool = False  # the last input repeats: 1..max_inputs of it
     variadic_outputs: bool = False  # the last output repeats: 1 or more
     max_inputs: int | None = None  # total inputs when variadic (None: no limit)
+    #: every position present, -1 for an omitted optional one (the kernel reads inputs by
+    #: index: UNIDIRECTIONAL_SEQUENCE_LSTM's 24)
+    all_positions: bool = False
 
     def as_dict(self) -> dict:
         return {"inputs": list(self.inputs), "outputs": list(self.outputs),
                 "optional": list(self.optional), "constant": list(self.constant),
                 "variadic_inputs": self.variadic_inputs,
-                "variadic_outputs": self.variadic_outputs, "max_inputs": self.max_inputs}
+                "variadic_outputs": self.variadic_outputs, "max_inputs": self.max_inputs,
+                "all_positions": self.all_positions}
 
 
 #: op name -> Signature, for the kernels that declare one.
@@ -137,7 +141,7 @@ def check_signature(op: Operator, model: Model, sig: Signature) -> list:
     if sig.variadic_inputs:
         lo, hi = len(sig.inputs), sig.max_inputs
     else:
-        lo, hi = len(required), len(sig.inputs)
+        lo, hi = len(sig.inputs) if sig.all_positions else len(required), len(sig.inputs)
     if n_in < lo or (hi is not None and n_in > hi):
         want = (f"{lo} to {hi}" if hi is not None and hi != lo else
                 f"at least {lo}" if hi is None else str(lo))

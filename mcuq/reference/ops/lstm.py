@@ -72,7 +72,7 @@ SIGNATURE = Signature(
               "input_gate_bias", "projection_weights", "projection_bias",
               "input_layer_norm_coefficients", "forget_layer_norm_coefficients",
               "cell_layer_norm_coefficients", "output_layer_norm_coefficients"),
-    constant=INPUTS[1:9] + INPUTS[12:16])
+    constant=INPUTS[1:9] + INPUTS[12:16], all_positions=True)
 
 
 @dataclass
