@@ -190,10 +190,17 @@ def speed_table(speed) -> str:
 
 
 def by_op_table(m, cost) -> str:
+    from mcuq.codegen.cmodel import build_cmodel
+
+    calls = {c.index: c for c in build_cmodel(m, "model").calls}
     rows = []
     for op in cost.by_op:
         macs = op_macs(m, m.operators[op.index])
-        path = op.label.rsplit("[", 1)[1].rstrip("]") if "[" in op.label else ""
+        call = calls.get(op.index)
+        path = ""
+        if call is not None:  # the kernel's first path label and the in-place method
+            path = (call.paths[0] if call.paths else "") + \
+                (f" ({call.inplace})" if call.inplace else "")
         rows.append([f"{op.index}", op.opcode, path, f"{macs:,}", f"{op.instructions:,}",
                      f"{op.instructions / macs:.2f}" if macs else "-", f"{op.cycles:,}",
                      f"{op.cycles / macs:.2f}" if macs else "-",

@@ -17,6 +17,19 @@ typedef struct {
   int32_t multiplier, shift;                  /* input_scale / output_scale with 1/count */
 } mcuq_mean_params_t;
 
+/* MEAN over consecutive axes whose kept inner axes are contiguous: (outer, rows, channels) ->
+ * (outer, channels), rows <= MCUQ_MEAN_ROWS_MAX (reduce.c: halfword sums). */
+#define MCUQ_MEAN_ROWS_MAX 256
+
+typedef struct {
+  int32_t outer, rows, channels;
+  int32_t input_zero_point, output_zero_point;
+  int32_t multiplier, shift;
+} mcuq_mean_rows_params_t;
+
+void mcuq_mean_rows_s8(const mcuq_mean_rows_params_t *p, const int8_t *restrict input,
+                       int8_t *restrict output);
+
 void mcuq_mean_s8(const mcuq_mean_params_t *p, const int8_t *restrict input,
                   int8_t *restrict output);
 
