@@ -25,7 +25,7 @@ from pathlib import Path
 from .codegen.target_c import project_dir
 from .errors import ToolchainError
 from .model import Model, load_model
-from .toolchain import APT_LINE, make, missing_tools
+from .toolchain import APT_LINE, cache_lock, make, missing_tools
 
 
 @dataclass
@@ -191,8 +191,9 @@ def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double",
     project = project_dir(m, "footprint", rounding=rounding, external_io=external_io,
                           tile=tile, inplace=inplace, pack=pack)
     fp = project / "build" / "footprint"
-    if not (fp / "model.elf").exists() or not (fp / "baseline.elf").exists():
-        make(project, "footprint")
+    with cache_lock(project.parent, "footprint"):  # another process may be building it
+        if not (fp / "model.elf").exists() or not (fp / "baseline.elf").exists():
+            make(project, "footprint")
     t, d, b = _text_data_bss(_sections(fp / "model.elf"))
     bt, bd, bb = _text_data_bss(_sections(fp / "baseline.elf"))
     arena = 0

@@ -9,6 +9,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -55,6 +56,28 @@ def cache_root() -> Path:
     return Path(root) / "firmware"
 
 
+@contextmanager
+def cache_lock(folder: Path, what: str = "project"):
+    """An exclusive lock on one thing in a build-cache folder: "project" (generating it) or a
+    make goal (its build directory). Two mcuq processes (two shells, parallel CI jobs, pytest
+    -n) or threads that make the same thing take turns instead of writing the same files at
+    once, and the second finds the first one's result; different goals of one project still
+    build side by side. POSIX `flock` (released by the kernel if the holder dies); where there
+    is none, no lock."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(folder / f".lock-{what}", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def sources_digest() -> str:
     """Hash of every file under mcuq/firmware, mcuq/templates and mcuq/codegen (the emitters
     choose kernel paths and weight layouts), and of mcuq/memory.py and mcuq/tiling.py (the
@@ -86,4 +109,4 @@ def make(project: Path, goal: str, extra_cflags: tuple[str, ...] = ()) -> str:
 
 
 __all__ = ["APT_PACKAGES", "APT_LINE", "TOOLS", "missing_tools", "require_tools", "tflm_runtime",
-           "cache_root", "sources_digest", "make"]
+           "cache_root", "cache_lock", "sources_digest", "make"]

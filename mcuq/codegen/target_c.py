@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import InputError
 from ..model import Model
 from ..text import safe_text
-from ..toolchain import cache_root, sources_digest
+from ..toolchain import cache_lock, cache_root, make, sources_digest
 from ..reference import Interpreter
 from ..reference.profiles import profile_for_rounding
 from ..vectors import random_inputs
@@ -276,11 +276,22 @@ def project_dir(model: Model, variant: str, cache_dir: Path | None = None,
         h.update(b"\0")
     folder = (cache_dir or cache_root()) / h.hexdigest()[:24]
     project = folder / "project"
-    if not (project / "Makefile").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        generate_c(model, project, "model", vectors=2, force=True, rounding=rounding,
-                   external_io=external_io, tile=tile, inplace=inplace, pack=pack)
+    with cache_lock(folder):
+        if not (project / "Makefile").exists():
+            generate_c(model, project, "model", vectors=2, force=True, rounding=rounding,
+                       external_io=external_io, tile=tile, inplace=inplace, pack=pack)
     return project
+
+
+def build_cached(project: Path, goal: str, binary: Path,
+                 extra_cflags: tuple[str, ...] = ()) -> Path:
+    """`make goal` in a project of the build cache unless `binary` is there, under the cache
+    folder's lock (toolchain.cache_lock): a concurrent build of the same project waits for this
+    one, and nobody runs a binary the linker is still writing."""
+    with cache_lock(project.parent, goal):
+        if not binary.exists():
+            make(project, goal, extra_cflags)
+    return binary
 
 
 def tile_key(tile) -> str:

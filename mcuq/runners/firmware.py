@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codegen.target_c import project_dir
+from ..codegen.target_c import build_cached, project_dir
 from ..errors import McuqError, RunnerError, ToolchainError, VerificationError
-from ..toolchain import TOOLS, cache_root, make, require_tools
+from ..toolchain import TOOLS, cache_root, require_tools
 from .base import Runner, RunResult
 
 _SANITIZER_MARKS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -86,10 +86,8 @@ class FirmwareRunner(Runner):
                                       self.cache_dir, self.rounding,
                                       external_io=self.external_io, tile=self.tile,
                                       pack=self.pack)
-                binary = project / "build" / goal / (
-                    "model.elf" if goal == "cortex-m4" else "model")
-                if not binary.exists():
-                    make(project, goal, self.extra_cflags)
+                binary = build_cached(project, goal, project / "build" / goal / (
+                    "model.elf" if goal == "cortex-m4" else "model"), self.extra_cflags)
             except (RunnerError, ToolchainError):
                 raise
             except McuqError as e:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
-from ..toolchain import cache_root, sources_digest as _sources_digest
+from ..toolchain import cache_lock, cache_root, sources_digest as _sources_digest
 from .tflm_prebuilt import PrebuiltTflm
 
 #: target -> (Makefile goal, binary under build/, prebuilt library variant)
@@ -65,10 +65,10 @@ def cached_project(model: bytes, name: str, tflm: PrebuiltTflm, vectors: int = 3
         h.update(b"\0")
     folder = (cache_dir or cache_root()).parent / "tflm" / h.hexdigest()[:24]
     project = folder / "project"
-    if not (project / "main.cc").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        generate_project(model, project, target="tflm", name=name, vectors=vectors,
-                         force=True, layout=layout, compress=compress)
+    with cache_lock(folder):
+        if not (project / "main.cc").exists():
+            generate_project(model, project, target="tflm", name=name, vectors=vectors,
+                             force=True, layout=layout, compress=compress)
     return project
 
 
@@ -81,8 +81,9 @@ def build(project: Path, target: str, tflm: PrebuiltTflm) -> Path:
     """`make <goal>` in the project; returns the binary. Raises AssertionError with the log."""
     goal, binary, _ = TARGETS[target]
     name = _project_name(project)
-    proc = subprocess.run(["make", "-C", str(project), *make_args(tflm), goal],
-                          capture_output=True, text=True, timeout=600)
+    with cache_lock(project.parent, goal):  # a parallel test or benchmark may build it too
+        proc = subprocess.run(["make", "-C", str(project), *make_args(tflm), goal],
+                              capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise AssertionError(f"make {goal} failed in {project}:\n{proc.stdout[-3000:]}\n"
                              f"{proc.stderr[-3000:]}")
