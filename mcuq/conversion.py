@@ -134,7 +134,8 @@ def convert_model(model: Any, calibration: Any, samples: int | None = None, seed
     for w in calib.warnings:
         warnings.warn(w, CalibrationWarning, stacklevel=2)
     printed: list[str] = []
-    data = _run_converter(src, calib, io_type, per_channel, progress, printed, activations)
+    data = _run_converter(src, calib, io_type, per_channel, progress, printed, activations,
+                          custom)
     parsed = parse_model(data, src.source)
     check_fully_integer(parsed, io_type, src.layer_names, activations)
     import tensorflow as tf
@@ -222,14 +223,17 @@ class _DropMessage:
 
 
 def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool,
-                   printed: list[str] | None = None, activations: str = "int8") -> bytes:
+                   printed: list[str] | None = None, activations: str = "int8",
+                   custom=None) -> bytes:
     """The converter run; what it prints that is not log noise goes to `printed` (and into
-    the error message when it fails)."""
+    the error message when it fails). custom: the CustomObjects the model was loaded with
+    (recurrent models are loaded again in a child process)."""
     from tqdm import tqdm
 
     printed = printed if printed is not None else []
     if src.recurrent_layers:
-        return _convert_recurrent(src, calib, io_type, per_channel, printed, activations)
+        return _convert_recurrent(src, calib, io_type, per_channel, printed, activations,
+                                  custom)
 
     sinks: list = []
 
@@ -265,7 +269,7 @@ def _run_converter(src, calib, io_type: str, per_channel: bool, progress: bool,
 
 
 def _convert_recurrent(src, calib, io_type: str, per_channel: bool, printed: list[str],
-                       activations: str) -> bytes:
+                       activations: str, custom=None) -> bytes:
     """Recurrent Keras layers: TFLiteConverter fuses a tf_keras (Keras 2) LSTM into one
     UNIDIRECTIONAL_SEQUENCE_LSTM only when given the model as its trackable object (it then
     converts through a SavedModel), and crashes (SIGSEGV) on a Keras 3 LSTM or on the traced
@@ -280,8 +284,9 @@ def _convert_recurrent(src, calib, io_type: str, per_channel: bool, printed: lis
             legacy = type(src.keras_model).__module__.startswith("tf_keras")
             path = os.path.join(tmp, "model.h5" if legacy else "model.keras")
             src.keras_model.save(path)
+        specs = custom.portable() if custom else []
         out = call_in_child("mcuq.conversion:_convert_recurrent_child", path, samples,
-                            io_type, per_channel, activations)
+                            io_type, per_channel, activations, specs)
     printed.extend(ln for ln in out.stdout.splitlines() if ln.strip())
     if out.ok:
         return out.value
@@ -302,11 +307,11 @@ def _convert_recurrent(src, calib, io_type: str, per_channel: bool, printed: lis
 
 
 def _convert_recurrent_child(path: str, samples: list, io_type: str, per_channel: bool,
-                             activations: str) -> bytes:
+                             activations: str, custom_specs: list | None = None) -> bytes:
     """The child side of _convert_recurrent: load, trace, convert with the trackable model."""
     from .sources import load_model_source
 
-    src = load_model_source(path)
+    src = load_model_source(path, custom_objects=custom_specs or None)
     # tf_keras's LSTM fuses when the converter gets the model (through a SavedModel); Keras 3
     # gets the traced function alone, as every other model (with the model it fails later)
     legacy = type(src.keras_model).__module__.startswith("tf_keras")

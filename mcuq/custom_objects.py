@@ -72,6 +72,22 @@ class CustomObjects:
                 return o
         return None
 
+    def portable(self) -> list[Any]:
+        """Specs that load_custom_objects turns back into these objects in another Python
+        process (mcuq.native.call_in_child): each module loaded from a .py file as its absolute
+        path, any other by its name, the {name: object} dicts as dicts (pickled by reference)."""
+        specs: list[Any] = []
+        for _label, module in self.modules:
+            path = getattr(module, "__file__", None)
+            if path and module.__name__ == _module_name(Path(path)):
+                specs.append(path)  # loaded from its file by mcuq: no import finds that name
+            else:
+                specs.append(module.__name__)
+        by_dict = {o.name: o.obj for o in self.objects if o.origin == "<dict>"}
+        if by_dict:
+            specs.append(by_dict)
+        return specs
+
     def names_of(self, objs) -> list[str]:
         """Descriptions ("Scale (my_layers.py)") of the given objects that came from here."""
         ids = {id(x) for x in objs}

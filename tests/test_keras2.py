@@ -406,3 +406,27 @@ def test_keras3_files_do_not_import_tf_keras(zoo_keras_dir, tmp_path):
                        timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert p.returncode == 0, p.stderr
     assert p.stdout.split()[-1] == "False"
+
+
+def test_custom_objects_portable_specs_load_the_same_objects_elsewhere(tmp_path, monkeypatch):
+    """CustomObjects.portable(): what a child process gets to load the same custom objects (the
+    recurrent conversion's child): a file given relative to the current folder becomes absolute,
+    a module object loaded from a file under an unimportable name becomes its file, a {name:
+    class} dict stays a dict."""
+    import pickle
+    import shutil
+
+    from mcuq.custom_objects import load_custom_objects
+
+    shutil.copy(LAYERS, tmp_path / "my_layers.py")
+    monkeypatch.chdir(tmp_path)
+    by_file = load_custom_objects(["my_layers.py"])
+    module = by_file.modules[0][1]
+    cls = by_file.find("ChannelScale").obj
+    specs = load_custom_objects([module, {"Gain": cls}]).portable()
+    assert specs[0] == str(tmp_path / "my_layers.py") and specs[1] == {"Gain": cls}
+    assert by_file.portable() == [str(tmp_path / "my_layers.py")]
+    pickle.dumps(specs)
+    monkeypatch.chdir(HERE)  # elsewhere: the specs still load
+    again = load_custom_objects(pickle.loads(pickle.dumps(by_file.portable())))
+    assert again.find("ChannelScale") is not None

@@ -8,6 +8,7 @@ self-tests."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,3 +231,32 @@ def test_convert_keras3_lstm_crash_is_exit_3_naming_the_layer(tmp_path):
     assert r.exit_code == 3, r.output
     assert "'rnn' (LSTM)" in r.output and "tf_keras" in r.output
     assert not (tmp_path / "k3.tflite").exists()
+
+
+def test_convert_recurrent_model_with_custom_layer(tmp_path, monkeypatch):
+    """The recurrent conversion loads the model again in a child process: the --custom-objects
+    module reaches it (given as a path relative to the current folder here). Before, the child
+    loaded without it and convert failed telling the user to pass the module they had passed."""
+    import shutil
+    import warnings
+
+    from mcuq.custom_objects import load_custom_objects
+    from mcuq.sources import import_tf_keras
+
+    shutil.copy(Path(__file__).parent / "keras2_layers.py", tmp_path / "my_layers.py")
+    monkeypatch.chdir(tmp_path)
+    k2 = import_tf_keras()
+    L = k2.layers
+    scale = load_custom_objects(["my_layers.py"]).find("ChannelScale").obj
+    i = k2.Input((8, 3), name="imu")
+    h = scale(0.7, name="gain")(L.LSTM(6, name="rnn")(i))
+    model = k2.Model(i, L.Dense(4, activation="softmax")(h))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save("model.h5")
+    np.save("calib.npy", np.random.default_rng(0).normal(size=(64, 8, 3)).astype(np.float32))
+    r = CliRunner().invoke(main, ["convert", "model.h5", "-c", "calib.npy", "-o", "m.tflite",
+                                  "--custom-objects", "my_layers.py"])
+    assert r.exit_code == 0, r.output
+    ops = [op.opcode for op in load_model("m.tflite").operators]
+    assert ops[0] == "UNIDIRECTIONAL_SEQUENCE_LSTM", ops
