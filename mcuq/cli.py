@@ -168,7 +168,9 @@ def generate(model, out_dir, target, layout, name, vectors, external_io, tile, p
               help="Inputs (.npy/.npz, FILE.npz:KEY picks arrays; float or int8). "
                    "Default: random int8.")
 @click.option("--labels", default=None,
-              help="Integer class labels (.npy, or FILE.npz:KEY) for accuracy.")
+              help="Labels of --data (.npy, or FILE.npz:KEY): integer classes (accuracy) or, "
+                   "for a regression (non-integer values, or a model with one output value), "
+                   "targets (RMSE).")
 @click.option("--scale", default=None, metavar="FACTOR",
               help="Multiply --data by FACTOR first (e.g. 1/255 for uint8 images).")
 @click.option("--float", "float_model", default=None,

@@ -140,7 +140,7 @@ def regression_targets(labels, model: Model | None = None) -> np.ndarray | None:
     return y.astype(np.float64)
 
 
-def _rmse_targets(out0: np.ndarray, targets: np.ndarray, where: str) -> float:
+def rmse_targets(out0: np.ndarray, targets: np.ndarray, where: str) -> float:
     n = out0.shape[0]
     if targets.shape[0] < n or targets[:n].reshape(n, -1).shape[1] != out0.shape[1]:
         raise InputError(f"{where}: {targets.shape} regression targets for {n} samples of an "
@@ -237,7 +237,7 @@ def _one(source, calibration, activations: str, io_type: str, per_channel: bool,
         if labels is not None and k == 0 and d.shape[1] > 1:
             o.accuracy = metrics.accuracy(d, labels)
         if targets is not None and k == 0:
-            o.rmse_targets = _rmse_targets(d, targets, targets_source)
+            o.rmse_targets = rmse_targets(d, targets, targets_source)
         fig.outputs.append(o)
     fig.__dict__.update(_arena(m, measure_tflm))
     fig.seconds = time.perf_counter() - t0
@@ -277,7 +277,7 @@ def compare_int16(model: Model | None, float_model, inputs, custom_objects=None,
                        else "the given calibration samples")
     labels = inputs.labels
     where = labels_source or "targets"
-    float_rmse = _rmse_targets(fouts[0], targets, where) if targets is not None else None
+    float_rmse = rmse_targets(fouts[0], targets, where) if targets is not None else None
     figures = [_one(source, calibration, a, _io_type(model, a), _per_channel(model), seed,
                     inputs.real, fouts, labels, measure_tflm, targets, where)
                for a in ACTIVATIONS]

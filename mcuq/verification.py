@@ -126,6 +126,9 @@ class OutputMetrics:
     index: int
     top1_agreement: float | None = None
     accuracy: dict | None = None  # {"int8": ..., "float": ...} (first output, with labels)
+    #: {"int8": ..., "float": ...}: RMSE of the first output vs regression targets (--labels
+    #: with non-integer values, or any labels of a model with one output value per sample)
+    rmse_targets: dict | None = None
     sqnr_db: float | None = None
     cosine: float | None = None
     rmse: float | None = None
@@ -161,6 +164,7 @@ class Inputs:
     real: list[np.ndarray]  # the same samples as float values (for the float model)
     source: str
     labels: np.ndarray | None = None
+    targets: np.ndarray | None = None  # regression targets (float64, first axis: samples)
 
 
 def _read_array_file(path: str):
@@ -255,6 +259,17 @@ def _labels(path: str, n: int) -> np.ndarray:
         raise InputError(f"{path}: {y.shape[0]} labels for {n} samples",
                          "pass one label per data sample")
     return y[:n].astype(np.int64)
+
+
+def _fit_targets(targets: np.ndarray, n: int, model: Model, path: str) -> np.ndarray:
+    """Regression targets for the n samples, one row per sample shaped like the first output
+    (checked before any runner runs), (n, values) float64."""
+    per = int(np.prod(model.output_tensors()[0].shape[1:], dtype=np.int64))
+    if targets.shape[0] < n or targets[:n].size != n * per:
+        raise InputError(f"{path}: {targets.shape} regression targets for {n} samples of an "
+                         f"output with {per} value(s) each",
+                         "pass one target row per data sample, shaped like the first output")
+    return targets[:n].reshape(n, per)
 
 
 def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: int = 0,
@@ -576,6 +591,13 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
             m.accuracy = {"int8": metrics.accuracy(d, inputs.labels),
                           "float": metrics.accuracy(fouts[0], inputs.labels)
                           if fouts is not None else None}
+        if inputs.targets is not None and k == 0:
+            from .int16_comparison import rmse_targets
+
+            n = d.shape[0]
+            m.rmse_targets = {"int8": rmse_targets(d.reshape(n, -1), inputs.targets, "--labels"),
+                              "float": rmse_targets(fouts[0].reshape(n, -1), inputs.targets,
+                                                    "--labels") if fouts is not None else None}
         result.append(m)
     return result
 
@@ -656,16 +678,20 @@ def verify_model(model, data=None, labels=None, float_model=None,
                                               compress)
     targets = None
     if compare_int16:
-        from .int16_comparison import check_request, regression_targets
+        from .int16_comparison import check_request
 
         check_request(m, float_model, data)
-        if labels is not None:
-            targets = regression_targets(labels, m)  # RMSE in the comparison only
     elif calibration is not None:
         raise InputError("--calibration given without --compare-int16: verify calibrates "
                          "nothing else", "add --compare-int16, or leave --calibration out")
+    if labels is not None and data is not None:
+        from .int16_comparison import regression_targets
+
+        targets = regression_targets(labels, m)  # a regression: RMSE instead of accuracy
     class_labels = labels if targets is None else None
     inputs = prepare_inputs(m, data, samples, seed, class_labels, scale)
+    if targets is not None:
+        inputs.targets = _fit_targets(targets, inputs.arrays[0].shape[0], m, str(labels))
     refs = _References(m)  # prepares every op in tflm: unsupported ops fail here
     others = _build_runners(m, runners, runner_options, isolate)
     refused: dict[str, str] = {}  # runner name -> why the reference has no such profile here
@@ -721,7 +747,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
 
         source = float_model if isinstance(float_model, ModelSource) else \
             load_model_source(float_model, custom_objects=custom_objects)
-    if float_model is not None or inputs.labels is not None:
+    if float_model is not None or inputs.labels is not None or inputs.targets is not None:
         fm = float_metrics(m, ref_outputs, inputs,
                            str(float_model) if float_model is not None else None, custom_objects,
                            source)

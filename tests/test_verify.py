@@ -422,6 +422,54 @@ def test_one_value_output_has_no_top1_agreement(tmp_path):
     assert m.top1_agreement is None and m.sqnr_db > 25 and m.rmse > 0
 
 
+def test_regression_labels_give_rmse_against_targets(tmp_path):
+    """--labels of a regression (non-integer targets, one output value per sample) are targets:
+    verify reports the RMSE of the int8 and the float model against them (text, JSON, HTML)
+    instead of refusing them as 'expected integer class indices'; bad targets fail before any
+    runner runs."""
+    import keras
+
+    rng = np.random.default_rng(2)
+    inp = keras.Input((8,))
+    dense = keras.layers.Dense(1)
+    fmodel = keras.Model(inp, dense(inp))
+    W = rng.standard_normal((8, 1)).astype(np.float32)
+    bias = np.full(1, 0.05, np.float32)
+    dense.set_weights([W, bias])
+    fmodel.save(tmp_path / "r.keras")
+    x = rng.uniform(-1, 1, (100, 8)).astype(np.float32)
+    y = (x @ W + bias)[:, 0]
+    targets = y + rng.normal(0, 0.3, y.shape)  # what the model was fitted to: noisy values
+    (tmp_path / "r.tflite").write_bytes(_quantized_dense(W, bias, x, x @ W + bias))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", targets)
+    (m,) = verify_model(str(tmp_path / "r.tflite"), data=str(tmp_path / "x.npy"),
+                        labels=str(tmp_path / "t.npy"), float_model=str(tmp_path / "r.keras"),
+                        runners=()).metrics
+    expect_float = float(np.sqrt(np.mean((y - targets) ** 2)))
+    assert m.accuracy is None and m.rmse_targets["float"] == pytest.approx(expect_float, 1e-5)
+    assert abs(m.rmse_targets["int8"] - expect_float) < 0.05  # int8 adds a little error
+    args = ["verify", str(tmp_path / "r.tflite"), "--data", str(tmp_path / "x.npy"),
+            "--labels", str(tmp_path / "t.npy"), "--runners", "tflm"]
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0, text.output
+    assert "rmse vs targets int8" in text.output and "accuracy" not in text.output
+    js = CliRunner().invoke(main, args + ["--json"])
+    d = json.loads(js.stdout)["metrics"][0]
+    assert d["rmse_targets"]["int8"] == pytest.approx(m.rmse_targets["int8"]) \
+        and d["rmse_targets"]["float"] is None  # labels without --float: the int8 model's only
+    html = CliRunner().invoke(main, args + ["--float", str(tmp_path / "r.keras"), "--html",
+                                            str(tmp_path / "r.html")])
+    assert html.exit_code == 0, html.output
+    page = (tmp_path / "r.html").read_text()
+    assert "RMSE vs targets int8" in page and 'data-field="rmse_targets_float"' in page
+    np.save(tmp_path / "short.npy", targets[:10])
+    bad = CliRunner().invoke(main, ["verify", str(tmp_path / "r.tflite"), "--data",
+                                    str(tmp_path / "x.npy"), "--labels",
+                                    str(tmp_path / "short.npy")])
+    assert bad.exit_code == 2 and "(10,) regression targets for 100 samples" in bad.output
+
+
 def test_float_metrics_of_a_converted_model(tmp_path):
     import keras
 

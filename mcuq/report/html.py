@@ -100,6 +100,10 @@ def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}%"
 
 
+def _num(v) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
 # -- sections ------------------------------------------------------------------------------
 def _summary(cards: list[tuple[str, str]]) -> str:
     return '<div class="cards">' + "".join(
@@ -259,21 +263,24 @@ def _confusion(cm: list[list[int]], title: str) -> str:
 
 def _accuracy_section(metrics: list[dict]) -> str:
     rows, cms = [], []
+    regression = any(m.get("rmse_targets") for m in metrics)  # --labels held targets
+    key, what, fmt = (("rmse_targets", "RMSE vs targets", _num) if regression
+                      else ("accuracy", "accuracy", _pct))
     for m in metrics:
-        acc = m.get("accuracy") or {}
+        acc = m.get(key) or {}
         rows.append(f'<tr data-output="{_e(m["output"])}"><td class="s">{_e(m["output"])}</td>'
                     + _td(m.get("top1_agreement"), _pct(m.get("top1_agreement")),
                           field="top1_agreement")
-                    + _td(acc.get("int8"), _pct(acc.get("int8")), field="accuracy_int8")
-                    + _td(acc.get("float"), _pct(acc.get("float")), field="accuracy_float")
+                    + _td(acc.get("int8"), fmt(acc.get("int8")), field=f"{key}_int8")
+                    + _td(acc.get("float"), fmt(acc.get("float")), field=f"{key}_float")
                     + _td(m.get("sqnr_db"), _db(m.get("sqnr_db")), field="sqnr_db") + "</tr>")
         conf = m.get("confusion")
         if conf:
             cms.append(_confusion(conf["int8"], f'{m["output"]}: int8 confusion matrix'))
             if conf.get("float"):
                 cms.append(_confusion(conf["float"], f'{m["output"]}: float confusion matrix'))
-    head = ("<tr><th class=s>output</th><th>top-1 agreement</th><th>accuracy int8</th>"
-            "<th>accuracy float</th><th>SQNR dB</th></tr>")
+    head = (f"<tr><th class=s>output</th><th>top-1 agreement</th><th>{what} int8</th>"
+            f"<th>{what} float</th><th>SQNR dB</th></tr>")
     return (f'<table id="accuracy-table">{head}{"".join(rows)}</table>'
             f'<div class="plans">{"".join(cms)}</div>')
 
@@ -400,6 +407,9 @@ def render_report(title: str, subtitle: str = "", inspection=None, plans=None, v
         if m0.get("accuracy"):
             cards.append(("accuracy int8 / float",
                           f'{_pct(m0["accuracy"]["int8"])} / {_pct(m0["accuracy"]["float"])}'))
+        if m0.get("rmse_targets"):
+            r = m0["rmse_targets"]
+            cards.append(("RMSE vs targets int8 / float", f'{_num(r["int8"])} / {_num(r["float"])}'))
         if m0.get("sqnr_db") is not None:
             cards.append(("output SQNR", f'{_db(m0["sqnr_db"])} dB'))
     sections.append(("summary", _summary(cards)))

@@ -111,13 +111,16 @@ def verify_text(report) -> str:
     if report.metrics:
         out += ["", f"quantized reference vs float model ({report.float_model or 'none'})"
                 + (f", labels {report.labels}" if report.labels else "") + ":"]
+        regression = any(getattr(m, "rmse_targets", None) for m in report.metrics)
         mrows = []
         for m in report.metrics:
-            acc = m.accuracy or {}
-            mrows.append([m.output, _pct(m.top1_agreement), _pct(acc.get("int8")),
-                          _pct(acc.get("float")), _num(m.sqnr_db, "{:.2f}"),
+            acc = (m.rmse_targets if regression else m.accuracy) or {}
+            shown = _num if regression else _pct
+            mrows.append([m.output, _pct(m.top1_agreement), shown(acc.get("int8")),
+                          shown(acc.get("float")), _num(m.sqnr_db, "{:.2f}"),
                           _num(m.cosine, "{:.5f}"), _num(m.rmse), _num(m.mae)])
-        out.append(table(mrows, ["output", "top1_agreement", "accuracy int8", "accuracy float",
+        what = "rmse vs targets" if regression else "accuracy"
+        out.append(table(mrows, ["output", "top1_agreement", f"{what} int8", f"{what} float",
                                  "sqnr_db", "cosine", "rmse", "mae"]))
     if getattr(report, "int16_comparison", None) is not None:
         from .int16 import comparison_lines
