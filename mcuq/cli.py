@@ -210,6 +210,12 @@ def generate(model, out_dir, target, layout, name, vectors, external_io, tile, p
               help="--compare-int16: calibrate both conversions on this data (convert's "
                    "formats; default: --data). Pass MODEL's own calibration data to make the "
                    "int8 column MODEL itself.")
+@click.option("--windows/--sequence", "windows", default=None,
+              help="A model that keeps state (LSTM, SVDF, variables): each sample is an "
+                   "independent window, the state reset before each (--windows), or the samples "
+                   "are the steps of one sequence (--sequence). Default: windows for sequence "
+                   "ops that take a whole window per invocation (a Keras LSTM that is not "
+                   "stateful), else one sequence.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable object.")
 @click.option("--html", "html", default=None, type=click.Path(dir_okay=False, path_type=str),
               help="Also write a self-contained HTML report (verdicts, memory plan, per-layer "
@@ -217,7 +223,7 @@ def generate(model, out_dir, target, layout, name, vectors, external_io, tile, p
 @handle_errors
 def verify(model, data, labels, scale, float_model, custom_objects, runners, samples, seed,
            kernels, rounding, explain, no_diagnose, pack, compress, compare_int16, calibration,
-           as_json, html):
+           windows, as_json, html):
     """Run MODEL.tflite through every runner and compare each with the int8 reference."""
     from .report import print_verify
     from .verification import verify_model
@@ -234,7 +240,7 @@ def verify(model, data, labels, scale, float_model, custom_objects, runners, sam
                                              ("host", "host-sanitize", "cortex-m4")}},
                           diagnose=not no_diagnose, explain=explain, pack=pack,
                           compress=compress, compare_int16=compare_int16,
-                          calibration=calibration)
+                          calibration=calibration, windows=windows)
     print_verify(report, as_json=as_json)
     if html:
         from .report.html import write_html

@@ -86,9 +86,11 @@ def _lsb_text(x: float) -> str:
 
 
 def profile_gap(model: Model, arrays: list[np.ndarray], profile: str,
-                baseline: str = "tflm", interpreters: dict | None = None) -> ProfileGap:
+                baseline: str = "tflm", interpreters: dict | None = None,
+                windows: bool = False) -> ProfileGap:
     """Compare the reference in `profile` with the one in `baseline` on `arrays` (model
-    inputs, (N, *shape)). interpreters: optional {profile name: Interpreter} to reuse."""
+    inputs, (N, *shape)). interpreters: optional {profile name: Interpreter} to reuse.
+    windows: a stateful model's samples are independent windows (state reset before each)."""
     from .verification import _lsb
 
     interpreters = interpreters if interpreters is not None else {}
@@ -96,6 +98,7 @@ def profile_gap(model: Model, arrays: list[np.ndarray], profile: str,
         if name not in interpreters:
             interpreters[name] = Interpreter(model, name)
     other, base = interpreters[profile], interpreters[baseline]
+    other.windows = base.windows = windows
     n = arrays[0].shape[0]
     outs = model.output_tensors()
     gap = ProfileGap(profile, baseline, n,
@@ -120,7 +123,7 @@ def profile_gap(model: Model, arrays: list[np.ndarray], profile: str,
         for op in model.operators:
             if op.opcode in STATE_OPS:  # moves state bytes, computes nothing
                 continue
-            args = [None if i < 0 else _state_before(model, values, i)
+            args = [None if i < 0 else _state_before(model, values, i, windows)
                     if model.tensors[i].is_variable and i in values else values[i]
                     if i in values else
                     np.broadcast_to(model.tensors[i].data, (batch, *model.tensors[i].shape))
@@ -139,12 +142,14 @@ def profile_gap(model: Model, arrays: list[np.ndarray], profile: str,
     return gap
 
 
-def _state_before(model, values: dict, i: int) -> np.ndarray:
+def _state_before(model, values: dict, i: int, windows: bool = False) -> np.ndarray:
     """A variable tensor's value before each step of the sequence (the intermediates hold it
-    after each step; the first step starts from TFLite Micro's reset fill), as a fresh
-    writable array: the op (SVDF) updates its state in place."""
+    after each step; the first step starts from TFLite Micro's reset fill; with windows every
+    step does), as a fresh writable array: the op (SVDF) updates its state in place."""
     t = model.tensors[i]
     first = np.full((1, *t.shape), t.zero_point if t.type_name == "INT8" else 0, t.dtype)
+    if windows:
+        return np.repeat(first, values[i].shape[0], axis=0)
     return np.concatenate([first, values[i][:-1]])
 
 

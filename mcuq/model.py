@@ -154,6 +154,9 @@ class Subgraph:
 
 #: Ops that create, read or write resource variables or call another subgraph once.
 STATE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE")
+#: Ops that run a whole sequence per invocation, keeping their state in variable tensors.
+SEQUENCE_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN",
+                "BIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENCE_RNN")
 
 
 @dataclass
@@ -228,6 +231,27 @@ class Model:
         CALL_ONCE init subgraph or TFLite variable tensors): it runs as a sequence."""
         return any(op.opcode in STATE_OPS for sg in self.subgraphs or [self]
                    for op in sg.operators) or any(t.is_variable for t in self.tensors)
+
+
+    @property
+    def windowed(self) -> bool:
+        """True when the model's state lives only in the variable tensors of sequence ops that
+        take more than one time step per invocation: what TFLiteConverter makes of a Keras
+        LSTM/RNN that is not `stateful`. Keras starts every window from zeros while TFLite
+        keeps those tensors between invocations: each window wants a reset first."""
+        if not self.stateful or any(op.opcode in STATE_OPS for sg in self.subgraphs or [self]
+                                    for op in sg.operators):
+            return False
+        for op in self.operators:
+            if not any(i >= 0 and self.tensors[i].is_variable for i in op.inputs):
+                continue
+            x = self.tensors[op.inputs[0]]
+            steps = 1
+            for d in x.shape[:-1]:
+                steps *= int(d)
+            if op.opcode not in SEQUENCE_OPS or steps <= 1:
+                return False
+        return True
 
 
 def load_model(source: str | Path | bytes | bytearray | Model) -> Model:

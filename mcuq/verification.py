@@ -31,6 +31,11 @@ sequence: the data's first axis is time (random data: one sequence of `samples` 
 runner runs the whole sequence in one call from a fresh state, every step's outputs are
 compared, and a mismatch names the first diverging step (and, for runners that give
 intermediates, the first tensor of that step that differs, from a re-run of the prefix).
+With `windows` (--windows) each sample is an independent window instead: every runner resets
+the state before each one (`Runner.windows`). By default (default_windows) that is chosen for a
+model whose state lives only in sequence ops that take a whole window per invocation -- what
+TFLiteConverter makes of a Keras LSTM that is not `stateful` -- whose variable tensors TFLite
+keeps between invocations although the Keras model starts every window from zeros.
 """
 from __future__ import annotations
 
@@ -152,6 +157,7 @@ class VerifyReport:
     diagnosis_error: str | None = None
     profiles: list[str] = field(default_factory=lambda: ["tflm"])  # the reference ran in these
     sequence: bool = False  # a stateful model: the samples are the steps of one sequence
+    windows: bool = False  # a stateful model run window by window (state reset before each)
     #: compare_int16=True: int8 vs 16x8 conversions of the float model
     #: (mcuq.int16_comparison.Int16Comparison)
     int16_comparison: object | None = None
@@ -273,9 +279,11 @@ def _fit_targets(targets: np.ndarray, n: int, model: Model, path: str) -> np.nda
 
 
 def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: int = 0,
-                   labels=None, scale=None) -> Inputs:
+                   labels=None, scale=None, sequence: bool | None = None) -> Inputs:
     """The runners' inputs and their float values. `data` is a path or a list of arrays;
-    `scale` (e.g. "1/255") multiplies it first, making it float (then quantized)."""
+    `scale` (e.g. "1/255") multiplies it first, making it float (then quantized). sequence:
+    the samples are the steps of one sequence (default: model.stateful)."""
+    sequence = model.stateful if sequence is None else sequence
     from .vectors import random_inputs
 
     tensors = model.input_tensors()
@@ -296,7 +304,7 @@ def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: in
                 if t.quant is not None and not np.issubdtype(t.dtype, np.floating)
                 else x.astype(np.float32) for x, t in zip(arrays, tensors)]
         kind = ", ".join(sorted({t.type_name.lower() for t in tensors}))
-        what = "steps of one sequence" if model.stateful else "samples"
+        what = "steps of one sequence" if sequence else "samples"
         return Inputs(arrays, real, f"{n} random {kind} {what} (seed {seed})")
     if isinstance(data, (str, Path)):
         path = str(data)
@@ -333,7 +341,7 @@ def prepare_inputs(model: Model, data=None, samples: int | None = None, seed: in
     quantized = any(np.issubdtype(np.asarray(x).dtype, np.floating)
                     and not np.issubdtype(t.dtype, np.floating) for x, t in zip(raw, tensors))
     return Inputs(arrays, real, f"{path}: {n} " + (
-        "steps of one sequence (first axis: time)" if model.stateful else "samples") + (
+        "steps of one sequence (first axis: time)" if sequence else "samples") + (
         " (float, quantized with the "
                   "input scale/zero point)" if quantized else ""), y)
 
@@ -416,11 +424,14 @@ class InconsistentRerun(Exception):
 
 def first_diverging_tensor(model: Model, reference: Runner, runner: Runner,
                            arrays: list[np.ndarray], sample_ids: np.ndarray,
-                           outputs: list[np.ndarray] | None = None) -> Divergence | None:
+                           outputs: list[np.ndarray] | None = None,
+                           sequence: bool | None = None) -> Divergence | None:
     """Re-run `sample_ids` keeping every tensor; the first op output (in op order) where the
     runner differs from the reference. With `outputs` (the runner's outputs for all samples
     from the normal run) raise InconsistentRerun if the re-run's outputs are not the same:
-    its intermediates would then not explain the mismatch."""
+    its intermediates would then not explain the mismatch. sequence: the samples are the
+    steps of one sequence (default: model.stateful)."""
+    sequence = model.stateful if sequence is None else sequence
     sub = [a[sample_ids] for a in arrays]
     ref = reference.run(sub, keep_intermediates=True).intermediates
     with warnings.catch_warnings():  # LiteRT warns that keeping every tensor costs memory
@@ -439,12 +450,12 @@ def first_diverging_tensor(model: Model, reference: Runner, runner: Runner,
             if np.array_equal(a, b):
                 continue
             step = int(np.flatnonzero(np.any((a != b).reshape(a.shape[0], -1), axis=1))[0]) \
-                if model.stateful else 0
+                if sequence else 0
             if best is None or step < best[0]:
                 best = (step, order, op, ti, a, b)
-            if not model.stateful:
+            if not sequence:
                 break
-        if best is not None and not model.stateful:
+        if best is not None and not sequence:
             break
     if best is None:
         return None
@@ -456,7 +467,7 @@ def first_diverging_tensor(model: Model, reference: Runner, runner: Runner,
         samples_checked=len(sample_ids), mismatched_elements=cmp.mismatched_elements,
         max_abs_lsb=cmp.max_abs_lsb,
         examples=metrics.first_differences(a, b, EXAMPLE_POSITIONS, sample_ids),
-        step=int(sample_ids[step]) if model.stateful else None)
+        step=int(sample_ids[step]) if sequence else None)
 
 
 def _runner_note(runner: Runner) -> str:
@@ -468,7 +479,9 @@ def _runner_note(runner: Runner) -> str:
 
 def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray],
                    runner: Runner, outputs: list[np.ndarray], arrays: list[np.ndarray],
-                   seconds: float) -> RunnerReport:
+                   seconds: float, sequence: bool | None = None) -> RunnerReport:
+    """sequence: the samples are the steps of one sequence (default: model.stateful)."""
+    sequence = model.stateful if sequence is None else sequence
     comps = []
     differing = np.zeros(arrays[0].shape[0], bool)
     for k, t in enumerate(model.output_tensors()):
@@ -490,7 +503,7 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
     note = _runner_note(runner)
     div = None
     step, step_output = None, None
-    if not exact and model.stateful:
+    if not exact and sequence:
         step = int(np.flatnonzero(differing)[0])
         for k, c in enumerate(comps):
             g = outputs[k] if k < len(outputs) else None
@@ -501,10 +514,11 @@ def compare_runner(model: Model, reference: Runner, ref_outputs: list[np.ndarray
     if not exact:
         if runner.gives_intermediates and _same_graph(model, runner.model):
             # a sequence is re-run from its start up to the first differing step
-            ids = (np.arange(step + 1) if model.stateful
+            ids = (np.arange(step + 1) if sequence
                    else np.flatnonzero(differing)[:WALK_SAMPLES])
             try:
-                div = first_diverging_tensor(model, reference, runner, arrays, ids, outputs)
+                div = first_diverging_tensor(model, reference, runner, arrays, ids, outputs,
+                                             sequence)
             except InconsistentRerun:
                 note = (note + "; " if note else "") + (
                     f"{runner.name} computed other outputs with its intermediates kept: "
@@ -554,9 +568,11 @@ def _float_inputs(real: list[np.ndarray], shapes: list) -> list[np.ndarray]:
 
 def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
                   float_model: str | None, custom_objects=None,
-                  source=None) -> list[OutputMetrics]:
+                  source=None, sequence: bool | None = None) -> list[OutputMetrics]:
     """`source`: the float model already loaded (mcuq.sources.ModelSource), else `float_model`
-    is loaded (with `custom_objects`)."""
+    is loaded (with `custom_objects`). sequence: the samples are one sequence (default:
+    model.stateful): the float model runs them one call each, in order."""
+    sequence = model.stateful if sequence is None else sequence
     tensors = model.output_tensors()
     deq = [metrics.dequantize(o, t.scale, t.zero_point)
            if t.quant is not None and not np.issubdtype(t.dtype, np.floating)
@@ -564,7 +580,7 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
     fouts = None
     if float_model is not None:
         predict = _load_float_model(source if source is not None else float_model,
-                                    custom_objects, sequence=model.stateful)
+                                    custom_objects, sequence=sequence)
         raw = predict(_float_inputs(inputs.real, predict.inputs))
         if len(raw) != len(tensors):
             raise InputError(f"{float_model}: {len(raw)} outputs, the .tflite model has "
@@ -606,8 +622,9 @@ def float_metrics(model: Model, ref_outputs: list[np.ndarray], inputs: Inputs,
 class _References:
     """The reference in every profile a runner needs: each prepared once, run once."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, windows: bool = False):
         self.model = model
+        self.windows = windows
         self.runners: dict[str, Runner] = {}
         self.outputs: dict[str, list[np.ndarray]] = {}
         self.seconds = 0.0
@@ -615,7 +632,9 @@ class _References:
 
     def get(self, profile: str) -> Runner:
         if profile not in self.runners:
-            self.runners[profile] = make_runner("reference", self.model, profile=profile)
+            r = make_runner("reference", self.model, profile=profile)
+            r.windows = r.interpreter.windows = self.windows
+            self.runners[profile] = r
         return self.runners[profile]
 
     def run(self, profile: str, arrays: list[np.ndarray], bar) -> list[np.ndarray]:
@@ -663,7 +682,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
                  diagnose: bool = True, scale=None, custom_objects=None,
                  isolate: bool = True, explain: bool = False, pack="off",
                  compress: bool = False, compare_int16: bool = False,
-                 calibration=None) -> VerifyReport:
+                 calibration=None, windows: bool | None = None) -> VerifyReport:
     """Run `model` through `runners` and compare each with the reference in the runner's
     profile. See the module doc. `scale` multiplies `data` first; `custom_objects` are the
     float model's custom layers; `explain` measures each runner's profile against tflm.
@@ -673,7 +692,9 @@ def verify_model(model, data=None, labels=None, float_model=None,
     (packed_runner_options); a TFLite Micro-compressed `model` is verified as its plain form.
     `compare_int16`: also convert `float_model` to int8 and to 16x8 and compare their error
     and arena on the data (mcuq.int16_comparison; needs float_model and data), calibrated on
-    `calibration` (convert's formats; default: the data)."""
+    `calibration` (convert's formats; default: the data). `windows` (stateful models): each
+    sample an independent window (True), the samples one sequence (False), or as
+    default_windows decides (None)."""
     m, runner_options = packed_runner_options(load_model(model), runner_options, pack,
                                               compress)
     targets = None
@@ -689,11 +710,23 @@ def verify_model(model, data=None, labels=None, float_model=None,
 
         targets = regression_targets(labels, m)  # a regression: RMSE instead of accuracy
     class_labels = labels if targets is None else None
-    inputs = prepare_inputs(m, data, samples, seed, class_labels, scale)
+    source = None
+    if float_model is not None:  # loaded once (loader chain, custom objects) for every use
+        from .sources import ModelSource, load_model_source
+
+        source = float_model if isinstance(float_model, ModelSource) else \
+            load_model_source(float_model, custom_objects=custom_objects)
+    windows = m.stateful and (default_windows(m, source) if windows is None else bool(windows))
+    sequence = m.stateful and not windows
+    inputs = prepare_inputs(m, data, samples, seed, class_labels, scale, sequence)
+    if windows:
+        inputs.source = inputs.source.replace(" samples", " windows (state reset before each)", 1)
     if targets is not None:
         inputs.targets = _fit_targets(targets, inputs.arrays[0].shape[0], m, str(labels))
-    refs = _References(m)  # prepares every op in tflm: unsupported ops fail here
+    refs = _References(m, windows)  # prepares every op in tflm: unsupported ops fail here
     others = _build_runners(m, runners, runner_options, isolate)
+    for r in others:
+        r.windows = windows
     refused: dict[str, str] = {}  # runner name -> why the reference has no such profile here
     for r in others:
         try:
@@ -730,31 +763,26 @@ def verify_model(model, data=None, labels=None, float_model=None,
                 continue
             reports.append(compare_runner(m, refs.get(r.profile),
                                           refs.run(r.profile, inputs.arrays, bar), r, outs,
-                                          inputs.arrays, seconds))
+                                          inputs.arrays, seconds, sequence))
             if getattr(r, "note", ""):
                 reports[-1].note = "; ".join(x for x in (r.note, reports[-1].note) if x)
     ref_seconds = refs.seconds
     if explain:
         from .explain import profile_gap
 
-        gaps = {p: profile_gap(m, inputs.arrays, p, "tflm", refs.interpreters())
+        gaps = {p: profile_gap(m, inputs.arrays, p, "tflm", refs.interpreters(), windows)
                 for p in dict.fromkeys(r.profile for r in reports) if p != "tflm"}
         for r in reports:
             r.profile_gap = gaps.get(r.profile)
-    fm, source = None, None
-    if float_model is not None:  # loaded once (loader chain, custom objects) for both uses
-        from .sources import ModelSource, load_model_source
-
-        source = float_model if isinstance(float_model, ModelSource) else \
-            load_model_source(float_model, custom_objects=custom_objects)
+    fm = None
     if float_model is not None or inputs.labels is not None or inputs.targets is not None:
         fm = float_metrics(m, ref_outputs, inputs,
                            str(float_model) if float_model is not None else None, custom_objects,
-                           source)
+                           source, sequence)
     diagnosis, diagnosis_error = None, None
     if float_model is not None and diagnose and m.stateful:
         diagnosis_error = ("the per-layer diagnosis runs single invocations; this model keeps "
-                           "state between steps (a sequence)")
+                           "state between invocations (a sequence, or windows after resets)")
     elif float_model is not None and diagnose:
         diagnosis, diagnosis_error = _diagnose(m, source, data, class_labels, n, seed, progress,
                                                scale)
@@ -772,8 +800,28 @@ def verify_model(model, data=None, labels=None, float_model=None,
         float_model=str(float_model) if float_model is not None else None,
         labels=str(labels) if labels is not None else None, metrics=fm,
         passed=code == EXIT_OK, exit_code=code, diagnosis=diagnosis,
-        diagnosis_error=diagnosis_error, profiles=list(refs.runners), sequence=m.stateful,
-        int16_comparison=comparison)
+        diagnosis_error=diagnosis_error, profiles=list(refs.runners), sequence=sequence,
+        windows=windows, int16_comparison=comparison)
+
+
+def default_windows(model: Model, source=None) -> bool:
+    """Whether verify runs a stateful model window by window by default: its state lives only
+    in the variable tensors of sequence ops that take more than one time step per invocation
+    (what TFLiteConverter makes of a Keras LSTM/RNN that is not `stateful`: Keras starts every
+    window from zeros, TFLite keeps the tensors between invocations), and the float model, if
+    given (`source`), has no `stateful` layer. Anything else -- resource variables, SVDF,
+    one-step sequence ops (streaming) -- is one sequence."""
+    if not model.windowed:
+        return False
+    keras_model = getattr(source, "keras_model", None)
+    if keras_model is not None:
+        stack = list(getattr(keras_model, "layers", []))
+        while stack:  # nested models too
+            layer = stack.pop()
+            if getattr(layer, "stateful", False) is True:
+                return False
+            stack.extend(getattr(layer, "layers", None) or [])
+    return True
 
 
 def exit_code(reports: list[RunnerReport]) -> int:

@@ -233,7 +233,7 @@ def generate_c(model: Model, out_dir, name: str, vectors: int = 4, force: bool =
                "kernel_paths": {c.index: list(c.paths) for c in cm.calls if c.paths},
                "layout": layout, "rounding": rounding, "profile": interpreter.profile.name,
                "ram": data["ram"], "resource_variables": len(cm.variables),
-               "state_bytes": cm.state_bytes}
+               "state_bytes": cm.state_bytes, "windowed": model.windowed}
     if tiling:
         details["tiling"] = tiling
     if pack != "off" and not packing:

@@ -216,7 +216,7 @@ def generate_tflm(model: Model, out_dir, name: str, vectors: int = 4, force: boo
                  "tflm_arena_tail": a["tail"], "tflm_arena_required": a["required"],
                  "arena_margin": a["margin"], "layout": layout,
                  "resource_variables": data["num_resource_variables"],
-                 "state_bytes": data["state_bytes"],
+                 "state_bytes": data["state_bytes"], "windowed": model.windowed,
                  "cmsis_nn": data["cmsis_nn"], "plain_model_bytes": len(model.data),
                  **details_extra})
 

@@ -49,6 +49,9 @@ class Interpreter:
         by_op = {(k, op.index): p for k, plan in enumerate(self.plans) for op, _, p in plan}
         self.program = program_mod.resolve(self.model, lambda k, op: by_op[(k, op.index)])
         self.stateful = self.model.stateful
+        #: a stateful model's samples are independent windows (verify --windows): the state is
+        #: reset before each one instead of carried from step to step
+        self.windows = False
         self.reset()
 
     def params(self, op_index: int):
@@ -104,8 +107,11 @@ class Interpreter:
         with single_thread():
             if not self.stateful:
                 return self._invoke(inputs, keep_intermediates)
-            steps = [self._invoke([x[b:b + 1] for x in inputs], keep_intermediates)
-                     for b in range(inputs[0].shape[0])]
+            steps = []
+            for b in range(inputs[0].shape[0]):
+                if self.windows:
+                    self.reset()
+                steps.append(self._invoke([x[b:b + 1] for x in inputs], keep_intermediates))
         outputs = [np.concatenate([s.outputs[k] for s in steps])
                    for k in range(len(self.model.outputs))]
         inter = ({i: np.concatenate([s.intermediates[i] for s in steps])

@@ -76,6 +76,12 @@ def print_generate(result, as_json: bool = False) -> None:
                      f"{d['resource_variables']} state buffer(s) (resource variables, variable "
                      "tensors such as an LSTM's hidden and cell states), persistent across "
                      f"invocations: {where}".replace("<name>", result.name)])
+    if d.get("windowed"):
+        reset = ("interpreter.Reset()" if result.target == "tflm"
+                 else f"mcuq_{result.name}_reset()")
+        rows.append(["windows", "", "each invocation takes a whole window (a Keras LSTM that "
+                     "is not stateful starts every window from zeros) and the state persists: "
+                     f"call {reset} before each independent window, or it carries over"])
     if comp:
         rows.append(["decoded RAM", comp["decoded_ram_bytes"],
                      f"arena of the compressed model minus the plain one (measured "

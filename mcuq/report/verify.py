@@ -82,8 +82,11 @@ def verify_text(report) -> str:
     out = [f"model:  {report.model}", f"inputs: {report.inputs}",
            f"judge:  {report.judge} in profile{'s' if len(profiles) > 1 else ''} "
            f"{', '.join(profiles)} ({report.samples} inferences each"
-           + (" as one sequence, state kept between steps" if getattr(report, "sequence", False)
-              else "") + f", {report.reference_seconds:.2f} s)", ""]
+           + (" as one sequence, state kept between steps (--windows: reset before each)"
+              if getattr(report, "sequence", False) else
+              ", one window each from a reset state (--sequence: keep the state between them)"
+              if getattr(report, "windows", False) else "")
+           + f", {report.reference_seconds:.2f} s)", ""]
     rows = []
     for r in report.runners:
         for o in r.outputs:
@@ -151,6 +154,7 @@ def verdict_line(report) -> str:
     differs = (f"; {', '.join(by['differs'])} differ by LSBs (reported, not failed on)"
                if by["differs"] else "")
     on = (f"every step of a {report.samples}-step sequence" if getattr(report, "sequence", False)
+          else f"{report.samples} windows" if getattr(report, "windows", False)
           else f"{report.samples} samples")
     exact = (f"{', '.join(by['exact'])} identical to the reference (each in its profile) on "
              f"{on}" if by["exact"] else "")

@@ -12,7 +12,9 @@ class Runner:
 
     For a stateful model (`model.stateful`: resource variables, variable tensors) the batch
     axis is time: every run() is one sequence from a fresh state (a new interpreter or
-    process, or reset()), its steps invoked in order with the state kept between them."""
+    process, or reset()), its steps invoked in order with the state kept between them; with
+    `windows` set, each sample is an independent window instead: the state is reset before
+    each one (a Keras LSTM classifier's windows)."""
 
     name: str = "?"
     #: The reference profile (mcuq.reference.profiles) whose bytes this runner computes: verify
@@ -25,6 +27,8 @@ class Runner:
     #: True when the runner's interpreter is native code that may crash on a model: verify
     #: runs it in a child process (mcuq.runners.isolated), rebuilt from spawn_args().
     native: bool = False
+    #: stateful models: reset the state before every sample (verify --windows)
+    windows: bool = False
 
     def __init__(self, model: Model):
         self.model = load_model(model)  # a Model, .tflite path or bytes

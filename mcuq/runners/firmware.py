@@ -102,11 +102,12 @@ class FirmwareRunner(Runner):
 
     # -- run -------------------------------------------------------------------------------
     def _command(self, binary: Path, in_file: str, out_file: str) -> list[str]:
+        args = ["--stream", in_file, out_file] + (["--windows"] if self.windows else [])
         if self.target == "host":
-            return [str(binary), "--stream", in_file, out_file]
+            return [str(binary), *args]
         return ["qemu-system-arm", "-machine", "mps2-an386", "-nographic",
                 "-semihosting-config",
-                f"enable=on,target=native,arg=model,arg=--stream,arg={in_file},arg={out_file}",
+                "enable=on,target=native,arg=model" + "".join(f",arg={a}" for a in args),
                 "-kernel", str(binary)]
 
     def run(self, inputs, keep_intermediates=False) -> RunResult:

@@ -43,7 +43,7 @@ class IsolatedRunner(Runner):
         out = call_in_child("mcuq.runners.isolated:_run_child",
                             f"{cls.__module__}:{cls.__qualname__}", self.model.data,
                             self.inner.spawn_args(), list(inputs), keep_intermediates,
-                            timeout=timeout)
+                            self.windows, timeout=timeout)
         if out.ok:
             return out.value
         runtime = _RUNTIMES.get(self.name, self.name)
@@ -67,14 +67,17 @@ class IsolatedRunner(Runner):
                           status="crashed")
 
 
-def _run_child(cls_path: str, data: bytes, options: dict, inputs, keep: bool) -> RunResult:
+def _run_child(cls_path: str, data: bytes, options: dict, inputs, keep: bool,
+               windows: bool = False) -> RunResult:
     import importlib
 
     from ..model import load_model
 
     module, _, name = cls_path.partition(":")
     cls = getattr(importlib.import_module(module), name)
-    return cls(load_model(data), **options).run(inputs, keep)
+    runner = cls(load_model(data), **options)
+    runner.windows = windows
+    return runner.run(inputs, keep)
 
 
 __all__ = ["IsolatedRunner"]

@@ -18,4 +18,5 @@ class ReferenceRunner(Runner):
     def run(self, inputs, keep_intermediates=False):
         if self.interpreter.stateful:
             self.interpreter.reset()  # every run is one sequence from the start
+        self.interpreter.windows = self.windows
         return self.interpreter.run(inputs, keep_intermediates)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ToolchainError
+from ..model import STATE_OPS
 from .base import Runner, RunResult
 
 
@@ -213,7 +214,14 @@ class TfliteRunner(Runner):
         inter = {i: np.empty((batch, *self.model.tensors[i].shape), self.model.tensors[i].dtype)
                  for i in inter_ids} if keep_intermediates else {}
         it.allocate_tensors()
+        fresh_each = self.windows and any(op.opcode in STATE_OPS for op in self.model.operators)
         for b in range(batch):
+            if self.windows and b:  # each sample from the start (verify --windows)
+                if fresh_each:  # resource variables: LiteRT resets only variable tensors
+                    it = self._interpreter(keep_intermediates)
+                    it.allocate_tensors()
+                else:
+                    it.reset_all_variables()
             for k, x in zip(in_idx, inputs):
                 it.set_tensor(k, np.array(x[b], dtype=x.dtype, order="C"))
             it.invoke()

@@ -55,6 +55,8 @@ class TflmRunner(Runner):
         inter = {i: np.empty((batch, *self.model.tensors[i].shape), self.model.tensors[i].dtype)
                  for i in inter_ids} if keep_intermediates else {}
         for b in range(batch):
+            if self.windows and b:
+                it.reset()  # MicroInterpreter::Reset: variable tensors and resource variables
             for k, x in enumerate(inputs):
                 it.set_input(np.array(x[b], dtype=x.dtype, order="C"), k)
             it.invoke()
