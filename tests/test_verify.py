@@ -401,12 +401,12 @@ def test_float_model_metrics(tmp_path):
     assert {"top1_agreement", "accuracy", "sqnr_db", "cosine", "rmse", "mae"} <= set(d)
 
 
-def test_one_value_output_has_no_top1_agreement(tmp_path):
-    """A regression output (one value per sample): arg-max agreement would be 100 % whatever
-    the values; it is left out (None, '-') and SQNR/RMSE stay."""
+def _regression_files(tmp_path, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A one-output Dense regression as r.keras and its hand-quantized r.tflite, with 100
+    inputs x.npy: (x, float outputs (100,))."""
     import keras
 
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     inp = keras.Input((8,))
     dense = keras.layers.Dense(1)
     fmodel = keras.Model(inp, dense(inp))
@@ -417,6 +417,13 @@ def test_one_value_output_has_no_top1_agreement(tmp_path):
     x = rng.uniform(-1, 1, (100, 8)).astype(np.float32)
     (tmp_path / "r.tflite").write_bytes(_quantized_dense(W, bias, x, x @ W + bias))
     np.save(tmp_path / "x.npy", x)
+    return x, (x @ W + bias)[:, 0]
+
+
+def test_one_value_output_has_no_top1_agreement(tmp_path):
+    """A regression output (one value per sample): arg-max agreement would be 100 % whatever
+    the values; it is left out (None, '-') and SQNR/RMSE stay."""
+    _regression_files(tmp_path, 1)
     (m,) = verify_model(str(tmp_path / "r.tflite"), data=str(tmp_path / "x.npy"),
                         float_model=str(tmp_path / "r.keras"), runners=()).metrics
     assert m.top1_agreement is None and m.sqnr_db > 25 and m.rmse > 0
@@ -427,21 +434,8 @@ def test_regression_labels_give_rmse_against_targets(tmp_path):
     verify reports the RMSE of the int8 and the float model against them (text, JSON, HTML)
     instead of refusing them as 'expected integer class indices'; bad targets fail before any
     runner runs."""
-    import keras
-
-    rng = np.random.default_rng(2)
-    inp = keras.Input((8,))
-    dense = keras.layers.Dense(1)
-    fmodel = keras.Model(inp, dense(inp))
-    W = rng.standard_normal((8, 1)).astype(np.float32)
-    bias = np.full(1, 0.05, np.float32)
-    dense.set_weights([W, bias])
-    fmodel.save(tmp_path / "r.keras")
-    x = rng.uniform(-1, 1, (100, 8)).astype(np.float32)
-    y = (x @ W + bias)[:, 0]
-    targets = y + rng.normal(0, 0.3, y.shape)  # what the model was fitted to: noisy values
-    (tmp_path / "r.tflite").write_bytes(_quantized_dense(W, bias, x, x @ W + bias))
-    np.save(tmp_path / "x.npy", x)
+    _, y = _regression_files(tmp_path, 2)
+    targets = y + np.random.default_rng(3).normal(0, 0.3, y.shape)  # noisy, as fitted to
     np.save(tmp_path / "t.npy", targets)
     (m,) = verify_model(str(tmp_path / "r.tflite"), data=str(tmp_path / "x.npy"),
                         labels=str(tmp_path / "t.npy"), float_model=str(tmp_path / "r.keras"),
