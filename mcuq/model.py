@@ -245,11 +245,13 @@ class Model:
         for op in self.operators:
             if not any(i >= 0 and self.tensors[i].is_variable for i in op.inputs):
                 continue
+            if op.opcode not in SEQUENCE_OPS or op.inputs[0] < 0:
+                return False
             x = self.tensors[op.inputs[0]]
             steps = 1
             for d in x.shape[:-1]:
                 steps *= int(d)
-            if op.opcode not in SEQUENCE_OPS or steps <= 1:
+            if steps <= 1:
                 return False
         return True
 
