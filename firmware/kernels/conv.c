@@ -136,41 +136,13 @@ static inline void mcuq_patch(const mcuq_conv_params_t *p, const int8_t *in_b, i
   for (int32_t k = 0; k < kp; k += 4, x += 4) mcuq_unpack4(x, mcuq_load4(s + k));
 }
 
+/* -- the channel loop: every output channel of two pixels --------------------------------- */
+
 /* Two patches (x interleaved, 4 words per chunk) times the weight words of two channels (w: 2
- * words per chunk): 16 multiply-accumulates per chunk. The Cortex-M build runs the loop as
- * written below in assembly (post-incremented loads GCC does not form by itself: 18
- * instructions per chunk instead of 20); every other build runs the C. */
+ * words per chunk): 16 multiply-accumulates per chunk. */
 static inline void mcuq_mac_2x2(const uint32_t *x, const uint32_t *w, int32_t chunks,
                                 int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11) {
   int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
-#if MCUQ_ASM
-  uint32_t xa0, xa1, xb0, xb1, t, e;
-  __asm__ volatile(
-      "1:\n\t"
-      "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"
-      "ldrd %[xb0], %[xb1], [%[x]], #8\n\t"
-      "ldr %[t], [%[w]], #4\n\t"
-      "sxtb16 %[e], %[t]\n\t"
-      "smlad %[s00], %[xa0], %[e], %[s00]\n\t"
-      "smlad %[s01], %[xb0], %[e], %[s01]\n\t"
-      "sxtb16 %[e], %[t], ror #8\n\t"
-      "smlad %[s00], %[xa1], %[e], %[s00]\n\t"
-      "smlad %[s01], %[xb1], %[e], %[s01]\n\t"
-      "ldr %[t], [%[w]], #4\n\t"
-      "sxtb16 %[e], %[t]\n\t"
-      "smlad %[s10], %[xa0], %[e], %[s10]\n\t"
-      "smlad %[s11], %[xb0], %[e], %[s11]\n\t"
-      "sxtb16 %[e], %[t], ror #8\n\t"
-      "smlad %[s10], %[xa1], %[e], %[s10]\n\t"
-      "smlad %[s11], %[xb1], %[e], %[s11]\n\t"
-      "subs %[n], %[n], #1\n\t"
-      "bne 1b\n\t"
-      : [x] "+r"(x), [w] "+r"(w), [n] "+r"(chunks), [s00] "+r"(s00), [s01] "+r"(s01),
-        [s10] "+r"(s10), [s11] "+r"(s11), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1),
-        [xb0] "=&r"(xb0), [xb1] "=&r"(xb1), [t] "=&r"(t), [e] "=&r"(e)
-      : "m"(*(const uint32_t(*)[MCUQ_CONV_COL_BUF])x)
-      : "cc");
-#else
   for (int32_t j = 0; j < chunks; ++j, w += 2, x += 4) {
     uint32_t e = mcuq_sxtb16(w[0]);
     s00 = mcuq_smlad(x[0], e, s00);
@@ -185,18 +157,18 @@ static inline void mcuq_mac_2x2(const uint32_t *x, const uint32_t *w, int32_t ch
     s10 = mcuq_smlad(x[1], e, s10);
     s11 = mcuq_smlad(x[3], e, s11);
   }
-#endif
   *a00 = s00;
   *a01 = s01;
   *a10 = s10;
   *a11 = s11;
 }
 
-/* Two patches times the weight words of one channel (w: 1 word per chunk). */
-static inline void mcuq_mac_2x1(const uint32_t *x, const uint32_t *w, int32_t chunks,
-                                int32_t *a00, int32_t *a01) {
+/* Two patches times the weight words of one channel, every step-th word (step 2: one channel
+ * of a pair; 1: an odd last channel). */
+static inline void mcuq_mac_2x1(const uint32_t *x, const uint32_t *w, int32_t step,
+                                int32_t chunks, int32_t *a00, int32_t *a01) {
   int32_t s00 = *a00, s01 = *a01;
-  for (int32_t j = 0; j < chunks; ++j, ++w, x += 4) {
+  for (int32_t j = 0; j < chunks; ++j, w += step, x += 4) {
     const uint32_t e = mcuq_sxtb16(w[0]), o = mcuq_sxtb16_ror8(w[0]);
     s00 = mcuq_smlad(x[0], e, s00);
     s00 = mcuq_smlad(x[1], o, s00);
@@ -207,45 +179,207 @@ static inline void mcuq_mac_2x1(const uint32_t *x, const uint32_t *w, int32_t ch
   *a01 = s01;
 }
 
-/* Channels c and c + 1 of one pixel as two bytes (one halfword store). */
-static inline void mcuq_conv_store2(int8_t *out, int32_t a0, int32_t a1, const int32_t *rq,
-                                    int32_t c, const mcuq_conv_params_t *p, uint32_t cap4,
-                                    uint32_t lo4) {
-  if ((rq[2] | rq[MCUQ_RQ_WORDS + 2]) < 0) { /* an exotic channel: per channel */
-    out[0] = mcuq_conv_one(a0, rq, c, p);
-    out[1] = mcuq_conv_one(a1, rq + MCUQ_RQ_WORDS, c + 1, p);
-    return;
+/* Channels c and c + 1 of both pixels as one word: bytes (a0, a1) of pixel a, then (b0, b1) of
+ * pixel b, each mcuq_rqc and clamped (mcuq_out_bytes). A channel the table cannot requantize
+ * (rq[2] < 0) gives a placeholder byte 0: mcuq_conv_exotic writes it afterwards. */
+static inline uint32_t mcuq_conv_quad(int32_t a0, int32_t a1, int32_t b0, int32_t b1,
+                                      const int32_t *rq, uint32_t cap4, uint32_t lo4) {
+  const int32_t *rq1 = rq + MCUQ_RQ_WORDS;
+  const uint32_t v0 = rq[2] < 0 ? 0u : mcuq_usat8(mcuq_rqc(a0, rq)) |
+                                           mcuq_usat8(mcuq_rqc(b0, rq)) << 16;
+  const uint32_t v1 = rq1[2] < 0 ? 0u : mcuq_usat8(mcuq_rqc(a1, rq1)) << 8 |
+                                            mcuq_usat8(mcuq_rqc(b1, rq1)) << 24;
+  return mcuq_out_bytes(v0 | v1, cap4, lo4);
+}
+
+/* The pair loop's state (the assembly below reads it at these byte offsets). */
+typedef struct {
+  const int32_t *bias;  /*  0: the pair's two folded biases */
+  const int32_t *rq;    /*  4: the pair's two mcuq_rqc entries */
+  int8_t *oa;           /*  8: pixel a's output at channel c */
+  int32_t ob_off;       /* 12: pixel b's output - pixel a's (0: no pixel b) */
+  uint32_t cap4, lo4;   /* 16, 20: mcuq_out_bytes' constants */
+  const uint32_t *x;    /* 24: the two patches, interleaved */
+  const uint32_t *w_end;/* 28: the first weight word after the last pair */
+  const uint32_t *w;    /* 32: the pair's weight words */
+  int32_t chunks;       /* 36: 4-byte chunks of a patch */
+} mcuq_conv_run_t;
+typedef char mcuq_conv_run_check[sizeof(mcuq_conv_run_t) == 40 || sizeof(void *) != 4 ? 1 : -1];
+
+#if MCUQ_ASM && !(MCUQ_SINGLE_ROUNDING && MCUQ_SR_TIE_ADJUST)
+#define MCUQ_CONV_PAIRS_ASM 1
+/* Every pair of output channels of two pixels, all state in registers (mcuq_conv_pairs below is
+ * the same arithmetic in C; the host tests prove that, QEMU proves this): per pair the biases,
+ * then per chunk LDM of both patches' 4 words, LDRD of the pair's 2 weight words, 4 SXTB16 and 8
+ * SMLAD (two chunks per iteration; an odd count enters at the second), then the pair's two
+ * table entries (one LDM) requantize both pixels (mcuq_rqc: ADD of the sign, doubling, SMMLAR,
+ * ASR, USAT), one word of 4 bytes is clamped (USUB8, SEL, UADD8) and stored as two halfwords,
+ * pixel b's first (with no pixel b, ob_off is 0 and pixel a's overwrites it).
+ * Registers: r0 patch cursor, r1 weights, r2 end of the patches, r3-r6 patch words, r7 r8 lr
+ * weight words, r9-r12 accumulators (channel c / c + 1 x pixel a / b). Frame: the run's first 8
+ * words (bias, rq, oa, ob_off, cap4, lo4, x, w_end) and the odd-count flag. */
+void mcuq_conv_pairs_m4(mcuq_conv_run_t *r);
+#if MCUQ_SINGLE_ROUNDING
+#define MCUQ_RQC_ASM(ACC, M, RA, S)                                                          \
+  "lsl " ACC ", " ACC ", #1\n\t"                                                             \
+  "smmla lr, " ACC ", " M ", " RA "\n\t"                                                      \
+  "asr lr, lr, " S "\n\t"                                                                    \
+  "usat " ACC ", #8, lr\n\t"
+#elif defined(MCUQ_TEST_ROUNDING_FAULT)
+#define MCUQ_RQC_ASM(ACC, M, RA, S) /* test-only: no sign term (as mcuq_rqc's C) */          \
+  "lsl " ACC ", " ACC ", #1\n\t"                                                             \
+  "smmlar lr, " ACC ", " M ", " RA "\n\t"                                                     \
+  "asr lr, lr, " S "\n\t"                                                                    \
+  "usat " ACC ", #8, lr\n\t"
+#else
+#define MCUQ_RQC_ASM(ACC, M, RA, S)                                                          \
+  "add lr, " RA ", " ACC ", asr #31\n\t"                                                     \
+  "lsl " ACC ", " ACC ", #1\n\t"                                                             \
+  "smmlar lr, " ACC ", " M ", lr\n\t"                                                         \
+  "asr lr, lr, " S "\n\t"                                                                    \
+  "usat " ACC ", #8, lr\n\t"
+#endif
+#define MCUQ_MAC_CHUNK_ASM                                                                   \
+  "ldm r0!, {r3, r4, r5, r6}\n\t"                                                            \
+  "ldrd r7, r8, [r1], #8\n\t"                                                                \
+  "sxtb16 lr, r7\n\t"                                                                        \
+  "smlad r9, r3, lr, r9\n\t"                                                                 \
+  "smlad r10, r5, lr, r10\n\t"                                                               \
+  "sxtb16 r7, r7, ror #8\n\t"                                                                \
+  "smlad r9, r4, r7, r9\n\t"                                                                 \
+  "smlad r10, r6, r7, r10\n\t"                                                               \
+  "sxtb16 lr, r8\n\t"                                                                        \
+  "smlad r11, r3, lr, r11\n\t"                                                               \
+  "smlad r12, r5, lr, r12\n\t"                                                               \
+  "sxtb16 r8, r8, ror #8\n\t"                                                                \
+  "smlad r11, r4, r8, r11\n\t"                                                               \
+  "smlad r12, r6, r8, r12\n\t"
+__asm__(
+    "\t.pushsection .text.mcuq_conv_pairs_m4,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".balign 4\n\t"
+    ".global mcuq_conv_pairs_m4\n\t"
+    ".type mcuq_conv_pairs_m4, %function\n\t"
+    ".thumb_func\n"
+    "mcuq_conv_pairs_m4:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "ldm r0, {r1-r10}\n\t"            /* bias rq oa ob_off cap4 lo4 x w_end | w chunks */
+    "and r11, r10, #1\n\t"
+    "push {r1-r8, r11}\n\t"          /* frame: [sp, #0 .. #28] run words, [sp, #32] odd */
+    "add r2, r7, r10, lsl #4\n\t"    /* end of the patches */
+    "mov r1, r9\n"
+    "1:\n\t"                          /* per pair of channels */
+    "ldr r0, [sp, #0]\n\t"
+    "ldrd r9, r11, [r0], #8\n\t"
+    "str r0, [sp, #0]\n\t"
+    "mov r10, r9\n\t"
+    "mov r12, r11\n\t"
+    "ldr r0, [sp, #24]\n\t"          /* the patches */
+    "ldr r3, [sp, #32]\n\t"
+    "cbnz r3, 3f\n"
+    "2:\n\t" MCUQ_MAC_CHUNK_ASM
+    "3:\n\t" MCUQ_MAC_CHUNK_ASM
+    "cmp r0, r2\n\t"
+    "bne 2b\n\t"
+    "ldr r0, [sp, #4]\n\t"
+    "ldm r0!, {r3, r4, r5, r6, r7, r8}\n\t" /* m0 ra0 e0 m1 ra1 e1 */
+    "str r0, [sp, #4]\n\t"
+    MCUQ_RQC_ASM("r9", "r3", "r4", "r5")
+    MCUQ_RQC_ASM("r10", "r3", "r4", "r5")
+    MCUQ_RQC_ASM("r11", "r6", "r7", "r8")
+    MCUQ_RQC_ASM("r12", "r6", "r7", "r8")
+    "orr r9, r9, r11, lsl #8\n\t"
+    "orr r10, r10, r12, lsl #8\n\t"
+    "orr r9, r9, r10, lsl #16\n\t"
+    "ldrd r3, r4, [sp, #16]\n\t"      /* cap4, lo4 */
+    "usub8 r5, r9, r3\n\t"
+    "sel r9, r3, r9\n\t"
+    "uadd8 r9, r9, r4\n\t"
+    "ldrd r3, r4, [sp, #8]\n\t"       /* oa, ob_off */
+    "lsr r10, r9, #16\n\t"
+    "strh r10, [r3, r4]\n\t"
+    "strh r9, [r3], #2\n\t"
+    "str r3, [sp, #8]\n\t"
+    "ldr r3, [sp, #28]\n\t"
+    "cmp r1, r3\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #36\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcuq_conv_pairs_m4, .-mcuq_conv_pairs_m4\n\t"
+    ".popsection\n");
+#else
+#define MCUQ_CONV_PAIRS_ASM 0
+#endif
+
+#if !MCUQ_CONV_PAIRS_ASM
+/* Every pair of output channels of two pixels (what mcuq_conv_pairs_m4 does, in C). */
+static void mcuq_conv_pairs(const mcuq_conv_run_t *r) {
+  const int32_t *bias = r->bias, *rq = r->rq;
+  const uint32_t *w = r->w;
+  int8_t *oa = r->oa;
+  for (; w != r->w_end; w += 2 * r->chunks, bias += 2, rq += 2 * MCUQ_RQ_WORDS, oa += 2) {
+    int32_t a00 = bias[0], a01 = bias[0], a10 = bias[1], a11 = bias[1];
+    mcuq_mac_2x2(r->x, w, r->chunks, &a00, &a01, &a10, &a11);
+    const uint32_t v = mcuq_conv_quad(a00, a10, a01, a11, rq, r->cap4, r->lo4);
+    mcuq_store2(oa + r->ob_off, v >> 16);
+    mcuq_store2(oa, v);
   }
-  mcuq_store2(out, mcuq_rq2(a0, a1, rq, cap4, lo4));
+}
+#endif
+
+/* The channels the table cannot requantize (rq[2] < 0), again with TFLM's arithmetic. */
+MCUQ_NOINLINE static void mcuq_conv_exotic(const mcuq_conv_params_t *p, const uint32_t *x,
+                                           const uint32_t *w, const int32_t *bias, int8_t *oa,
+                                           int8_t *ob) {
+  const int32_t out_c = p->out_c, chunks = p->k_padded >> 2;
+  for (int32_t c = 0; c < out_c; ++c) {
+    if (p->rq[c * MCUQ_RQ_WORDS + 2] >= 0) continue;
+    const int last = (out_c & 1) && c == out_c - 1; /* an odd last channel's words alone */
+    const uint32_t *wc = last ? w + c * chunks : w + (c >> 1) * 2 * chunks + (c & 1);
+    int32_t a = bias[c], b = bias[c];
+    mcuq_mac_2x1(x, wc, last ? 1 : 2, chunks, &a, &b);
+    oa[c] = mcuq_conv_out(a, p->multiplier[c], p->shift[c], p);
+    if (ob) ob[c] = mcuq_conv_out(b, p->multiplier[c], p->shift[c], p);
+  }
 }
 
 /* Every output channel of two pixels (oa, ob; ob == NULL: the last pixel of an odd count) from
- * their interleaved patches x. Out of line: the channel loop then keeps its pointers in
- * registers. */
+ * their interleaved patches x. exotic: some channel's rq entry is exotic (rq[2] < 0). */
 MCUQ_NOINLINE static void mcuq_conv_channels(const mcuq_conv_params_t *p, const uint32_t *x,
                                              const uint32_t *w, const int32_t *bias,
                                              int8_t *oa, int8_t *ob, int exotic) {
-  const int32_t out_c = p->out_c, chunks = p->k_padded >> 2;
-  const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
-  const int32_t *rq = p->rq;
-  int32_t c = 0;
-  for (; c + 2 <= out_c; c += 2, w += 2 * chunks, rq += 2 * MCUQ_RQ_WORDS) {
-    int32_t a00 = bias[c], a01 = bias[c], a10 = bias[c + 1], a11 = bias[c + 1];
-    mcuq_mac_2x2(x, w, chunks, &a00, &a01, &a10, &a11);
-    if (exotic) {
-      mcuq_conv_store2(oa + c, a00, a10, rq, c, p, cap4, lo4);
-      if (ob) mcuq_conv_store2(ob + c, a01, a11, rq, c, p, cap4, lo4);
-    } else {
-      mcuq_store2(oa + c, mcuq_rq2(a00, a10, rq, cap4, lo4));
-      if (ob) mcuq_store2(ob + c, mcuq_rq2(a01, a11, rq, cap4, lo4));
+  const int32_t out_c = p->out_c, chunks = p->k_padded >> 2, pairs = out_c >> 1;
+  mcuq_conv_run_t r;
+  r.bias = bias;
+  r.rq = p->rq;
+  r.oa = oa;
+  r.ob_off = ob ? (int32_t)(ob - oa) : 0;
+  r.cap4 = mcuq_rep4(p->act_max - p->act_min);
+  r.lo4 = mcuq_rep4(p->act_min);
+  r.x = x;
+  r.w = w;
+  r.w_end = w + pairs * 2 * chunks;
+  r.chunks = chunks;
+  if (pairs) {
+#if MCUQ_CONV_PAIRS_ASM
+    mcuq_conv_pairs_m4(&r);
+#else
+    mcuq_conv_pairs(&r);
+#endif
+  }
+  if (out_c & 1) { /* the odd last channel */
+    const int32_t c = out_c - 1;
+    const int32_t *rq = p->rq + c * MCUQ_RQ_WORDS;
+    int32_t a = bias[c], b = bias[c];
+    mcuq_mac_2x1(x, w + c * chunks, 1, chunks, &a, &b);
+    if (rq[2] >= 0) {
+      const int32_t cap = p->act_max - p->act_min;
+      oa[c] = mcuq_out_byte(mcuq_rqc(a, rq), cap, p->act_min);
+      if (ob) ob[c] = mcuq_out_byte(mcuq_rqc(b, rq), cap, p->act_min);
     }
   }
-  if (c < out_c) {
-    int32_t a00 = bias[c], a01 = bias[c];
-    mcuq_mac_2x1(x, w, chunks, &a00, &a01);
-    oa[c] = mcuq_conv_one(a00, rq, c, p);
-    if (ob) ob[c] = mcuq_conv_one(a01, rq, c, p);
-  }
+  if (exotic) mcuq_conv_exotic(p, x, w, bias, oa, ob);
 }
 
 static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict input,

@@ -342,6 +342,45 @@ static inline int32_t mcuq_rq(int32_t acc, const int32_t *rq) {
 #endif
 }
 
+/* -- the packed conv's requantization (firmware/kernels/conv.c, CONV_2D modes 1 and 2) -----
+ * Same shape as mcuq_rq's table (MCUQ_RQ_WORDS per channel, word 2 < 0: an exotic channel,
+ * requantized by the generic arithmetic), other words, made by mcuq/codegen/c_ops/requant.py:
+ * rqc_table:
+ *   rq[0] = multiplier m, rq[1] = ra = 2^(e-1) + (output_offset - act_min) * 2^e, rq[2] = e
+ * (e = -shift, 1 <= e <= 31; a dead channel: m = 0, e = 1). mcuq_rqc(acc, rq) is
+ *   mcuq_mbqm(acc, m, shift) + output_offset - act_min
+ * exactly, for accumulators with |acc| < 2^30 (the emitter bounds |bias| + 128 * sum |w| and
+ * marks a channel that could exceed it exotic): with P = acc * m, mcuq_rq's derivation gives
+ * TFLM's double rounding as floor(N / 2^(31+e)), N = P + 2^30 - [acc < 0] * 2^31 + 2^(30+e)
+ * + (offset - act_min) * 2^(31+e) (RoundingDivideByPOT's nested floor merges for any e >= 1:
+ * its threshold 2^(e-1) - 1 + [r < 0] never exceeds 2^e - 1; [acc < 0] for [r < 0]: they differ
+ * only when r == 0, where both give 0). Doubling numerator and denominator,
+ *   2N = (ra - [acc < 0]) * 2^32 + (2 acc) * m + 2^31,
+ * so the result is SMMLAR(2 acc, m, ra - [acc < 0]) (the high word of y * 2^32 + a * m +
+ * 2^31, exact) shifted right by e: per output, one add (the sign), one doubling, one SMMLAR,
+ * one shift, where mcuq_rq needs three instructions for its 64-bit addend. Single rounding:
+ * floor((P + 2^(30+e) + (offset - act_min) * 2^(31+e)) / 2^(31+e)) doubles into
+ * SMMLA(2 acc, m, ra) >> e (no rounding term, no sign term). No overflow: |2 acc * m| < 2^62,
+ * so the high word is below 2^30 in magnitude, and the emitter keeps |ra| <= 2^30 - 2. A dead
+ * channel gives (ra - [acc < 0]) >> 1 = offset - act_min for either sign. Shift -1 (e = 1) is
+ * in range here (not in mcuq_rq's table). */
+static inline int32_t mcuq_rqc(int32_t acc, const int32_t *rq) {
+  const int32_t a2 = (int32_t)((uint32_t)acc << 1); /* as the assembly: exact when |acc| < 2^30 */
+#if MCUQ_SINGLE_ROUNDING
+  /* the test-only fault subtracts 1 from N (2 from 2N): ties toward -inf */
+  const int64_t t = (int64_t)rq[1] * ((int64_t)1 << 32) + (int64_t)a2 * rq[0] -
+                    2 * MCUQ_SR_TIE_ADJUST;
+#else
+#ifdef MCUQ_TEST_ROUNDING_FAULT
+  const int32_t y = rq[1]; /* test-only (see MCUQ_RDBP_TIE_ADJUST): no sign term */
+#else
+  const int32_t y = rq[1] - MCUQ_RDBP_TIE_ADJUST(acc);
+#endif
+  const int64_t t = (int64_t)y * ((int64_t)1 << 32) + (int64_t)a2 * rq[0] + ((int64_t)1 << 31);
+#endif
+  return (int32_t)(t >> 32) >> rq[2];
+}
+
 /* x clamped to [0, 255] (USAT #8). */
 static inline uint32_t mcuq_usat8(int32_t x) {
 #if MCUQ_DSP

@@ -8,7 +8,7 @@ import numpy as np
 from ...reference.fixedpoint import wrap_int32
 from ..climits import c_limit
 from ..cmodel import c_emitter
-from .requant import generic_arrays, requant_paths, rq_table
+from .requant import generic_arrays, requant_paths, rq_table, rqc_table
 
 
 def folded_bias(p) -> np.ndarray:
@@ -189,8 +189,42 @@ def conv_paths(p) -> list[str]:
                 labels.append("conv/packed:odd-out")
             if (out_h * out_w) % 2:
                 labels.append("conv/packed:odd-pixels")
+            if (k_padded // 4) % 2:
+                labels.append("conv/packed:odd-chunks")
+            labels += packed_rq_labels(p)
     return labels + requant_paths(p.multiplier, p.shift, fam, p.output_offset, p.act_min,
-                                  fast=mode != 0)
+                                  fast=mode != 0 and p.depthwise)
+
+
+def acc_bounds(p) -> np.ndarray:
+    """Per output channel of a CONV_2D: |folded bias| + 128 * sum |w|, a bound of its int32
+    accumulator's magnitude (the products of int8 inputs in [-128, 127]), int64."""
+    w = np.abs(p.weights.astype(np.int64)).reshape(p.weights.shape[0], -1).sum(axis=1)
+    return np.abs(folded_bias(p).astype(np.int64)) + 128 * w
+
+
+def packed_rq(p) -> tuple[np.ndarray, np.ndarray]:
+    """(mcuq_rqc table, exotic mask) of a packed CONV_2D (modes 1 and 2)."""
+    return rqc_table(p.multiplier, p.shift, p.output_offset, p.act_min, acc_bounds(p))
+
+
+def packed_rq_labels(p) -> list[str]:
+    """The packed conv's requantization labels: exotic channels (all or some), the shift -1
+    channels mcuq_rqc's table takes, channels exotic only because of their accumulator bound."""
+    _, exotic = packed_rq(p)
+    _, unbounded = rqc_table(p.multiplier, p.shift, p.output_offset, p.act_min)
+    m = np.asarray(p.multiplier, np.int64).ravel()
+    s = np.asarray(p.shift, np.int64).ravel()
+    labels = []
+    if exotic.any():
+        labels.append("conv/requant:exotic")
+        if not exotic.all():
+            labels.append("conv/requant:mixed")
+    if ((s == -1) & (m != 0) & ~exotic).any():
+        labels.append("conv/packed:rq-shift-1")
+    if (exotic & ~unbounded).any():
+        labels.append("conv/packed:acc-bound")
+    return labels
 
 
 def pair_weights(weights: np.ndarray, k_padded: int) -> np.ndarray:
@@ -267,7 +301,10 @@ def emit(ctx, op, p):
     _, out_h, out_w, out_c = p.output_shape
     mode, k_padded = conv_mode(p)
     pad_to = 4 if p.depthwise and mode else 1
-    rq, exotic = rq_table(p.multiplier, p.shift, p.output_offset, p.act_min, pad_to)
+    if not p.depthwise and mode:  # the packed conv: mcuq_rqc's table
+        rq, exotic = packed_rq(p)
+    else:
+        rq, exotic = rq_table(p.multiplier, p.shift, p.output_offset, p.act_min, pad_to)
     mult, shift = generic_arrays(ctx, p.multiplier, p.shift, mode == 0 or bool(exotic.any()))
     params = ctx.params("mcuq_conv_params_t", {
         "batches": n, "in_h": in_h, "in_w": in_w, "in_c": in_c,
@@ -281,7 +318,8 @@ def emit(ctx, op, p):
         "act_min": p.act_min, "act_max": p.act_max,
         "mode": mode, "k_padded": k_padded, "n_exotic": int(np.count_nonzero(exotic)),
         "multiplier": mult, "shift": shift,
-        "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
+        "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)"
+                        if p.depthwise else "multiplier, ra, e per channel (mcuq_rqc)")
         if mode in (1, 2) else "0",
     })
     ctx.path(*conv_paths(p))

@@ -84,3 +84,37 @@ def generic_arrays(ctx, multiplier, shift, needed: bool) -> tuple[str, str]:
                         np.asarray(shift, np.int64).ravel())
     return (ctx.array("mult", np.asarray(m).astype(np.int32)),
             ctx.array("shift", np.asarray(s).astype(np.int32)))
+
+
+#: mcuq_rqc (the packed conv): |ra| bound (the high word stays in int32) and accumulator bound
+#: (the doubled accumulator stays in int32).
+RA_LIMIT = (1 << 30) - 2
+ACC_LIMIT = 1 << 30
+
+
+def rqc_table(multiplier, shift, output_offset: int, act_min: int,
+              acc_bound=None) -> tuple[np.ndarray, np.ndarray]:
+    """The packed conv's table (mcuq_rqc in firmware/kernels/mcuq_fixedpoint.h): per channel
+    multiplier m, ra = 2^(e-1) + (output_offset - act_min) 2^e, e = -shift; (table int32 of
+    RQ_WORDS * n values, exotic mask (n,) bool). Fast when 1 <= e <= 31, |ra| <= RA_LIMIT and
+    the channel's accumulator bound (|folded bias| + 128 * sum |w|, acc_bound (n,)) is below
+    ACC_LIMIT; a dead channel (m = 0) is (0, 1 + 2 (offset - act_min), 1), whatever its
+    accumulator. Any other channel is exotic: (0, 0, -1), requantized channel by channel with
+    TFLM's arithmetic."""
+    m, s = c_multiplier(np.asarray(multiplier, np.int64).ravel(),
+                        np.asarray(shift, np.int64).ravel())
+    m = np.asarray(m, np.int64)
+    e = -np.asarray(s, np.int64)
+    off = int(output_offset) - int(act_min)
+    dead = m == 0
+    e_fast = np.where(dead, 1, e)
+    safe_e = np.clip(e_fast, 1, 31)
+    ra = (np.int64(1) << (safe_e - 1)) + off * (np.int64(1) << safe_e)
+    fast = (e_fast >= 1) & (e_fast <= 31) & (np.abs(ra) <= RA_LIMIT)
+    if acc_bound is not None:
+        fast &= dead | (np.asarray(acc_bound, np.int64) < ACC_LIMIT)
+    table = np.zeros((m.size, RQ_WORDS), np.int64)
+    table[:, 0] = np.where(fast, m, 0)
+    table[:, 1] = np.where(fast, ra, 0)
+    table[:, 2] = np.where(fast, safe_e, -1)
+    return table.astype(np.int32).ravel(), ~fast
