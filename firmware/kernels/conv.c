@@ -163,13 +163,41 @@ static inline void mcuq_mac_2x2(const uint32_t *x, const uint32_t *w, int32_t ch
   *a11 = s11;
 }
 
-/* Two patches times the weight words of one channel, every step-th word (step 2: one channel
- * of a pair; 1: an odd last channel). */
-static inline void mcuq_mac_2x1(const uint32_t *x, const uint32_t *w, int32_t step,
-                                int32_t chunks, int32_t *a00, int32_t *a01) {
+/* The same with the weights as doubled int16 pairs (wide layout: per chunk channel c's words
+ * (w0, w2), (w1, w3), then channel c + 1's). */
+static inline void mcuq_mac_2x2_16(const uint32_t *x, const uint32_t *w, int32_t chunks,
+                                   int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11) {
+  int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
+  for (int32_t j = 0; j < chunks; ++j, w += 4, x += 4) {
+    s00 = mcuq_smlad(x[0], w[0], s00);
+    s01 = mcuq_smlad(x[2], w[0], s01);
+    s00 = mcuq_smlad(x[1], w[1], s00);
+    s01 = mcuq_smlad(x[3], w[1], s01);
+    s10 = mcuq_smlad(x[0], w[2], s10);
+    s11 = mcuq_smlad(x[2], w[2], s11);
+    s10 = mcuq_smlad(x[1], w[3], s10);
+    s11 = mcuq_smlad(x[3], w[3], s11);
+  }
+  *a00 = s00;
+  *a01 = s01;
+  *a10 = s10;
+  *a11 = s11;
+}
+
+/* Both int16 halves of v halved (they are even: a doubled weight pair back to the weights). */
+static inline uint32_t mcuq_half16x2(uint32_t v) {
+  const int32_t lo = (int32_t)(int16_t)(v & 0xffffu) / 2, hi = (int32_t)(int16_t)(v >> 16) / 2;
+  return ((uint32_t)lo & 0xffffu) | (((uint32_t)hi & 0xffffu) << 16);
+}
+
+/* One channel of two patches from its weight words, every step-th word: int8 (wide 0: one
+ * word per chunk) or doubled int16 (wide 1: two words per chunk, halved back), undoubled. */
+static inline void mcuq_mac_2x1_any(const uint32_t *x, const uint32_t *w, int32_t step,
+                                    int wide, int32_t chunks, int32_t *a00, int32_t *a01) {
   int32_t s00 = *a00, s01 = *a01;
   for (int32_t j = 0; j < chunks; ++j, w += step, x += 4) {
-    const uint32_t e = mcuq_sxtb16(w[0]), o = mcuq_sxtb16_ror8(w[0]);
+    const uint32_t e = wide ? mcuq_half16x2(w[0]) : mcuq_sxtb16(w[0]);
+    const uint32_t o = wide ? mcuq_half16x2(w[1]) : mcuq_sxtb16_ror8(w[0]);
     s00 = mcuq_smlad(x[0], e, s00);
     s00 = mcuq_smlad(x[1], o, s00);
     s01 = mcuq_smlad(x[2], e, s01);
@@ -189,6 +217,17 @@ static inline uint32_t mcuq_conv_quad(int32_t a0, int32_t a1, int32_t b0, int32_
                                            mcuq_usat8(mcuq_rqc(b0, rq)) << 16;
   const uint32_t v1 = rq1[2] < 0 ? 0u : mcuq_usat8(mcuq_rqc(a1, rq1)) << 8 |
                                             mcuq_usat8(mcuq_rqc(b1, rq1)) << 24;
+  return mcuq_out_bytes(v0 | v1, cap4, lo4);
+}
+
+/* The same from doubled accumulators (mcuq_rqc2). */
+static inline uint32_t mcuq_conv_quad2(int32_t a0, int32_t a1, int32_t b0, int32_t b1,
+                                       const int32_t *rq, uint32_t cap4, uint32_t lo4) {
+  const int32_t *rq1 = rq + MCUQ_RQ_WORDS;
+  const uint32_t v0 = rq[2] < 0 ? 0u : mcuq_usat8(mcuq_rqc2(a0, rq)) |
+                                           mcuq_usat8(mcuq_rqc2(b0, rq)) << 16;
+  const uint32_t v1 = rq1[2] < 0 ? 0u : mcuq_usat8(mcuq_rqc2(a1, rq1)) << 8 |
+                                            mcuq_usat8(mcuq_rqc2(b1, rq1)) << 24;
   return mcuq_out_bytes(v0 | v1, cap4, lo4);
 }
 
@@ -308,6 +347,91 @@ __asm__(
     "pop {r4-r11, pc}\n\t"
     ".size mcuq_conv_pairs_m4, .-mcuq_conv_pairs_m4\n\t"
     ".popsection\n");
+
+/* The wide layout (int16 weights, doubled; per pair: the doubled biases, per chunk 4 weight
+ * words, the pair's two mcuq_rqc entries): per chunk LDM of the patches, two LDRD of weights, 8
+ * SMLAD; the accumulators are already doubled (mcuq_rqc2: ADD of the sign, SMMLAR, ASR, USAT);
+ * lr holds pixel a's output. */
+void mcuq_conv_pairs16_m4(mcuq_conv_run_t *r);
+#if MCUQ_SINGLE_ROUNDING
+#define MCUQ_RQC2_ASM(ACC, M, RA, S)                                                         \
+  "smmla r0, " ACC ", " M ", " RA "\n\t"                                                      \
+  "asr r0, r0, " S "\n\t"                                                                    \
+  "usat " ACC ", #8, r0\n\t"
+#elif defined(MCUQ_TEST_ROUNDING_FAULT)
+#define MCUQ_RQC2_ASM(ACC, M, RA, S)                                                         \
+  "smmlar r0, " ACC ", " M ", " RA "\n\t"                                                     \
+  "asr r0, r0, " S "\n\t"                                                                    \
+  "usat " ACC ", #8, r0\n\t"
+#else
+#define MCUQ_RQC2_ASM(ACC, M, RA, S)                                                         \
+  "add r0, " RA ", " ACC ", asr #31\n\t"                                                     \
+  "smmlar r0, " ACC ", " M ", r0\n\t"                                                         \
+  "asr r0, r0, " S "\n\t"                                                                    \
+  "usat " ACC ", #8, r0\n\t"
+#endif
+#define MCUQ_MAC16_CHUNK_ASM                                                                 \
+  "ldm r0!, {r3, r4, r5, r6}\n\t"                                                            \
+  "ldrd r7, r8, [r1], #8\n\t"                                                                \
+  "smlad r9, r3, r7, r9\n\t"                                                                 \
+  "smlad r10, r5, r7, r10\n\t"                                                               \
+  "smlad r9, r4, r8, r9\n\t"                                                                 \
+  "smlad r10, r6, r8, r10\n\t"                                                               \
+  "ldrd r7, r8, [r1], #8\n\t"                                                                \
+  "smlad r11, r3, r7, r11\n\t"                                                               \
+  "smlad r12, r5, r7, r12\n\t"                                                               \
+  "smlad r11, r4, r8, r11\n\t"                                                               \
+  "smlad r12, r6, r8, r12\n\t"
+__asm__(
+    "\t.pushsection .text.mcuq_conv_pairs16_m4,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".balign 4\n\t"
+    ".global mcuq_conv_pairs16_m4\n\t"
+    ".type mcuq_conv_pairs16_m4, %function\n\t"
+    ".thumb_func\n"
+    "mcuq_conv_pairs16_m4:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "ldm r0, {r1-r10}\n\t"
+    "and r11, r10, #1\n\t"
+    "push {r1-r8, r11}\n\t"
+    "add r2, r7, r10, lsl #4\n\t"
+    "mov r1, r9\n\t"
+    "mov lr, r3\n"                  /* pixel a's output */
+    "1:\n\t"
+    "ldrd r9, r11, [r1], #8\n\t"    /* the doubled biases */
+    "mov r10, r9\n\t"
+    "mov r12, r11\n\t"
+    "ldr r0, [sp, #24]\n\t"
+    "ldr r3, [sp, #32]\n\t"
+    "cbnz r3, 3f\n"
+    "2:\n\t" MCUQ_MAC16_CHUNK_ASM
+    "3:\n\t" MCUQ_MAC16_CHUNK_ASM
+    "cmp r0, r2\n\t"
+    "bne 2b\n\t"
+    "ldm r1!, {r3, r4, r5, r6, r7, r8}\n\t"
+    MCUQ_RQC2_ASM("r9", "r3", "r4", "r5")
+    MCUQ_RQC2_ASM("r10", "r3", "r4", "r5")
+    MCUQ_RQC2_ASM("r11", "r6", "r7", "r8")
+    MCUQ_RQC2_ASM("r12", "r6", "r7", "r8")
+    "orr r9, r9, r11, lsl #8\n\t"
+    "orr r10, r10, r12, lsl #8\n\t"
+    "orr r9, r9, r10, lsl #16\n\t"
+    "ldrd r3, r4, [sp, #16]\n\t"
+    "usub8 r5, r9, r3\n\t"
+    "sel r9, r3, r9\n\t"
+    "uadd8 r9, r9, r4\n\t"
+    "ldr r3, [sp, #12]\n\t"
+    "lsr r10, r9, #16\n\t"
+    "strh r10, [lr, r3]\n\t"
+    "strh r9, [lr], #2\n\t"
+    "ldr r3, [sp, #28]\n\t"
+    "cmp r1, r3\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #36\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcuq_conv_pairs16_m4, .-mcuq_conv_pairs16_m4\n\t"
+    ".popsection\n");
 #else
 #define MCUQ_CONV_PAIRS_ASM 0
 #endif
@@ -326,30 +450,58 @@ static void mcuq_conv_pairs(const mcuq_conv_run_t *r) {
     mcuq_store2(oa, v);
   }
 }
+
+/* The wide layout's pairs (what mcuq_conv_pairs16_m4 does, in C). */
+static void mcuq_conv_pairs16(const mcuq_conv_run_t *r) {
+  const uint32_t *w = r->w;
+  int8_t *oa = r->oa;
+  for (; w != r->w_end; oa += 2) {
+    int32_t a00 = (int32_t)w[0], a01 = (int32_t)w[0], a10 = (int32_t)w[1], a11 = (int32_t)w[1];
+    mcuq_mac_2x2_16(r->x, w + 2, r->chunks, &a00, &a01, &a10, &a11);
+    w += 2 + 4 * r->chunks;
+    const uint32_t v = mcuq_conv_quad2(a00, a10, a01, a11, (const int32_t *)(const void *)w,
+                                       r->cap4, r->lo4);
+    w += 2 * MCUQ_RQ_WORDS;
+    mcuq_store2(oa + r->ob_off, v >> 16);
+    mcuq_store2(oa, v);
+  }
+}
 #endif
 
-/* The channels the table cannot requantize (rq[2] < 0), again with TFLM's arithmetic. */
+/* Words per pair of channels in the weight stream: int8 (one word per chunk and channel) or
+ * wide (the two doubled biases, two words per chunk and channel, the two mcuq_rqc entries). */
+static inline int32_t mcuq_pair_words(int wide, int32_t chunks) {
+  return wide ? 4 * chunks + 2 + 2 * MCUQ_RQ_WORDS : 2 * chunks;
+}
+
+/* The channels the table cannot requantize (rq[2] < 0), again with TFLM's arithmetic (w: the
+ * stream after its header word). */
 MCUQ_NOINLINE static void mcuq_conv_exotic(const mcuq_conv_params_t *p, const uint32_t *x,
-                                           const uint32_t *w, const int32_t *bias, int8_t *oa,
-                                           int8_t *ob) {
+                                           const uint32_t *w, int wide, const int32_t *bias,
+                                           int8_t *oa, int8_t *ob) {
   const int32_t out_c = p->out_c, chunks = p->k_padded >> 2;
+  const int32_t pw = mcuq_pair_words(wide, chunks);
   for (int32_t c = 0; c < out_c; ++c) {
     if (p->rq[c * MCUQ_RQ_WORDS + 2] >= 0) continue;
     const int last = (out_c & 1) && c == out_c - 1; /* an odd last channel's words alone */
-    const uint32_t *wc = last ? w + c * chunks : w + (c >> 1) * 2 * chunks + (c & 1);
+    const uint32_t *wc = w + (c >> 1) * pw;
+    if (!last) wc += wide ? 2 + 2 * (c & 1) : (c & 1);
     int32_t a = bias[c], b = bias[c];
-    mcuq_mac_2x1(x, wc, last ? 1 : 2, chunks, &a, &b);
+    mcuq_mac_2x1_any(x, wc, (wide ? 2 : 1) * (last ? 1 : 2), wide, chunks, &a, &b);
     oa[c] = mcuq_conv_out(a, p->multiplier[c], p->shift[c], p);
     if (ob) ob[c] = mcuq_conv_out(b, p->multiplier[c], p->shift[c], p);
   }
 }
 
 /* Every output channel of two pixels (oa, ob; ob == NULL: the last pixel of an odd count) from
- * their interleaved patches x. exotic: some channel's rq entry is exotic (rq[2] < 0). */
+ * their interleaved patches x. w: the stream of pair_weights (mcuq/codegen/c_ops/conv.py), a
+ * header word (1: the wide layout) then the pairs, then an odd last channel's words. exotic:
+ * some channel's rq entry is exotic (rq[2] < 0). */
 MCUQ_NOINLINE static void mcuq_conv_channels(const mcuq_conv_params_t *p, const uint32_t *x,
                                              const uint32_t *w, const int32_t *bias,
                                              int8_t *oa, int8_t *ob, int exotic) {
   const int32_t out_c = p->out_c, chunks = p->k_padded >> 2, pairs = out_c >> 1;
+  const int wide = (int)w[0];
   mcuq_conv_run_t r;
   r.bias = bias;
   r.rq = p->rq;
@@ -358,28 +510,34 @@ MCUQ_NOINLINE static void mcuq_conv_channels(const mcuq_conv_params_t *p, const 
   r.cap4 = mcuq_rep4(p->act_max - p->act_min);
   r.lo4 = mcuq_rep4(p->act_min);
   r.x = x;
-  r.w = w;
-  r.w_end = w + pairs * 2 * chunks;
+  r.w = w + 1;
+  r.w_end = r.w + pairs * mcuq_pair_words(wide, chunks);
   r.chunks = chunks;
   if (pairs) {
 #if MCUQ_CONV_PAIRS_ASM
-    mcuq_conv_pairs_m4(&r);
+    if (wide)
+      mcuq_conv_pairs16_m4(&r);
+    else
+      mcuq_conv_pairs_m4(&r);
 #else
-    mcuq_conv_pairs(&r);
+    if (wide)
+      mcuq_conv_pairs16(&r);
+    else
+      mcuq_conv_pairs(&r);
 #endif
   }
   if (out_c & 1) { /* the odd last channel */
     const int32_t c = out_c - 1;
     const int32_t *rq = p->rq + c * MCUQ_RQ_WORDS;
     int32_t a = bias[c], b = bias[c];
-    mcuq_mac_2x1(x, w + c * chunks, 1, chunks, &a, &b);
+    mcuq_mac_2x1_any(x, r.w_end, wide ? 2 : 1, wide, chunks, &a, &b);
     if (rq[2] >= 0) {
       const int32_t cap = p->act_max - p->act_min;
       oa[c] = mcuq_out_byte(mcuq_rqc(a, rq), cap, p->act_min);
       if (ob) ob[c] = mcuq_out_byte(mcuq_rqc(b, rq), cap, p->act_min);
     }
   }
-  if (exotic) mcuq_conv_exotic(p, x, w, bias, oa, ob);
+  if (exotic) mcuq_conv_exotic(p, x, w + 1, wide, bias, oa, ob);
 }
 
 static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict input,

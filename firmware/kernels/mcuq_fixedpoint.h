@@ -381,6 +381,24 @@ static inline int32_t mcuq_rqc(int32_t acc, const int32_t *rq) {
   return (int32_t)(t >> 32) >> rq[2];
 }
 
+/* mcuq_rqc from the doubled accumulator a2 = 2 acc itself (the packed conv's int16 weights are
+ * stored doubled): the sign of a2 stands for the sign of acc (the same when |acc| < 2^30; a dead
+ * channel's result does not depend on it). */
+static inline int32_t mcuq_rqc2(int32_t a2, const int32_t *rq) {
+#if MCUQ_SINGLE_ROUNDING
+  const int64_t t = (int64_t)rq[1] * ((int64_t)1 << 32) + (int64_t)a2 * rq[0] -
+                    2 * MCUQ_SR_TIE_ADJUST;
+#else
+#ifdef MCUQ_TEST_ROUNDING_FAULT
+  const int32_t y = rq[1];
+#else
+  const int32_t y = rq[1] - MCUQ_RDBP_TIE_ADJUST(a2);
+#endif
+  const int64_t t = (int64_t)y * ((int64_t)1 << 32) + (int64_t)a2 * rq[0] + ((int64_t)1 << 31);
+#endif
+  return (int32_t)(t >> 32) >> rq[2];
+}
+
 /* x clamped to [0, 255] (USAT #8). */
 static inline uint32_t mcuq_usat8(int32_t x) {
 #if MCUQ_DSP

@@ -191,6 +191,7 @@ def conv_paths(p) -> list[str]:
                 labels.append("conv/packed:odd-pixels")
             if (k_padded // 4) % 2:
                 labels.append("conv/packed:odd-chunks")
+            labels.append("conv/packed:wide" if is_wide(p, k_padded) else "conv/packed:int8")
             labels += packed_rq_labels(p)
     return labels + requant_paths(p.multiplier, p.shift, fam, p.output_offset, p.act_min,
                                   fast=mode != 0 and p.depthwise)
@@ -227,18 +228,48 @@ def packed_rq_labels(p) -> list[str]:
     return labels
 
 
-def pair_weights(weights: np.ndarray, k_padded: int) -> np.ndarray:
-    """OHWI weights as the packed conv paths read them (conv.h, modes 1 and 2): rows
-    zero-padded to k_padded bytes; per pair of channels and per 4 bytes, one little-endian word
-    of each; an odd last channel's words alone. uint32."""
+#: The packed conv takes its weights as doubled int16 pairs (the wide layout: 8 more flash bytes
+#: per 4 weights and 20 per pair of channels, no unpacking in the channel loop, a pre-doubled
+#: accumulator) when the layer's weights fit in this many bytes.
+WIDE_MAX_BYTES = 2048
+
+
+def is_wide(p, k_padded: int) -> bool:
+    """Whether a packed CONV_2D takes the wide layout (WIDE_MAX_BYTES)."""
+    return p.weights.shape[0] * k_padded <= WIDE_MAX_BYTES
+
+
+def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
+                 bias: np.ndarray | None = None, rq: np.ndarray | None = None) -> np.ndarray:
+    """OHWI weights as the packed conv paths read them (conv.c: mcuq_conv_channels, modes 1 and
+    2), rows zero-padded to k_padded bytes, after a header word (1: wide). int8 layout: per pair
+    of channels and per 4 bytes, one little-endian word of each; an odd last channel's words
+    alone. Wide layout: per pair of channels the doubled biases (int32, wrapping), per 4 bytes
+    (b0, b1, b2, b3) each channel's doubled int16 pairs (2 b0, 2 b2), (2 b1, 2 b3), then the
+    pair's two rq entries (mcuq_rqc's table, RQ_WORDS each); an odd last channel's doubled
+    pairs alone. uint32."""
     rows = weights.reshape(weights.shape[0], -1)
     o = rows.shape[0]
+    chunks = k_padded // 4
     padded = np.zeros((o, k_padded), np.int8)
     padded[:, :rows.shape[1]] = rows
-    words = padded.view(np.uint8).reshape(o, k_padded // 4, 4).copy().view("<u4")[..., 0]
     pairs = o // 2 * 2
-    body = words[:pairs].reshape(o // 2, 2, k_padded // 4).transpose(0, 2, 1).ravel()
-    return np.concatenate([body, words[pairs:].ravel()]).astype(np.uint32)
+    if not wide:
+        words = padded.view(np.uint8).reshape(o, chunks, 4).copy().view("<u4")[..., 0]
+        body = words[:pairs].reshape(o // 2, 2, chunks).transpose(0, 2, 1).ravel()
+        return np.concatenate([[0], body, words[pairs:].ravel()]).astype(np.uint32)
+    q = padded.astype(np.int64).reshape(o, chunks, 4) * 2
+    w16 = np.stack([_pair16(q[..., 0], q[..., 2]), _pair16(q[..., 1], q[..., 3])], axis=-1)
+    b2 = (np.asarray(bias, np.int64)[:o] * 2) & 0xFFFFFFFF
+    t = np.asarray(rq, np.int64).reshape(o, -1) & 0xFFFFFFFF
+    parts = [np.zeros(1, np.uint32)]
+    for c in range(0, pairs, 2):
+        parts += [b2[c:c + 2], w16[c:c + 2].transpose(1, 0, 2).ravel(), t[c:c + 2].ravel()]
+    if o % 2:
+        parts.append(w16[o - 1].ravel())
+    out = np.concatenate(parts).astype(np.uint32)
+    out[0] = 1
+    return out
 
 
 def _pair16(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -334,7 +365,7 @@ def emit(ctx, op, p):
         ctx.need("MCUQ_DW_ROWS_BUF", dw_ring_bytes(p))
     elif mode == 3:
         ctx.need("MCUQ_DW_PLANAR_BUF", planar_ring_bytes(p))
-    bias = folded_bias(p)
+    bias = folded = folded_bias(p)
     fn = "mcuq_depthwise_conv_s8" if p.depthwise else "mcuq_conv_s8"
     if p.depthwise and mode == 3:
         words = ctx.array("table", planar_table(p.weights, bias, rq, p.act_min, p.act_max),
@@ -349,8 +380,11 @@ def emit(ctx, op, p):
                           comment="per 4 channels and filter row: int16 pairs (conv.h)")
         weights = f"(const int8_t *){words}"
     elif not p.depthwise and mode:
-        words = ctx.array("weights", pair_weights(p.weights, k_padded),
-                          comment="pairs of channels interleaved per 4 patch bytes")
+        wide = is_wide(p, k_padded)
+        words = ctx.array("weights", pair_weights(p.weights, k_padded, wide, folded, rq),
+                          comment="wide: per pair of channels doubled biases, int16 weights, "
+                          "rq (conv.c)" if wide else
+                          "pairs of channels interleaved per 4 patch bytes")
         weights = f"(const int8_t *){words}"
     else:
         weights = ctx.const(op.inputs[1])
