@@ -1,5 +1,7 @@
 #include "conv.h"
 
+#include <stddef.h>
+
 #include "mcuq_buffers.h"
 #include "mcuq_fixedpoint.h"
 
@@ -207,78 +209,67 @@ static inline void mcuq_mac_2x1_any(const uint32_t *x, const uint32_t *w, int32_
   *a01 = s01;
 }
 
-/* Channels c and c + 1 of both pixels as one word: bytes (a0, a1) of pixel a, then (b0, b1) of
- * pixel b, each mcuq_rqc and clamped (mcuq_out_bytes). A channel the table cannot requantize
- * (rq[2] < 0) gives a placeholder byte 0: mcuq_conv_exotic writes it afterwards. */
-static inline uint32_t mcuq_conv_quad(int32_t a0, int32_t a1, int32_t b0, int32_t b1,
-                                      const int32_t *rq, uint32_t cap4, uint32_t lo4) {
-  const int32_t *rq1 = rq + MCUQ_RQ_WORDS;
-  const uint32_t v0 = rq[2] < 0 ? 0u : mcuq_usat8(mcuq_rqc(a0, rq)) |
-                                           mcuq_usat8(mcuq_rqc(b0, rq)) << 16;
-  const uint32_t v1 = rq1[2] < 0 ? 0u : mcuq_usat8(mcuq_rqc(a1, rq1)) << 8 |
-                                            mcuq_usat8(mcuq_rqc(b1, rq1)) << 24;
-  return mcuq_out_bytes(v0 | v1, cap4, lo4);
+/* The header word of the weight stream (pair_weights in mcuq/codegen/c_ops/conv.py): bit 0, the
+ * wide layout; bit 1, a full-range layer (act_min -128, act_max 127: the table folds the output
+ * offset alone and SSAT #8 is the whole clamp). */
+#define MCUQ_CONV_WIDE 1u
+#define MCUQ_CONV_FULL 2u
+
+/* Words per pair of channels in the weight stream: int8 (one word per chunk and channel) or
+ * wide (the two doubled biases, two words per chunk and channel, the two mcuq_rqc entries). */
+static inline int32_t mcuq_pair_words(int wide, int32_t chunks) {
+  return wide ? 4 * chunks + 2 + 2 * MCUQ_RQ_WORDS : 2 * chunks;
 }
 
-/* The same from doubled accumulators (mcuq_rqc2). */
-static inline uint32_t mcuq_conv_quad2(int32_t a0, int32_t a1, int32_t b0, int32_t b1,
-                                       const int32_t *rq, uint32_t cap4, uint32_t lo4) {
-  const int32_t *rq1 = rq + MCUQ_RQ_WORDS;
-  const uint32_t v0 = rq[2] < 0 ? 0u : mcuq_usat8(mcuq_rqc2(a0, rq)) |
-                                           mcuq_usat8(mcuq_rqc2(b0, rq)) << 16;
-  const uint32_t v1 = rq1[2] < 0 ? 0u : mcuq_usat8(mcuq_rqc2(a1, rq1)) << 8 |
-                                            mcuq_usat8(mcuq_rqc2(b1, rq1)) << 24;
-  return mcuq_out_bytes(v0 | v1, cap4, lo4);
+/* x clamped to [-128, 127] (SSAT #8), as a byte. */
+static inline uint32_t mcuq_ssat8_byte(int32_t x) {
+#if MCUQ_DSP
+  return (uint32_t)__ssat(x, 8) & 0xffu;
+#else
+  return (uint32_t)(x < -128 ? -128 : (x > 127 ? 127 : x)) & 0xffu;
+#endif
 }
 
-/* The pair loop's state (the assembly below reads it at these byte offsets). */
-typedef struct {
-  const int32_t *bias;  /*  0: the pair's two folded biases */
-  const int32_t *rq;    /*  4: the pair's two mcuq_rqc entries */
-  int8_t *oa;           /*  8: pixel a's output at channel c */
-  int32_t ob_off;       /* 12: pixel b's output - pixel a's (0: no pixel b) */
-  uint32_t cap4, lo4;   /* 16, 20: mcuq_out_bytes' constants */
-  const uint32_t *x;    /* 24: the two patches, interleaved */
-  const uint32_t *w_end;/* 28: the first weight word after the last pair */
-  const uint32_t *w;    /* 32: the pair's weight words */
-  int32_t chunks;       /* 36: 4-byte chunks of a patch */
-} mcuq_conv_run_t;
-typedef char mcuq_conv_run_check[sizeof(mcuq_conv_run_t) == 40 || sizeof(void *) != 4 ? 1 : -1];
+/* One output byte of mcuq_rqc's value v: full range, SSAT; else clamped to [0, cap] + lo. */
+static inline uint32_t mcuq_conv_byte(int32_t v, int full, uint32_t cap4, uint32_t lo4) {
+  if (full) return mcuq_ssat8_byte(v);
+  return mcuq_out_bytes(mcuq_usat8(v), cap4, lo4) & 0xffu;
+}
 
 #if MCUQ_ASM && !(MCUQ_SINGLE_ROUNDING && MCUQ_SR_TIE_ADJUST)
 #define MCUQ_CONV_PAIRS_ASM 1
-/* Every pair of output channels of two pixels, all state in registers (mcuq_conv_pairs below is
- * the same arithmetic in C; the host tests prove that, QEMU proves this): per pair the biases,
- * then per chunk LDM of both patches' 4 words, LDRD of the pair's 2 weight words, 4 SXTB16 and 8
- * SMLAD (two chunks per iteration; an odd count enters at the second), then the pair's two
- * table entries (one LDM) requantize both pixels (mcuq_rqc: ADD of the sign, doubling, SMMLAR,
- * ASR, USAT), one word of 4 bytes is clamped (USUB8, SEL, UADD8) and stored as two halfwords,
- * pixel b's first (with no pixel b, ob_off is 0 and pixel a's overwrites it).
- * Registers: r0 patch cursor, r1 weights, r2 end of the patches, r3-r6 patch words, r7 r8 lr
- * weight words, r9-r12 accumulators (channel c / c + 1 x pixel a / b). Frame: the run's first 8
- * words (bias, rq, oa, ob_off, cap4, lo4, x, w_end) and the odd-count flag. */
-void mcuq_conv_pairs_m4(mcuq_conv_run_t *r);
-#if MCUQ_SINGLE_ROUNDING
-#define MCUQ_RQC_ASM(ACC, M, RA, S)                                                          \
-  "lsl " ACC ", " ACC ", #1\n\t"                                                             \
-  "smmla lr, " ACC ", " M ", " RA "\n\t"                                                      \
-  "asr lr, lr, " S "\n\t"                                                                    \
-  "usat " ACC ", #8, lr\n\t"
-#elif defined(MCUQ_TEST_ROUNDING_FAULT)
-#define MCUQ_RQC_ASM(ACC, M, RA, S) /* test-only: no sign term (as mcuq_rqc's C) */          \
-  "lsl " ACC ", " ACC ", #1\n\t"                                                             \
-  "smmlar lr, " ACC ", " M ", " RA "\n\t"                                                     \
-  "asr lr, lr, " S "\n\t"                                                                    \
-  "usat " ACC ", #8, lr\n\t"
 #else
-#define MCUQ_RQC_ASM(ACC, M, RA, S)                                                          \
-  "add lr, " RA ", " ACC ", asr #31\n\t"                                                     \
-  "lsl " ACC ", " ACC ", #1\n\t"                                                             \
-  "smmlar lr, " ACC ", " M ", lr\n\t"                                                         \
-  "asr lr, lr, " S "\n\t"                                                                    \
-  "usat " ACC ", #8, lr\n\t"
+#define MCUQ_CONV_PAIRS_ASM 0
 #endif
-#define MCUQ_MAC_CHUNK_ASM                                                                   \
+
+#if MCUQ_CONV_PAIRS_ASM
+/* The pair loops in assembly, one function per layout (int8 / wide) and clamp (general / full
+ * range), all taking mcuq_conv_pairs' arguments and state in registers (mcuq_conv_pairs below is
+ * the same arithmetic in C: the host tests prove it, QEMU proves these). Per pair of channels:
+ * the biases (wide: doubled, from the stream), then per chunk LDM of both patches' 4 words and
+ * the pair's weights (int8: LDRD of 2 words, 4 SXTB16; wide: two LDRD of 2 int16 words), 8
+ * SMLAD (two chunks per iteration; an odd count enters at the second), then the pair's two
+ * table entries (one LDM) requantize both pixels (mcuq_rqc: ADD of the sign, the doubling (int8
+ * only), SMMLAR, ASR, USAT / SSAT), the 4 bytes (channel c, c + 1 of pixel a, then of pixel b)
+ * are clamped (general: USUB8, SEL, UADD8) and stored as two halfwords, pixel b's first (no
+ * pixel b: ob_off is 0 and pixel a's overwrites it).
+ * Registers in the loop: r0 patch cursor, r1 weights, r2 end of the patches, r3-r6 patch words,
+ * r7 r8 weight words, r9-r12 accumulators (channel c / c + 1 x pixel a / b), lr an SXTB16
+ * result (int8) or pixel a's output (wide). Frame (9 words): bias, oa, ob_off, rq, lo4, cap4,
+ * x, w_end, odd chunk count. mcuq_conv_params_t's offsets are checked below. */
+typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &&
+                                             offsetof(mcuq_conv_params_t, act_min) == 76 &&
+                                             offsetof(mcuq_conv_params_t, act_max) == 80 &&
+                                             offsetof(mcuq_conv_params_t, k_padded) == 88 &&
+                                             offsetof(mcuq_conv_params_t, rq) == 100
+                                         ? 1
+                                         : -1];
+#define MCUQ_CP_HEAD_8                                                                       \
+  "ldr r0, [sp, #0]\n\t"                                                                     \
+  "ldrd r9, r11, [r0], #8\n\t"                                                               \
+  "str r0, [sp, #0]\n\t"
+#define MCUQ_CP_HEAD_16 "ldrd r9, r11, [r1], #8\n\t"
+#define MCUQ_CP_CHUNK_8                                                                      \
   "ldm r0!, {r3, r4, r5, r6}\n\t"                                                            \
   "ldrd r7, r8, [r1], #8\n\t"                                                                \
   "sxtb16 lr, r7\n\t"                                                                        \
@@ -293,84 +284,7 @@ void mcuq_conv_pairs_m4(mcuq_conv_run_t *r);
   "sxtb16 r8, r8, ror #8\n\t"                                                                \
   "smlad r11, r4, r8, r11\n\t"                                                               \
   "smlad r12, r6, r8, r12\n\t"
-__asm__(
-    "\t.pushsection .text.mcuq_conv_pairs_m4,\"ax\",%progbits\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".balign 4\n\t"
-    ".global mcuq_conv_pairs_m4\n\t"
-    ".type mcuq_conv_pairs_m4, %function\n\t"
-    ".thumb_func\n"
-    "mcuq_conv_pairs_m4:\n\t"
-    "push {r4-r11, lr}\n\t"
-    "ldm r0, {r1-r10}\n\t"            /* bias rq oa ob_off cap4 lo4 x w_end | w chunks */
-    "and r11, r10, #1\n\t"
-    "push {r1-r8, r11}\n\t"          /* frame: [sp, #0 .. #28] run words, [sp, #32] odd */
-    "add r2, r7, r10, lsl #4\n\t"    /* end of the patches */
-    "mov r1, r9\n"
-    "1:\n\t"                          /* per pair of channels */
-    "ldr r0, [sp, #0]\n\t"
-    "ldrd r9, r11, [r0], #8\n\t"
-    "str r0, [sp, #0]\n\t"
-    "mov r10, r9\n\t"
-    "mov r12, r11\n\t"
-    "ldr r0, [sp, #24]\n\t"          /* the patches */
-    "ldr r3, [sp, #32]\n\t"
-    "cbnz r3, 3f\n"
-    "2:\n\t" MCUQ_MAC_CHUNK_ASM
-    "3:\n\t" MCUQ_MAC_CHUNK_ASM
-    "cmp r0, r2\n\t"
-    "bne 2b\n\t"
-    "ldr r0, [sp, #4]\n\t"
-    "ldm r0!, {r3, r4, r5, r6, r7, r8}\n\t" /* m0 ra0 e0 m1 ra1 e1 */
-    "str r0, [sp, #4]\n\t"
-    MCUQ_RQC_ASM("r9", "r3", "r4", "r5")
-    MCUQ_RQC_ASM("r10", "r3", "r4", "r5")
-    MCUQ_RQC_ASM("r11", "r6", "r7", "r8")
-    MCUQ_RQC_ASM("r12", "r6", "r7", "r8")
-    "orr r9, r9, r11, lsl #8\n\t"
-    "orr r10, r10, r12, lsl #8\n\t"
-    "orr r9, r9, r10, lsl #16\n\t"
-    "ldrd r3, r4, [sp, #16]\n\t"      /* cap4, lo4 */
-    "usub8 r5, r9, r3\n\t"
-    "sel r9, r3, r9\n\t"
-    "uadd8 r9, r9, r4\n\t"
-    "ldrd r3, r4, [sp, #8]\n\t"       /* oa, ob_off */
-    "lsr r10, r9, #16\n\t"
-    "strh r10, [r3, r4]\n\t"
-    "strh r9, [r3], #2\n\t"
-    "str r3, [sp, #8]\n\t"
-    "ldr r3, [sp, #28]\n\t"
-    "cmp r1, r3\n\t"
-    "bne 1b\n\t"
-    "add sp, sp, #36\n\t"
-    "pop {r4-r11, pc}\n\t"
-    ".size mcuq_conv_pairs_m4, .-mcuq_conv_pairs_m4\n\t"
-    ".popsection\n");
-
-/* The wide layout (int16 weights, doubled; per pair: the doubled biases, per chunk 4 weight
- * words, the pair's two mcuq_rqc entries): per chunk LDM of the patches, two LDRD of weights, 8
- * SMLAD; the accumulators are already doubled (mcuq_rqc2: ADD of the sign, SMMLAR, ASR, USAT);
- * lr holds pixel a's output. */
-void mcuq_conv_pairs16_m4(mcuq_conv_run_t *r);
-#if MCUQ_SINGLE_ROUNDING
-#define MCUQ_RQC2_ASM(ACC, M, RA, S)                                                         \
-  "smmla r0, " ACC ", " M ", " RA "\n\t"                                                      \
-  "asr r0, r0, " S "\n\t"                                                                    \
-  "usat " ACC ", #8, r0\n\t"
-#elif defined(MCUQ_TEST_ROUNDING_FAULT)
-#define MCUQ_RQC2_ASM(ACC, M, RA, S)                                                         \
-  "smmlar r0, " ACC ", " M ", " RA "\n\t"                                                     \
-  "asr r0, r0, " S "\n\t"                                                                    \
-  "usat " ACC ", #8, r0\n\t"
-#else
-#define MCUQ_RQC2_ASM(ACC, M, RA, S)                                                         \
-  "add r0, " RA ", " ACC ", asr #31\n\t"                                                     \
-  "smmlar r0, " ACC ", " M ", r0\n\t"                                                         \
-  "asr r0, r0, " S "\n\t"                                                                    \
-  "usat " ACC ", #8, r0\n\t"
-#endif
-#define MCUQ_MAC16_CHUNK_ASM                                                                 \
+#define MCUQ_CP_CHUNK_16                                                                     \
   "ldm r0!, {r3, r4, r5, r6}\n\t"                                                            \
   "ldrd r7, r8, [r1], #8\n\t"                                                                \
   "smlad r9, r3, r7, r9\n\t"                                                                 \
@@ -382,162 +296,222 @@ void mcuq_conv_pairs16_m4(mcuq_conv_run_t *r);
   "smlad r12, r5, r7, r12\n\t"                                                               \
   "smlad r11, r4, r8, r11\n\t"                                                               \
   "smlad r12, r6, r8, r12\n\t"
-__asm__(
-    "\t.pushsection .text.mcuq_conv_pairs16_m4,\"ax\",%progbits\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".balign 4\n\t"
-    ".global mcuq_conv_pairs16_m4\n\t"
-    ".type mcuq_conv_pairs16_m4, %function\n\t"
-    ".thumb_func\n"
-    "mcuq_conv_pairs16_m4:\n\t"
-    "push {r4-r11, lr}\n\t"
-    "ldm r0, {r1-r10}\n\t"
-    "and r11, r10, #1\n\t"
-    "push {r1-r8, r11}\n\t"
-    "add r2, r7, r10, lsl #4\n\t"
-    "mov r1, r9\n\t"
-    "mov lr, r3\n"                  /* pixel a's output */
-    "1:\n\t"
-    "ldrd r9, r11, [r1], #8\n\t"    /* the doubled biases */
-    "mov r10, r9\n\t"
-    "mov r12, r11\n\t"
-    "ldr r0, [sp, #24]\n\t"
-    "ldr r3, [sp, #32]\n\t"
-    "cbnz r3, 3f\n"
-    "2:\n\t" MCUQ_MAC16_CHUNK_ASM
-    "3:\n\t" MCUQ_MAC16_CHUNK_ASM
-    "cmp r0, r2\n\t"
-    "bne 2b\n\t"
-    "ldm r1!, {r3, r4, r5, r6, r7, r8}\n\t"
-    MCUQ_RQC2_ASM("r9", "r3", "r4", "r5")
-    MCUQ_RQC2_ASM("r10", "r3", "r4", "r5")
-    MCUQ_RQC2_ASM("r11", "r6", "r7", "r8")
-    MCUQ_RQC2_ASM("r12", "r6", "r7", "r8")
-    "orr r9, r9, r11, lsl #8\n\t"
-    "orr r10, r10, r12, lsl #8\n\t"
-    "orr r9, r9, r10, lsl #16\n\t"
-    "ldrd r3, r4, [sp, #16]\n\t"
-    "usub8 r5, r9, r3\n\t"
-    "sel r9, r3, r9\n\t"
-    "uadd8 r9, r9, r4\n\t"
-    "ldr r3, [sp, #12]\n\t"
-    "lsr r10, r9, #16\n\t"
-    "strh r10, [lr, r3]\n\t"
-    "strh r9, [lr], #2\n\t"
-    "ldr r3, [sp, #28]\n\t"
-    "cmp r1, r3\n\t"
-    "bne 1b\n\t"
-    "add sp, sp, #36\n\t"
-    "pop {r4-r11, pc}\n\t"
-    ".size mcuq_conv_pairs16_m4, .-mcuq_conv_pairs16_m4\n\t"
-    ".popsection\n");
+#define MCUQ_CP_RQP_8                                                                        \
+  "ldr r0, [sp, #12]\n\t"                                                                    \
+  "ldm r0!, {r3, r4, r5, r6, r7, r8}\n\t"                                                    \
+  "str r0, [sp, #12]\n\t"
+#define MCUQ_CP_RQP_16 "ldm r1!, {r3, r4, r5, r6, r7, r8}\n\t"
+/* mcuq_rqc (D "lsl": the accumulator is doubled first; "": already doubled) into SAT. */
+#if MCUQ_SINGLE_ROUNDING
+#define MCUQ_CP_RQ(D, SAT, ACC, M, RA, S)                                                    \
+  D "smmla r0, " ACC ", " M ", " RA "\n\t"                                                    \
+  "asr r0, r0, " S "\n\t" SAT " " ACC ", #8, r0\n\t"
+#elif defined(MCUQ_TEST_ROUNDING_FAULT)
+#define MCUQ_CP_RQ(D, SAT, ACC, M, RA, S) /* test-only: no sign term (as mcuq_rqc's C) */     \
+  D "smmlar r0, " ACC ", " M ", " RA "\n\t"                                                   \
+  "asr r0, r0, " S "\n\t" SAT " " ACC ", #8, r0\n\t"
 #else
-#define MCUQ_CONV_PAIRS_ASM 0
+#define MCUQ_CP_RQ(D, SAT, ACC, M, RA, S)                                                    \
+  "add r0, " RA ", " ACC ", asr #31\n\t" D "smmlar r0, " ACC ", " M ", r0\n\t"               \
+  "asr r0, r0, " S "\n\t" SAT " " ACC ", #8, r0\n\t"
 #endif
-
-#if !MCUQ_CONV_PAIRS_ASM
-/* Every pair of output channels of two pixels (what mcuq_conv_pairs_m4 does, in C). */
-static void mcuq_conv_pairs(const mcuq_conv_run_t *r) {
-  const int32_t *bias = r->bias, *rq = r->rq;
-  const uint32_t *w = r->w;
-  int8_t *oa = r->oa;
-  for (; w != r->w_end; w += 2 * r->chunks, bias += 2, rq += 2 * MCUQ_RQ_WORDS, oa += 2) {
-    int32_t a00 = bias[0], a01 = bias[0], a10 = bias[1], a11 = bias[1];
-    mcuq_mac_2x2(r->x, w, r->chunks, &a00, &a01, &a10, &a11);
-    const uint32_t v = mcuq_conv_quad(a00, a10, a01, a11, rq, r->cap4, r->lo4);
-    mcuq_store2(oa + r->ob_off, v >> 16);
+#define MCUQ_CP_DBL_8(ACC) "lsl " ACC ", " ACC ", #1\n\t"
+#define MCUQ_CP_DBL_16(ACC) ""
+#define MCUQ_CP_RQ4(L, SAT)                                                                  \
+  MCUQ_CP_RQ(MCUQ_CP_DBL_##L("r9"), SAT, "r9", "r3", "r4", "r5")                             \
+  MCUQ_CP_RQ(MCUQ_CP_DBL_##L("r10"), SAT, "r10", "r3", "r4", "r5")                           \
+  MCUQ_CP_RQ(MCUQ_CP_DBL_##L("r11"), SAT, "r11", "r6", "r7", "r8")                           \
+  MCUQ_CP_RQ(MCUQ_CP_DBL_##L("r12"), SAT, "r12", "r6", "r7", "r8")
+#define MCUQ_CP_PACK_U                                                                       \
+  "orr r9, r9, r11, lsl #8\n\t"                                                              \
+  "orr r10, r10, r12, lsl #8\n\t"                                                            \
+  "orr r9, r9, r10, lsl #16\n\t"                                                             \
+  "ldrd r3, r4, [sp, #16]\n\t" /* lo4, cap4 */                                               \
+  "usub8 r5, r9, r4\n\t"                                                                     \
+  "sel r9, r4, r9\n\t"                                                                       \
+  "uadd8 r9, r9, r3\n\t"
+#define MCUQ_CP_PACK_S                                                                       \
+  "bfi r9, r11, #8, #8\n\t"                                                                  \
+  "bfi r9, r10, #16, #8\n\t"                                                                 \
+  "bfi r9, r12, #24, #8\n\t"
+#define MCUQ_CP_STORE_8                                                                      \
+  "ldrd r3, r4, [sp, #4]\n\t" /* oa, ob_off */                                               \
+  "lsr r10, r9, #16\n\t"                                                                     \
+  "strh r10, [r3, r4]\n\t"                                                                   \
+  "strh r9, [r3], #2\n\t"                                                                    \
+  "str r3, [sp, #4]\n\t"
+#define MCUQ_CP_STORE_16                                                                     \
+  "ldr r3, [sp, #8]\n\t"                                                                     \
+  "lsr r10, r9, #16\n\t"                                                                     \
+  "strh r10, [lr, r3]\n\t"                                                                   \
+  "strh r9, [lr], #2\n\t"
+/* w_end - (w + 1) in r10 from out_c (r10) and k_padded (r0): per pair 2 k_padded bytes (int8)
+ * or 4 k_padded + 32 (wide). */
+#define MCUQ_CP_WEND_8                                                                       \
+  "bic r10, r10, #1\n\t"                                                                     \
+  "mul r10, r10, r0\n\t"
+#define MCUQ_CP_WEND_16                                                                      \
+  "lsr r10, r10, #1\n\t"                                                                     \
+  "lsl r12, r0, #2\n\t"                                                                      \
+  "add r12, r12, #32\n\t"                                                                    \
+  "mul r10, r10, r12\n\t"
+#define MCUQ_CP_SETUP_8 ""
+#define MCUQ_CP_SETUP_16 "mov lr, r4\n\t"
+#define MCUQ_CP_SAT_U "usat"
+#define MCUQ_CP_SAT_S "ssat"
+#define MCUQ_CP_FN(NAME, L, C)                                                               \
+  void NAME(const mcuq_conv_params_t *p, const uint32_t *x, const uint32_t *w,              \
+            const int32_t *bias, int8_t *oa, int8_t *ob);                                    \
+  __asm__("\t.pushsection .text." #NAME ",\"ax\",%progbits\n\t"                              \
+          ".syntax unified\n\t"                                                              \
+          ".thumb\n\t"                                                                       \
+          ".balign 4\n\t"                                                                    \
+          ".global " #NAME "\n\t"                                                            \
+          ".type " #NAME ", %function\n\t"                                                   \
+          ".thumb_func\n" #NAME ":\n\t"                                                      \
+          "push {r4-r11, lr}\n\t"                                                            \
+          "ldrd r4, r5, [sp, #36]\n\t" /* oa, ob */                                          \
+          "cbz r5, 0f\n\t"                                                                   \
+          "sub r5, r5, r4\n"                                                                 \
+          "0:\n\t"                                                                           \
+          "ldr r6, [r0, #100]\n\t" /* rq */                                                  \
+          "ldrd r7, r8, [r0, #76]\n\t" /* act_min, act_max */                                \
+          "sub r8, r8, r7\n\t"                                                               \
+          "uxtb r7, r7\n\t"                                                                  \
+          "mov r11, #0x01010101\n\t"                                                         \
+          "mul r8, r8, r11\n\t" /* cap4 */                                                   \
+          "mul r7, r7, r11\n\t" /* lo4 */                                                    \
+          "mov r9, r1\n\t"                                                                   \
+          "ldr r10, [r0, #24]\n\t" /* out_c */                                               \
+          "ldr r0, [r0, #88]\n\t" /* k_padded */                                             \
+          MCUQ_CP_WEND_##L                                                                   \
+          "add r1, r2, #4\n\t" /* past the header word */                                    \
+          "add r10, r10, r1\n\t"                                                             \
+          "and r11, r0, #4\n\t" /* an odd chunk count */                                     \
+          "push {r3-r11}\n\t"                                                                \
+          "add r2, r9, r0, lsl #2\n\t" /* end of the patches: 16 bytes per chunk */          \
+          MCUQ_CP_SETUP_##L                                                                  \
+          "1:\n\t" MCUQ_CP_HEAD_##L                                                          \
+          "mov r10, r9\n\t"                                                                  \
+          "mov r12, r11\n\t"                                                                 \
+          "ldr r0, [sp, #24]\n\t"                                                            \
+          "ldr r3, [sp, #32]\n\t"                                                            \
+          "cbnz r3, 3f\n"                                                                    \
+          "2:\n\t" MCUQ_CP_CHUNK_##L                                                         \
+          "3:\n\t" MCUQ_CP_CHUNK_##L                                                         \
+          "cmp r0, r2\n\t"                                                                   \
+          "bne 2b\n\t" MCUQ_CP_RQP_##L MCUQ_CP_RQ4(L, MCUQ_CP_SAT_##C)                       \
+          MCUQ_CP_PACK_##C MCUQ_CP_STORE_##L                                                 \
+          "ldr r3, [sp, #28]\n\t"                                                            \
+          "cmp r1, r3\n\t"                                                                   \
+          "bne 1b\n\t"                                                                       \
+          "add sp, sp, #36\n\t"                                                              \
+          "pop {r4-r11, pc}\n\t"                                                             \
+          ".size " #NAME ", .-" #NAME "\n\t"                                                 \
+          ".popsection\n");
+MCUQ_CP_FN(mcuq_conv_pairs8_m4, 8, U)
+MCUQ_CP_FN(mcuq_conv_pairs8s_m4, 8, S)
+MCUQ_CP_FN(mcuq_conv_pairs16_m4, 16, U)
+MCUQ_CP_FN(mcuq_conv_pairs16s_m4, 16, S)
+#else
+/* Every pair of output channels of two pixels (what the mcuq_conv_pairs*_m4 do). */
+static void mcuq_conv_pairs(const mcuq_conv_params_t *p, const uint32_t *x, const uint32_t *w,
+                            const int32_t *bias, int8_t *oa, int8_t *ob) {
+  const int32_t chunks = p->k_padded >> 2, pairs = p->out_c >> 1;
+  const int wide = (int)(w[0] & MCUQ_CONV_WIDE), full = (int)(w[0] & MCUQ_CONV_FULL);
+  const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
+  const int32_t ob_off = ob ? (int32_t)(ob - oa) : 0;
+  const int32_t *rq = p->rq;
+  w += 1;
+  for (int32_t k = 0; k < pairs; ++k, oa += 2) {
+    int32_t a00, a01, a10, a11;
+    const int32_t *t;
+    if (wide) { /* doubled biases, doubled weights: doubled accumulators */
+      a00 = a01 = (int32_t)w[0];
+      a10 = a11 = (int32_t)w[1];
+      mcuq_mac_2x2_16(x, w + 2, chunks, &a00, &a01, &a10, &a11);
+      t = (const int32_t *)(const void *)(w + 2 + 4 * chunks);
+    } else {
+      a00 = a01 = bias[2 * k];
+      a10 = a11 = bias[2 * k + 1];
+      mcuq_mac_2x2(x, w, chunks, &a00, &a01, &a10, &a11);
+      t = rq + 2 * k * MCUQ_RQ_WORDS;
+    }
+    w += mcuq_pair_words(wide, chunks);
+    /* an exotic channel (t[2] < 0): a placeholder, mcuq_conv_rest writes it afterwards */
+    const int32_t *t1 = t + MCUQ_RQ_WORDS;
+    int32_t v00 = 0, v01 = 0, v10 = 0, v11 = 0;
+    if (t[2] >= 0) {
+      v00 = wide ? mcuq_rqc2(a00, t) : mcuq_rqc(a00, t);
+      v01 = wide ? mcuq_rqc2(a01, t) : mcuq_rqc(a01, t);
+    }
+    if (t1[2] >= 0) {
+      v10 = wide ? mcuq_rqc2(a10, t1) : mcuq_rqc(a10, t1);
+      v11 = wide ? mcuq_rqc2(a11, t1) : mcuq_rqc(a11, t1);
+    }
+    uint32_t v;
+    if (full) {
+      v = mcuq_ssat8_byte(v00) | mcuq_ssat8_byte(v10) << 8 | mcuq_ssat8_byte(v01) << 16 |
+          mcuq_ssat8_byte(v11) << 24;
+    } else {
+      v = mcuq_out_bytes(mcuq_usat8(v00) | mcuq_usat8(v10) << 8 | mcuq_usat8(v01) << 16 |
+                             mcuq_usat8(v11) << 24,
+                         cap4, lo4);
+    }
+    mcuq_store2(oa + ob_off, v >> 16);
     mcuq_store2(oa, v);
   }
 }
-
-/* The wide layout's pairs (what mcuq_conv_pairs16_m4 does, in C). */
-static void mcuq_conv_pairs16(const mcuq_conv_run_t *r) {
-  const uint32_t *w = r->w;
-  int8_t *oa = r->oa;
-  for (; w != r->w_end; oa += 2) {
-    int32_t a00 = (int32_t)w[0], a01 = (int32_t)w[0], a10 = (int32_t)w[1], a11 = (int32_t)w[1];
-    mcuq_mac_2x2_16(r->x, w + 2, r->chunks, &a00, &a01, &a10, &a11);
-    w += 2 + 4 * r->chunks;
-    const uint32_t v = mcuq_conv_quad2(a00, a10, a01, a11, (const int32_t *)(const void *)w,
-                                       r->cap4, r->lo4);
-    w += 2 * MCUQ_RQ_WORDS;
-    mcuq_store2(oa + r->ob_off, v >> 16);
-    mcuq_store2(oa, v);
-  }
-}
 #endif
 
-/* Words per pair of channels in the weight stream: int8 (one word per chunk and channel) or
- * wide (the two doubled biases, two words per chunk and channel, the two mcuq_rqc entries). */
-static inline int32_t mcuq_pair_words(int wide, int32_t chunks) {
-  return wide ? 4 * chunks + 2 + 2 * MCUQ_RQ_WORDS : 2 * chunks;
-}
-
-/* The channels the table cannot requantize (rq[2] < 0), again with TFLM's arithmetic (w: the
- * stream after its header word). */
-MCUQ_NOINLINE static void mcuq_conv_exotic(const mcuq_conv_params_t *p, const uint32_t *x,
-                                           const uint32_t *w, int wide, const int32_t *bias,
-                                           int8_t *oa, int8_t *ob) {
+/* The odd last channel and the channels the table cannot requantize (rq[2] < 0: again with
+ * TFLM's arithmetic). w: the stream with its header word. */
+MCUQ_NOINLINE static void mcuq_conv_rest(const mcuq_conv_params_t *p, const uint32_t *x,
+                                         const uint32_t *w, const int32_t *bias, int8_t *oa,
+                                         int8_t *ob, int exotic) {
   const int32_t out_c = p->out_c, chunks = p->k_padded >> 2;
+  const int wide = (int)(w[0] & MCUQ_CONV_WIDE), full = (int)(w[0] & MCUQ_CONV_FULL);
   const int32_t pw = mcuq_pair_words(wide, chunks);
-  for (int32_t c = 0; c < out_c; ++c) {
-    if (p->rq[c * MCUQ_RQ_WORDS + 2] >= 0) continue;
+  const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
+  w += 1;
+  for (int32_t c = exotic ? 0 : out_c - 1; c < out_c; ++c) {
+    const int32_t *rq = p->rq + c * MCUQ_RQ_WORDS;
     const int last = (out_c & 1) && c == out_c - 1; /* an odd last channel's words alone */
+    if (rq[2] >= 0 && !last) continue;
     const uint32_t *wc = w + (c >> 1) * pw;
     if (!last) wc += wide ? 2 + 2 * (c & 1) : (c & 1);
     int32_t a = bias[c], b = bias[c];
     mcuq_mac_2x1_any(x, wc, (wide ? 2 : 1) * (last ? 1 : 2), wide, chunks, &a, &b);
-    oa[c] = mcuq_conv_out(a, p->multiplier[c], p->shift[c], p);
-    if (ob) ob[c] = mcuq_conv_out(b, p->multiplier[c], p->shift[c], p);
+    if (rq[2] < 0) {
+      oa[c] = mcuq_conv_out(a, p->multiplier[c], p->shift[c], p);
+      if (ob) ob[c] = mcuq_conv_out(b, p->multiplier[c], p->shift[c], p);
+    } else {
+      oa[c] = (int8_t)mcuq_conv_byte(mcuq_rqc(a, rq), full, cap4, lo4);
+      if (ob) ob[c] = (int8_t)mcuq_conv_byte(mcuq_rqc(b, rq), full, cap4, lo4);
+    }
   }
 }
 
 /* Every output channel of two pixels (oa, ob; ob == NULL: the last pixel of an odd count) from
  * their interleaved patches x. w: the stream of pair_weights (mcuq/codegen/c_ops/conv.py), a
- * header word (1: the wide layout) then the pairs, then an odd last channel's words. exotic:
- * some channel's rq entry is exotic (rq[2] < 0). */
+ * header word (MCUQ_CONV_WIDE, MCUQ_CONV_FULL) then the pairs, then an odd last channel's
+ * words. exotic: some channel's rq entry is exotic (rq[2] < 0). */
 MCUQ_NOINLINE static void mcuq_conv_channels(const mcuq_conv_params_t *p, const uint32_t *x,
                                              const uint32_t *w, const int32_t *bias,
                                              int8_t *oa, int8_t *ob, int exotic) {
-  const int32_t out_c = p->out_c, chunks = p->k_padded >> 2, pairs = out_c >> 1;
-  const int wide = (int)w[0];
-  mcuq_conv_run_t r;
-  r.bias = bias;
-  r.rq = p->rq;
-  r.oa = oa;
-  r.ob_off = ob ? (int32_t)(ob - oa) : 0;
-  r.cap4 = mcuq_rep4(p->act_max - p->act_min);
-  r.lo4 = mcuq_rep4(p->act_min);
-  r.x = x;
-  r.w = w + 1;
-  r.w_end = r.w + pairs * mcuq_pair_words(wide, chunks);
-  r.chunks = chunks;
-  if (pairs) {
+  if (p->out_c >= 2) {
 #if MCUQ_CONV_PAIRS_ASM
-    if (wide)
-      mcuq_conv_pairs16_m4(&r);
-    else
-      mcuq_conv_pairs_m4(&r);
+    switch (w[0] & 3u) {
+      case 0: mcuq_conv_pairs8_m4(p, x, w, bias, oa, ob); break;
+      case MCUQ_CONV_FULL: mcuq_conv_pairs8s_m4(p, x, w, bias, oa, ob); break;
+      case MCUQ_CONV_WIDE: mcuq_conv_pairs16_m4(p, x, w, bias, oa, ob); break;
+      default: mcuq_conv_pairs16s_m4(p, x, w, bias, oa, ob); break;
+    }
 #else
-    if (wide)
-      mcuq_conv_pairs16(&r);
-    else
-      mcuq_conv_pairs(&r);
+    mcuq_conv_pairs(p, x, w, bias, oa, ob);
 #endif
   }
-  if (out_c & 1) { /* the odd last channel */
-    const int32_t c = out_c - 1;
-    const int32_t *rq = p->rq + c * MCUQ_RQ_WORDS;
-    int32_t a = bias[c], b = bias[c];
-    mcuq_mac_2x1_any(x, r.w_end, wide ? 2 : 1, wide, chunks, &a, &b);
-    if (rq[2] >= 0) {
-      const int32_t cap = p->act_max - p->act_min;
-      oa[c] = mcuq_out_byte(mcuq_rqc(a, rq), cap, p->act_min);
-      if (ob) ob[c] = mcuq_out_byte(mcuq_rqc(b, rq), cap, p->act_min);
-    }
-  }
-  if (exotic) mcuq_conv_exotic(p, x, w + 1, wide, bias, oa, ob);
+  if ((p->out_c & 1) || exotic) mcuq_conv_rest(p, x, w, bias, oa, ob, exotic);
 }
 
 static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict input,

@@ -192,6 +192,7 @@ def conv_paths(p) -> list[str]:
             if (k_padded // 4) % 2:
                 labels.append("conv/packed:odd-chunks")
             labels.append("conv/packed:wide" if is_wide(p, k_padded) else "conv/packed:int8")
+            labels.append("conv/packed:full-range" if is_full_range(p) else "conv/packed:clamp")
             labels += packed_rq_labels(p)
     return labels + requant_paths(p.multiplier, p.shift, fam, p.output_offset, p.act_min,
                                   fast=mode != 0 and p.depthwise)
@@ -204,16 +205,27 @@ def acc_bounds(p) -> np.ndarray:
     return np.abs(folded_bias(p).astype(np.int64)) + 128 * w
 
 
+def is_full_range(p) -> bool:
+    """A layer whose activation clamps to the whole int8 range (no activation, or a ReLU/ReLU6
+    whose bound is the int8 range's: act_min -128 and act_max 127): the packed conv's table
+    folds the output offset alone and SSAT #8 is its clamp (conv.c: MCUQ_CONV_FULL)."""
+    return p.act_min == -128 and p.act_max == 127
+
+
 def packed_rq(p) -> tuple[np.ndarray, np.ndarray]:
-    """(mcuq_rqc table, exotic mask) of a packed CONV_2D (modes 1 and 2)."""
-    return rqc_table(p.multiplier, p.shift, p.output_offset, p.act_min, acc_bounds(p))
+    """(mcuq_rqc table, exotic mask) of a packed CONV_2D (modes 1 and 2): the offset folded is
+    output_offset - act_min (USAT #8, then the clamp to act_max) or, full range, output_offset
+    (SSAT #8)."""
+    lo = 0 if is_full_range(p) else p.act_min
+    return rqc_table(p.multiplier, p.shift, p.output_offset, lo, acc_bounds(p))
 
 
 def packed_rq_labels(p) -> list[str]:
     """The packed conv's requantization labels: exotic channels (all or some), the shift -1
     channels mcuq_rqc's table takes, channels exotic only because of their accumulator bound."""
     _, exotic = packed_rq(p)
-    _, unbounded = rqc_table(p.multiplier, p.shift, p.output_offset, p.act_min)
+    lo = 0 if is_full_range(p) else p.act_min
+    _, unbounded = rqc_table(p.multiplier, p.shift, p.output_offset, lo)
     m = np.asarray(p.multiplier, np.int64).ravel()
     s = np.asarray(p.shift, np.int64).ravel()
     labels = []
@@ -240,9 +252,11 @@ def is_wide(p, k_padded: int) -> bool:
 
 
 def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
-                 bias: np.ndarray | None = None, rq: np.ndarray | None = None) -> np.ndarray:
+                 bias: np.ndarray | None = None, rq: np.ndarray | None = None,
+                 full: bool = False) -> np.ndarray:
     """OHWI weights as the packed conv paths read them (conv.c: mcuq_conv_channels, modes 1 and
-    2), rows zero-padded to k_padded bytes, after a header word (1: wide). int8 layout: per pair
+    2), rows zero-padded to k_padded bytes, after a header word (bit 0: wide, bit 1: full range,
+    conv.c's MCUQ_CONV_WIDE and MCUQ_CONV_FULL). int8 layout: per pair
     of channels and per 4 bytes, one little-endian word of each; an odd last channel's words
     alone. Wide layout: per pair of channels the doubled biases (int32, wrapping), per 4 bytes
     (b0, b1, b2, b3) each channel's doubled int16 pairs (2 b0, 2 b2), (2 b1, 2 b3), then the
@@ -257,7 +271,7 @@ def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
     if not wide:
         words = padded.view(np.uint8).reshape(o, chunks, 4).copy().view("<u4")[..., 0]
         body = words[:pairs].reshape(o // 2, 2, chunks).transpose(0, 2, 1).ravel()
-        return np.concatenate([[0], body, words[pairs:].ravel()]).astype(np.uint32)
+        return np.concatenate([[2 * full], body, words[pairs:].ravel()]).astype(np.uint32)
     q = padded.astype(np.int64).reshape(o, chunks, 4) * 2
     w16 = np.stack([_pair16(q[..., 0], q[..., 2]), _pair16(q[..., 1], q[..., 3])], axis=-1)
     b2 = (np.asarray(bias, np.int64)[:o] * 2) & 0xFFFFFFFF
@@ -268,7 +282,7 @@ def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
     if o % 2:
         parts.append(w16[o - 1].ravel())
     out = np.concatenate(parts).astype(np.uint32)
-    out[0] = 1
+    out[0] = 1 + 2 * full
     return out
 
 
@@ -381,7 +395,8 @@ def emit(ctx, op, p):
         weights = f"(const int8_t *){words}"
     elif not p.depthwise and mode:
         wide = is_wide(p, k_padded)
-        words = ctx.array("weights", pair_weights(p.weights, k_padded, wide, folded, rq),
+        words = ctx.array("weights", pair_weights(p.weights, k_padded, wide, folded, rq,
+                                                    is_full_range(p)),
                           comment="wide: per pair of channels doubled biases, int16 weights, "
                           "rq (conv.c)" if wide else
                           "pairs of channels interleaved per 4 patch bytes")
