@@ -216,9 +216,10 @@ static inline void mcuq_mac_2x1_any(const uint32_t *x, const uint32_t *w, int32_
 #define MCUQ_CONV_FULL 2u
 
 /* Words per pair of channels in the weight stream: int8 (one word per chunk and channel) or
- * wide (the two doubled biases, two words per chunk and channel, the two mcuq_rqc entries). */
+ * wide (the doubled biases b0, b0, b1, b1, two words per chunk and channel, the two mcuq_rqc
+ * entries). */
 static inline int32_t mcuq_pair_words(int wide, int32_t chunks) {
-  return wide ? 4 * chunks + 2 + 2 * MCUQ_RQ_WORDS : 2 * chunks;
+  return wide ? 4 + 4 * chunks + 2 * MCUQ_RQ_WORDS : 2 * chunks;
 }
 
 /* x clamped to [-128, 127] (SSAT #8), as a byte. */
@@ -256,7 +257,7 @@ static inline uint32_t mcuq_conv_byte(int32_t v, int full, uint32_t cap4, uint32
  * Registers in the loop: r0 patch cursor, r1 weights, r2 end of the patches, r3-r6 patch words,
  * r7 r8 weight words, r9-r12 accumulators (channel c / c + 1 x pixel a / b), lr an SXTB16
  * result (int8) or pixel a's output (wide). Frame (9 words): bias, oa, ob_off, rq, lo4, cap4,
- * x, w_end, odd chunk count. mcuq_conv_params_t's offsets are checked below. */
+ * x, w_end, the chunk loop's entry. mcuq_conv_params_t's offsets are checked below. */
 typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &&
                                              offsetof(mcuq_conv_params_t, act_min) == 76 &&
                                              offsetof(mcuq_conv_params_t, act_max) == 80 &&
@@ -267,8 +268,10 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
 #define MCUQ_CP_HEAD_8                                                                       \
   "ldr r0, [sp, #0]\n\t"                                                                     \
   "ldrd r9, r11, [r0], #8\n\t"                                                               \
-  "str r0, [sp, #0]\n\t"
-#define MCUQ_CP_HEAD_16 "ldrd r9, r11, [r1], #8\n\t"
+  "str r0, [sp, #0]\n\t"                                                                     \
+  "mov r10, r9\n\t"                                                                          \
+  "mov r12, r11\n\t"
+#define MCUQ_CP_HEAD_16 "ldm r1!, {r9, r10, r11, r12}\n\t" /* 2 b0, 2 b0, 2 b1, 2 b1 */
 #define MCUQ_CP_CHUNK_8                                                                      \
   "ldm r0!, {r3, r4, r5, r6}\n\t"                                                            \
   "ldrd r7, r8, [r1], #8\n\t"                                                                \
@@ -346,19 +349,28 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
   "strh r10, [lr, r3]\n\t"                                                                   \
   "strh r9, [lr], #2\n\t"
 /* w_end - (w + 1) in r10 from out_c (r10) and k_padded (r0): per pair 2 k_padded bytes (int8)
- * or 4 k_padded + 32 (wide). */
+ * or 4 k_padded + 40 (wide). */
 #define MCUQ_CP_WEND_8                                                                       \
   "bic r10, r10, #1\n\t"                                                                     \
   "mul r10, r10, r0\n\t"
 #define MCUQ_CP_WEND_16                                                                      \
   "lsr r10, r10, #1\n\t"                                                                     \
   "lsl r12, r0, #2\n\t"                                                                      \
-  "add r12, r12, #32\n\t"                                                                    \
+  "add r12, r12, #40\n\t"                                                                    \
   "mul r10, r10, r12\n\t"
 #define MCUQ_CP_SETUP_8 ""
 #define MCUQ_CP_SETUP_16 "mov lr, r4\n\t"
 #define MCUQ_CP_SAT_U "usat"
 #define MCUQ_CP_SAT_S "ssat"
+/* the general clamp's constants (full range: none) */
+#define MCUQ_CP_CLAMP_U                                                                      \
+  "ldrd r7, r8, [r0, #76]\n\t" /* act_min, act_max */                                        \
+  "sub r8, r8, r7\n\t"                                                                       \
+  "uxtb r7, r7\n\t"                                                                          \
+  "mov r11, #0x01010101\n\t"                                                                 \
+  "mul r8, r8, r11\n\t" /* cap4 */                                                           \
+  "mul r7, r7, r11\n\t" /* lo4 */
+#define MCUQ_CP_CLAMP_S
 #define MCUQ_CP_FN(NAME, L, C)                                                               \
   void NAME(const mcuq_conv_params_t *p, const uint32_t *x, const uint32_t *w,              \
             const int32_t *bias, int8_t *oa, int8_t *ob);                                    \
@@ -375,28 +387,25 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
           "sub r5, r5, r4\n"                                                                 \
           "0:\n\t"                                                                           \
           "ldr r6, [r0, #100]\n\t" /* rq */                                                  \
-          "ldrd r7, r8, [r0, #76]\n\t" /* act_min, act_max */                                \
-          "sub r8, r8, r7\n\t"                                                               \
-          "uxtb r7, r7\n\t"                                                                  \
-          "mov r11, #0x01010101\n\t"                                                         \
-          "mul r8, r8, r11\n\t" /* cap4 */                                                   \
-          "mul r7, r7, r11\n\t" /* lo4 */                                                    \
+          MCUQ_CP_CLAMP_##C                                                                  \
           "mov r9, r1\n\t"                                                                   \
           "ldr r10, [r0, #24]\n\t" /* out_c */                                               \
           "ldr r0, [r0, #88]\n\t" /* k_padded */                                             \
           MCUQ_CP_WEND_##L                                                                   \
           "add r1, r2, #4\n\t" /* past the header word */                                    \
           "add r10, r10, r1\n\t"                                                             \
-          "and r11, r0, #4\n\t" /* an odd chunk count */                                     \
+          "adr r11, 2f\n\t" /* the chunk loop's entry: an odd count enters at 3 */           \
+          "tst r0, #4\n\t"                                                                   \
+          "it ne\n\t"                                                                        \
+          "adrne r11, 3f\n\t"                                                                \
+          "orr r11, r11, #1\n\t"                                                             \
           "push {r3-r11}\n\t"                                                                \
           "add r2, r9, r0, lsl #2\n\t" /* end of the patches: 16 bytes per chunk */          \
           MCUQ_CP_SETUP_##L                                                                  \
           "1:\n\t" MCUQ_CP_HEAD_##L                                                          \
-          "mov r10, r9\n\t"                                                                  \
-          "mov r12, r11\n\t"                                                                 \
           "ldr r0, [sp, #24]\n\t"                                                            \
-          "ldr r3, [sp, #32]\n\t"                                                            \
-          "cbnz r3, 3f\n"                                                                    \
+          "ldr pc, [sp, #32]\n"                                                              \
+          ".balign 4\n"                                                                      \
           "2:\n\t" MCUQ_CP_CHUNK_##L                                                         \
           "3:\n\t" MCUQ_CP_CHUNK_##L                                                         \
           "cmp r0, r2\n\t"                                                                   \
@@ -427,10 +436,12 @@ static void mcuq_conv_pairs(const mcuq_conv_params_t *p, const uint32_t *x, cons
     int32_t a00, a01, a10, a11;
     const int32_t *t;
     if (wide) { /* doubled biases, doubled weights: doubled accumulators */
-      a00 = a01 = (int32_t)w[0];
-      a10 = a11 = (int32_t)w[1];
-      mcuq_mac_2x2_16(x, w + 2, chunks, &a00, &a01, &a10, &a11);
-      t = (const int32_t *)(const void *)(w + 2 + 4 * chunks);
+      a00 = (int32_t)w[0];
+      a01 = (int32_t)w[1];
+      a10 = (int32_t)w[2];
+      a11 = (int32_t)w[3];
+      mcuq_mac_2x2_16(x, w + 4, chunks, &a00, &a01, &a10, &a11);
+      t = (const int32_t *)(const void *)(w + 4 + 4 * chunks);
     } else {
       a00 = a01 = bias[2 * k];
       a10 = a11 = bias[2 * k + 1];
@@ -479,7 +490,7 @@ MCUQ_NOINLINE static void mcuq_conv_rest(const mcuq_conv_params_t *p, const uint
     const int last = (out_c & 1) && c == out_c - 1; /* an odd last channel's words alone */
     if (rq[2] >= 0 && !last) continue;
     const uint32_t *wc = w + (c >> 1) * pw;
-    if (!last) wc += wide ? 2 + 2 * (c & 1) : (c & 1);
+    if (!last) wc += wide ? 4 + 2 * (c & 1) : (c & 1);
     int32_t a = bias[c], b = bias[c];
     mcuq_mac_2x1_any(x, wc, (wide ? 2 : 1) * (last ? 1 : 2), wide, chunks, &a, &b);
     if (rq[2] < 0) {

@@ -240,8 +240,8 @@ def packed_rq_labels(p) -> list[str]:
     return labels
 
 
-#: The packed conv takes its weights as doubled int16 pairs (the wide layout: 8 more flash bytes
-#: per 4 weights and 20 per pair of channels, no unpacking in the channel loop, a pre-doubled
+#: The packed conv takes its weights as doubled int16 pairs (the wide layout: twice the bytes
+#: of the int8 weights and 40 more per pair of channels, no unpacking in the channel loop, a pre-doubled
 #: accumulator) when the layer's weights fit in this many bytes.
 WIDE_MAX_BYTES = 2048
 
@@ -258,7 +258,8 @@ def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
     2), rows zero-padded to k_padded bytes, after a header word (bit 0: wide, bit 1: full range,
     conv.c's MCUQ_CONV_WIDE and MCUQ_CONV_FULL). int8 layout: per pair
     of channels and per 4 bytes, one little-endian word of each; an odd last channel's words
-    alone. Wide layout: per pair of channels the doubled biases (int32, wrapping), per 4 bytes
+    alone. Wide layout: per pair of channels the doubled biases (int32, wrapping) b0, b0, b1,
+    b1 (one per accumulator), per 4 bytes
     (b0, b1, b2, b3) each channel's doubled int16 pairs (2 b0, 2 b2), (2 b1, 2 b3), then the
     pair's two rq entries (mcuq_rqc's table, RQ_WORDS each); an odd last channel's doubled
     pairs alone. uint32."""
@@ -278,7 +279,8 @@ def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
     t = np.asarray(rq, np.int64).reshape(o, -1) & 0xFFFFFFFF
     parts = [np.zeros(1, np.uint32)]
     for c in range(0, pairs, 2):
-        parts += [b2[c:c + 2], w16[c:c + 2].transpose(1, 0, 2).ravel(), t[c:c + 2].ravel()]
+        parts += [np.repeat(b2[c:c + 2], 2), w16[c:c + 2].transpose(1, 0, 2).ravel(),
+                  t[c:c + 2].ravel()]
     if o % 2:
         parts.append(w16[o - 1].ravel())
     out = np.concatenate(parts).astype(np.uint32)
