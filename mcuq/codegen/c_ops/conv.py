@@ -8,7 +8,7 @@ import numpy as np
 from ...reference.fixedpoint import wrap_int32
 from ..climits import c_limit
 from ..cmodel import c_emitter
-from .requant import generic_arrays, requant_paths, rq_table, rqc_table
+from .requant import generic_arrays, requant_paths, rq_table
 
 
 def folded_bias(p) -> np.ndarray:
@@ -213,9 +213,11 @@ def is_full_range(p) -> bool:
 
 
 def packed_rq(p) -> tuple[np.ndarray, np.ndarray]:
-    """(mcuq_rqc table, exotic mask) of a packed CONV_2D (modes 1 and 2): the offset folded is
-    output_offset - act_min (USAT #8, then the clamp to act_max) or, full range, output_offset
-    (SSAT #8)."""
+    """(mcuq_rqc table: multiplier, ra, e per channel; exotic mask) of a packed CONV_2D (its rq
+    array): the offset folded is output_offset - act_min (USAT #8, then the clamp to act_max)
+    or, full range, output_offset (SSAT #8)."""
+    from .requant import rqc_table
+
     lo = 0 if is_full_range(p) else p.act_min
     return rqc_table(p.multiplier, p.shift, p.output_offset, lo, acc_bounds(p))
 
@@ -223,6 +225,8 @@ def packed_rq(p) -> tuple[np.ndarray, np.ndarray]:
 def packed_rq_labels(p) -> list[str]:
     """The packed conv's requantization labels: exotic channels (all or some), the shift -1
     channels mcuq_rqc's table takes, channels exotic only because of their accumulator bound."""
+    from .requant import rqc_table
+
     _, exotic = packed_rq(p)
     lo = 0 if is_full_range(p) else p.act_min
     _, unbounded = rqc_table(p.multiplier, p.shift, p.output_offset, lo)
@@ -365,8 +369,7 @@ def emit(ctx, op, p):
         "act_min": p.act_min, "act_max": p.act_max,
         "mode": mode, "k_padded": k_padded, "n_exotic": int(np.count_nonzero(exotic)),
         "multiplier": mult, "shift": shift,
-        "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)"
-                        if p.depthwise else "multiplier, ra, e per channel (mcuq_rqc)")
+        "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
         if mode in (1, 2) else "0",
     })
     ctx.path(*conv_paths(p))
