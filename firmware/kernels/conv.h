@@ -58,7 +58,9 @@ typedef struct {
   int32_t k_padded;
   const int32_t *multiplier; /* generic path / exotic channels: out_c entries (or NULL) */
   const int32_t *shift;      /* out_c entries (or NULL) */
-  const int32_t *rq;         /* fast paths: MCUQ_RQ_WORDS per channel (blocks padded to 4) */
+  const int32_t *rq;         /* fast paths: MCUQ_RQ_WORDS per channel (blocks padded to 4);
+                              * the packed conv's (modes 1, 2): mcuq_rqc's (m, ra, e), the
+                              * weights as conv.c's mcuq_conv_channels reads them */
   int32_t n_exotic;          /* how many channels `rq` cannot express (rq[2] < 0) */
   const int32_t *exotic;     /* unused (NULL) */
 } mcuq_conv_params_t;
