@@ -247,17 +247,19 @@ static inline uint32_t mcuq_conv_byte(int32_t v, int full, uint32_t cap4, uint32
 /* The pair loops in assembly, one function per layout (int8 / wide) and clamp (general / full
  * range), all taking mcuq_conv_pairs' arguments and state in registers (mcuq_conv_pairs below is
  * the same arithmetic in C: the host tests prove it, QEMU proves these). Per pair of channels:
- * the biases (wide: doubled, from the stream), then per chunk LDM of both patches' 4 words and
- * the pair's weights (int8: LDRD of 2 words, 4 SXTB16; wide: two LDRD of 2 int16 words), 8
- * SMLAD (two chunks per iteration; an odd count enters at the second), then the pair's two
- * table entries (one LDM) requantize both pixels (mcuq_rqc: ADD of the sign, the doubling (int8
- * only), SMMLAR, ASR, USAT / SSAT), the 4 bytes (channel c, c + 1 of pixel a, then of pixel b)
- * are clamped (general: USUB8, SEL, UADD8) and stored as two halfwords, pixel b's first (no
- * pixel b: ob_off is 0 and pixel a's overwrites it).
- * Registers in the loop: r0 patch cursor, r1 weights, r2 end of the patches, r3-r6 patch words,
- * r7 r8 weight words, r9-r12 accumulators (channel c / c + 1 x pixel a / b), lr an SXTB16
- * result (int8) or pixel a's output (wide). Frame (9 words): bias, oa, ob_off, rq, lo4, cap4,
- * x, w_end, the chunk loop's entry. mcuq_conv_params_t's offsets are checked below. */
+ * the biases (wide: doubled, one per accumulator, from the stream), then per chunk LDM of both
+ * patches' 4 words, the pair's weights (int8: LDRD of 2 words, 4 SXTB16; wide: LDM of 4 int16
+ * words) and 8 SMLAD (int8: two chunks per iteration, an odd count entering at the second;
+ * wide: four, entering where count % 4 chunks remain), then the pair's two table entries (one
+ * LDM) requantize both pixels (mcuq_rqc: ADD of the sign, the doubling (int8 only), SMMLAR, ASR,
+ * USAT / SSAT), the 4 bytes (channel c, c + 1 of pixel a, then of pixel b) are clamped
+ * (general: USUB8, SEL, UADD8) and stored as two halfwords, pixel b's first (no pixel b: ob_off
+ * is 0 and pixel a's overwrites it).
+ * Registers in the chunk loop: r0 patch cursor, r1 weights, r3-r6 patch words, r9-r12
+ * accumulators (channel c / c + 1 x pixel a / b); int8: r2 end of the patches, r7 r8 weight
+ * words, lr an SXTB16 result; wide: r2 r7 r8 lr weight words (the end of the patches read from
+ * the frame). Frame (10 words): end of the patches, bias, oa, ob_off, rq, lo4, cap4, x, w_end,
+ * the chunk loop's entry. mcuq_conv_params_t's offsets are checked here. */
 typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &&
                                              offsetof(mcuq_conv_params_t, act_min) == 76 &&
                                              offsetof(mcuq_conv_params_t, act_max) == 80 &&
@@ -266,9 +268,9 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
                                          ? 1
                                          : -1];
 #define MCUQ_CP_HEAD_8                                                                       \
-  "ldr r0, [sp, #0]\n\t"                                                                     \
+  "ldr r0, [sp, #4]\n\t"                                                                     \
   "ldrd r9, r11, [r0], #8\n\t"                                                               \
-  "str r0, [sp, #0]\n\t"                                                                     \
+  "str r0, [sp, #4]\n\t"                                                                     \
   "mov r10, r9\n\t"                                                                          \
   "mov r12, r11\n\t"
 #define MCUQ_CP_HEAD_16 "ldm r1!, {r9, r10, r11, r12}\n\t" /* 2 b0, 2 b0, 2 b1, 2 b1 */
@@ -289,22 +291,47 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
   "smlad r12, r6, r8, r12\n\t"
 #define MCUQ_CP_CHUNK_16                                                                     \
   "ldm r0!, {r3, r4, r5, r6}\n\t"                                                            \
-  "ldrd r7, r8, [r1], #8\n\t"                                                                \
-  "smlad r9, r3, r7, r9\n\t"                                                                 \
-  "smlad r10, r5, r7, r10\n\t"                                                               \
-  "smlad r9, r4, r8, r9\n\t"                                                                 \
-  "smlad r10, r6, r8, r10\n\t"                                                               \
-  "ldrd r7, r8, [r1], #8\n\t"                                                                \
-  "smlad r11, r3, r7, r11\n\t"                                                               \
-  "smlad r12, r5, r7, r12\n\t"                                                               \
-  "smlad r11, r4, r8, r11\n\t"                                                               \
-  "smlad r12, r6, r8, r12\n\t"
+  "ldm r1!, {r2, r7, r8, lr}\n\t"                                                            \
+  "smlad r9, r3, r2, r9\n\t"                                                                 \
+  "smlad r10, r5, r2, r10\n\t"                                                               \
+  "smlad r9, r4, r7, r9\n\t"                                                                 \
+  "smlad r10, r6, r7, r10\n\t"                                                               \
+  "smlad r11, r3, r8, r11\n\t"                                                               \
+  "smlad r12, r5, r8, r12\n\t"                                                               \
+  "smlad r11, r4, lr, r11\n\t"                                                               \
+  "smlad r12, r6, lr, r12\n\t"
+#define MCUQ_CP_LOOP_8                                                                       \
+  "2:\n\t" MCUQ_CP_CHUNK_8 "3:\n\t" MCUQ_CP_CHUNK_8                                          \
+  "cmp r0, r2\n\t"                                                                           \
+  "bne 2b\n\t"
+#define MCUQ_CP_LOOP_16                                                                      \
+  "2:\n\t" MCUQ_CP_CHUNK_16 "3:\n\t" MCUQ_CP_CHUNK_16                                        \
+  "4:\n\t" MCUQ_CP_CHUNK_16 "5:\n\t" MCUQ_CP_CHUNK_16                                        \
+  "ldr r3, [sp, #0]\n\t"                                                                     \
+  "cmp r0, r3\n\t"                                                                           \
+  "bne 2b\n\t"
+/* the chunk loop's entry (with the Thumb bit) into r11, from k_padded (r0) */
+#define MCUQ_CP_ENTRY_8                                                                      \
+  "adr r11, 2f\n\t" /* an odd chunk count enters at 3 */                                     \
+  "tst r0, #4\n\t"                                                                           \
+  "it ne\n\t"                                                                                \
+  "adrne r11, 3f\n\t"                                                                        \
+  "orr r11, r11, #1\n\t"
+#define MCUQ_CP_ENTRY_16                                                                     \
+  "and r11, r0, #12\n\t" /* 4 * (chunks % 4): the entry in the table at 9 */                 \
+  "adr r12, 9f\n\t"                                                                          \
+  "ldr r11, [r12, r11]\n\t"
+#define MCUQ_CP_TABLE_8 ""
+#define MCUQ_CP_TABLE_16                                                                     \
+  ".balign 4\n"                                                                              \
+  "9:\n\t"                                                                                   \
+  ".word 2b + 1, 5b + 1, 4b + 1, 3b + 1\n\t"
 #define MCUQ_CP_RQP_8                                                                        \
-  "ldr r0, [sp, #12]\n\t"                                                                    \
+  "ldr r0, [sp, #16]\n\t"                                                                    \
   "ldm r0!, {r3, r4, r5, r6, r7, r8}\n\t"                                                    \
-  "str r0, [sp, #12]\n\t"
+  "str r0, [sp, #16]\n\t"
 #define MCUQ_CP_RQP_16 "ldm r1!, {r3, r4, r5, r6, r7, r8}\n\t"
-/* mcuq_rqc (D "lsl": the accumulator is doubled first; "": already doubled) into SAT. */
+/* mcuq_rqc (D: the doubling of an int8 accumulator; wide ones are doubled already) into SAT. */
 #if MCUQ_SINGLE_ROUNDING
 #define MCUQ_CP_RQ(D, SAT, ACC, M, RA, S)                                                    \
   D "smmla r0, " ACC ", " M ", " RA "\n\t"                                                    \
@@ -329,7 +356,7 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
   "orr r9, r9, r11, lsl #8\n\t"                                                              \
   "orr r10, r10, r12, lsl #8\n\t"                                                            \
   "orr r9, r9, r10, lsl #16\n\t"                                                             \
-  "ldrd r3, r4, [sp, #16]\n\t" /* lo4, cap4 */                                               \
+  "ldrd r3, r4, [sp, #20]\n\t" /* lo4, cap4 */                                               \
   "usub8 r5, r9, r4\n\t"                                                                     \
   "sel r9, r4, r9\n\t"                                                                       \
   "uadd8 r9, r9, r3\n\t"
@@ -337,17 +364,12 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
   "bfi r9, r11, #8, #8\n\t"                                                                  \
   "bfi r9, r10, #16, #8\n\t"                                                                 \
   "bfi r9, r12, #24, #8\n\t"
-#define MCUQ_CP_STORE_8                                                                      \
-  "ldrd r3, r4, [sp, #4]\n\t" /* oa, ob_off */                                               \
+#define MCUQ_CP_STORE                                                                        \
+  "ldrd r3, r4, [sp, #8]\n\t" /* oa, ob_off */                                               \
   "lsr r10, r9, #16\n\t"                                                                     \
   "strh r10, [r3, r4]\n\t"                                                                   \
   "strh r9, [r3], #2\n\t"                                                                    \
-  "str r3, [sp, #4]\n\t"
-#define MCUQ_CP_STORE_16                                                                     \
-  "ldr r3, [sp, #8]\n\t"                                                                     \
-  "lsr r10, r9, #16\n\t"                                                                     \
-  "strh r10, [lr, r3]\n\t"                                                                   \
-  "strh r9, [lr], #2\n\t"
+  "str r3, [sp, #8]\n\t"
 /* w_end - (w + 1) in r10 from out_c (r10) and k_padded (r0): per pair 2 k_padded bytes (int8)
  * or 4 k_padded + 40 (wide). */
 #define MCUQ_CP_WEND_8                                                                       \
@@ -358,8 +380,6 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
   "lsl r12, r0, #2\n\t"                                                                      \
   "add r12, r12, #40\n\t"                                                                    \
   "mul r10, r10, r12\n\t"
-#define MCUQ_CP_SETUP_8 ""
-#define MCUQ_CP_SETUP_16 "mov lr, r4\n\t"
 #define MCUQ_CP_SAT_U "usat"
 #define MCUQ_CP_SAT_S "ssat"
 /* the general clamp's constants (full range: none) */
@@ -394,28 +414,19 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
           MCUQ_CP_WEND_##L                                                                   \
           "add r1, r2, #4\n\t" /* past the header word */                                    \
           "add r10, r10, r1\n\t"                                                             \
-          "adr r11, 2f\n\t" /* the chunk loop's entry: an odd count enters at 3 */           \
-          "tst r0, #4\n\t"                                                                   \
-          "it ne\n\t"                                                                        \
-          "adrne r11, 3f\n\t"                                                                \
-          "orr r11, r11, #1\n\t"                                                             \
-          "push {r3-r11}\n\t"                                                                \
+          MCUQ_CP_ENTRY_##L                                                                  \
           "add r2, r9, r0, lsl #2\n\t" /* end of the patches: 16 bytes per chunk */          \
-          MCUQ_CP_SETUP_##L                                                                  \
+          "push {r2-r11}\n"                                                                  \
           "1:\n\t" MCUQ_CP_HEAD_##L                                                          \
-          "ldr r0, [sp, #24]\n\t"                                                            \
-          "ldr pc, [sp, #32]\n"                                                              \
-          ".balign 4\n"                                                                      \
-          "2:\n\t" MCUQ_CP_CHUNK_##L                                                         \
-          "3:\n\t" MCUQ_CP_CHUNK_##L                                                         \
-          "cmp r0, r2\n\t"                                                                   \
-          "bne 2b\n\t" MCUQ_CP_RQP_##L MCUQ_CP_RQ4(L, MCUQ_CP_SAT_##C)                       \
-          MCUQ_CP_PACK_##C MCUQ_CP_STORE_##L                                                 \
-          "ldr r3, [sp, #28]\n\t"                                                            \
+          "ldr r0, [sp, #28]\n\t"                                                            \
+          "ldr pc, [sp, #36]\n"                                                              \
+          ".balign 4\n\t" MCUQ_CP_LOOP_##L MCUQ_CP_RQP_##L MCUQ_CP_RQ4(L, MCUQ_CP_SAT_##C)   \
+          MCUQ_CP_PACK_##C MCUQ_CP_STORE                                                     \
+          "ldr r3, [sp, #32]\n\t"                                                            \
           "cmp r1, r3\n\t"                                                                   \
           "bne 1b\n\t"                                                                       \
-          "add sp, sp, #36\n\t"                                                              \
-          "pop {r4-r11, pc}\n\t"                                                             \
+          "add sp, sp, #40\n\t"                                                              \
+          "pop {r4-r11, pc}\n\t" MCUQ_CP_TABLE_##L                                           \
           ".size " #NAME ", .-" #NAME "\n\t"                                                 \
           ".popsection\n");
 MCUQ_CP_FN(mcuq_conv_pairs8_m4, 8, U)

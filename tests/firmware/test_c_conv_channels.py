@@ -7,9 +7,9 @@ mcuq_fixedpoint.h; rqc_table in mcuq/codegen/c_ops/requant.py):
   folded offset on randomized accumulators, multipliers and every shift it takes (e = 1 .. 31,
   dead channels), in both roundings;
 - one batch of CONV_2D models aimed at every layout and edge of the loop (int8 and wide weights,
-  full-range and clamped activations, K = 4 .. 40 and odd chunk counts, odd channel and pixel
-  counts, exotic channels: left shifts, shift 0, accumulators that may leave 2^30; shift -1
-  channels, now on the table; dead channels), exact against the reference on the host (ASan +
+  full-range and clamped activations, K = 4 .. 40 and odd chunk counts, every entry of the
+  wide loop (chunks % 4), odd channel and pixel counts, exotic channels: left shifts, shift 0,
+  accumulators that may leave 2^30; shift -1 channels, now on the table; dead channels), exact against the reference on the host (ASan +
   UBSan) and on Cortex-M4 (QEMU) in both roundings, and with the assembly off (-DMCUQ_NO_ASM)
   and at -O0 on the Cortex-M4; the emitter's path labels asserted."""
 from collections import Counter
@@ -91,7 +91,7 @@ REQUIRED = {"conv/packed:wide", "conv/packed:int8", "conv/packed:full-range",
             "conv/packed:clamp", "conv/packed:odd-chunks", "conv/packed:odd-out",
             "conv/packed:odd-pixels", "conv/packed:rq-shift-1", "conv/packed:acc-bound",
             "conv/requant:exotic", "conv/requant:mixed", "conv/requant:dead-channel",
-            "conv/direct-1x1"}
+            "conv/direct-1x1", *(f"conv/packed:wide-entry-{r}" for r in range(4))}
 
 
 @st.composite
