@@ -9,9 +9,10 @@ mcuq_fixedpoint.h; rqc_table in mcuq/codegen/c_ops/requant.py):
 - one batch of CONV_2D models aimed at every layout and edge of the loop (int8 and wide weights,
   full-range and clamped activations, K = 4 .. 40 and odd chunk counts, every entry of the
   wide loop (chunks % 4), odd channel and pixel counts, exotic channels: left shifts, shift 0,
-  accumulators that may leave 2^30; shift -1 channels, now on the table; dead channels), exact against the reference on the host (ASan +
-  UBSan) and on Cortex-M4 (QEMU) in both roundings, and with the assembly off (-DMCUQ_NO_ASM)
-  and at -O0 on the Cortex-M4; the emitter's path labels asserted."""
+  accumulators that may leave 2^30; shift -1 channels, now on the table; dead channels),
+  exact against the reference on the host (ASan + UBSan) and on Cortex-M4 (QEMU) in both
+  roundings, and with the assembly off (-DMCUQ_NO_ASM) and at -O0 on the Cortex-M4; the
+  emitter's path labels asserted."""
 from collections import Counter
 
 import numpy as np
