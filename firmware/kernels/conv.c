@@ -514,26 +514,45 @@ MCUQ_NOINLINE static void mcuq_conv_rest(const mcuq_conv_params_t *p, const uint
   }
 }
 
+/* Every pair of output channels of two pixels: the assembly loop of the stream's layout and
+ * clamp, or mcuq_conv_pairs. */
+static inline void mcuq_conv_pairs_any(const mcuq_conv_params_t *p, const uint32_t *x,
+                                       const uint32_t *w, const int32_t *bias, int8_t *oa,
+                                       int8_t *ob) {
+#if MCUQ_CONV_PAIRS_ASM
+  switch (w[0] & 3u) {
+    case 0: mcuq_conv_pairs8_m4(p, x, w, bias, oa, ob); break;
+    case MCUQ_CONV_FULL: mcuq_conv_pairs8s_m4(p, x, w, bias, oa, ob); break;
+    case MCUQ_CONV_WIDE: mcuq_conv_pairs16_m4(p, x, w, bias, oa, ob); break;
+    default: mcuq_conv_pairs16s_m4(p, x, w, bias, oa, ob); break;
+  }
+#else
+  mcuq_conv_pairs(p, x, w, bias, oa, ob);
+#endif
+}
+
+/* mcuq_conv_channels with an odd channel count or exotic channels: the pairs, then the rest. */
+MCUQ_NOINLINE static void mcuq_conv_channels_rest(const mcuq_conv_params_t *p,
+                                                  const uint32_t *x, const uint32_t *w,
+                                                  const int32_t *bias, int8_t *oa, int8_t *ob,
+                                                  int exotic) {
+  if (p->out_c >= 2) mcuq_conv_pairs_any(p, x, w, bias, oa, ob);
+  mcuq_conv_rest(p, x, w, bias, oa, ob, exotic);
+}
+
 /* Every output channel of two pixels (oa, ob; ob == NULL: the last pixel of an odd count) from
  * their interleaved patches x. w: the stream of pair_weights (mcuq/codegen/c_ops/conv.py), a
  * header word (MCUQ_CONV_WIDE, MCUQ_CONV_FULL) then the pairs, then an odd last channel's
- * words. exotic: some channel's rq entry is exotic (rq[2] < 0). */
+ * words. exotic: some channel's rq entry is exotic (rq[2] < 0). An even channel count without
+ * exotic channels (the usual layer) goes straight to its pair loop (tail calls, no frame). */
 MCUQ_NOINLINE static void mcuq_conv_channels(const mcuq_conv_params_t *p, const uint32_t *x,
                                              const uint32_t *w, const int32_t *bias,
                                              int8_t *oa, int8_t *ob, int exotic) {
-  if (p->out_c >= 2) {
-#if MCUQ_CONV_PAIRS_ASM
-    switch (w[0] & 3u) {
-      case 0: mcuq_conv_pairs8_m4(p, x, w, bias, oa, ob); break;
-      case MCUQ_CONV_FULL: mcuq_conv_pairs8s_m4(p, x, w, bias, oa, ob); break;
-      case MCUQ_CONV_WIDE: mcuq_conv_pairs16_m4(p, x, w, bias, oa, ob); break;
-      default: mcuq_conv_pairs16s_m4(p, x, w, bias, oa, ob); break;
-    }
-#else
-    mcuq_conv_pairs(p, x, w, bias, oa, ob);
-#endif
+  if ((p->out_c & 1) || exotic) {
+    mcuq_conv_channels_rest(p, x, w, bias, oa, ob, exotic);
+    return;
   }
-  if ((p->out_c & 1) || exotic) mcuq_conv_rest(p, x, w, bias, oa, ob, exotic);
+  mcuq_conv_pairs_any(p, x, w, bias, oa, ob);
 }
 
 static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict input,
