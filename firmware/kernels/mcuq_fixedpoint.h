@@ -495,28 +495,6 @@ static inline uint32_t mcuq_rq4(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
 #endif
 }
 
-/* Two consecutive channels' output bytes (in the low halfword). */
-static inline uint32_t mcuq_rq2(int32_t a0, int32_t a1, const int32_t *rq, uint32_t cap4,
-                                uint32_t lo4) {
-#if MCUQ_RQ_ASM
-  uint32_t v, m, h, s, t;
-  __asm__(MCUQ_RQ_ASM_ONE("a0", "0", "v")
-          MCUQ_RQ_ASM_ONE("a1", "12", "h") "orr %[v], %[v], %[h], lsl #8\n\t"
-          "usub8 %[t], %[v], %[cap4]\n\t"
-          "sel %[v], %[cap4], %[v]\n\t"
-          "uadd8 %[v], %[v], %[lo4]\n\t"
-          : [v] "=&r"(v), [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t)
-          : [a0] "r"(a0), [a1] "r"(a1), [rq] "r"(rq), [cap4] "r"(cap4), [lo4] "r"(lo4),
-            "m"(*(const int32_t(*)[6])rq)
-          : "cc");
-  return v;
-#else
-  const uint32_t v = mcuq_usat8(mcuq_rq(a0, rq)) |
-                     (mcuq_usat8(mcuq_rq(a1, rq + MCUQ_RQ_WORDS)) << 8);
-  return mcuq_out_bytes(v, cap4, lo4);
-#endif
-}
-
 static inline int32_t mcuq_clamp(int32_t x, int32_t lo, int32_t hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }
