@@ -249,12 +249,12 @@ static inline uint32_t mcuq_conv_byte(int32_t v, int full, uint32_t cap4, uint32
  * the same arithmetic in C: the host tests prove it, QEMU proves these). Per pair of channels:
  * the biases (wide: doubled, one per accumulator, from the stream), then per chunk LDM of both
  * patches' 4 words, the pair's weights (int8: LDRD of 2 words, 4 SXTB16; wide: LDM of 4 int16
- * words) and 8 SMLAD (int8: two chunks per iteration, an odd count entering at the second;
- * wide: four, entering where count % 4 chunks remain), then the pair's two table entries (one
- * LDM) requantize both pixels (mcuq_rqc: ADD of the sign, the doubling (int8 only), SMMLAR, ASR,
- * USAT / SSAT), the 4 bytes (channel c, c + 1 of pixel a, then of pixel b) are clamped
- * (general: USUB8, SEL, UADD8) and stored as two halfwords, pixel b's first (no pixel b: ob_off
- * is 0 and pixel a's overwrites it).
+ * words) and 8 SMLAD (four chunks per iteration, entered where count % 4 chunks remain before
+ * the first test), then the pair's two table entries (one LDM) requantize both pixels
+ * (mcuq_rqc: ADD of the sign, the doubling (int8 only), SMMLAR, ASR, USAT / SSAT), the 4 bytes
+ * (channel c, c + 1 of pixel a, then of pixel b) are clamped (general: USUB8, SEL, UADD8) and
+ * stored as two halfwords, pixel b's first (no pixel b: ob_off is 0 and pixel a's overwrites
+ * it).
  * Registers in the chunk loop: r0 patch cursor, r1 weights, r3-r6 patch words, r9-r12
  * accumulators (channel c / c + 1 x pixel a / b); int8: r2 end of the patches, r7 r8 weight
  * words, lr an SXTB16 result; wide: r2 r7 r8 lr weight words (the end of the patches read from
@@ -302,6 +302,7 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
   "smlad r12, r6, lr, r12\n\t"
 #define MCUQ_CP_LOOP_8                                                                       \
   "2:\n\t" MCUQ_CP_CHUNK_8 "3:\n\t" MCUQ_CP_CHUNK_8                                          \
+  "4:\n\t" MCUQ_CP_CHUNK_8 "5:\n\t" MCUQ_CP_CHUNK_8                                          \
   "cmp r0, r2\n\t"                                                                           \
   "bne 2b\n\t"
 #define MCUQ_CP_LOOP_16                                                                      \
@@ -310,19 +311,13 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
   "ldr r3, [sp, #0]\n\t"                                                                     \
   "cmp r0, r3\n\t"                                                                           \
   "bne 2b\n\t"
-/* the chunk loop's entry (with the Thumb bit) into r11, from k_padded (r0) */
-#define MCUQ_CP_ENTRY_8                                                                      \
-  "adr r11, 2f\n\t" /* an odd chunk count enters at 3 */                                     \
-  "tst r0, #4\n\t"                                                                           \
-  "it ne\n\t"                                                                                \
-  "adrne r11, 3f\n\t"                                                                        \
-  "orr r11, r11, #1\n\t"
-#define MCUQ_CP_ENTRY_16                                                                     \
-  "and r11, r0, #12\n\t" /* 4 * (chunks % 4): the entry in the table at 9 */                 \
+/* the chunk loop's entry (with the Thumb bit) into r11, from k_padded (r0): where chunks % 4
+ * chunks remain before the first test (the table at 9) */
+#define MCUQ_CP_ENTRY                                                                        \
+  "and r11, r0, #12\n\t" /* 4 * (chunks % 4) */                                              \
   "adr r12, 9f\n\t"                                                                          \
   "ldr r11, [r12, r11]\n\t"
-#define MCUQ_CP_TABLE_8 ""
-#define MCUQ_CP_TABLE_16                                                                     \
+#define MCUQ_CP_TABLE                                                                        \
   ".balign 4\n"                                                                              \
   "9:\n\t"                                                                                   \
   ".word 2b + 1, 5b + 1, 4b + 1, 3b + 1\n\t"
@@ -414,7 +409,7 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
           MCUQ_CP_WEND_##L                                                                   \
           "add r1, r2, #4\n\t" /* past the header word */                                    \
           "add r10, r10, r1\n\t"                                                             \
-          MCUQ_CP_ENTRY_##L                                                                  \
+          MCUQ_CP_ENTRY                                                                      \
           "add r2, r9, r0, lsl #2\n\t" /* end of the patches: 16 bytes per chunk */          \
           "push {r2-r11}\n"                                                                  \
           "1:\n\t" MCUQ_CP_HEAD_##L                                                          \
@@ -426,7 +421,7 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
           "cmp r1, r3\n\t"                                                                   \
           "bne 1b\n\t"                                                                       \
           "add sp, sp, #40\n\t"                                                              \
-          "pop {r4-r11, pc}\n\t" MCUQ_CP_TABLE_##L                                           \
+          "pop {r4-r11, pc}\n\t" MCUQ_CP_TABLE                                               \
           ".size " #NAME ", .-" #NAME "\n\t"                                                 \
           ".popsection\n");
 MCUQ_CP_FN(mcuq_conv_pairs8_m4, 8, U)

@@ -7,8 +7,8 @@ mcuq_fixedpoint.h; rqc_table in mcuq/codegen/c_ops/requant.py):
   folded offset on randomized accumulators, multipliers and every shift it takes (e = 1 .. 31,
   dead channels), in both roundings;
 - one batch of CONV_2D models aimed at every layout and edge of the loop (int8 and wide weights,
-  full-range and clamped activations, K = 4 .. 40 and odd chunk counts, every entry of the
-  wide loop (chunks % 4), odd channel and pixel counts, exotic channels: left shifts, shift 0,
+  full-range and clamped activations, K = 4 .. 156, every entry of both chunk loops
+  (chunks % 4), odd channel and pixel counts, exotic channels: left shifts, shift 0,
   accumulators that may leave 2^30; shift -1 channels, now on the table; dead channels),
   exact against the reference on the host (ASan + UBSan) and on Cortex-M4 (QEMU) in both
   roundings, and with the assembly off (-DMCUQ_NO_ASM) and at -O0 on the Cortex-M4; the
@@ -92,18 +92,19 @@ REQUIRED = {"conv/packed:wide", "conv/packed:int8", "conv/packed:full-range",
             "conv/packed:clamp", "conv/packed:odd-chunks", "conv/packed:odd-out",
             "conv/packed:odd-pixels", "conv/packed:rq-shift-1", "conv/packed:acc-bound",
             "conv/requant:exotic", "conv/requant:mixed", "conv/requant:dead-channel",
-            "conv/direct-1x1", *(f"conv/packed:wide-entry-{r}" for r in range(4))}
+            "conv/direct-1x1"}
 
 
 @st.composite
-def channel_models(draw, kind: str) -> bytes:
+def channel_models(draw, kind: str, tail: int = 0) -> bytes:
     """A CONV_2D on the packed paths aimed at one edge of the channel loop:
     "wide": small layers (int16 weights), 1x1 with K = 4 .. 40 or a 1..3 x 1..3 im2col patch;
-    "int8": more than WIDE_MAX_BYTES of weights (K 132 .. 144, 16 .. 17 channels);
+    "int8": more than WIDE_MAX_BYTES of weights (K 132 .. 156, 16 .. 17 channels, tail: the
+    chunk count % 4);
     "requant": exotic, dead and shift -1 channels mixed with typical ones, large biases."""
     if kind == "int8":
         g = draw(S.geometry(kernel=(1, 1), hw_max=3))
-        cin, cout = 4 * draw(st.integers(33, 36)), draw(st.integers(16, 17))
+        cin, cout = 4 * (32 + tail + 4 * draw(st.integers(0, 1))), draw(st.integers(16, 17))
     elif draw(st.booleans()):
         g = draw(S.geometry(kernel=(1, 1), hw_max=5))
         cin, cout = 4 * draw(st.integers(1, 10)), draw(st.integers(1, 9))
@@ -134,10 +135,12 @@ def channel_models(draw, kind: str) -> bytes:
 
 def channel_cases(per_kind: int) -> list[Case]:
     cases: list[Case] = []
-    for kind in ("wide", "int8", "requant"):
-        @settings(max_examples=per_kind, deadline=None, database=None, derandomize=True,
+    kinds = [("wide", 0, per_kind), ("requant", 0, per_kind)]
+    kinds += [("int8", tail, max(2, per_kind // 3)) for tail in range(4)]
+    for kind, tail, n in kinds:
+        @settings(max_examples=n, deadline=None, database=None, derandomize=True,
                   phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-        @given(S.cases(channel_models(kind)))
+        @given(S.cases(channel_models(kind, tail)))
         def collect(case):
             cases.append(Case(*case))
 
@@ -161,6 +164,9 @@ def _check(cases: list[Case], target: str, rounding: str, flags=()) -> Counter:
                 for clamp in ("full-range", "clamp")
                 if f"conv/packed:{lay}" in c.paths and f"conv/packed:{clamp}" in c.paths}
     assert len(variants) == 4, f"pair loops run: {sorted(variants)}"  # the 4 assembly loops
+    entries = {(lay, r) for c in cases for lay in ("wide", "int8") for r in range(4)
+               if f"conv/packed:{lay}" in c.paths and f"conv/packed:entry-{r}" in c.paths}
+    assert len(entries) == 8, f"chunk loop entries run: {sorted(entries)}"
     return hits
 
 

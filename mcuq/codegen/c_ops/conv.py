@@ -192,8 +192,8 @@ def conv_paths(p) -> list[str]:
             if (k_padded // 4) % 2:
                 labels.append("conv/packed:odd-chunks")
             labels.append("conv/packed:wide" if is_wide(p, k_padded) else "conv/packed:int8")
-            if is_wide(p, k_padded):  # the wide loop's entry: chunks % 4 before the first test
-                labels.append(f"conv/packed:wide-entry-{k_padded // 4 % 4}")
+            # the chunk loop's entry: chunks % 4 before the first test
+            labels.append(f"conv/packed:entry-{k_padded // 4 % 4}")
             labels.append("conv/packed:full-range" if is_full_range(p) else "conv/packed:clamp")
             labels += packed_rq_labels(p)
     return labels + requant_paths(p.multiplier, p.shift, fam, p.output_offset, p.act_min,
