@@ -247,8 +247,8 @@ def packed_rq_labels(p) -> list[str]:
 
 
 #: The packed conv takes its weights as doubled int16 pairs (the wide layout: twice the bytes
-#: of the int8 weights and 40 more per pair of channels, no unpacking in the channel loop, a pre-doubled
-#: accumulator) when the layer's weights fit in this many bytes.
+#: of the int8 weights and 40 more per pair of channels; no unpacking in the channel loop, a
+#: pre-doubled accumulator) when the layer's weights fit in this many bytes.
 WIDE_MAX_BYTES = 2048
 
 
@@ -260,14 +260,13 @@ def is_wide(p, k_padded: int) -> bool:
 def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
                  bias: np.ndarray | None = None, rq: np.ndarray | None = None,
                  full: bool = False) -> np.ndarray:
-    """OHWI weights as the packed conv paths read them (conv.c: mcuq_conv_channels, modes 1 and
-    2), rows zero-padded to k_padded bytes, after a header word (bit 0: wide, bit 1: full range,
-    conv.c's MCUQ_CONV_WIDE and MCUQ_CONV_FULL). int8 layout: per pair
-    of channels and per 4 bytes, one little-endian word of each; an odd last channel's words
-    alone. Wide layout: per pair of channels the doubled biases (int32, wrapping) b0, b0, b1,
-    b1 (one per accumulator), per 4 bytes
-    (b0, b1, b2, b3) each channel's doubled int16 pairs (2 b0, 2 b2), (2 b1, 2 b3), then the
-    pair's two rq entries (mcuq_rqc's table, RQ_WORDS each); an odd last channel's doubled
+    """OHWI weights as the packed conv paths read them (conv.c: mcuq_conv_channels), rows
+    zero-padded to k_padded bytes, after a header word (bit 0: wide, bit 1: full range; conv.c's
+    MCUQ_CONV_WIDE and MCUQ_CONV_FULL). int8 layout: per pair of channels and per 4 bytes, one
+    little-endian word of each; an odd last channel's words alone. Wide layout: per pair of
+    channels the doubled biases (int32, wrapping) b0, b0, b1, b1 (one per accumulator), per 4
+    bytes (v0, v1, v2, v3) each channel's doubled int16 pairs (2 v0, 2 v2), (2 v1, 2 v3), then
+    the pair's two rq entries (mcuq_rqc's table, RQ_WORDS each); an odd last channel's doubled
     pairs alone. uint32."""
     rows = weights.reshape(weights.shape[0], -1)
     o = rows.shape[0]
