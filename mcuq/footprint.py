@@ -98,12 +98,23 @@ class CallGraphStack:
     unmeasured: list[str]  # callees with no frame size (library functions: memcpy, ...)
 
 
-def callgraph_stack(build_dir: Path, entry: str) -> CallGraphStack:
+#: A kernel function written in assembly (no GCC frame record) declares its stack in its C
+#: source: "mcuq-asm-frame: <name> <bytes>" (a leaf: it calls nothing).
+_ASM_FRAME = re.compile(r"mcuq-asm-frame: (\w+) (\d+)")
+
+
+def callgraph_stack(build_dir: Path, entry: str,
+                    sources: Path | None = None) -> CallGraphStack:
     """Deepest stack from `entry` over GCC's call graph (.ci files of -fcallgraph-info=su in
-    build_dir). A frame marked dynamic (alloca/VLA) is an error: the C target has none."""
+    build_dir), with the frames the kernel sources in `sources` declare for their assembly
+    functions (_ASM_FRAME). A frame marked dynamic (alloca/VLA) is an error: the C target has
+    none."""
     frames: dict[str, int] = {}
     edges: dict[str, set[str]] = {}
     files: dict[str, list[str]] = {}
+    for src in sorted(sources.glob("*.c")) if sources is not None else []:
+        for name, size in _ASM_FRAME.findall(src.read_text(errors="replace")):
+            frames[name] = int(size)
     for ci in sorted(build_dir.rglob("*.ci")):
         text = ci.read_text(errors="replace")
         unit = ci.stem + ".c"
@@ -201,7 +212,7 @@ def cortex_m4_footprint(model, painted: bool = True, rounding: str = "double",
     m_arena = re.search(r"_ARENA_BYTES (\d+)", header)
     if m_arena:
         arena = int(m_arena.group(1))
-    graph = callgraph_stack(fp, invoke_symbol(header))
+    graph = callgraph_stack(fp, invoke_symbol(header), project / "mcuq")
     footprint = Footprint(t, d, b, bt, bd, bb, graph.bytes, arena, str(fp / "model.elf"),
                           stack_callgraph_bytes=graph.bytes, stack_path=graph.path,
                           stack_unmeasured=graph.unmeasured)

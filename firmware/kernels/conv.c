@@ -424,6 +424,11 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
           "pop {r4-r11, pc}\n\t" MCUQ_CP_TABLE                                               \
           ".size " #NAME ", .-" #NAME "\n\t"                                                 \
           ".popsection\n");
+/* Their stack (mcuq/footprint.py reads these lines; 9 registers saved, the 10-word frame):
+ * mcuq-asm-frame: mcuq_conv_pairs8_m4 76
+ * mcuq-asm-frame: mcuq_conv_pairs8s_m4 76
+ * mcuq-asm-frame: mcuq_conv_pairs16_m4 76
+ * mcuq-asm-frame: mcuq_conv_pairs16s_m4 76 */
 MCUQ_CP_FN(mcuq_conv_pairs8_m4, 8, U)
 MCUQ_CP_FN(mcuq_conv_pairs8s_m4, 8, S)
 MCUQ_CP_FN(mcuq_conv_pairs16_m4, 16, U)

@@ -94,14 +94,17 @@ def _conv_model() -> bytes:
 def test_stack_is_measured_by_call_graph_and_painted_stack(cortex_m4):
     """Two measurements that must agree: the painted high-water mark on the emulated M4 is
     never above the call-graph bound; on an FC model (no tail calls, no library calls) they
-    are equal; a conv model's deepest path goes through mcuq_im2col, which the old estimate
-    (invoke + the largest leaf frame) left out."""
+    are equal; a conv model's deepest path goes three calls below the kernel's entry, which
+    the old estimate (invoke + the largest leaf frame) left out; the packed conv's assembly
+    pair loops are measured (their frames declared in conv.c)."""
     fc = cortex_m4_footprint(load_model(_fc_model()))
     assert fc.stack_painted_bytes == fc.stack_callgraph_bytes == fc.stack_bytes > 0
     assert fc.stack_path[0].startswith("mcuq_model_invoke")
     conv = cortex_m4_footprint(load_model(_conv_model()))
     assert 0 < conv.stack_painted_bytes <= conv.stack_callgraph_bytes == conv.stack_bytes
-    assert any(p.startswith("mcuq_im2col") for p in conv.stack_path), conv.stack_path
+    assert len(conv.stack_path) >= 5 and conv.stack_path[1].startswith("mcuq_conv_s8"), \
+        conv.stack_path
+    assert not [u for u in conv.stack_unmeasured if u.startswith("mcuq_conv_pairs")]
     frames = [int(p.rsplit("(", 1)[1].split()[0]) for p in conv.stack_path]
     assert sum(frames) == conv.stack_callgraph_bytes
     old_estimate = frames[0] + max(frames[1:])  # invoke + the largest kernel frame
