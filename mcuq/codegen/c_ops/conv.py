@@ -387,7 +387,7 @@ def emit(ctx, op, p):
         ctx.need("MCUQ_DW_ROWS_BUF", dw_ring_bytes(p))
     elif mode == 3:
         ctx.need("MCUQ_DW_PLANAR_BUF", planar_ring_bytes(p))
-    bias = folded = folded_bias(p)
+    bias = folded_bias(p)
     fn = "mcuq_depthwise_conv_s8" if p.depthwise else "mcuq_conv_s8"
     if p.depthwise and mode == 3:
         words = ctx.array("table", planar_table(p.weights, bias, rq, p.act_min, p.act_max),
@@ -403,8 +403,8 @@ def emit(ctx, op, p):
         weights = f"(const int8_t *){words}"
     elif not p.depthwise and mode:
         wide = is_wide(p, k_padded)
-        words = ctx.array("weights", pair_weights(p.weights, k_padded, wide, folded, rq,
-                                                    is_full_range(p)),
+        words = ctx.array("weights", pair_weights(p.weights, k_padded, wide, folded_bias(p),
+                                                    rq, is_full_range(p)),
                           comment="wide: per pair of channels doubled biases, int16 weights, "
                           "rq (conv.c)" if wide else
                           "pairs of channels interleaved per 4 patch bytes")
