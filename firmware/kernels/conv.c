@@ -1307,8 +1307,9 @@ MCUQ_NOINLINE static void mcuq_dw3_block_row(const mcuq_conv_params_t *p, const 
 #endif
 }
 
-static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *restrict input,
-                                  const int8_t *restrict table, int8_t *restrict output) {
+/* input and output may be the same bytes (mcuq_depthwise_planar_inplace): no restrict. */
+static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *input,
+                                  const int8_t *restrict table, int8_t *output) {
   const int32_t ch = p->out_c, out_h = p->out_h, out_w = p->out_w, sh = p->stride_h;
   const int32_t width = (out_w - 1) * p->stride_w + 3;
   const int32_t plane = ((width + 4) >> 1) * 4, row = 4 * plane;
@@ -1350,6 +1351,15 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *res
       }
     }
   }
+}
+
+/* Mode 3 in place: block by block, output row oy of channels c .. c + 3 is written after the
+ * input rows it reads are unpacked into the ring, over bytes of the same 4 channels whose input
+ * rows are unpacked already or never read (proven per layer at generation time: the arena
+ * plan's check_reads replays this order byte by byte; mcuq/codegen/c_ops/planar_inplace.py). */
+void mcuq_depthwise_planar_inplace(const mcuq_conv_params_t *p, int8_t *data,
+                                   const int8_t *restrict table) {
+  mcuq_depthwise_planar(p, data, table, data);
 }
 
 #endif

@@ -78,4 +78,10 @@ void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict 
                             const int8_t *restrict weights, const int32_t *restrict bias,
                             int8_t *restrict output);
 
+/* Depthwise mode 3 in place: data holds the input (in_h x in_w x in_c, batch 1) and receives
+ * the output (out_h x out_w x out_c, out_c == in_c), one call over the whole tensor; only for
+ * layers whose order the generator proved (mcuq/codegen/c_ops/planar_inplace.py). */
+void mcuq_depthwise_planar_inplace(const mcuq_conv_params_t *p, int8_t *data,
+                                   const int8_t *restrict table);
+
 #endif

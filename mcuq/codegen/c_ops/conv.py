@@ -346,6 +346,12 @@ def block_weights(weights: np.ndarray, mode: int, dil_w: int) -> np.ndarray:
 
 @c_emitter("CONV_2D", "DEPTHWISE_CONV_2D")
 def emit(ctx, op, p):
+    return emit_call(ctx, op, p)
+
+
+def emit_call(ctx, op, p, inplace_data: str | None = None):
+    """The op's kernel call; inplace_data: depthwise mode 3 in place over those bytes
+    (mcuq_depthwise_planar_inplace, planar_inplace.py)."""
     ctx.use("conv")
     dw = as_depthwise(p)
     if dw is not None:  # a 1-channel CONV_2D runs as depthwise x out_c
@@ -392,8 +398,13 @@ def emit(ctx, op, p):
     if p.depthwise and mode == 3:
         words = ctx.array("table", planar_table(p.weights, bias, rq, p.act_min, p.act_max),
                           comment="per channel: bias, mcuq_rq, clamp, int16 weight pairs (conv.h)")
+        if inplace_data is not None:
+            return [f"mcuq_depthwise_planar_inplace({params}, {inplace_data}, "
+                    f"(const int8_t *){words});"]
         return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, (const int8_t *){words}, 0, "
                 f"{ctx.ptr(op.outputs[0], True)});"]
+    if inplace_data is not None:
+        raise RuntimeError(f"{op.describe()}: in place (planar) but not on depthwise mode 3")
     if pad_to > 1:
         bias = np.concatenate([bias, np.zeros(-len(bias) % pad_to, np.int32)])
     bias = ctx.array("bias", bias, comment="bias + input_offset * sum(weights)")

@@ -18,6 +18,10 @@ def conv_inplace(model, op, p):
             and out_h * out_w <= in_h * in_w:
         ph, pw = plane(p)
         options.append(InPlace(op.index, 0, "channels", ph * pw))
+    if p.depthwise:  # mode 3 over the whole tensor, no temporary (planar_inplace.py)
+        from .planar_inplace import planar_inplace
+
+        options = planar_inplace(op, p) + options
     return options
 
 
