@@ -1094,8 +1094,8 @@ static void mcuq_depthwise_rows(const mcuq_conv_params_t *p, const int8_t *restr
 /* Ring row (4 planes, from slot x0 on) from n input pixels at s (channels c .. c + 3, in_c
  * bytes apart), or the zero point z2 (both halves) where s is NULL (a row outside the image).
  * Slots outside [x0, x0 + n) are never written: the ring starts all zero point. */
-MCUQ_NOINLINE static void mcuq_dw3_row(const int8_t *s, int32_t in_c, int32_t n, uint8_t *d,
-                                       int32_t plane, uint32_t z2) {
+static inline void mcuq_dw3_row(const int8_t *s, int32_t in_c, int32_t n, uint8_t *d,
+                                int32_t plane, uint32_t z2) {
   uint8_t *const end = d + 2 * n;
   if (!s) {
     for (; d < end; d += 2) {
@@ -1106,6 +1106,38 @@ MCUQ_NOINLINE static void mcuq_dw3_row(const int8_t *s, int32_t in_c, int32_t n,
     }
     return;
   }
+#if MCUQ_ASM
+  /* pairs of pixels: 18 instructions (GCC: 24) */
+  if (n >= 2) {
+    uint32_t x, y, ex, ey, v;
+    int32_t k = n >> 1;
+    const int32_t plane2 = 2 * plane, plane3 = 3 * plane;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[x], [%[s]]\n\t"
+                     "ldr %[y], [%[s], %[in_c]]\n\t"
+                     "add %[s], %[s], %[in_c], lsl #1\n\t"
+                     "sxtb16 %[ex], %[x]\n\t"
+                     "sxtb16 %[ey], %[y]\n\t"
+                     "pkhbt %[v], %[ex], %[ey], lsl #16\n\t"
+                     "str %[v], [%[d]]\n\t"
+                     "pkhtb %[ex], %[ey], %[ex], asr #16\n\t"
+                     "str %[ex], [%[d], %[plane2]]\n\t"
+                     "sxtb16 %[x], %[x], ror #8\n\t"
+                     "sxtb16 %[y], %[y], ror #8\n\t"
+                     "pkhbt %[v], %[x], %[y], lsl #16\n\t"
+                     "str %[v], [%[d], %[plane]]\n\t"
+                     "pkhtb %[x], %[y], %[x], asr #16\n\t"
+                     "str %[x], [%[d], %[plane3]]\n\t"
+                     "add %[d], %[d], #4\n\t"
+                     "subs %[k], %[k], #1\n\t"
+                     "bne 1b\n\t"
+                     : [s] "+r"(s), [d] "+r"(d), [k] "+r"(k), [x] "=&r"(x), [y] "=&r"(y),
+                       [ex] "=&r"(ex), [ey] "=&r"(ey), [v] "=&r"(v)
+                     : [in_c] "r"(in_c), [plane] "r"(plane), [plane2] "r"(plane2),
+                       [plane3] "r"(plane3)
+                     : "cc", "memory");
+  }
+#endif
   for (; d + 2 < end; s += 2 * in_c, d += 4) {
     const uint32_t x = mcuq_load4(s), y = mcuq_load4(s + in_c);
     const uint32_t ex = mcuq_sxtb16(x), ey = mcuq_sxtb16(y);
@@ -1126,6 +1158,15 @@ MCUQ_NOINLINE static void mcuq_dw3_row(const int8_t *s, int32_t in_c, int32_t n,
     memcpy(d + 3 * plane, &v3, 2);
   }
 }
+
+/* Mode 3's channel loop state on Cortex-M4 (mcuq_dw3_rows4; unused by the C line). */
+typedef struct {
+  int32_t drow;        /* 0: plane - the pair loop's row advance */
+  int32_t dout;        /* 4: 1 - 2 * pairs * ch */
+  int32_t pairs;       /* 8 */
+  const int32_t *end;  /* 12: the table after the block's 4 channels */
+  int32_t lone;        /* 16: out_w & 1 */
+} mcuq_dw3_ctx_t;
 
 static inline uint32_t mcuq_dw3_load(const uint8_t *x) {
   uint32_t v;
@@ -1273,6 +1314,71 @@ static inline void mcuq_dw3_one(const int32_t *tab, const uint8_t *r0, const uin
                    : [tab] "r"(tab), [r0] "r"(r0), [r1] "r"(r1), [r2] "r"(r2), [out] "r"(out)
                    : "cc", "memory");
 }
+/* The 4 channels of a block on one output row in one routine (no exotic channel): per channel
+ * the pairs (as mcuq_dw3_pairs), the lone last pixel of an odd width (as mcuq_dw3_one), then
+ * the rows and output moved to the next channel's plane by the layer's constant deltas; the
+ * channel loop's state lives in a context pushed on the stack (the pair loop takes all 14
+ * free registers). */
+
+#define MCUQ_DW3_ROWS4_TAIL                                                                  \
+  "ldr %[x], [sp]\n\t"                                                                       \
+  "ldr %[m], [%[x], #16]\n\t"                                                                \
+  "cmp %[m], #0\n\t"                                                                         \
+  "beq 3f\n\t"                                                                               \
+  "ldr %[aa], [%[tab]]\n\t"                                                                  \
+  MCUQ_DW3_S1ONE("r0", "24") MCUQ_DW3_S1ONE("r1", "32") MCUQ_DW3_S1ONE("r2", "40")            \
+  "ldrd %[m], %[h], [%[tab], #4]\n\t"                                                        \
+  "ldr %[s], [%[tab], #12]\n\t"                                                              \
+  MCUQ_DW3_RQ("aa", "x")                                                                     \
+  "ldrd %[m], %[h], [%[tab], #16]\n\t"                                                       \
+  "usub16 %[t], %[x], %[m]\n\t"                                                              \
+  "sel %[x], %[m], %[x]\n\t"                                                                 \
+  "uadd16 %[x], %[x], %[h]\n\t"                                                              \
+  "strb %[x], [%[out]]\n\t"                                                                  \
+  "ldr %[x], [sp]\n\t"                                                                       \
+  "3:\n\t"                                                                                   \
+  "ldrd %[m], %[h], [%[x]]\n\t"                                                              \
+  "add %[r0], %[r0], %[m]\n\t"                                                               \
+  "add %[r1], %[r1], %[m]\n\t"                                                               \
+  "add %[r2], %[r2], %[m]\n\t"                                                               \
+  "add %[out], %[out], %[h]\n\t"                                                             \
+  "ldrd %[n], %[m], [%[x], #8]\n\t"                                                          \
+  "add %[tab], %[tab], #48\n\t"                                                              \
+  "cmp %[tab], %[m]\n\t"                                                                     \
+  "bne 2b\n\t"                                                                               \
+  "add sp, sp, #4\n\t"
+#define MCUQ_DW3_ROWS4_OPERANDS                                                              \
+  : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [out] "+r"(out), [n] "+r"(n),              \
+    [tab] "+r"(tab), [x] "+r"(x), [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t),    \
+    [aa] "=&r"(aa), [ab] "=&r"(ab)                                                           \
+  : [step] "r"(step)                                                                         \
+  : "cc", "memory"
+
+static inline void mcuq_dw3_rows4(const int32_t *tab, const uint8_t *r0, const uint8_t *r1,
+                                  const uint8_t *r2, int8_t *out, int32_t step,
+                                  const mcuq_dw3_ctx_t *ctx, int stride2) {
+  uint32_t m, h, s, t, x = (uint32_t)(uintptr_t)ctx;
+  int32_t aa, ab, n = ctx->pairs;
+  if (stride2) {
+    __asm__ volatile("push {%[x]}\n\t"
+                     "2:\n\t"
+                     "1:\n\t"
+                     "ldr %[aa], [%[tab]]\n\t"
+                     "mov %[ab], %[aa]\n\t"
+                     MCUQ_DW3_S2("r0", "24") MCUQ_DW3_S2("r1", "32") MCUQ_DW3_S2("r2", "40")
+                     MCUQ_DW3_END MCUQ_DW3_ROWS4_TAIL MCUQ_DW3_ROWS4_OPERANDS);
+  } else {
+    __asm__ volatile("push {%[x]}\n\t"
+                     "2:\n\t"
+                     "1:\n\t"
+                     "ldr %[aa], [%[tab]]\n\t"
+                     "mov %[ab], %[aa]\n\t"
+                     MCUQ_DW3_S1("r0", "24") MCUQ_DW3_S1("r1", "32") MCUQ_DW3_S1("r2", "40")
+                     MCUQ_DW3_END MCUQ_DW3_ROWS4_TAIL MCUQ_DW3_ROWS4_OPERANDS);
+  }
+}
+#undef MCUQ_DW3_ROWS4_OPERANDS
+#undef MCUQ_DW3_ROWS4_TAIL
 #undef MCUQ_DW3_OPERANDS
 #undef MCUQ_DW3_S1ONE
 #undef MCUQ_DW3_S1
@@ -1286,8 +1392,12 @@ static inline void mcuq_dw3_one(const int32_t *tab, const uint8_t *r0, const uin
 MCUQ_NOINLINE static void mcuq_dw3_block_row(const mcuq_conv_params_t *p, const int32_t *tab,
                                              const uint8_t *r0, const uint8_t *r1,
                                              const uint8_t *r2, int32_t plane, int8_t *out,
-                                             int32_t c) {
+                                             int32_t c, const mcuq_dw3_ctx_t *ctx) {
 #if MCUQ_ASM
+  if (ctx) { /* no exotic channel in the block: one routine */
+    mcuq_dw3_rows4(tab, r0, r1, r2, out, p->out_c, ctx, p->stride_w == 2);
+    return;
+  }
   const int32_t ch = p->out_c, out_w = p->out_w, pairs = out_w >> 1;
   const int stride2 = p->stride_w == 2;
   const int32_t adv = pairs * 4 * p->stride_w;
@@ -1301,6 +1411,7 @@ MCUQ_NOINLINE static void mcuq_dw3_block_row(const mcuq_conv_params_t *p, const 
     if (out_w & 1) mcuq_dw3_one(tab, r0 + adv, r1 + adv, r2 + adv, out + 2 * pairs * ch);
   }
 #else
+  (void)ctx;
   for (int32_t j = 0; j < 4; ++j, r0 += plane, r1 += plane, r2 += plane, ++out,
                tab += MCUQ_DW3_WORDS)
     mcuq_dw3_line(r0, r1, r2, tab, c + j, p, out);
@@ -1326,28 +1437,36 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *inp
     for (int32_t x = 0; x < x0; ++x) memcpy(d + 2 * x, &z2, 2);
     for (int32_t x = x0 + cols; x < plane / 2; ++x) memcpy(d + 2 * x, &z2, 2);
   }
+  mcuq_dw3_ctx_t ctx;
+  ctx.pairs = out_w >> 1;
+  ctx.drow = plane - ctx.pairs * 4 * p->stride_w;
+  ctx.dout = 1 - 2 * ctx.pairs * ch;
+  ctx.lone = out_w & 1;
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * p->in_h * p->in_w * ch;
     int8_t *out_b = output + b * out_h * out_w * ch;
     for (int32_t c = 0; c < ch; c += 4) {
       const int32_t *tab = (const int32_t *)(const void *)table + c * MCUQ_DW3_WORDS;
-      /* ring row r holds padded row r (input row r - pad_h) at slot r mod 3 */
-      int32_t built = 0, slot = 0;
-      for (int32_t oy = 0, top = 0; oy < out_h; ++oy, top += sh) {
-        if (built < top) { /* rows skipped by a stride larger than 3 */
-          slot = (slot + (top - built)) % 3;
-          built = top;
+      ctx.end = tab + 4 * MCUQ_DW3_WORDS;
+      const int exotic = (tab[3] | tab[MCUQ_DW3_WORDS + 3] | tab[2 * MCUQ_DW3_WORDS + 3] |
+                          tab[3 * MCUQ_DW3_WORDS + 3]) < 0;
+      /* q0, q1, q2: the ring rows of padded rows top .. top + 2 once built; padded row
+       * `next` (input row next - pad_h) is built over the oldest, q0, then the three rotate */
+      uint8_t *q0 = base, *q1 = base + row, *q2 = base + 2 * row;
+      const int8_t *src = in_b + c - p->pad_h * row_in; /* input row 0 at next == pad_h */
+      int8_t *out = out_b + c;
+      for (int32_t oy = 0, top = 0, next = 0; oy < out_h; ++oy, top += sh, out += out_w * ch) {
+        if (next < top) next = top; /* rows skipped by a stride larger than 3 */
+        for (; next < top + 3; ++next) {
+          const int32_t iy = next - p->pad_h;
+          mcuq_dw3_row(iy >= 0 && iy < p->in_h ? src + next * row_in : 0, in_c, cols,
+                       q0 + 2 * x0, plane, z2);
+          uint8_t *const t = q0;
+          q0 = q1;
+          q1 = q2;
+          q2 = t;
         }
-        for (; built < top + 3; ++built, slot = slot == 2 ? 0 : slot + 1)
-        {
-          const int32_t iy = built - p->pad_h;
-          mcuq_dw3_row(iy >= 0 && iy < p->in_h ? in_b + iy * row_in + c : 0, in_c, cols,
-                       base + slot * row + 2 * x0, plane, z2);
-        }
-        const int32_t s1 = slot == 2 ? 0 : slot + 1, s2 = s1 == 2 ? 0 : s1 + 1;
-        const uint8_t *r0 = base + slot * row, *r1 = base + s1 * row, *r2 = base + s2 * row;
-        int8_t *out = out_b + oy * out_w * ch + c;
-        mcuq_dw3_block_row(p, tab, r0, r1, r2, plane, out, c);
+        mcuq_dw3_block_row(p, tab, q0, q1, q2, plane, out, c, exotic ? 0 : &ctx);
       }
     }
   }

@@ -56,7 +56,7 @@ def planar_ring_bytes(p) -> int:
 #: many output columns on (measured on the zoo's 3x3 layers: at 4-5 columns mode 1 is
 #: cheaper), and on a single output row -- the in-place bands, which unpack all 3 input rows
 #: every call -- only from PLANAR_MIN_W_ROW.
-PLANAR_MIN_W = 6
+PLANAR_MIN_W = 5
 PLANAR_MIN_W_ROW = 12
 
 
