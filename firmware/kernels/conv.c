@@ -883,31 +883,53 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
   ctx.lo4 = lo4;
   ctx.n3 = taps / 3;
 #endif
+  /* the taps' byte offsets from the window's first pixel */
+  int32_t off[MCUQ_DW_TAPS_BUF];
+  for (int32_t ky = 0, t = 0; ky < k_h; ++ky)
+    for (int32_t kx = 0; kx < k_w; ++kx, ++t)
+      off[t] = (ky * p->dil_h * in_w + kx * p->dil_w) * ch;
+  const int32_t span_h = (k_h - 1) * p->dil_h, span_w = (k_w - 1) * p->dil_w;
+  const int k3 = k_h == 3 && k_w == 3 && p->dil_h == 1 && p->dil_w == 1;
+  const int32_t row_b = in_w * ch;
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * ch;
     int8_t *out = output + b * p->out_h * p->out_w * ch;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
+      const int rows_in = iy0 >= 0 && iy0 + span_h < in_h;
       for (int32_t ox = 0; ox < p->out_w; ++ox, out += ch) {
         const int32_t ix0 = ox * p->stride_w - p->pad_w;
-        const int8_t **t = tab;
-        if (iy0 >= 0 && iy0 + (k_h - 1) * p->dil_h < in_h && ix0 >= 0 &&
-            ix0 + (k_w - 1) * p->dil_w < in_w) { /* interior: no checks */
-          const int32_t col = p->dil_w * ch, down = p->dil_h * in_w * ch;
-          const int8_t *row = in_b + (iy0 * in_w + ix0) * ch;
-          for (int32_t ky = 0; ky < k_h; ++ky) {
-            for (int32_t kx = 0; kx < k_w; ++kx) *t++ = row + kx * col;
-            if (ky + 1 < k_h) row += down;
+        const int32_t o = (iy0 * in_w + ix0) * ch; /* may be negative: only valid taps use it */
+        if (rows_in && ix0 >= 0 && ix0 + span_w < in_w) { /* interior: no checks */
+          const int8_t *first = in_b + o;
+          if (k3) { /* 3x3 without dilation: unrolled */
+            const int8_t *r = first;
+            tab[0] = r, tab[1] = r + ch, tab[2] = r + 2 * ch, r += row_b;
+            tab[3] = r, tab[4] = r + ch, tab[5] = r + 2 * ch, r += row_b;
+            tab[6] = r, tab[7] = r + ch, tab[8] = r + 2 * ch;
+          } else {
+            for (int32_t t = 0; t < taps; ++t) tab[t] = first + off[t];
+          }
+        } else if (k3) { /* a 3x3 window reaching the padding: unrolled */
+          const int l = (uint32_t)ix0 < (uint32_t)in_w, m = (uint32_t)(ix0 + 1) < (uint32_t)in_w;
+          const int r = (uint32_t)(ix0 + 2) < (uint32_t)in_w;
+          for (int32_t ky = 0, q = o; ky < 3; ++ky, q += row_b) {
+            const int inside = (uint32_t)(iy0 + ky) < (uint32_t)in_h;
+            tab[3 * ky] = inside && l ? in_b + q : zp;
+            tab[3 * ky + 1] = inside && m ? in_b + (q + ch) : zp;
+            tab[3 * ky + 2] = inside && r ? in_b + (q + 2 * ch) : zp;
           }
         } else {
-          for (int32_t ky = 0, iy = iy0; ky < k_h; ++ky, iy += p->dil_h) {
-            if (iy < 0 || iy >= in_h) {
-              for (int32_t kx = 0; kx < k_w; ++kx) *t++ = zp;
+          uint8_t col_in[MCUQ_DW_TAPS_BUF]; /* column kx inside the image */
+          for (int32_t kx = 0, ix = ix0; kx < k_w; ++kx, ix += p->dil_w)
+            col_in[kx] = (uint32_t)ix < (uint32_t)in_w;
+          for (int32_t ky = 0, iy = iy0, t = 0; ky < k_h; ++ky, iy += p->dil_h) {
+            if ((uint32_t)iy >= (uint32_t)in_h) {
+              for (int32_t kx = 0; kx < k_w; ++kx, ++t) tab[t] = zp;
               continue;
             }
-            const int8_t *row = in_b + iy * in_w * ch;
-            for (int32_t kx = 0, ix = ix0; kx < k_w; ++kx, ix += p->dil_w)
-              *t++ = ix >= 0 && ix < in_w ? row + ix * ch : zp;
+            for (int32_t kx = 0; kx < k_w; ++kx, ++t)
+              tab[t] = col_in[kx] ? in_b + (o + off[t]) : zp;
           }
         }
         const uint32_t *w = w_all;
