@@ -780,27 +780,29 @@ static inline void mcuq_dw_taps_px(const int8_t *const *tab, int32_t taps, int32
 #if MCUQ_RQ_ASM
 /* Mode 1 on Cortex-M4: every full block of 4 channels of one pixel in one loop (GCC keeps the
  * block loop's pointers and the layer constants on the stack: about 30 instructions per block
- * of bookkeeping, here 12): bias, the taps (3 per iteration, as mcuq_dw_taps_px), mcuq_rq4's
- * requantization and packed clamp, one word store. Only without exotic channels and with a
- * multiple of 3 taps. */
+ * of bookkeeping, here 9): the block's stream (bias, the taps 3 per iteration as
+ * mcuq_dw_taps_px, mcuq_rq4's requantization and packed clamp), one word store. Only without
+ * exotic channels and with a multiple of 3 taps. */
 typedef struct {
   const int8_t *const *tab; /* 0: the pixel's tap pointers */
-  const int32_t *bias;      /* 4 */
-  const int32_t *rq;        /* 8 */
+  uint32_t unused;          /* 4 */
+  uint32_t unused2;         /* 8 */
   int8_t *out;              /* 12: the pixel's output, channel 0 */
   int32_t full;             /* 16: channels in full blocks */
   uint32_t cap4, lo4;       /* 20, 24 */
   int32_t n3;               /* 28: taps / 3 */
 } mcuq_dw_px_ctx_t;
 
-static inline void mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx, const uint32_t *w) {
-  const int8_t *const *rq;
+/* w: the first block's stream (mcuq_depthwise_px); returns the stream after the full blocks */
+static inline const uint32_t *mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx,
+                                                const uint32_t *w) {
+  const int8_t *const *tp;
   int32_t c = 0, a0, a1, a2, a3;
   uint32_t m, h, s, t, v;
 #define MCUQ_DW_PX_TAP                                                                       \
-  "ldr %[v], [%[rq]], #4\n\t"                                                                \
+  "ldr %[v], [%[tp]], #4\n\t"                                                                \
   "ldr %[v], [%[v], %[c]]\n\t"                                                               \
-  "ldrd %[s], %[t], [%[w]], #8\n\t"                                                          \
+  "ldrd %[s], %[t], [%[rq]], #8\n\t"                                                         \
   "sxtb16 %[h], %[v]\n\t"                                                                    \
   "sxtb16 %[v], %[v], ror #8\n\t"                                                            \
   "smlabb %[a0], %[h], %[s], %[a0]\n\t"                                                      \
@@ -809,19 +811,15 @@ static inline void mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx, const uint32_t
   "smlatt %[a3], %[v], %[t], %[a3]\n\t"
 #define MCUQ_DW_PX_HEAD                                                                      \
   "1:\n\t"                                                                                   \
-  "ldr %[t], [%[ctx], #4]\n\t"                                                               \
-  "add %[t], %[t], %[c], lsl #2\n\t"                                                         \
-  "ldrd %[a0], %[a1], [%[t]]\n\t"                                                            \
-  "ldrd %[a2], %[a3], [%[t], #8]\n\t"                                                        \
-  "ldr %[rq], [%[ctx]]\n\t"
+  "ldrd %[a0], %[a1], [%[rq]], #8\n\t"                                                       \
+  "ldrd %[a2], %[a3], [%[rq]], #8\n\t"                                                       \
+  "ldr %[tp], [%[ctx]]\n\t"
 #define MCUQ_DW_PX_END                                                                       \
-  "ldr %[rq], [%[ctx], #8]\n\t"                                                              \
-  "add %[v], %[c], %[c], lsl #1\n\t"                                                         \
-  "add %[rq], %[rq], %[v], lsl #2\n\t"                                                       \
   MCUQ_RQ_ASM_ONE("a0", "0", "v")                                                            \
   MCUQ_RQ_ASM_ONE("a1", "12", "h") "orr %[v], %[v], %[h], lsl #8\n\t"                        \
   MCUQ_RQ_ASM_ONE("a2", "24", "h") "orr %[v], %[v], %[h], lsl #16\n\t"                       \
   MCUQ_RQ_ASM_ONE("a3", "36", "h") "orr %[v], %[v], %[h], lsl #24\n\t"                       \
+  "add %[rq], %[rq], #48\n\t"                                                                \
   "ldrd %[m], %[h], [%[ctx], #20]\n\t"                                                       \
   "usub8 %[t], %[v], %[m]\n\t"                                                               \
   "sel %[v], %[m], %[v]\n\t"                                                                 \
@@ -833,7 +831,7 @@ static inline void mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx, const uint32_t
   "cmp %[c], %[t]\n\t"                                                                       \
   "blt 1b\n\t"
 #define MCUQ_DW_PX_OPERANDS                                                                  \
-  : [rq] "=&r"(rq), [w] "+r"(w), [c] "+r"(c), [a0] "=&r"(a0), [a1] "=&r"(a1),               \
+  : [tp] "=&r"(tp), [rq] "+r"(w), [c] "+r"(c), [a0] "=&r"(a0), [a1] "=&r"(a1),              \
     [a2] "=&r"(a2), [a3] "=&r"(a3), [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t), \
     [v] "=&r"(v)                                                                             \
   : [ctx] "r"(ctx)                                                                           \
@@ -854,6 +852,7 @@ static inline void mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx, const uint32_t
 #undef MCUQ_DW_PX_END
 #undef MCUQ_DW_PX_HEAD
 #undef MCUQ_DW_PX_TAP
+  return w;
 }
 #endif
 
@@ -864,8 +863,11 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
   const int32_t k_h = p->k_h, k_w = p->k_w, taps = k_h * k_w;
   const int32_t full = ch & ~3, tail = ch - full;
   const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
+  /* per block of 4 channels: bias (4 words), the taps' weights (2 words per tap), mcuq_rq's
+   * 12 words (conv.py: px_stream) */
   const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
-  const int32_t *const rq_all = p->rq;
+  const int32_t block_words = 16 + 2 * taps;
+  (void)bias;
   const int8_t *tab[MCUQ_DW_TAPS_BUF];
   uint32_t zp_row[MCUQ_DW_CH_BUF / 4 + 1];
   const uint32_t zp4 = mcuq_rep4(p->input_zero_point);
@@ -876,8 +878,6 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
   const int fast_blocks = !exotic && full > 0 && taps % 3 == 0;
   mcuq_dw_px_ctx_t ctx;
   ctx.tab = tab;
-  ctx.bias = bias;
-  ctx.rq = rq_all;
   ctx.full = full;
   ctx.cap4 = cap4;
   ctx.lo4 = lo4;
@@ -933,18 +933,17 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
           }
         }
         const uint32_t *w = w_all;
-        const int32_t *rq = rq_all;
 #if MCUQ_RQ_ASM
         if (fast_blocks) {
           ctx.out = out;
-          mcuq_dw_px_blocks(&ctx, w);
-          w += (full >> 2) * 2 * taps;
-          rq += full * MCUQ_RQ_WORDS;
+          w = mcuq_dw_px_blocks(&ctx, w);
         } else
 #endif
-        for (int32_t c = 0; c < full; c += 4, w += 2 * taps, rq += 4 * MCUQ_RQ_WORDS) {
-          int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-          mcuq_dw_taps_px(tab, taps, c, w, &a0, &a1, &a2, &a3);
+        for (int32_t c = 0; c < full; c += 4, w += block_words) {
+          const int32_t *const bb = (const int32_t *)(const void *)w;
+          const int32_t *const rq = bb + 4 + 2 * taps;
+          int32_t a0 = bb[0], a1 = bb[1], a2 = bb[2], a3 = bb[3];
+          mcuq_dw_taps_px(tab, taps, c, w + 4, &a0, &a1, &a2, &a3);
           if (exotic && (rq[2] | rq[MCUQ_RQ_WORDS + 2] | rq[2 * MCUQ_RQ_WORDS + 2] |
                          rq[3 * MCUQ_RQ_WORDS + 2]) < 0) {
             const int32_t a[4] = {a0, a1, a2, a3};
@@ -955,10 +954,12 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
           }
         }
         if (tail) { /* the last channels of a count that is not a multiple of 4: bytewise */
+          const int32_t *const bb = (const int32_t *)(const void *)w;
+          const int32_t *const rq = bb + 4 + 2 * taps;
           for (int32_t j = 0; j < tail; ++j) {
             const int32_t c = full + j;
-            const uint32_t *wt = w + (j & 1); /* (c0, c2) or (c1, c3) */
-            uint32_t acc = (uint32_t)bias[c];
+            const uint32_t *wt = w + 4 + (j & 1); /* (c0, c2) or (c1, c3) */
+            uint32_t acc = (uint32_t)bb[j];
             for (int32_t k = 0; k < taps; ++k, wt += 2) {
               const int32_t wv = (int16_t)(j & 2 ? *wt >> 16 : *wt & 0xffffu);
               acc += (uint32_t)((int32_t)tab[k][c] * wv);

@@ -344,6 +344,17 @@ def block_weights(weights: np.ndarray, mode: int, dil_w: int) -> np.ndarray:
     return np.concatenate(parts, axis=2).ravel().astype(np.uint32)
 
 
+def px_stream(words: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int) -> np.ndarray:
+    """Depthwise mode 1's per-block stream (conv.c: mcuq_depthwise_px): per block of 4
+    channels its 4 folded biases, its 2 * taps weight words (block_weights) and its 4 mcuq_rq
+    entries (12 words), so that one pointer walks the layer. uint32."""
+    blocks = len(bias) // 4
+    w = words.reshape(blocks, 2 * taps)
+    b = np.asarray(bias, np.int32).view(np.uint32).reshape(blocks, 4)
+    r = np.asarray(rq, np.int32).view(np.uint32).reshape(blocks, 12)
+    return np.concatenate([b, w, r], axis=1).ravel()
+
+
 @c_emitter("CONV_2D", "DEPTHWISE_CONV_2D")
 def emit(ctx, op, p):
     return emit_call(ctx, op, p)
@@ -379,7 +390,7 @@ def emit_call(ctx, op, p, inplace_data: str | None = None):
         "mode": mode, "k_padded": k_padded, "n_exotic": int(np.count_nonzero(exotic)),
         "multiplier": mult, "shift": shift,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
-        if mode in (1, 2) else "0",
+        if mode in (1, 2) and not (p.depthwise and mode == 1) else "0",
     })
     ctx.path(*conv_paths(p))
     k_taps = p.weights.shape[1] * p.weights.shape[2]
@@ -407,6 +418,13 @@ def emit_call(ctx, op, p, inplace_data: str | None = None):
         raise RuntimeError(f"{op.describe()}: in place (planar) but not on depthwise mode 3")
     if pad_to > 1:
         bias = np.concatenate([bias, np.zeros(-len(bias) % pad_to, np.int32)])
+    if p.depthwise and mode == 1:
+        words = ctx.array("weights", px_stream(block_weights(p.weights, 1, p.dilation_w), bias,
+                                               rq, k_taps),
+                          comment="per 4 channels: bias, int16 weight pairs per tap, mcuq_rq "
+                          "(conv.h)")
+        return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, (const int8_t *){words}, 0, "
+                f"{ctx.ptr(op.outputs[0], True)});"]
     bias = ctx.array("bias", bias, comment="bias + input_offset * sum(weights)")
     if p.depthwise and mode:
         words = ctx.array("weights", block_weights(p.weights, mode, p.dilation_w),
