@@ -780,15 +780,15 @@ static inline void mcuq_dw_taps_px(const int8_t *const *tab, int32_t taps, int32
 #if MCUQ_RQ_ASM
 /* Mode 1 on Cortex-M4: every full block of 4 channels of one pixel in one loop (GCC keeps the
  * block loop's pointers and the layer constants on the stack: about 30 instructions per block
- * of bookkeeping, here 9): the block's stream (bias, the taps 3 per iteration as
+ * of bookkeeping, here 7): the block's stream (bias, the taps 3 per iteration as
  * mcuq_dw_taps_px, mcuq_rq4's requantization and packed clamp), one word store. Only without
  * exotic channels and with a multiple of 3 taps. */
 typedef struct {
   const int8_t *const *tab; /* 0: the pixel's tap pointers */
   uint32_t unused;          /* 4 */
   uint32_t unused2;         /* 8 */
-  int8_t *out;              /* 12: the pixel's output, channel 0 */
-  int32_t full;             /* 16: channels in full blocks */
+  int8_t *out;              /* 12: the pixel's output + full (channel offsets count up to 0) */
+  int32_t full;             /* 16: minus the channels in full blocks */
   uint32_t cap4, lo4;       /* 20, 24 */
   int32_t n3;               /* 28: taps / 3 */
 } mcuq_dw_px_ctx_t;
@@ -797,7 +797,7 @@ typedef struct {
 static inline const uint32_t *mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx,
                                                 const uint32_t *w) {
   const int8_t *const *tp;
-  int32_t c = 0, a0, a1, a2, a3;
+  int32_t c = ctx->full, a0, a1, a2, a3;
   uint32_t m, h, s, t, v;
 #define MCUQ_DW_PX_TAP                                                                       \
   "ldr %[v], [%[tp]], #4\n\t"                                                                \
@@ -826,10 +826,8 @@ static inline const uint32_t *mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx,
   "uadd8 %[v], %[v], %[h]\n\t"                                                               \
   "ldr %[t], [%[ctx], #12]\n\t"                                                              \
   "str %[v], [%[t], %[c]]\n\t"                                                               \
-  "add %[c], %[c], #4\n\t"                                                                   \
-  "ldr %[t], [%[ctx], #16]\n\t"                                                              \
-  "cmp %[c], %[t]\n\t"                                                                       \
-  "blt 1b\n\t"
+  "adds %[c], %[c], #4\n\t"                                                                  \
+  "bne 1b\n\t"
 #define MCUQ_DW_PX_OPERANDS                                                                  \
   : [tp] "=&r"(tp), [rq] "+r"(w), [c] "+r"(c), [a0] "=&r"(a0), [a1] "=&r"(a1),              \
     [a2] "=&r"(a2), [a3] "=&r"(a3), [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t), \
@@ -872,27 +870,35 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
   uint32_t zp_row[MCUQ_DW_CH_BUF / 4 + 1];
   const uint32_t zp4 = mcuq_rep4(p->input_zero_point);
   for (int32_t k = 0; k <= ch >> 2; ++k) zp_row[k] = zp4;
-  const int8_t *const zp = (const int8_t *)zp_row;
   const int exotic = p->n_exotic != 0; /* any channel the table cannot requantize */
 #if MCUQ_RQ_ASM
+  /* the assembly counts its channel offset from -full up to 0: the table's pointers (and the
+   * output) are then `full` bytes ahead (at most one past the end) */
   const int fast_blocks = !exotic && full > 0 && taps % 3 == 0;
+  const int32_t tb = fast_blocks ? full : 0;
+#else
+  const int32_t tb = 0;
+#endif
+  const int8_t *const zp = (const int8_t *)zp_row + tb;
+#if MCUQ_RQ_ASM
   mcuq_dw_px_ctx_t ctx;
   ctx.tab = tab;
-  ctx.full = full;
+  ctx.full = -full;
   ctx.cap4 = cap4;
   ctx.lo4 = lo4;
   ctx.n3 = taps / 3;
 #endif
-  /* the taps' byte offsets from the window's first pixel */
-  int32_t off[MCUQ_DW_TAPS_BUF];
-  for (int32_t ky = 0, t = 0; ky < k_h; ++ky)
-    for (int32_t kx = 0; kx < k_w; ++kx, ++t)
-      off[t] = (ky * p->dil_h * in_w + kx * p->dil_w) * ch;
-  const int32_t span_h = (k_h - 1) * p->dil_h, span_w = (k_w - 1) * p->dil_w;
   const int k3 = k_h == 3 && k_w == 3 && p->dil_h == 1 && p->dil_w == 1;
+  /* the taps' byte offsets from the window's first pixel (3x3 windows: unrolled below) */
+  int32_t off[MCUQ_DW_TAPS_BUF];
+  if (!k3)
+    for (int32_t ky = 0, t = 0; ky < k_h; ++ky)
+      for (int32_t kx = 0; kx < k_w; ++kx, ++t)
+        off[t] = (ky * p->dil_h * in_w + kx * p->dil_w) * ch;
+  const int32_t span_h = (k_h - 1) * p->dil_h, span_w = (k_w - 1) * p->dil_w;
   const int32_t row_b = in_w * ch;
   for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *in_b = input + b * in_h * in_w * ch;
+    const int8_t *in_b = input + b * in_h * in_w * ch + tb;
     int8_t *out = output + b * p->out_h * p->out_w * ch;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_h;
@@ -935,7 +941,7 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
         const uint32_t *w = w_all;
 #if MCUQ_RQ_ASM
         if (fast_blocks) {
-          ctx.out = out;
+          ctx.out = out + full;
           w = mcuq_dw_px_blocks(&ctx, w);
         } else
 #endif
@@ -962,7 +968,7 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
             uint32_t acc = (uint32_t)bb[j];
             for (int32_t k = 0; k < taps; ++k, wt += 2) {
               const int32_t wv = (int16_t)(j & 2 ? *wt >> 16 : *wt & 0xffffu);
-              acc += (uint32_t)((int32_t)tab[k][c] * wv);
+              acc += (uint32_t)((int32_t)tab[k][c - tb] * wv);
             }
             out[c] = mcuq_conv_one((int32_t)acc, rq + j * MCUQ_RQ_WORDS, c, p);
           }
