@@ -888,7 +888,11 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
   ctx.lo4 = lo4;
   ctx.n3 = taps / 3;
 #endif
+#if MCUQ_DW_TAPS_BUF >= 9
   const int k3 = k_h == 3 && k_w == 3 && p->dil_h == 1 && p->dil_w == 1;
+#else
+  const int k3 = 0; /* no 3x3 mode-1 op in the project: its table holds fewer taps */
+#endif
   /* the taps' byte offsets from the window's first pixel (3x3 windows: unrolled below) */
   int32_t off[MCUQ_DW_TAPS_BUF];
   if (!k3)
@@ -908,12 +912,15 @@ static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restric
         const int32_t o = (iy0 * in_w + ix0) * ch; /* may be negative: only valid taps use it */
         if (rows_in && ix0 >= 0 && ix0 + span_w < in_w) { /* interior: no checks */
           const int8_t *first = in_b + o;
+#if MCUQ_DW_TAPS_BUF >= 9
           if (k3) { /* 3x3 without dilation: unrolled */
             const int8_t *r = first;
             tab[0] = r, tab[1] = r + ch, tab[2] = r + 2 * ch, r += row_b;
             tab[3] = r, tab[4] = r + ch, tab[5] = r + 2 * ch, r += row_b;
             tab[6] = r, tab[7] = r + ch, tab[8] = r + 2 * ch;
-          } else {
+          } else
+#endif
+          {
             for (int32_t t = 0; t < taps; ++t) tab[t] = first + off[t];
           }
         } else if (k3) { /* a 3x3 window reaching the padding: unrolled */
@@ -1423,7 +1430,7 @@ MCUQ_NOINLINE static void mcuq_dw3_block_row(const mcuq_conv_params_t *p, const 
                                              const uint8_t *r2, int32_t plane, int8_t *out,
                                              int32_t c, const mcuq_dw3_ctx_t *ctx) {
 #if MCUQ_ASM
-  if (ctx) { /* no exotic channel in the block: one routine */
+  if (ctx) { /* no exotic channel in the group: one routine for all its channels */
     mcuq_dw3_rows4(tab, r0, r1, r2, out, p->out_c, ctx, p->stride_w == 2);
     return;
   }
@@ -1447,12 +1454,16 @@ MCUQ_NOINLINE static void mcuq_dw3_block_row(const mcuq_conv_params_t *p, const 
 #endif
 }
 
-/* input and output may be the same bytes (mcuq_depthwise_planar_inplace): no restrict. */
+/* input and output may be the same bytes (mcuq_depthwise_planar_inplace): no restrict.
+ * Groups of g = k_padded blocks (conv.py: planar_group, as many as the ring holds): per group
+ * and output row, the new input rows of the group's channels are unpacked, then the group's
+ * channels of the output row computed (one assembly call without exotic channels). */
 static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *input,
                                   const int8_t *restrict table, int8_t *output) {
   const int32_t ch = p->out_c, out_h = p->out_h, out_w = p->out_w, sh = p->stride_h;
   const int32_t width = (out_w - 1) * p->stride_w + 3;
-  const int32_t plane = ((width + 4) >> 1) * 4, row = 4 * plane;
+  const int32_t plane = ((width + 4) >> 1) * 4, block = 4 * plane;
+  const int32_t g = p->k_padded > 0 ? p->k_padded : 1, row = g * block;
   uint32_t ring[MCUQ_DW_PLANAR_BUF / 4];
   uint8_t *const base = (uint8_t *)ring;
   const uint32_t z2 = (uint32_t)(uint16_t)(int16_t)p->input_zero_point * 0x10001u;
@@ -1461,7 +1472,7 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *inp
   const int32_t in_c = p->in_c, row_in = p->in_w * in_c, pad_w = p->pad_w;
   const int32_t x0 = pad_w < width ? pad_w : width;
   const int32_t cols = (pad_w + p->in_w < width ? pad_w + p->in_w : width) - x0;
-  for (int32_t r = 0; r < 12; ++r) {
+  for (int32_t r = 0; r < 12 * g; ++r) {
     uint8_t *d = base + r * plane;
     for (int32_t x = 0; x < x0; ++x) memcpy(d + 2 * x, &z2, 2);
     for (int32_t x = x0 + cols; x < plane / 2; ++x) memcpy(d + 2 * x, &z2, 2);
@@ -1474,11 +1485,12 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *inp
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * p->in_h * p->in_w * ch;
     int8_t *out_b = output + b * out_h * out_w * ch;
-    for (int32_t c = 0; c < ch; c += 4) {
+    for (int32_t c = 0; c < ch; c += 4 * g) {
+      const int32_t n = ch - c < 4 * g ? (ch - c) >> 2 : g; /* blocks in this group */
       const int32_t *tab = (const int32_t *)(const void *)table + c * MCUQ_DW3_WORDS;
-      ctx.end = tab + 4 * MCUQ_DW3_WORDS;
-      const int exotic = (tab[3] | tab[MCUQ_DW3_WORDS + 3] | tab[2 * MCUQ_DW3_WORDS + 3] |
-                          tab[3 * MCUQ_DW3_WORDS + 3]) < 0;
+      ctx.end = tab + 4 * n * MCUQ_DW3_WORDS;
+      int exotic = 0;
+      for (int32_t k = 0; k < 4 * n; ++k) exotic |= tab[k * MCUQ_DW3_WORDS + 3] < 0;
       /* q0, q1, q2: the ring rows of padded rows top .. top + 2 once built; padded row
        * `next` (input row next - pad_h) is built over the oldest, q0, then the three rotate */
       uint8_t *q0 = base, *q1 = base + row, *q2 = base + 2 * row;
@@ -1488,14 +1500,23 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *inp
         if (next < top) next = top; /* rows skipped by a stride larger than 3 */
         for (; next < top + 3; ++next) {
           const int32_t iy = next - p->pad_h;
-          mcuq_dw3_row(iy >= 0 && iy < p->in_h ? src + next * row_in : 0, in_c, cols,
-                       q0 + 2 * x0, plane, z2);
+          const int8_t *s = iy >= 0 && iy < p->in_h ? src + next * row_in : 0;
+          for (int32_t k = 0; k < n; ++k)
+            mcuq_dw3_row(s ? s + 4 * k : 0, in_c, cols, q0 + k * block + 2 * x0, plane, z2);
           uint8_t *const t = q0;
           q0 = q1;
           q1 = q2;
           q2 = t;
         }
-        mcuq_dw3_block_row(p, tab, q0, q1, q2, plane, out, c, exotic ? 0 : &ctx);
+#if MCUQ_ASM
+        if (!exotic) {
+          mcuq_dw3_block_row(p, tab, q0, q1, q2, plane, out, c, &ctx);
+          continue;
+        }
+#endif
+        for (int32_t k = 0; k < n; ++k)
+          mcuq_dw3_block_row(p, tab + 4 * k * MCUQ_DW3_WORDS, q0 + k * block, q1 + k * block,
+                             q2 + k * block, plane, out + 4 * k, c + 4 * k, 0);
       }
     }
   }

@@ -55,7 +55,7 @@ typedef struct {
    * cannot express (`exotic`: shift >= -1, shifts below the folded offset's range) are
    * computed again afterwards by the generic path with multiplier/shift. */
   int32_t mode;
-  int32_t k_padded;
+  int32_t k_padded; /* conv 1, 2: patch bytes; depthwise 3: blocks of 4 channels per group */
   const int32_t *multiplier; /* generic path / exotic channels: out_c entries (or NULL) */
   const int32_t *shift;      /* out_c entries (or NULL) */
   const int32_t *rq;         /* fast paths: MCUQ_RQ_WORDS per channel (blocks padded to 4);

@@ -44,11 +44,22 @@ def dw_ring_bytes(p) -> int:
     return rows * ((2 * width + 3) & ~3)
 
 
-def planar_ring_bytes(p) -> int:
-    """Stack bytes of depthwise mode 3's ring: 3 rows x 4 planes of int16, the padded width W
-    plus three slots, in words (conv.c: mcuq_depthwise_planar)."""
+def planar_block_bytes(p) -> int:
+    """Bytes of depthwise mode 3's ring per block of 4 channels: 3 rows x 4 planes of int16,
+    the padded width W plus three slots, in words (conv.c: mcuq_depthwise_planar)."""
     width = (p.output_shape[2] - 1) * p.stride_w + 3
     return 3 * 4 * ((width + 4) >> 1) * 4
+
+
+def planar_group(p) -> int:
+    """Blocks of 4 channels mode 3 computes row by row together (conv.h: k_padded): as many as
+    the ring holds within MCUQ_DW_ROWS_MAX (the per-row costs are paid once per group)."""
+    return max(1, min(p.output_shape[3] // 4, DW_ROWS_MAX // planar_block_bytes(p)))
+
+
+def planar_ring_bytes(p) -> int:
+    """Stack bytes of depthwise mode 3's ring (a group's blocks)."""
+    return planar_group(p) * planar_block_bytes(p)
 
 
 #: Depthwise mode 3 pays per output row and block of 4 channels (unpacking the input rows,
@@ -69,7 +80,7 @@ def is_planar(p) -> bool:
             and p.input_shape[3] % 4 == 0
             and p.dilation_h == 1 and p.dilation_w == 1 and p.stride_w in (1, 2)
             and out_w >= (PLANAR_MIN_W if out_h > 1 else PLANAR_MIN_W_ROW)
-            and planar_ring_bytes(p) <= DW_ROWS_MAX)
+            and planar_block_bytes(p) <= DW_ROWS_MAX)
 
 
 def conv_mode(p) -> tuple[int, int]:
@@ -79,7 +90,7 @@ def conv_mode(p) -> tuple[int, int]:
     if p.depthwise:
         m = p.depth_multiplier
         if is_planar(p):
-            return 3, 0
+            return 3, planar_group(p)
         if k_h * k_w > DW_TAPS_MAX:
             return 0, 0
         if m == 1 and in_c <= DW_CH_MAX:

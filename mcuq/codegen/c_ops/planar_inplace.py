@@ -12,20 +12,21 @@ import numpy as np
 
 from ...memory import InPlace, order_conflicts
 from ..inplace import c_inplace_emitter
-from .conv import emit_call, is_planar
+from .conv import emit_call, is_planar, planar_group
 
 
 def planar_order(p) -> tuple[np.ndarray, np.ndarray]:
     """(read_time per input byte, write_time per output byte) of mcuq_depthwise_planar, batch
     1, as InPlace.order: time 2 * step + 0 for the rows unpacked at a step, 2 * step + 1 for the
-    output row written after them; step = block * out_h + output row; -1: never read."""
+    output row written after them; step = group * out_h + output row (groups of
+    planar_group blocks of 4 channels); -1: never read."""
     _, in_h, in_w, ch = p.input_shape
     _, out_h, out_w, _ = p.output_shape
     sh, pad_h, pad_w = p.stride_h, p.padding.pad_h, p.padding.pad_w
     width = (out_w - 1) * p.stride_w + 3
     x0 = min(pad_w, width)
     cols = min(pad_w + in_w, width) - x0  # input columns 0 .. cols - 1 are unpacked
-    blocks = np.arange(ch) // 4  # (ch,)
+    blocks = np.arange(ch) // (4 * planar_group(p))  # (ch,): the channel's group
     # padded row r = iy + pad_h is unpacked at the first output row whose window reaches it
     r = np.arange(in_h) + pad_h
     first = np.maximum(0, -(-(r - 2) // sh))
