@@ -1201,7 +1201,7 @@ typedef struct {
   int32_t dout;        /* 4: 1 - 2 * pairs * ch */
   int32_t pairs;       /* 8 */
   const int32_t *end;  /* 12: the table after the block's 4 channels */
-  int32_t lone;        /* 16: out_w & 1 */
+  int32_t lone;        /* 16: out_w & 1; -1: the last three pixels in one pass (stride 1) */
 } mcuq_dw3_ctx_t;
 
 static inline uint32_t mcuq_dw3_load(const uint8_t *x) {
@@ -1390,12 +1390,79 @@ static inline void mcuq_dw3_one(const int32_t *tab, const uint8_t *r0, const uin
   : [step] "r"(step)                                                                         \
   : "cc", "memory"
 
+/* Stride 1, odd width: the last three pixels of a channel's row in one pass (A, B, C =
+ * (x[c], x[c + 1]), (x[c + 2], x[c + 3]), (x[c + 4], x[c + 5])):
+ *   pixel c:     SMLAD(A, (w0, w1)) + SMLABT(B, (w1, w2))
+ *   pixel c + 1: SMLAD(B, (w1, w2)) + SMLATB(A, (w0, w1))
+ *   pixel c + 2: SMLAD(B, (w0, w1)) + SMLABT(C, (w1, w2))
+ * (the pair loop's counter n is the third accumulator) instead of a pair and a lone pixel. */
+#define MCUQ_DW3_TRI_ROW(R, OFF)                                                             \
+  "ldrd %[s], %[t], [%[" R "]]\n\t"                                                           \
+  "ldr %[x], [%[" R "], #8]\n\t"                                                              \
+  "ldrd %[m], %[h], [%[tab], #" OFF "]\n\t"                                                  \
+  "smlad %[aa], %[s], %[m], %[aa]\n\t"                                                       \
+  "smlabt %[aa], %[t], %[h], %[aa]\n\t"                                                      \
+  "smlad %[ab], %[t], %[h], %[ab]\n\t"                                                       \
+  "smlatb %[ab], %[s], %[m], %[ab]\n\t"                                                      \
+  "smlad %[n], %[t], %[m], %[n]\n\t"                                                         \
+  "smlabt %[n], %[x], %[h], %[n]\n\t"
+#define MCUQ_DW3_TRIPLE                                                                      \
+  "ldr %[aa], [%[tab]]\n\t"                                                                  \
+  "mov %[ab], %[aa]\n\t"                                                                     \
+  "mov %[n], %[aa]\n\t"                                                                      \
+  MCUQ_DW3_TRI_ROW("r0", "24") MCUQ_DW3_TRI_ROW("r1", "32") MCUQ_DW3_TRI_ROW("r2", "40")      \
+  "ldrd %[m], %[h], [%[tab], #4]\n\t"                                                        \
+  "ldr %[s], [%[tab], #12]\n\t"                                                              \
+  MCUQ_DW3_RQ("aa", "x")                                                                     \
+  "ldr %[h], [%[tab], #8]\n\t"                                                               \
+  MCUQ_DW3_RQ("ab", "ab")                                                                    \
+  "pkhbt %[x], %[x], %[ab], lsl #16\n\t"                                                     \
+  "ldr %[h], [%[tab], #8]\n\t"                                                               \
+  MCUQ_DW3_RQ("n", "n")                                                                      \
+  "ldrd %[m], %[h], [%[tab], #16]\n\t"                                                       \
+  "usub16 %[t], %[x], %[m]\n\t"                                                              \
+  "sel %[x], %[m], %[x]\n\t"                                                                 \
+  "uadd16 %[x], %[x], %[h]\n\t"                                                              \
+  "usub16 %[t], %[n], %[m]\n\t"                                                              \
+  "sel %[n], %[m], %[n]\n\t"                                                                 \
+  "uadd16 %[n], %[n], %[h]\n\t"                                                              \
+  "strb %[x], [%[out]]\n\t"                                                                  \
+  "lsr %[t], %[x], #16\n\t"                                                                  \
+  "strb %[t], [%[out], %[step]]\n\t"                                                         \
+  "add %[t], %[out], %[step], lsl #1\n\t"                                                    \
+  "strb %[n], [%[t]]\n\t"                                                                    \
+  "ldr %[x], [sp]\n\t"                                                                       \
+  "ldrd %[m], %[h], [%[x]]\n\t"                                                              \
+  "add %[r0], %[r0], %[m]\n\t"                                                               \
+  "add %[r1], %[r1], %[m]\n\t"                                                               \
+  "add %[r2], %[r2], %[m]\n\t"                                                               \
+  "add %[out], %[out], %[h]\n\t"                                                             \
+  "ldrd %[n], %[m], [%[x], #8]\n\t"                                                          \
+  "add %[tab], %[tab], #48\n\t"                                                              \
+  "cmp %[tab], %[m]\n\t"                                                                     \
+  "bne 2b\n\t"                                                                               \
+  "add sp, sp, #4\n\t"
+
+/* ctx->lone < 0: stride 1 with an odd width of 3 or more, ctx->pairs = (out_w - 3) / 2 pairs
+ * then MCUQ_DW3_TRIPLE (mcuq_depthwise_planar sets the deltas accordingly) */
 static inline void mcuq_dw3_rows4(const int32_t *tab, const uint8_t *r0, const uint8_t *r1,
                                   const uint8_t *r2, int8_t *out, int32_t step,
                                   const mcuq_dw3_ctx_t *ctx, int stride2) {
   uint32_t m, h, s, t, x = (uint32_t)(uintptr_t)ctx;
   int32_t aa, ab, n = ctx->pairs;
-  if (stride2) {
+  if (ctx->lone < 0) {
+    __asm__ volatile("push {%[x]}\n\t"
+                     "2:\n\t"
+                     "cmp %[n], #0\n\t"
+                     "beq 4f\n\t"
+                     "1:\n\t"
+                     "ldr %[aa], [%[tab]]\n\t"
+                     "mov %[ab], %[aa]\n\t"
+                     MCUQ_DW3_S1("r0", "24") MCUQ_DW3_S1("r1", "32") MCUQ_DW3_S1("r2", "40")
+                     MCUQ_DW3_END
+                     "4:\n\t"
+                     MCUQ_DW3_TRIPLE MCUQ_DW3_ROWS4_OPERANDS);
+  } else if (stride2) {
     __asm__ volatile("push {%[x]}\n\t"
                      "2:\n\t"
                      "1:\n\t"
@@ -1413,6 +1480,8 @@ static inline void mcuq_dw3_rows4(const int32_t *tab, const uint8_t *r0, const u
                      MCUQ_DW3_END MCUQ_DW3_ROWS4_TAIL MCUQ_DW3_ROWS4_OPERANDS);
   }
 }
+#undef MCUQ_DW3_TRIPLE
+#undef MCUQ_DW3_TRI_ROW
 #undef MCUQ_DW3_ROWS4_OPERANDS
 #undef MCUQ_DW3_ROWS4_TAIL
 #undef MCUQ_DW3_OPERANDS
@@ -1478,10 +1547,14 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *inp
     for (int32_t x = x0 + cols; x < plane / 2; ++x) memcpy(d + 2 * x, &z2, 2);
   }
   mcuq_dw3_ctx_t ctx;
+  ctx.lone = out_w & 1;
   ctx.pairs = out_w >> 1;
+  if (ctx.lone && p->stride_w == 1 && out_w >= 3) { /* the last 3 pixels in one pass */
+    ctx.lone = -1;
+    ctx.pairs -= 1;
+  }
   ctx.drow = plane - ctx.pairs * 4 * p->stride_w;
   ctx.dout = 1 - 2 * ctx.pairs * ch;
-  ctx.lone = out_w & 1;
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * p->in_h * p->in_w * ch;
     int8_t *out_b = output + b * out_h * out_w * ch;
