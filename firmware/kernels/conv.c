@@ -1108,20 +1108,16 @@ static void mcuq_depthwise_rows(const mcuq_conv_params_t *p, const int8_t *restr
 }
 
 #if MCUQ_DW_PLANAR_BUF > 4 /* a project with no mode-3 op (mcuq_buffers.h) leaves it out */
-/* -- mode 3: depth multiplier 1, a multiple of 4 channels, 3x3 filter, no dilation, stride_w 1
- * or 2: blocks of 4 channels, each channel's rows unpacked to int16 planes.
- * Per block, the input rows the taps read are unpacked into a ring of 3 rows x 4 planes (one
- * per channel; row r of the padded image at slot r mod 3) of int16 (padding: the zero point),
- * each plane row W = (out_w - 1) * stride_w + 3 slots plus 3 more (zero point). Two
- * neighbouring output pixels of one channel per pass: with stride 1 the pair at column p
- * reads A = (x[p], x[p + 1]) and B = (x[p + 2], x[p + 3]):
+/* -- mode 3: depth multiplier 1, a multiple of 4 channels, 3x3 filter, no dilation, stride_w 1:
+ * blocks of 4 channels, each channel's rows unpacked to int16 planes.
+ * Per group of blocks, the input rows the taps read are unpacked into a ring of 3 rows x 4
+ * planes per block (one per channel) of int16 (padding: the zero point), each plane row
+ * W = out_w + 2 slots plus 3 more (zero point). Two neighbouring output pixels of one channel
+ * per pass: the pair at column p reads A = (x[p], x[p + 1]) and B = (x[p + 2], x[p + 3]):
  *   pixel p:     SMLAD(A, (w0, w1)) + SMLABT(B, (w1, w2))
  *   pixel p + 1: SMLAD(B, (w1, w2)) + SMLATB(A, (w0, w1))
- * with stride 2 it reads A, B and C = (x[p + 4], x[p + 5]):
- *   pixel p:     SMLAD(A, (w0, w1)) + SMLABT(B, (w1, w2))
- *   pixel p + 2: SMLAD(B, (w0, w1)) + SMLABT(C, (w1, w2))
- * per filter row: 6 MACs in one row load (LDRD; stride 2: + LDR), one weight load (LDRD) and 4
- * multiplies. The weights come as a per-channel table of MCUQ_DW3_WORDS words (conv.py:
+ * per filter row: 6 MACs in one row load (LDRD), one weight load (LDRD) and 4 multiplies
+ * (stride 2 is mode 4's: repacking pixel pairs costs more than it saves there). The weights come as a per-channel table of MCUQ_DW3_WORDS words (conv.py:
  * planar_table): folded bias, mcuq_rq's m, hi, e - 1 (negative: an exotic channel, computed
  * with the generic requantization), cap | cap << 16, lo | lo << 16 (low bytes of act_max -
  * act_min and act_min), then per filter row the int16 pairs (w0, w1), (w1, w2). */
@@ -1227,9 +1223,7 @@ static void mcuq_dw3_line(const uint8_t *r0, const uint8_t *r1, const uint8_t *r
   const int32_t ch = p->out_c, bias = t[0];
   const uint32_t *k = (const uint32_t *)(const void *)(t + 6);
   const uint32_t k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5];
-  const int32_t step = 2 * p->stride_w;
-  for (int32_t n = p->out_w; n > 0; n -= 2, out += 2 * ch, r0 += 2 * step, r1 += 2 * step,
-               r2 += 2 * step) {
+  for (int32_t n = p->out_w; n > 0; n -= 2, out += 2 * ch, r0 += 4, r1 += 4, r2 += 4) {
     const uint32_t A0 = mcuq_dw3_load(r0), A1 = mcuq_dw3_load(r1), A2 = mcuq_dw3_load(r2);
     const uint32_t B0 = mcuq_dw3_load(r0 + 4), B1 = mcuq_dw3_load(r1 + 4),
                    B2 = mcuq_dw3_load(r2 + 4);
@@ -1241,16 +1235,10 @@ static void mcuq_dw3_line(const uint8_t *r0, const uint8_t *r1, const uint8_t *r
     a = mcuq_smlabt(B2, k5, a);
     mcuq_dw3_put(out, a, t, c, p);
     if (n == 1) break;
-    int32_t b; /* the pair's second pixel */
-    if (step == 2) {
-      b = mcuq_smlatb(A0, k0, mcuq_smlad(B0, k1, bias));
-      b = mcuq_smlatb(A1, k2, mcuq_smlad(B1, k3, b));
-      b = mcuq_smlatb(A2, k4, mcuq_smlad(B2, k5, b));
-    } else {
-      b = mcuq_smlabt(mcuq_dw3_load(r0 + 8), k1, mcuq_smlad(B0, k0, bias));
-      b = mcuq_smlabt(mcuq_dw3_load(r1 + 8), k3, mcuq_smlad(B1, k2, b));
-      b = mcuq_smlabt(mcuq_dw3_load(r2 + 8), k5, mcuq_smlad(B2, k4, b));
-    }
+    /* the pair's second pixel */
+    int32_t b = mcuq_smlatb(A0, k0, mcuq_smlad(B0, k1, bias));
+    b = mcuq_smlatb(A1, k2, mcuq_smlad(B1, k3, b));
+    b = mcuq_smlatb(A2, k4, mcuq_smlad(B2, k5, b));
     mcuq_dw3_put(out + ch, b, t, c, p);
   }
 }
@@ -1290,14 +1278,6 @@ static void mcuq_dw3_line(const uint8_t *r0, const uint8_t *r1, const uint8_t *r
   "smlabt %[aa], %[t], %[h], %[aa]\n\t"                                                      \
   "smlad %[ab], %[t], %[h], %[ab]\n\t"                                                       \
   "smlatb %[ab], %[s], %[m], %[ab]\n\t"
-#define MCUQ_DW3_S2(R, OFF)                                                                  \
-  "ldrd %[s], %[t], [%[" R "]], #8\n\t"                                                      \
-  "ldr %[x], [%[" R "]]\n\t"                                                                 \
-  "ldrd %[m], %[h], [%[tab], #" OFF "]\n\t"                                                  \
-  "smlad %[aa], %[s], %[m], %[aa]\n\t"                                                       \
-  "smlabt %[aa], %[t], %[h], %[aa]\n\t"                                                      \
-  "smlad %[ab], %[t], %[m], %[ab]\n\t"                                                       \
-  "smlabt %[ab], %[x], %[h], %[ab]\n\t"
 #define MCUQ_DW3_S1ONE(R, OFF)                                                               \
   "ldrd %[s], %[t], [%[" R "]]\n\t"                                                           \
   "ldrd %[m], %[h], [%[tab], #" OFF "]\n\t"                                                  \
@@ -1310,23 +1290,14 @@ static void mcuq_dw3_line(const uint8_t *r0, const uint8_t *r1, const uint8_t *r
   : "cc", "memory"
 
 static inline void mcuq_dw3_pairs(const int32_t *tab, const uint8_t *r0, const uint8_t *r1,
-                                  const uint8_t *r2, int8_t *out, int32_t n, int32_t step,
-                                  int stride2) {
+                                  const uint8_t *r2, int8_t *out, int32_t n, int32_t step) {
   uint32_t m, h, s, t, x;
   int32_t aa, ab;
-  if (stride2) {
-    __asm__ volatile("1:\n\t"
-                     "ldr %[aa], [%[tab]]\n\t"
-                     "mov %[ab], %[aa]\n\t"
-                     MCUQ_DW3_S2("r0", "24") MCUQ_DW3_S2("r1", "32") MCUQ_DW3_S2("r2", "40")
-                     MCUQ_DW3_END MCUQ_DW3_OPERANDS);
-  } else {
-    __asm__ volatile("1:\n\t"
-                     "ldr %[aa], [%[tab]]\n\t"
-                     "mov %[ab], %[aa]\n\t"
-                     MCUQ_DW3_S1("r0", "24") MCUQ_DW3_S1("r1", "32") MCUQ_DW3_S1("r2", "40")
-                     MCUQ_DW3_END MCUQ_DW3_OPERANDS);
-  }
+  __asm__ volatile("1:\n\t"
+                   "ldr %[aa], [%[tab]]\n\t"
+                   "mov %[ab], %[aa]\n\t"
+                   MCUQ_DW3_S1("r0", "24") MCUQ_DW3_S1("r1", "32") MCUQ_DW3_S1("r2", "40")
+                   MCUQ_DW3_END MCUQ_DW3_OPERANDS);
 }
 
 /* One lone last pixel (odd out_w): 3 x (row LDRD, weight LDRD, SMLAD + SMLABT), requantized. */
@@ -1447,7 +1418,7 @@ static inline void mcuq_dw3_one(const int32_t *tab, const uint8_t *r0, const uin
  * then MCUQ_DW3_TRIPLE (mcuq_depthwise_planar sets the deltas accordingly) */
 static inline void mcuq_dw3_rows4(const int32_t *tab, const uint8_t *r0, const uint8_t *r1,
                                   const uint8_t *r2, int8_t *out, int32_t step,
-                                  const mcuq_dw3_ctx_t *ctx, int stride2) {
+                                  const mcuq_dw3_ctx_t *ctx) {
   uint32_t m, h, s, t, x = (uint32_t)(uintptr_t)ctx;
   int32_t aa, ab, n = ctx->pairs;
   if (ctx->lone < 0) {
@@ -1462,14 +1433,6 @@ static inline void mcuq_dw3_rows4(const int32_t *tab, const uint8_t *r0, const u
                      MCUQ_DW3_END
                      "4:\n\t"
                      MCUQ_DW3_TRIPLE MCUQ_DW3_ROWS4_OPERANDS);
-  } else if (stride2) {
-    __asm__ volatile("push {%[x]}\n\t"
-                     "2:\n\t"
-                     "1:\n\t"
-                     "ldr %[aa], [%[tab]]\n\t"
-                     "mov %[ab], %[aa]\n\t"
-                     MCUQ_DW3_S2("r0", "24") MCUQ_DW3_S2("r1", "32") MCUQ_DW3_S2("r2", "40")
-                     MCUQ_DW3_END MCUQ_DW3_ROWS4_TAIL MCUQ_DW3_ROWS4_OPERANDS);
   } else {
     __asm__ volatile("push {%[x]}\n\t"
                      "2:\n\t"
@@ -1487,7 +1450,6 @@ static inline void mcuq_dw3_rows4(const int32_t *tab, const uint8_t *r0, const u
 #undef MCUQ_DW3_OPERANDS
 #undef MCUQ_DW3_S1ONE
 #undef MCUQ_DW3_S1
-#undef MCUQ_DW3_S2
 #undef MCUQ_DW3_END
 #undef MCUQ_DW3_RQ
 #endif
@@ -1500,11 +1462,10 @@ MCUQ_NOINLINE static void mcuq_dw3_block_row(const mcuq_conv_params_t *p, const 
                                              int32_t c, const mcuq_dw3_ctx_t *ctx) {
 #if MCUQ_ASM
   if (ctx) { /* no exotic channel in the group: one routine for all its channels */
-    mcuq_dw3_rows4(tab, r0, r1, r2, out, p->out_c, ctx, p->stride_w == 2);
+    mcuq_dw3_rows4(tab, r0, r1, r2, out, p->out_c, ctx);
     return;
   }
   const int32_t ch = p->out_c, out_w = p->out_w, pairs = out_w >> 1;
-  const int stride2 = p->stride_w == 2;
   const int32_t adv = pairs * 4 * p->stride_w;
   for (int32_t j = 0; j < 4; ++j, r0 += plane, r1 += plane, r2 += plane, ++out,
                tab += MCUQ_DW3_WORDS) {
@@ -1512,7 +1473,7 @@ MCUQ_NOINLINE static void mcuq_dw3_block_row(const mcuq_conv_params_t *p, const 
       mcuq_dw3_line(r0, r1, r2, tab, c + j, p, out);
       continue;
     }
-    if (pairs) mcuq_dw3_pairs(tab, r0, r1, r2, out, pairs, ch, stride2);
+    if (pairs) mcuq_dw3_pairs(tab, r0, r1, r2, out, pairs, ch);
     if (out_w & 1) mcuq_dw3_one(tab, r0 + adv, r1 + adv, r2 + adv, out + 2 * pairs * ch);
   }
 #else
@@ -1595,13 +1556,217 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *inp
   }
 }
 
+/* -- mode 4: depth multiplier 1, a multiple of 4 channels, 3x3 without dilation, stride_w 2:
+ * pixel by pixel over input rows unpacked once. Per group of g = k_padded blocks of 4
+ * channels a ring of 3 rows; each row holds per block the padded width W = 2 * out_w + 1
+ * pixels as two words (c0, c2), (c1, c3) of int16 (SXTB16 of the pixel's 4 bytes; padding:
+ * the zero point), so that an output pixel's 9 taps are LDRDs at fixed offsets (16 bytes per
+ * output pixel) against the block's stream (conv.py: s2_stream, MCUQ_DW4_WORDS words:
+ * bias, 9 x 2 weight words as mode 1's, mcuq_rq's 12 words, cap4, lo4, out_c, 0): no tap
+ * table and no repacking of pixel pairs (stride 2 reads each input pixel for 2.25 taps). */
+#define MCUQ_DW4_WORDS 38
+
+/* n input pixels from s (in_c bytes apart) into the ring row at d, or the zero point (s NULL) */
+static inline void mcuq_dw4_row(const int8_t *s, int32_t in_c, int32_t n, uint8_t *d,
+                                uint32_t z2) {
+  if (!s) {
+    for (int32_t k = 0; k < n; ++k, d += 8) {
+      memcpy(d, &z2, 4);
+      memcpy(d + 4, &z2, 4);
+    }
+    return;
+  }
+#if MCUQ_ASM
+  /* pairs of pixels: 12 instructions (GCC: 18) */
+  if (n >= 2) {
+    uint32_t x, y, e, f;
+    int32_t k = n >> 1;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[x], [%[s]]\n\t"
+                     "ldr %[y], [%[s], %[in_c]]\n\t"
+                     "add %[s], %[s], %[in_c], lsl #1\n\t"
+                     "sxtb16 %[e], %[x]\n\t"
+                     "sxtb16 %[f], %[x], ror #8\n\t"
+                     "strd %[e], %[f], [%[d]], #16\n\t"
+                     "sxtb16 %[e], %[y]\n\t"
+                     "sxtb16 %[f], %[y], ror #8\n\t"
+                     "strd %[e], %[f], [%[d], #-8]\n\t"
+                     "subs %[k], %[k], #1\n\t"
+                     "bne 1b\n\t"
+                     : [s] "+r"(s), [d] "+r"(d), [k] "+r"(k), [x] "=&r"(x), [y] "=&r"(y),
+                       [e] "=&r"(e), [f] "=&r"(f)
+                     : [in_c] "r"(in_c)
+                     : "cc", "memory");
+    n &= 1;
+  }
+#endif
+  for (int32_t k = 0; k < n; ++k, s += in_c, d += 8) {
+    const uint32_t x = mcuq_load4(s), e = mcuq_sxtb16(x), o = mcuq_sxtb16_ror8(x);
+    memcpy(d, &e, 4);
+    memcpy(d + 4, &o, 4);
+  }
+}
+
+/* One block's output row in C (hosts; blocks with exotic channels): rows r0..r2 of the block,
+ * w its stream. */
+static void mcuq_dw4_line(const mcuq_conv_params_t *p, const uint32_t *w, const uint8_t *r0,
+                          const uint8_t *r1, const uint8_t *r2, int8_t *out, int32_t c) {
+  const int32_t *const bb = (const int32_t *)(const void *)w, *const rq = bb + 22;
+  const uint8_t *rows[3] = {r0, r1, r2};
+  const int exotic = (rq[2] | rq[5] | rq[8] | rq[11]) < 0;
+  for (int32_t ox = 0; ox < p->out_w; ++ox, out += p->out_c) {
+    int32_t a0 = bb[0], a1 = bb[1], a2 = bb[2], a3 = bb[3];
+    for (int32_t ky = 0; ky < 3; ++ky) {
+      const uint8_t *x = rows[ky] + 16 * ox;
+      for (int32_t kx = 0; kx < 3; ++kx) {
+        uint32_t e, o;
+        memcpy(&e, x + 8 * kx, 4);
+        memcpy(&o, x + 8 * kx + 4, 4);
+        const uint32_t *wt = w + 4 + 2 * (3 * ky + kx);
+        a0 = mcuq_smlabb(e, wt[0], a0);
+        a2 = mcuq_smlatt(e, wt[0], a2);
+        a1 = mcuq_smlabb(o, wt[1], a1);
+        a3 = mcuq_smlatt(o, wt[1], a3);
+      }
+    }
+    if (exotic) {
+      const int32_t a[4] = {a0, a1, a2, a3};
+      for (int32_t j = 0; j < 4; ++j) out[j] = mcuq_conv_one(a[j], rq + 3 * j, c + j, p);
+    } else {
+      mcuq_store4(out, mcuq_rq4(a0, a1, a2, a3, rq, w[34], w[35]));
+    }
+  }
+}
+
+#if MCUQ_RQ_ASM
+/* One block's output row on Cortex-M4 (no exotic channel): per pixel the bias, 9 taps of
+ * LDRD pixel + LDRD weights + 4 multiplies, mcuq_rq4's requantization and packed clamp, one
+ * word store: about 102 instructions for 36 MACs. */
+#define MCUQ_DW4_TAP(R, XOFF, WOFF)                                                          \
+  "ldrd %[s], %[t], [%[" R "], #" XOFF "]\n\t"                                                \
+  "ldrd %[m], %[h], [%[w], #" WOFF "]\n\t"                                                    \
+  "smlabb %[a0], %[s], %[m], %[a0]\n\t"                                                      \
+  "smlatt %[a2], %[s], %[m], %[a2]\n\t"                                                      \
+  "smlabb %[a1], %[t], %[h], %[a1]\n\t"                                                      \
+  "smlatt %[a3], %[t], %[h], %[a3]\n\t"
+#define MCUQ_DW4_RQ(A, OFF)                                                                  \
+  "ldrd %[m], %[h], [%[w], #" OFF "]\n\t"                                                     \
+  "ldr %[s], [%[w], #" OFF "+8]\n\t"                                                          \
+  MCUQ_RQ_ASM_ADDEND(A)                                                                      \
+  "smlal %[t], %[h], %[" A "], %[m]\n\t"                                                      \
+  "asr %[h], %[h], %[s]\n\t"                                                                  \
+  "usat %[" A "], #8, %[h]\n\t"
+
+static inline void mcuq_dw4_row_asm(const uint32_t *w, const uint8_t *r0, const uint8_t *r1,
+                                    const uint8_t *r2, int8_t *out, int32_t n) {
+  int32_t a0, a1, a2, a3;
+  uint32_t m, h, s, t;
+  __asm__ volatile("1:\n\t"
+                   "ldrd %[a0], %[a1], [%[w]]\n\t"
+                   "ldrd %[a2], %[a3], [%[w], #8]\n\t"
+                   MCUQ_DW4_TAP("r0", "0", "16") MCUQ_DW4_TAP("r0", "8", "24")
+                   MCUQ_DW4_TAP("r0", "16", "32") MCUQ_DW4_TAP("r1", "0", "40")
+                   MCUQ_DW4_TAP("r1", "8", "48") MCUQ_DW4_TAP("r1", "16", "56")
+                   MCUQ_DW4_TAP("r2", "0", "64") MCUQ_DW4_TAP("r2", "8", "72")
+                   MCUQ_DW4_TAP("r2", "16", "80")
+                   MCUQ_DW4_RQ("a0", "88")
+                   MCUQ_DW4_RQ("a1", "100") "orr %[a0], %[a0], %[a1], lsl #8\n\t"
+                   MCUQ_DW4_RQ("a2", "112") "orr %[a0], %[a0], %[a2], lsl #16\n\t"
+                   MCUQ_DW4_RQ("a3", "124") "orr %[a0], %[a0], %[a3], lsl #24\n\t"
+                   "ldrd %[m], %[h], [%[w], #136]\n\t"
+                   "usub8 %[t], %[a0], %[m]\n\t"
+                   "sel %[a0], %[m], %[a0]\n\t"
+                   "uadd8 %[a0], %[a0], %[h]\n\t"
+                   "str %[a0], [%[out]]\n\t"
+                   "ldr %[t], [%[w], #144]\n\t"
+                   "add %[out], %[out], %[t]\n\t"
+                   "add %[r0], %[r0], #16\n\t"
+                   "add %[r1], %[r1], #16\n\t"
+                   "add %[r2], %[r2], #16\n\t"
+                   "subs %[n], %[n], #1\n\t"
+                   "bne 1b\n\t"
+                   : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [out] "+r"(out), [n] "+r"(n),
+                     [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),
+                     [m] "=&r"(m), [h] "=&r"(h), [s] "=&r"(s), [t] "=&r"(t)
+                   : [w] "r"(w)
+                   : "cc", "memory");
+}
+#undef MCUQ_DW4_RQ
+#undef MCUQ_DW4_TAP
+#endif
+
+/* input and output may be the same bytes (mcuq_depthwise_planar_inplace): no restrict */
+static void mcuq_depthwise_s2(const mcuq_conv_params_t *p, const int8_t *input,
+                              const int8_t *restrict stream, int8_t *output) {
+  const int32_t ch = p->out_c, out_h = p->out_h, out_w = p->out_w, sh = p->stride_h;
+  const int32_t width = 2 * out_w + 1, block = 8 * width;
+  const int32_t g = p->k_padded > 0 ? p->k_padded : 1, row = g * block;
+  uint32_t ring[MCUQ_DW_PLANAR_BUF / 4];
+  uint8_t *const base = (uint8_t *)ring;
+  const uint32_t z2 = (uint32_t)(uint16_t)(int16_t)p->input_zero_point * 0x10001u;
+  const int32_t in_c = p->in_c, row_in = p->in_w * in_c, pad_w = p->pad_w;
+  /* the image's columns: slots [x0, x0 + cols) of every row, written by mcuq_dw4_row; the
+   * others (padding) hold the zero point from here on */
+  const int32_t x0 = pad_w < width ? pad_w : width;
+  const int32_t cols = (pad_w + p->in_w < width ? pad_w + p->in_w : width) - x0;
+  for (int32_t r = 0; r < 3 * g; ++r) {
+    uint8_t *d = base + r * block;
+    mcuq_dw4_row(0, 0, x0, d, z2);
+    mcuq_dw4_row(0, 0, width - x0 - cols, d + 8 * (x0 + cols), z2);
+  }
+  const uint32_t *const words = (const uint32_t *)(const void *)stream;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *in_b = input + b * p->in_h * p->in_w * ch;
+    int8_t *out_b = output + b * out_h * out_w * ch;
+    for (int32_t c = 0; c < ch; c += 4 * g) {
+      const int32_t n = ch - c < 4 * g ? (ch - c) >> 2 : g; /* blocks in this group */
+      const uint32_t *const w0 = words + (c >> 2) * MCUQ_DW4_WORDS;
+      uint8_t *q0 = base, *q1 = base + row, *q2 = base + 2 * row;
+      const int8_t *src = in_b + c - p->pad_h * row_in; /* input row 0 at next == pad_h */
+      int8_t *out = out_b + c;
+      for (int32_t oy = 0, top = 0, next = 0; oy < out_h; ++oy, top += sh, out += out_w * ch) {
+        if (next < top) next = top; /* rows skipped by a stride larger than 3 */
+        for (; next < top + 3; ++next) {
+          const int32_t iy = next - p->pad_h;
+          const int8_t *s = iy >= 0 && iy < p->in_h ? src + next * row_in : 0;
+          for (int32_t k = 0; k < n; ++k)
+            mcuq_dw4_row(s ? s + 4 * k : 0, in_c, cols, q0 + k * block + 8 * x0, z2);
+          uint8_t *const t = q0;
+          q0 = q1;
+          q1 = q2;
+          q2 = t;
+        }
+        for (int32_t k = 0; k < n; ++k) {
+          const uint32_t *const w = w0 + k * MCUQ_DW4_WORDS;
+          const int32_t *const rq = (const int32_t *)(const void *)w + 22;
+#if MCUQ_RQ_ASM
+          if ((rq[2] | rq[5] | rq[8] | rq[11]) >= 0) {
+            mcuq_dw4_row_asm(w, q0 + k * block, q1 + k * block, q2 + k * block, out + 4 * k,
+                             out_w);
+            continue;
+          }
+#else
+          (void)rq;
+#endif
+          mcuq_dw4_line(p, w, q0 + k * block, q1 + k * block, q2 + k * block, out + 4 * k,
+                        c + 4 * k);
+        }
+      }
+    }
+  }
+}
+
 /* Mode 3 in place: block by block, output row oy of channels c .. c + 3 is written after the
  * input rows it reads are unpacked into the ring, over bytes of the same 4 channels whose input
  * rows are unpacked already or never read (proven per layer at generation time: the arena
  * plan's check_reads replays this order byte by byte; mcuq/codegen/c_ops/planar_inplace.py). */
 void mcuq_depthwise_planar_inplace(const mcuq_conv_params_t *p, int8_t *data,
                                    const int8_t *restrict table) {
-  mcuq_depthwise_planar(p, data, table, data);
+  if (p->mode == 4) {
+    mcuq_depthwise_s2(p, data, table, data);
+  } else {
+    mcuq_depthwise_planar(p, data, table, data);
+  }
 }
 
 #endif
@@ -1669,6 +1834,9 @@ void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict 
   } else if (p->mode == 3) {
     (void)bias; /* in the table */
     mcuq_depthwise_planar(p, input, weights, output);
+  } else if (p->mode == 4) {
+    (void)bias; /* in the stream */
+    mcuq_depthwise_s2(p, input, weights, output);
 #endif
   } else {
     mcuq_depthwise_generic(p, input, weights, bias, output);

@@ -68,25 +68,51 @@ def planar_ring_bytes(p) -> int:
     return planar_group(p) * planar_block_bytes(p)
 
 
-#: Depthwise mode 3 pays per output row and block of 4 channels (unpacking the input rows,
-#: one pass per channel, a lone odd pixel) what mode 1 pays per pixel: it is taken from this
-#: many output columns on (measured on the zoo's 3x3 layers: at 4-5 columns mode 1 is
-#: cheaper), and on a single output row -- the in-place bands, which unpack all 3 input rows
-#: every call -- only from PLANAR_MIN_W_ROW.
+#: Depthwise mode 3 pays per output row and group of blocks (unpacking the input rows, one pass
+#: per channel) what mode 1 pays per pixel: it is taken from this many output columns on
+#: (measured on the zoo's 3x3 layers, whole tensor in place: 5 columns (ds_cnn) 3.40 vs mode 1's
+#: 4.46 not in place; 4 columns (mobilenet_v1 #9) 4.36 vs 3.80, 2 columns (#13) 6.36 vs 3.74),
+#: and on a single output row -- the in-place bands, which unpack all 3 input rows every call --
+#: only from PLANAR_MIN_W_ROW.
 PLANAR_MIN_W = 5
 PLANAR_MIN_W_ROW = 12
 
 
 def is_planar(p) -> bool:
     """Depthwise mode 3: multiplier 1, a multiple of 4 channels, a 3x3 filter without
-    dilation, stride_w 1 or 2, the ring within MCUQ_DW_ROWS_MAX, output rows wide enough
+    dilation, stride_w 1, the ring within MCUQ_DW_ROWS_MAX, output rows wide enough
     (PLANAR_MIN_W; PLANAR_MIN_W_ROW when there is one output row)."""
     _, out_h, out_w, _ = p.output_shape
     return (p.depthwise and p.depth_multiplier == 1 and p.weights.shape[1:3] == (3, 3)
             and p.input_shape[3] % 4 == 0
-            and p.dilation_h == 1 and p.dilation_w == 1 and p.stride_w in (1, 2)
+            and p.dilation_h == 1 and p.dilation_w == 1 and p.stride_w == 1
             and out_w >= (PLANAR_MIN_W if out_h > 1 else PLANAR_MIN_W_ROW)
             and planar_block_bytes(p) <= DW_ROWS_MAX)
+
+
+def s2_block_bytes(p) -> int:
+    """Bytes of depthwise mode 4's ring per block of 4 channels: 3 rows of W = 2 * out_w + 1
+    pixels, two words each (conv.c: mcuq_depthwise_s2)."""
+    return 3 * 8 * (2 * p.output_shape[2] + 1)
+
+
+def s2_group(p) -> int:
+    """Blocks of 4 channels mode 4 computes row by row together (conv.h: k_padded)."""
+    return max(1, min(p.output_shape[3] // 4, PLANAR_GROUP_BYTES // s2_block_bytes(p)))
+
+
+#: Depthwise mode 4 (stride 2) from this many output columns on (below, mode 1's per-pixel
+#: table is cheaper than the ring's per-row costs).
+S2_MIN_W = 6
+
+
+def is_s2(p) -> bool:
+    """Depthwise mode 4: multiplier 1, a multiple of 4 channels, a 3x3 filter without dilation,
+    stride_w 2, at least S2_MIN_W output columns, a block's ring within MCUQ_DW_ROWS_MAX."""
+    return (p.depthwise and p.depth_multiplier == 1 and p.weights.shape[1:3] == (3, 3)
+            and p.input_shape[3] % 4 == 0 and p.dilation_h == 1 and p.dilation_w == 1
+            and p.stride_w == 2 and p.output_shape[2] >= S2_MIN_W
+            and s2_block_bytes(p) <= DW_ROWS_MAX)
 
 
 def conv_mode(p) -> tuple[int, int]:
@@ -95,6 +121,8 @@ def conv_mode(p) -> tuple[int, int]:
     k_h, k_w = p.weights.shape[1], p.weights.shape[2]
     if p.depthwise:
         m = p.depth_multiplier
+        if is_s2(p):
+            return 4, s2_group(p)
         if is_planar(p):
             return 3, planar_group(p)
         if k_h * k_w > DW_TAPS_MAX:
@@ -150,9 +178,20 @@ def conv_paths(p) -> list[str]:
     fam = "depthwise" if p.depthwise else "conv"
     labels = []
     if p.depthwise:
-        if mode == 3:
+        if mode == 4:
+            labels.append("depthwise/s2")
+            if out_w % 2:
+                labels.append("depthwise/s2:odd-width")
+            if border:
+                labels.append("depthwise/s2:padding")
+            if p.stride_h > 3:
+                labels.append("depthwise/s2:rows-skipped")
+            if p.output_shape[3] > 4 * s2_group(p):
+                labels.append("depthwise/s2:groups")
+        elif mode == 3:
             labels.append("depthwise/planar")
-            labels.append(f"depthwise/planar:stride-{p.stride_w}")
+            if p.output_shape[3] > 4 * planar_group(p):
+                labels.append("depthwise/planar:groups")
             if out_w % 2:
                 labels.append("depthwise/planar:odd-width")
             if border:
@@ -339,6 +378,24 @@ def planar_table(weights: np.ndarray, bias: np.ndarray, rq: np.ndarray, act_min:
     return t.view(np.int32).ravel()
 
 
+#: Words per block of depthwise mode 4's stream (conv.c: MCUQ_DW4_WORDS).
+DW4_WORDS = 38
+
+
+def s2_stream(weights: np.ndarray, bias: np.ndarray, rq: np.ndarray, act_min: int,
+              act_max: int, out_c: int) -> np.ndarray:
+    """Depthwise mode 4's per-block stream (conv.c: mcuq_depthwise_s2): per block of 4
+    channels its 4 folded biases, mode 1's 18 weight words, its 4 mcuq_rq entries (12 words),
+    cap4 and lo4 (act_max - act_min and act_min in every byte), out_c and 0. uint32."""
+    blocks = out_c // 4
+    stream = px_stream(block_weights(weights, 1, 1), bias, rq, 9).reshape(blocks, 34)
+    tail = np.zeros((blocks, 4), np.uint32)
+    tail[:, 0] = ((act_max - act_min) & 0xFF) * 0x01010101
+    tail[:, 1] = (act_min & 0xFF) * 0x01010101
+    tail[:, 2] = out_c
+    return np.concatenate([stream, tail], axis=1).ravel()
+
+
 def block_weights(weights: np.ndarray, mode: int, dil_w: int) -> np.ndarray:
     """Depthwise 1HWC weights as the fast paths read them (conv.h, modes 1 and 2), unpacked to
     int16 pairs: per block of 4 channels (the last zero-padded) and per filter row, mode 2
@@ -407,7 +464,7 @@ def emit_call(ctx, op, p, inplace_data: str | None = None):
         "mode": mode, "k_padded": k_padded, "n_exotic": int(np.count_nonzero(exotic)),
         "multiplier": mult, "shift": shift,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
-        if mode in (1, 2) and not (p.depthwise and mode == 1) else "0",
+        if mode in (1, 2) and not p.depthwise or p.depthwise and mode == 2 else "0",
     })
     ctx.path(*conv_paths(p))
     k_taps = p.weights.shape[1] * p.weights.shape[2]
@@ -421,6 +478,8 @@ def emit_call(ctx, op, p, inplace_data: str | None = None):
         ctx.need("MCUQ_DW_ROWS_BUF", dw_ring_bytes(p))
     elif mode == 3:
         ctx.need("MCUQ_DW_PLANAR_BUF", planar_ring_bytes(p))
+    elif mode == 4:
+        ctx.need("MCUQ_DW_PLANAR_BUF", s2_group(p) * s2_block_bytes(p))
     bias = folded_bias(p)
     fn = "mcuq_depthwise_conv_s8" if p.depthwise else "mcuq_conv_s8"
     if p.depthwise and mode == 3:
@@ -431,10 +490,20 @@ def emit_call(ctx, op, p, inplace_data: str | None = None):
                     f"(const int8_t *){words});"]
         return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, (const int8_t *){words}, 0, "
                 f"{ctx.ptr(op.outputs[0], True)});"]
-    if inplace_data is not None:
-        raise RuntimeError(f"{op.describe()}: in place (planar) but not on depthwise mode 3")
     if pad_to > 1:
         bias = np.concatenate([bias, np.zeros(-len(bias) % pad_to, np.int32)])
+    if p.depthwise and mode == 4:
+        words = ctx.array("weights", s2_stream(p.weights, bias, rq, p.act_min, p.act_max,
+                                               out_c),
+                          comment="per 4 channels: bias, int16 weight pairs per tap, mcuq_rq, "
+                          "clamp, out_c (conv.h)")
+        if inplace_data is not None:
+            return [f"mcuq_depthwise_planar_inplace({params}, {inplace_data}, "
+                    f"(const int8_t *){words});"]
+        return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, (const int8_t *){words}, 0, "
+                f"{ctx.ptr(op.outputs[0], True)});"]
+    if inplace_data is not None:
+        raise RuntimeError(f"{op.describe()}: in place (planar) but not on depthwise mode 3/4")
     if p.depthwise and mode == 1:
         words = ctx.array("weights", px_stream(block_weights(p.weights, 1, p.dilation_w), bias,
                                                rq, k_taps),
