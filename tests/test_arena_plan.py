@@ -179,22 +179,27 @@ def test_zoo_plans_reach_their_lower_bound(zoo):
     assert resnet.size <= 0.7 * plan_tflm_like(load_model(zoo["resnet8"])).size
     kinds = {c.method for name in ("ds_cnn", "mobilenet_v1", "cnn")
              for c in c_plan(load_model(zoo[name])).inplace.values()}
-    assert kinds == {"direct", "rows"}  # by channels they would save under 10 % (see below)
+    # by channels they would save under 10 % (see below); their depthwise layers on modes 3
+    # and 4 run in place whole ("planar": no temporary)
+    assert kinds == {"direct", "rows", "planar"}
 
 
-def wide_depthwise() -> bytes:
-    """A 3x3 depthwise convolution over a short, wide 32-channel map: its rows copy
-    (3 rows x 16 x 32 = 1,536 B) is far larger than one channel's padded plane (6 x 18 B)."""
+def wide_depthwise(channels: int = 30, stride: int = 1) -> bytes:
+    """A 3x3 depthwise convolution over a short, wide map: its rows copy (3 rows x 16 x 30 =
+    1,440 B) is far larger than one channel's padded plane (6 x 18 B). With 30 channels (not
+    a multiple of 4) it runs on mode 1, so not whole in place; with 32 on mode 3 (stride 1)
+    or 4 (stride 2), in place whole."""
     rng = np.random.default_rng(4)
     b = ModelBuilder()
-    x = b.input("x", (1, 4, 16, 32), scale=0.05, zero_point=-3)
-    w = b.const("w", rng.integers(-127, 128, (1, 3, 3, 32), dtype=np.int8),
-                scale=rng.uniform(0.005, 0.02, 32).astype(np.float32), zero_point=0, axis=3)
-    bias = b.const("b", rng.integers(-500, 500, 32).astype(np.int32), scale=0.0005,
+    x = b.input("x", (1, 4, 16, channels), scale=0.05, zero_point=-3)
+    w = b.const("w", rng.integers(-127, 128, (1, 3, 3, channels), dtype=np.int8),
+                scale=rng.uniform(0.005, 0.02, channels).astype(np.float32), zero_point=0,
+                axis=3)
+    bias = b.const("b", rng.integers(-500, 500, channels).astype(np.int32), scale=0.0005,
                    zero_point=0)
-    y = b.tensor("y", (1, 4, 16, 32), scale=0.06, zero_point=2)
+    y = b.tensor("y", (1, 4 // stride, 16 // stride, channels), scale=0.06, zero_point=2)
     b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], version=3, depth_multiplier=1, padding="SAME",
-         stride_h=1, stride_w=1, fused_activation_function="RELU")
+         stride_h=stride, stride_w=stride, fused_activation_function="RELU")
     b.output(y)
     return b.build()
 
@@ -202,24 +207,67 @@ def wide_depthwise() -> bytes:
 def test_depthwise_runs_by_channels_only_where_that_saves_enough(zoo):
     """TinyEngine's per-channel kernel is slower than the usual depthwise kernel (DS-CNN: 1.4x
     the instructions), so a depthwise convolution runs by channels only where that makes the
-    arena smaller by more than CHANNELS_SAVING; else by rows (the usual kernel)."""
+    arena smaller by more than CHANNELS_SAVING; else by rows (the usual kernel); on modes 3
+    and 4 it runs in place whole (the usual kernel, no temporary: "planar")."""
     from mcuq.memory import CHANNELS_SAVING
     from mcuq.reference import Interpreter
 
     m = load_model(wide_depthwise())
     plan = c_plan(m)
     assert [c.method for c in plan.inplace.values()] == ["channels"]
-    assert plan.size == 2048 + 108
+    assert plan.size == 1920 + 108
+    for stride in (1, 2):
+        m = load_model(wide_depthwise(32, stride))
+        plan = c_plan(m)
+        assert [c.method for c in plan.inplace.values()] == ["planar"]
+        assert plan.size == plan.lower_bound == 2048
     for name in ("ds_cnn", "mobilenet_v1"):
         m = load_model(zoo[name])
         opts = inplace_options(m, Interpreter(m).params)
-        by_rows = c_plan(m)
-        dw = [o for o in by_rows.inplace if m.operators[o].opcode == "DEPTHWISE_CONV_2D"]
-        assert dw and all(by_rows.inplace[o].method == "rows" for o in dw)
-        # forcing every depthwise op by channels saves less than the threshold
-        forced = plan_arena(m, inplace=[o for o in opts if not (
+        plan = c_plan(m)
+        dw = [o for o in plan.inplace if m.operators[o].opcode == "DEPTHWISE_CONV_2D"]
+        assert dw and all(plan.inplace[o].method == "planar" for o in dw)
+        # without the whole-tensor method: by rows; forcing every depthwise op by channels
+        # saves less than the threshold
+        no_planar = [o for o in opts if o.method != "planar"]
+        by_rows = plan_arena(m, inplace=no_planar)
+        assert {by_rows.inplace[o].method for o in dw if o in by_rows.inplace} == {"rows"}
+        forced = plan_arena(m, inplace=[o for o in no_planar if not (
             o.op in dw and o.method == "rows")])
         assert by_rows.size * (1 - CHANNELS_SAVING) <= forced.size < by_rows.size, name
+        assert plan.size <= by_rows.size, name
+
+
+def test_planar_order_is_replayed_byte_by_byte(zoo):
+    """The whole-tensor depthwise method declares its kernel's byte order (InPlace.order):
+    check_reads replays it on the plan's offsets, accepts the kernel's order and rejects an
+    order that writes an output row one step early (before the input row under it has been
+    unpacked); the rule offers the method only where its order is safe."""
+    from mcuq.codegen.c_ops.planar_inplace import planar_order
+    from mcuq.memory import order_conflicts
+    from mcuq.reference import Interpreter
+
+    for data in (wide_depthwise(32, 1), wide_depthwise(32, 2), zoo["ds_cnn"]):
+        m = load_model(data)
+        plan = c_plan(m)
+        ops = [o for o, c in plan.inplace.items() if c.method == "planar"]
+        assert ops
+        check_reads(m, plan)
+        for o in ops:
+            reads, writes = plan.inplace[o].order()
+            assert not order_conflicts(reads, writes, 0).size
+            early = np.where(writes >= 3, writes - 2, writes)  # one (group, row) step early
+            bad = dataclasses.replace(plan.inplace[o], order=lambda r=reads, w=early: (r, w))
+            unsafe = dataclasses.replace(plan, inplace={**plan.inplace, o: bad})
+            with pytest.raises(AssertionError, match="over input bytes it reads later"):
+                check_reads(m, unsafe)
+            # the same order with the output 1 row further on is safe (nothing read later)
+            p = Interpreter(m).params(o)
+            row = p.output_shape[2] * p.output_shape[3]
+            assert not order_conflicts(*planar_order(p), row).size
+    assert order_conflicts(np.array([5, -1]), np.array([5, 6]), 0).tolist() == [0]
+    assert order_conflicts(np.array([5, -1]), np.array([6, 0]), 0).tolist() == []
+    assert order_conflicts(np.array([5, 9]), np.array([6]), 1).tolist() == [0]
 
 
 def test_inplace_options_are_declared_per_op():

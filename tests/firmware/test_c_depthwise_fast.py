@@ -1,12 +1,15 @@
-"""Depthwise modes 3 and 1 of firmware/kernels/conv.c, bit-exact against the reference on the
-host (ASan + UBSan: the C code) and on Cortex-M4 (QEMU: the assembly), in both
-requantizations.
-Mode 3 (mcuq_depthwise_planar; 3x3, depth multiplier 1, 4k channels, rows unpacked to int16
-planes, two output pixels per pass): cases aimed at its edges (stride_w 1 and 2, odd widths,
-SAME padding, single output rows, strides skipping ring rows, exotic channels taking the C
-line). Mode 1 (mcuq_depthwise_px; its full blocks in one assembly loop, 3x3 unrolled, other
-multiples of 3 taps in a loop, else C): narrow 3x3 maps, 2x3 and 1x3 filters, channel tails,
-exotic channels."""
+"""Depthwise modes 3, 4 and 1 of firmware/kernels/conv.c, bit-exact against the reference on the
+host (ASan + UBSan: the C code) and on Cortex-M4 (QEMU: the assembly; and once with
+-DMCUQ_NO_ASM: the C code on the M4), in both requantizations.
+Mode 3 (mcuq_depthwise_planar; 3x3, stride_w 1, depth multiplier 1, 4k channels, rows unpacked
+to int16 planes, two output pixels per pass, the last three of an odd row in one, groups of
+blocks per ring) and mode 4 (mcuq_depthwise_s2; the same with stride_w 2, pixel by pixel over
+rows unpacked once): cases aimed at their edges (odd and even widths, SAME/VALID padding, single
+output rows, strides skipping ring rows, several groups, exotic channels taking the C line),
+batch 2 (not in place) and batch 1 (in place whole: the "planar" method, whose order the arena
+plan replays). Mode 1 (mcuq_depthwise_px; its full blocks in one assembly loop over a per-block
+stream, 3x3 unrolled, other multiples of 3 taps in a loop, else C): narrow 3x3 maps of widths
+1..4, 2x3 and 1x3 filters, channel tails, exotic channels."""
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -16,22 +19,30 @@ from mcuq.testing import strategies as S
 from mcuq.testing.cbatch import Case, run_batch
 from tests.exactness import EXAMPLES
 
-#: (batch, h, w, stride_h, stride_w, padding, channels): stride_w 1 and 2 with odd and even
-#: output widths, one output row (wide enough for mode 3), strides skipping ring rows, VALID
-#: leftovers; batch 2 (no op runs in place) but for two wide batch-1 images, which the arena
-#: plan may run in place by rows (mode 3 on one-row bands)
+#: mode 3: (batch, h, w, stride_h, stride_w, padding, channels): output widths 5..16 odd and
+#: even, one output row (wide enough for mode 3), strides skipping ring rows, VALID leftovers,
+#: 36 channels in several groups; batch 2 (not in place) and batch 1 (in place whole, or by
+#: rows on one-row bands)
 GEOMETRIES = [
     (2, 5, 6, 1, 1, "SAME", 4), (2, 4, 7, 1, 1, "SAME", 8), (2, 3, 9, 1, 1, "VALID", 12),
-    (2, 8, 8, 2, 1, "SAME", 4), (2, 7, 13, 1, 2, "SAME", 8), (2, 6, 16, 2, 2, "SAME", 4),
-    (2, 9, 15, 4, 2, "VALID", 4), (2, 9, 10, 5, 1, "SAME", 8), (2, 1, 12, 1, 1, "SAME", 4),
-    (2, 2, 26, 1, 2, "SAME", 12), (2, 3, 14, 2, 1, "VALID", 4), (2, 12, 6, 1, 1, "SAME", 16),
-    (1, 6, 13, 1, 1, "SAME", 8), (1, 5, 28, 1, 2, "SAME", 4),
+    (2, 8, 8, 2, 1, "SAME", 4), (2, 9, 10, 5, 1, "SAME", 8), (2, 1, 12, 1, 1, "SAME", 4),
+    (2, 3, 14, 2, 1, "VALID", 4), (2, 12, 6, 1, 1, "SAME", 16), (1, 6, 13, 1, 1, "SAME", 8),
+    (1, 7, 5, 1, 1, "SAME", 36), (1, 6, 9, 2, 1, "SAME", 12), (1, 5, 16, 1, 1, "SAME", 36),
+    (2, 6, 7, 1, 1, "SAME", 36), (1, 9, 11, 4, 1, "VALID", 4),
 ]
-#: mode 1: (batch, h, w, stride_h, stride_w, padding, channels, k_h, k_w)
+#: mode 4 (stride_w 2): output widths 6..16 odd and even
+GEOMETRIES_S2 = [
+    (2, 6, 12, 2, 2, "SAME", 4), (2, 5, 13, 1, 2, "SAME", 8), (2, 9, 15, 4, 2, "VALID", 4),
+    (2, 2, 26, 1, 2, "SAME", 12), (1, 8, 16, 2, 2, "SAME", 16), (1, 5, 28, 1, 2, "SAME", 4),
+    (1, 7, 14, 2, 2, "VALID", 36), (2, 4, 22, 2, 2, "SAME", 36), (1, 3, 31, 1, 2, "VALID", 8),
+]
+#: mode 1: (batch, h, w, stride_h, stride_w, padding, channels, k_h, k_w): output widths 1..4
 GEOMETRIES_PX = [
     (2, 4, 4, 1, 1, "SAME", 8, 3, 3), (2, 5, 5, 1, 1, "SAME", 12, 3, 3),
     (2, 3, 3, 1, 2, "SAME", 6, 3, 3), (2, 6, 4, 2, 1, "VALID", 4, 2, 3),
     (2, 4, 5, 1, 1, "SAME", 9, 1, 3), (2, 2, 2, 1, 1, "SAME", 16, 3, 3),
+    (1, 8, 8, 2, 2, "SAME", 12, 3, 3), (1, 4, 2, 1, 2, "SAME", 36, 3, 3),
+    (1, 3, 1, 1, 1, "SAME", 8, 3, 3), (2, 6, 3, 1, 1, "VALID", 4, 3, 3),
 ]
 #: examples per geometry (MCUQ_EXAMPLES=N: N // 16)
 PER_GEOMETRY = max(1, EXAMPLES // 16)
@@ -50,10 +61,12 @@ def planar_models(draw, geometry, exotic: bool) -> bytes:
                         draw(S.weights((1, kh, kw, cin))), bias,
                         draw(st.sampled_from(S.ACTIVATIONS)), depthwise=True, mult=1)
 
-#: mode 3's coverage labels (mcuq/codegen/c_ops/conv.py: conv_paths) every run must reach
-REQUIRED = {"depthwise/planar", "depthwise/planar:stride-1", "depthwise/planar:stride-2",
-            "depthwise/planar:odd-width", "depthwise/planar:padding",
-            "depthwise/planar:rows-skipped", "depthwise/requant:exotic"}
+#: modes 3 and 4's coverage labels (mcuq/codegen/c_ops/conv.py: conv_paths) every run must reach
+REQUIRED = {"depthwise/planar", "depthwise/planar:odd-width", "depthwise/planar:padding",
+            "depthwise/planar:rows-skipped", "depthwise/planar:groups",
+            "depthwise/s2", "depthwise/s2:odd-width", "depthwise/s2:padding",
+            "depthwise/s2:rows-skipped", "depthwise/s2:groups",
+            "depthwise/in-place:planar", "depthwise/requant:exotic"}
 
 
 def planar_cases(per_geometry: int = PER_GEOMETRY, geometries=GEOMETRIES) -> list[Case]:
@@ -71,7 +84,7 @@ def planar_cases(per_geometry: int = PER_GEOMETRY, geometries=GEOMETRIES) -> lis
 
 @pytest.fixture(scope="module")
 def cases():
-    return planar_cases()
+    return planar_cases() + planar_cases(geometries=GEOMETRIES_S2)
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +95,14 @@ def px_cases():
 def _check(cases: list[Case], failures: list[str]) -> None:
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(
         failures[:10])
-    # the others ran in place (by channels, or by rows: one output row per band)
-    planar = sum("depthwise/planar" in c.paths for c in cases)
-    assert planar >= len(cases) // 2, f"only {planar} of {len(cases)} cases ran mode 3"
+    # the others ran in place by rows (one output row per band: mode 1)
+    fast = sum("depthwise/planar" in c.paths or "depthwise/s2" in c.paths for c in cases)
+    assert fast >= 3 * len(cases) // 4, f"only {fast} of {len(cases)} cases ran mode 3/4"
+    whole = sum("planar" in c.inplace.values() for c in cases)
+    assert whole >= len(cases) // 5, f"only {whole} of {len(cases)} cases in place whole"
     hits = {p for c in cases for p in c.paths}
     missing = sorted(REQUIRED - hits)
-    assert not missing, f"mode 3 paths never taken: {missing}"
+    assert not missing, f"mode 3/4 paths never taken: {missing}"
 
 
 @pytest.mark.parametrize("rounding", ["double", "single"])
@@ -100,12 +115,21 @@ def test_depthwise_planar_exact_on_cortex_m4(cortex_m4, cases, rounding):
     _check(cases, run_batch(cases, "cortex-m4", rounding=rounding))
 
 
+def test_depthwise_fast_paths_without_assembly_exact_on_cortex_m4(cortex_m4, cases, px_cases):
+    """-DMCUQ_NO_ASM: the C code of modes 1, 3 and 4 (what the host runs) on the M4."""
+    both = cases + px_cases
+    failures = run_batch(both, "cortex-m4", extra_cflags=("-DMCUQ_NO_ASM",))
+    assert not failures, f"{len(failures)} of {len(both)} cases differ:\n" + "\n".join(
+        failures[:10])
+
+
 def _check_px(cases: list[Case], failures: list[str]) -> None:
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(
         failures[:10])
     hits = {p for c in cases for p in c.paths}
     missing = sorted({"depthwise/fast:4-channels", "depthwise/fast:taps-x3",
-                      "depthwise/fast:channel-tail", "depthwise/requant:exotic"} - hits)
+                      "depthwise/fast:channel-tail", "depthwise/fast:padding",
+                      "depthwise/requant:exotic"} - hits)
     assert not missing, f"mode 1 paths never taken: {missing}"
 
 

@@ -54,7 +54,7 @@ def _check(cases: list[Case], target: str) -> None:
     failures = run_batch(cases, target)
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(failures[:6])
     methods = {m for c in cases for m in c.inplace.values()}
-    assert methods == {"direct", "rows", "channels"}, methods
+    assert methods == {"direct", "rows", "channels", "planar"}, methods
 
 
 def test_inplace_and_tiled_c_is_exact_on_host_sanitized(zoo, host_cc):
