@@ -52,9 +52,9 @@ class InPlace:
     output is computed a band of rows at a time from a copy of the input rows the band needs,
     `scratch` bytes, which slides down or up the tensor: convolutions, depthwise, pooling),
     "channels" (TinyEngine's depthwise: one channel's plane copied to `scratch` bytes, then
-    that channel's outputs written over it), "planar" (depthwise mode 3 over the whole tensor
-    in one call: each output row written once the input rows it reads are unpacked). `scratch`
-    is planned in the arena, live only while the op runs.
+    that channel's outputs written over it), "planar" (depthwise modes 3/4 over the whole
+    tensor in one call: each output row written once the input rows it reads are unpacked).
+    `scratch` is planned in the arena, live only while the op runs.
 
     order: for a method whose kernel writes over input bytes it has not finished reading while
     it runs, its byte order, `order() -> (read_time, write_time)`: per input byte the time of
@@ -550,13 +550,13 @@ def order_conflicts(read_time: np.ndarray, write_time: np.ndarray, shift: int) -
     return np.flatnonzero(bad)
 
 
-
 def check_reads(model: Model, plan: ArenaPlan) -> None:
     """Simulate the arena byte by byte over the ops: every byte remembers which tensor wrote it
     last. Raises AssertionError if an op reads a tensor whose bytes another tensor (or a
     temporary) has overwritten, if an op's output or temporary overwrites a tensor that is still
     needed, if an output overwrites one of the op's inputs other than the declared in-place
-    operand, or if a model output is not intact at the end."""
+    operand, if an in-place op that declares its byte order (InPlace.order) writes an output
+    byte over an input byte it reads later, or if a model output is not intact at the end."""
     alias = alias_groups(model)
     life = lifetimes(model)
     end = len(model.operators)

@@ -785,13 +785,14 @@ static inline void mcuq_dw_taps_px(const int8_t *const *tab, int32_t taps, int32
  * exotic channels and with a multiple of 3 taps. */
 typedef struct {
   const int8_t *const *tab; /* 0: the pixel's tap pointers */
-  uint32_t unused;          /* 4 */
-  uint32_t unused2;         /* 8 */
-  int8_t *out;              /* 12: the pixel's output + full (channel offsets count up to 0) */
-  int32_t full;             /* 16: minus the channels in full blocks */
-  uint32_t cap4, lo4;       /* 20, 24 */
-  int32_t n3;               /* 28: taps / 3 */
+  int8_t *out;              /* 4: the pixel's output + full (channel offsets count up to 0) */
+  int32_t full;             /* 8: minus the channels in full blocks */
+  uint32_t cap4, lo4;       /* 12, 16 */
+  int32_t n3;               /* 20: taps / 3 */
 } mcuq_dw_px_ctx_t;
+typedef char mcuq_dw_px_ctx_check[offsetof(mcuq_dw_px_ctx_t, out) == 4 &&
+                                  offsetof(mcuq_dw_px_ctx_t, cap4) == 12 &&
+                                  offsetof(mcuq_dw_px_ctx_t, n3) == 20 ? 1 : -1];
 
 /* w: the first block's stream (mcuq_depthwise_px); returns the stream after the full blocks */
 static inline const uint32_t *mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx,
@@ -820,11 +821,11 @@ static inline const uint32_t *mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx,
   MCUQ_RQ_ASM_ONE("a2", "24", "h") "orr %[v], %[v], %[h], lsl #16\n\t"                       \
   MCUQ_RQ_ASM_ONE("a3", "36", "h") "orr %[v], %[v], %[h], lsl #24\n\t"                       \
   "add %[rq], %[rq], #48\n\t"                                                                \
-  "ldrd %[m], %[h], [%[ctx], #20]\n\t"                                                       \
+  "ldrd %[m], %[h], [%[ctx], #12]\n\t"                                                       \
   "usub8 %[t], %[v], %[m]\n\t"                                                               \
   "sel %[v], %[m], %[v]\n\t"                                                                 \
   "uadd8 %[v], %[v], %[h]\n\t"                                                               \
-  "ldr %[t], [%[ctx], #12]\n\t"                                                              \
+  "ldr %[t], [%[ctx], #4]\n\t"                                                              \
   "str %[v], [%[t], %[c]]\n\t"                                                               \
   "adds %[c], %[c], #4\n\t"                                                                  \
   "bne 1b\n\t"
@@ -840,7 +841,7 @@ static inline const uint32_t *mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx,
                      MCUQ_DW_PX_END MCUQ_DW_PX_OPERANDS);
   } else {
     __asm__ volatile(MCUQ_DW_PX_HEAD
-                     "ldr %[m], [%[ctx], #28]\n\t"
+                     "ldr %[m], [%[ctx], #20]\n\t"
                      "2:\n\t" MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP MCUQ_DW_PX_TAP
                      "subs %[m], %[m], #1\n\t"
                      "bne 2b\n\t"
@@ -1117,10 +1118,11 @@ static void mcuq_depthwise_rows(const mcuq_conv_params_t *p, const int8_t *restr
  *   pixel p:     SMLAD(A, (w0, w1)) + SMLABT(B, (w1, w2))
  *   pixel p + 1: SMLAD(B, (w1, w2)) + SMLATB(A, (w0, w1))
  * per filter row: 6 MACs in one row load (LDRD), one weight load (LDRD) and 4 multiplies
- * (stride 2 is mode 4's: repacking pixel pairs costs more than it saves there). The weights come as a per-channel table of MCUQ_DW3_WORDS words (conv.py:
- * planar_table): folded bias, mcuq_rq's m, hi, e - 1 (negative: an exotic channel, computed
- * with the generic requantization), cap | cap << 16, lo | lo << 16 (low bytes of act_max -
- * act_min and act_min), then per filter row the int16 pairs (w0, w1), (w1, w2). */
+ * (stride 2 is mode 4's: repacking pixel pairs costs more than it saves there). The weights
+ * come as a per-channel table of MCUQ_DW3_WORDS words (conv.py: planar_table): folded bias,
+ * mcuq_rq's m, hi, e - 1 (negative: an exotic channel, computed with the generic
+ * requantization), cap | cap << 16, lo | lo << 16 (low bytes of act_max - act_min and
+ * act_min), then per filter row the int16 pairs (w0, w1), (w1, w2). */
 #define MCUQ_DW3_WORDS 12
 
 /* Ring row (4 planes, from slot x0 on) from n input pixels at s (channels c .. c + 3, in_c
@@ -1199,6 +1201,10 @@ typedef struct {
   const int32_t *end;  /* 12: the table after the block's 4 channels */
   int32_t lone;        /* 16: out_w & 1; -1: the last three pixels in one pass (stride 1) */
 } mcuq_dw3_ctx_t;
+#if MCUQ_ASM /* the assembly's offsets (32-bit pointers) */
+typedef char mcuq_dw3_ctx_check[offsetof(mcuq_dw3_ctx_t, pairs) == 8 &&
+                                offsetof(mcuq_dw3_ctx_t, lone) == 16 ? 1 : -1];
+#endif
 
 static inline uint32_t mcuq_dw3_load(const uint8_t *x) {
   uint32_t v;

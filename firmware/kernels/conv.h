@@ -39,23 +39,30 @@ typedef struct {
    * DEPTHWISE_CONV_2D
    *   0: generic (any depth multiplier, filter, shapes);
    *   1: depth_multiplier 1, channels <= MCUQ_DW_CH_MAX: pixel by pixel, a table of tap
-   *      pointers (padding: a row of zero points), blocks of 4 channels;
+   *      pointers (padding: a row of zero points), blocks of 4 channels; takes, instead of
+   *      weights, bias and rq, one stream per block: its 4 biases, its weights unpacked to
+   *      int16 pairs (2 words per tap) and its 4 mcuq_rq entries (conv.py: px_stream; bias
+   *      argument unused);
    *   2: depth_multiplier a multiple of 4 (every block of 4 output channels reads one input
    *      channel): block by block, a ring of input rows unpacked to int16 and padded with the
-   *      zero point (at most MCUQ_DW_ROWS_MAX bytes), neighbouring taps paired for SMLAD.
-   *   Both take filters of at most MCUQ_DW_TAPS_MAX taps and the weights unpacked to int16
-   *   pairs (block_weights in mcuq/codegen/c_ops/conv.py).
-   *   3: depth_multiplier 1, a multiple of 4 channels, 3x3 without dilation, stride_w 1 or 2,
-   *      output rows wide enough (conv.py: is_planar): block by block (4 channels), the
-   *      input rows unpacked into a ring of 3 rows x 4 int16 planes (at most
-   *      MCUQ_DW_ROWS_MAX bytes), two output pixels of one channel per pass sharing their
-   *      loads (SMLAD on neighbouring taps). Takes, instead of weights, bias and rq, one
-   *      table of 12 words per channel (conv.py: planar_table; bias argument unused).
-   * The fast paths (conv 1, 2; depthwise 1, 2, 3) requantize with mcuq_rq's table; the channels it
-   * cannot express (`exotic`: shift >= -1, shifts below the folded offset's range) are
-   * computed again afterwards by the generic path with multiplier/shift. */
+   *      zero point (at most MCUQ_DW_ROWS_MAX bytes), neighbouring taps paired for SMLAD;
+   *      weights unpacked to int16 pairs (block_weights in mcuq/codegen/c_ops/conv.py).
+   *   Both take filters of at most MCUQ_DW_TAPS_MAX taps.
+   *   3: depth_multiplier 1, a multiple of 4 channels, 3x3 without dilation, stride_w 1,
+   *      output rows wide enough (conv.py: is_planar): groups of k_padded blocks of 4
+   *      channels, the input rows unpacked into a ring of 3 rows x 4 int16 planes per block,
+   *      two output pixels of one channel per pass sharing their loads (SMLAD on neighbouring
+   *      taps). Takes, instead of weights, bias and rq, one table of 12 words per channel
+   *      (conv.py: planar_table; bias argument unused).
+   *   4: the same with stride_w 2 (conv.py: is_s2): groups of k_padded blocks, a ring of 3
+   *      input rows unpacked once per pixel to (c0, c2), (c1, c3) int16 words, pixel by pixel;
+   *      takes one stream per block (conv.py: s2_stream; bias argument unused).
+   *   Modes 3 and 4 also run in place over the whole tensor (mcuq_depthwise_planar_inplace).
+   * The fast paths (conv 1, 2; depthwise 1, 2, 3, 4) requantize with mcuq_rq's table; the
+   * channels it cannot express (`exotic`: shift >= -1, shifts below the folded offset's
+   * range) are computed again afterwards by the generic path with multiplier/shift. */
   int32_t mode;
-  int32_t k_padded; /* conv 1, 2: patch bytes; depthwise 3: blocks of 4 channels per group */
+  int32_t k_padded; /* conv 1, 2: patch bytes; depthwise 3, 4: blocks of 4 channels per group */
   const int32_t *multiplier; /* generic path / exotic channels: out_c entries (or NULL) */
   const int32_t *shift;      /* out_c entries (or NULL) */
   const int32_t *rq;         /* fast paths: MCUQ_RQ_WORDS per channel (blocks padded to 4);
@@ -65,7 +72,7 @@ typedef struct {
   const int32_t *exotic;     /* unused (NULL) */
 } mcuq_conv_params_t;
 
-/* bias: out_c entries (padded to a multiple of 4 for depthwise paths 1 and 2), already holding
+/* bias: out_c entries (padded to a multiple of 4 for depthwise path 2), already holding
  * bias + input_offset * sum(all weights of the channel). TFLM accumulates
  * (x + input_offset) * w over the taps inside the image only; a tap in the padding is the same
  * as one reading x = input_zero_point, which the kernels do, so the folded bias is exact for

@@ -17,6 +17,9 @@ input dies at the op; `build_cmodel` then emits the op accordingly:
   channels  depthwise convolution, TinyEngine's way (firmware/kernels/depthwise_inplace.c): each
             channel's input plane is copied to a temporary, then that channel's outputs are
             written over it (channel c's output bytes hold only channel c's input).
+  planar    depthwise convolution on modes 3/4 (c_ops/planar_inplace.py): the usual kernel once
+            over the whole tensor, no temporary (its ring of unpacked rows holds what an output
+            row reads); its byte order is declared (InPlace.order) and replayed by check_reads.
 
 `c_plan(model)` is the C target's plan with these options; costs.py and the HTML report use it.
 """

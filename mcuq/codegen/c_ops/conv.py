@@ -389,7 +389,7 @@ def s2_stream(weights: np.ndarray, bias: np.ndarray, rq: np.ndarray, act_min: in
     cap4 and lo4 (act_max - act_min and act_min in every byte), out_c and 0. uint32."""
     blocks = out_c // 4
     stream = px_stream(block_weights(weights, 1, 1), bias, rq, 9).reshape(blocks, 34)
-    tail = np.zeros((blocks, 4), np.uint32)
+    tail = np.zeros((blocks, DW4_WORDS - 34), np.uint32)
     tail[:, 0] = ((act_max - act_min) & 0xFF) * 0x01010101
     tail[:, 1] = (act_min & 0xFF) * 0x01010101
     tail[:, 2] = out_c
@@ -435,7 +435,7 @@ def emit(ctx, op, p):
 
 
 def emit_call(ctx, op, p, inplace_data: str | None = None):
-    """The op's kernel call; inplace_data: depthwise mode 3 in place over those bytes
+    """The op's kernel call; inplace_data: depthwise mode 3 or 4 in place over those bytes
     (mcuq_depthwise_planar_inplace, planar_inplace.py)."""
     ctx.use("conv")
     dw = as_depthwise(p)
@@ -464,7 +464,7 @@ def emit_call(ctx, op, p, inplace_data: str | None = None):
         "mode": mode, "k_padded": k_padded, "n_exotic": int(np.count_nonzero(exotic)),
         "multiplier": mult, "shift": shift,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
-        if mode in (1, 2) and not p.depthwise or p.depthwise and mode == 2 else "0",
+        if mode == 2 or (mode == 1 and not p.depthwise) else "0",  # depthwise 1, 3, 4: streams
     })
     ctx.path(*conv_paths(p))
     k_taps = p.weights.shape[1] * p.weights.shape[2]

@@ -1,9 +1,10 @@
-"""DEPTHWISE_CONV_2D on modes 3 and 4 (conv.c: mcuq_depthwise_planar, mcuq_depthwise_s2) in place
-over the whole tensor in one call, "planar": both kernels keep the input rows an output row reads
-unpacked in their own ring (per group of blocks of 4 channels), so output row oy of a group can
-be written over the input once the rows it reads are unpacked, as long as the input bytes under
-it (same channels) are unpacked already or never read. `planar_order` is the kernel's byte order; the rule offers the
-method only where that order is safe, and the arena plan's check_reads replays it."""
+"""DEPTHWISE_CONV_2D on modes 3 and 4 (conv.c: mcuq_depthwise_planar, mcuq_depthwise_s2) in
+place over the whole tensor in one call, "planar": both kernels keep the input rows an output row
+reads unpacked in their own ring (per group of blocks of 4 channels), so output row oy of a
+group can be written over the input once the rows it reads are unpacked, as long as the input
+bytes under it (same channels) are unpacked already or never read. `planar_order` is the
+kernels' byte order; the rule offers the method only where that order is safe, and the arena
+plan's check_reads replays it with the plan's offsets."""
 from __future__ import annotations
 
 import functools
@@ -17,9 +18,9 @@ from .conv import conv_mode, emit_call
 
 def planar_order(p) -> tuple[np.ndarray, np.ndarray]:
     """(read_time per input byte, write_time per output byte) of mcuq_depthwise_planar and
-    mcuq_depthwise_s2 (modes 3, 4), batch 1, as InPlace.order: time 2 * step + 0 for the rows unpacked at a step, 2 * step + 1 for the
-    output row written after them; step = group * out_h + output row (groups of
-    k_padded blocks of 4 channels: conv_mode); -1: never read."""
+    mcuq_depthwise_s2 (modes 3, 4), batch 1, as InPlace.order: time 2 * step for the rows
+    unpacked at a step, 2 * step + 1 for the output row written after them; step = group *
+    out_h + output row (groups of k_padded blocks of 4 channels: conv_mode); -1: never read."""
     _, in_h, in_w, ch = p.input_shape
     _, out_h, out_w, _ = p.output_shape
     sh, pad_h, pad_w = p.stride_h, p.padding.pad_h, p.padding.pad_w
@@ -43,8 +44,8 @@ def planar_order(p) -> tuple[np.ndarray, np.ndarray]:
 
 
 def planar_inplace(op, p) -> list[InPlace]:
-    """The "planar" option when the op runs on mode 3 (batch 1, as many output channels as
-    input channels) and its order never writes over input bytes still to be read."""
+    """The "planar" option when the op runs on mode 3 or 4 (batch 1, as many output channels
+    as input channels) and its order never writes over input bytes still to be read."""
     n, _, _, in_c = p.input_shape
     if not (p.depthwise and n == 1 and p.output_shape[3] == in_c and conv_mode(p)[0] in (3, 4)):
         return []
