@@ -35,8 +35,12 @@ typedef struct {
   int32_t filter_in_c;      /* CONV_2D: input channels per group */
   int32_t depth_multiplier; /* DEPTHWISE_CONV_2D */
   int32_t act_min, act_max;
-  const int32_t *multiplier; /* out_c entries */
+  const int32_t *multiplier; /* out_c entries (the generic kernels) */
   const int32_t *shift;
+  /* the fast kernels (int32 sums): */
+  int32_t k_pad;  /* CONV_2D: patch length (k_h * k_w * in_c) rounded up to 4 */
+  int32_t direct; /* CONV_2D: 1x1, no padding, in_c % 4 == 0: patches read in place */
+  const int32_t *rq; /* MCUQ_RQ16_WORDS words per output channel (mcuq_rq16) */
 } mcuq_conv16_params_t;
 
 /* CONV_2D with an int64 bias (int64 sums) or an int32 bias (int32 sums, wrapping, and the
@@ -47,5 +51,32 @@ void mcuq_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input, const in
 /* DEPTHWISE_CONV_2D, int64 bias; weights (1, KH, KW, C * M). */
 void mcuq_depthwise_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input,
                              const int8_t *weights, const int64_t *bias, int16_t *output);
+
+/* -- fast kernels: int32 sums, proved exact at generation time ----------------------------
+ * mcuq/codegen/c_ops/int16.py takes these only for a layer whose every output channel has
+ * 32768 * sum|w| <= 2^31 - 1: no partial sum of products of int16 inputs and that channel's
+ * weights can leave int32, so TFLM's int64 sum equals the int32 one (SMLAD). The int64 bias
+ * and TFLM's MultiplyByQuantizedMultiplier(int64_t) are folded into a per-channel table:
+ *   rq = {K lo, K hi, m, post}:  v = (int32)(hi32(K + acc * m) >> post)
+ * with red = the 16-bit reduced multiplier, total = 15 - shift and, for total <= 32,
+ * m = red << (32 - total), K = (bias * red + 2^(total - 1)) << (32 - total) mod 2^64, post 0
+ * (hi32 of the 64-bit sum mod 2^64 is TFLM's result mod 2^32, the int32 cast it does); for
+ * total > 32, m = red, K = bias * red + 2^(total - 1), post = total - 32 (no wrap: |K| < 2^62).
+ * One SMLAL and one shift per output; the emitter refuses a layer whose m would not fit in
+ * int32 (the generic kernels above run it). */
+#define MCUQ_RQ16_WORDS 4
+
+/* CONV_2D (one group) with the table: weights per pair of output channels (the last alone
+ * when out_c is odd), per 4 patch values (ky, kx, c order, zero-padded to k_pad) one word per
+ * channel, the pair's words interleaved, bytes (w0, w2, w1, w3): SXTB16 gives (w0, w1) and
+ * SXTB16 ROR #8 (w2, w3), matching two int16 words of the patch. Also FULLY_CONNECTED (a 1x1
+ * conv over batches x 1 pixels). */
+void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
+                        const int8_t *weights, int16_t *output);
+
+/* DEPTHWISE_CONV_2D with depth_multiplier 1 and the table: weights per block of 4 channels
+ * (the last zero-padded), per tap (ky, kx) one word, bytes (w[c], w[c+2], w[c+1], w[c+3]). */
+void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
+                                  const int8_t *weights, int16_t *output);
 
 #endif

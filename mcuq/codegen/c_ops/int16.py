@@ -9,15 +9,185 @@ from ..climits import c_multiplier
 from ..cmodel import c_emitter
 
 
+#: words per output channel of the fast kernels' table (firmware/kernels/linear16.h)
+RQ16_WORDS = 4
+#: the largest |sum of products| an int32 holds
+INT32_MAX = (1 << 31) - 1
+
+
+def int32_sums(rows: np.ndarray) -> bool:
+    """Whether every output channel's sum of products (one weight row per channel, int16
+    inputs of any value) stays inside int32: 32768 * sum|w| <= 2^31 - 1. Partial sums are
+    bounded by the same sum, so SMLAD's int32 accumulation equals TFLM's int64 one."""
+    rows = np.asarray(rows, np.int64)
+    return rows.size == 0 or int(np.abs(rows).sum(axis=-1).max()) * 32768 <= INT32_MAX
+
+
+def rq16_table(multiplier, shift, bias) -> np.ndarray | None:
+    """The fast kernels' per-channel table {K lo, K hi, m, post} (linear16.h): TFLM's
+    mbqm64(acc + bias, multiplier, shift) cast to int32 == hi32(K + acc * m) >> post for every
+    int32 acc. None when a channel's m would leave int32 (total < 17 with a large reduced
+    multiplier: effective scales near 2^-2 and above)."""
+    from ...reference.ops.linear16 import reduce_multiplier
+
+    red = reduce_multiplier(multiplier).tolist()
+    words = []
+    for r, s, b in zip(red, np.asarray(shift, np.int64).tolist(),
+                       np.asarray(bias, np.int64).tolist()):
+        total = 15 - int(s)  # >= 1: the reference refuses shift >= 15
+        pre, post = (32 - total, 0) if total <= 32 else (0, total - 32)
+        m = int(r) << pre
+        if m > INT32_MAX:
+            return None
+        k = ((int(b) * int(r) + (1 << (total - 1))) << pre) % (1 << 64)
+        words += [k & 0xFFFFFFFF, k >> 32, m, post]
+    return np.array(words, np.uint64).astype(np.uint32).view(np.int32)
+
+
+def rq16_apply(acc, table: np.ndarray) -> np.ndarray:
+    """numpy model of mcuq_rq16 before the clamp (the tests prove it against mbqm64):
+    acc (..., channels) int32."""
+    t = table.view(np.uint32).reshape(-1, RQ16_WORDS).astype(np.uint64)
+    k = (t[:, 1] << np.uint64(32)) | t[:, 0]
+    m = t[:, 2].astype(np.uint32).view(np.int32).astype(np.int64)
+    prod = (np.asarray(acc, np.int64) * m).astype(np.uint64)  # two's complement, mod 2^64
+    hi = ((k + prod) >> np.uint64(32)).astype(np.uint32).view(np.int32)
+    return hi.astype(np.int64) >> t[:, 3].astype(np.int64)
+
+
+def _swizzle4(rows: np.ndarray, k_pad: int) -> np.ndarray:
+    """(channels, k) int8 -> (channels, k_pad // 4, 4), zero-padded, each 4 values stored
+    (w0, w2, w1, w3): SXTB16 gives (w0, w1), SXTB16 ROR #8 (w2, w3)."""
+    c, k = rows.shape
+    w = np.zeros((c, k_pad), np.int8)
+    w[:, :k] = rows
+    return w.reshape(c, k_pad // 4, 4)[:, :, [0, 2, 1, 3]]
+
+
+def pair_rows16(rows: np.ndarray, k_pad: int) -> np.ndarray:
+    """mcuq_conv_s16_fast's weights: per pair of channels (the last alone) the two rows'
+    swizzled words interleaved; uint32 words."""
+    q = _swizzle4(rows, k_pad)
+    c = q.shape[0]
+    parts = [q[:c - c % 2].reshape(c // 2, 2, k_pad // 4, 4).transpose(0, 2, 1, 3).ravel()]
+    if c % 2:
+        parts.append(q[-1].ravel())
+    return np.concatenate(parts).view(np.uint32)
+
+
+def depthwise_blocks16(weights: np.ndarray) -> np.ndarray:
+    """mcuq_depthwise_conv_s16_fast's weights: (1, KH, KW, C) -> per block of 4 channels (the
+    last zero-padded) and tap one swizzled word; uint32 words."""
+    taps = weights.shape[1] * weights.shape[2]
+    c = weights.shape[3]
+    blocks = -(-c // 4)
+    w = np.zeros((taps, blocks * 4), np.int8)
+    w[:, :c] = weights.reshape(taps, c)
+    w = w.reshape(taps, blocks, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2)
+    return np.ascontiguousarray(w).ravel().view(np.uint32)
+
+
 def _requant_arrays(ctx, p):
     m, s = c_multiplier(p.multiplier, p.shift)
     return (ctx.array("mult", np.asarray(m).astype(np.int32)),
             ctx.array("shift", np.asarray(s).astype(np.int32)))
 
 
+def _conv16_fields(**kw) -> dict:
+    fields = {"batches": 1, "in_h": 1, "in_w": 1, "in_c": 1, "out_h": 1, "out_w": 1,
+              "out_c": 1, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1,
+              "dil_w": 1, "pad_h": 0, "pad_w": 0, "filter_in_c": 1, "depth_multiplier": 1,
+              "act_min": 0, "act_max": 0, "multiplier": "0", "shift": "0", "k_pad": 0,
+              "direct": 0, "rq": "0"}
+    fields.update(kw)
+    return fields
+
+
+def _col_buf() -> int:
+    from ..climits import c_limit
+
+    return c_limit("mcuq_buffers.h", "MCUQ_CONV16_COL_BUF")
+
+
+def _fast_fully_connected(ctx, op, p):
+    """FULLY_CONNECTED as a 1x1 conv over the input rows (mcuq_conv_s16_fast), when the sums
+    fit int32 and the table exists; None otherwise."""
+    bias = np.zeros(p.out_depth, np.int64) if p.bias is None else p.bias
+    k_pad = -(-p.accum_depth // 4) * 4
+    direct = p.accum_depth % 4 == 0
+    rq = rq16_table(p.multiplier, p.shift, bias)
+    if rq is None or not int32_sums(p.weights) or (not direct and k_pad > _col_buf()):
+        return None
+    rows = int(np.prod(p.output_shape)) // p.out_depth
+    params = ctx.params("mcuq_conv16_params_t", _conv16_fields(
+        in_h=rows, in_c=p.accum_depth, out_h=rows, out_c=p.out_depth,
+        filter_in_c=p.accum_depth, act_min=p.act_min, act_max=p.act_max, k_pad=k_pad,
+        direct=int(direct), rq=ctx.array("rq", rq, comment="K lo, K hi, m, post per channel "
+                                         "(mcuq_rq16: bias and multiplier folded)")))
+    if not direct:
+        ctx.need("MCUQ_CONV16_COL_BUF", k_pad)
+    ctx.path("fully_connected16/fast" + ("-direct" if direct else ""))
+    w = ctx.array("weights", pair_rows16(p.weights, k_pad),
+                  comment="pairs of rows interleaved per 4 columns, bytes (w0, w2, w1, w3)")
+    return [f"mcuq_conv_s16_fast({params}, {ctx.ptr(op.inputs[0])}, (const int8_t *){w}, "
+            f"{ctx.ptr(op.outputs[0], True)});"]
+
+
+def _fast_conv(ctx, op, p):
+    """CONV_2D (one group, int64 bias) / DEPTHWISE_CONV_2D (depth_multiplier 1) on the fast
+    kernels when the sums fit int32 and the table exists; None otherwise."""
+    n, in_h, in_w, in_c = p.input_shape
+    out_c = p.output_shape[3]
+    k_h, k_w = p.weights.shape[1], p.weights.shape[2]
+    if p.bias_bits != 64:
+        return None
+    if p.depthwise:
+        if p.depth_multiplier != 1:
+            return None
+        rows = p.weights.reshape(k_h * k_w, out_c).T
+        k_pad, direct = 0, False
+    else:
+        if p.filter_input_depth != in_c:
+            return None
+        rows = p.weights.reshape(out_c, -1)
+        k_pad = -(-rows.shape[1] // 4) * 4
+        direct = (k_h == k_w == 1 and p.padding.pad_h == 0 and p.padding.pad_w == 0
+                  and in_c % 4 == 0)
+        if not direct and k_pad > _col_buf():
+            return None
+    rq = rq16_table(p.multiplier, p.shift, p.bias)
+    if rq is None or not int32_sums(rows):
+        return None
+    params = ctx.params("mcuq_conv16_params_t", _conv16_fields(
+        batches=n, in_h=in_h, in_w=in_w, in_c=in_c, out_h=p.output_shape[1],
+        out_w=p.output_shape[2], out_c=out_c, k_h=k_h, k_w=k_w,
+        stride_h=p.stride_h, stride_w=p.stride_w, dil_h=p.dilation_h, dil_w=p.dilation_w,
+        pad_h=p.padding.pad_h, pad_w=p.padding.pad_w, filter_in_c=p.filter_input_depth,
+        depth_multiplier=p.depth_multiplier, act_min=p.act_min, act_max=p.act_max,
+        k_pad=k_pad, direct=int(direct),
+        rq=ctx.array("rq", rq, comment="K lo, K hi, m, post per channel (mcuq_rq16: bias and "
+                     "multiplier folded)")))
+    x, y = ctx.ptr(op.inputs[0]), ctx.ptr(op.outputs[0], True)
+    if p.depthwise:
+        ctx.path("depthwise16/fast")
+        w = ctx.array("weights", depthwise_blocks16(p.weights),
+                      comment="per 4 channels and tap one word, bytes (c0, c2, c1, c3)")
+        return [f"mcuq_depthwise_conv_s16_fast({params}, {x}, (const int8_t *){w}, {y});"]
+    if not direct:
+        ctx.need("MCUQ_CONV16_COL_BUF", k_pad)
+    ctx.path("conv16/fast" + ("-direct" if direct else ""))
+    w = ctx.array("weights", pair_rows16(rows, k_pad),
+                  comment="pairs of channels interleaved per 4 patch values, bytes "
+                  "(w0, w2, w1, w3)")
+    return [f"mcuq_conv_s16_fast({params}, {x}, (const int8_t *){w}, {y});"]
+
+
 @c_emitter("FULLY_CONNECTED:INT16")
 def emit_fully_connected(ctx, op, p):
     ctx.use("linear16")
+    fast = _fast_fully_connected(ctx, op, p)
+    if fast is not None:
+        return fast
     mult, shift = _requant_arrays(ctx, p)
     params = ctx.params("mcuq_fully_connected16_params_t", {
         "act_min": p.act_min, "act_max": p.act_max,
@@ -33,6 +203,9 @@ def emit_fully_connected(ctx, op, p):
 @c_emitter("CONV_2D:INT16", "DEPTHWISE_CONV_2D:INT16")
 def emit_conv(ctx, op, p):
     ctx.use("linear16")
+    fast = _fast_conv(ctx, op, p)
+    if fast is not None:
+        return fast
     mult, shift = _requant_arrays(ctx, p)
     n, in_h, in_w, in_c = p.input_shape
     params = ctx.params("mcuq_conv16_params_t", {
