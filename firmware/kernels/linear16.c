@@ -102,10 +102,12 @@ void mcuq_depthwise_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input
 
 /* TFLM's clamp(mbqm64(acc + bias, multiplier, shift)) from the channel's table entry (one
  * SMLAL: the 64-bit addition wraps, on uint64_t). */
-static inline int32_t mcuq_rq16(int32_t acc, const int32_t *rq, int32_t lo, int32_t hi) {
+static inline int32_t mcuq_rq16(int32_t acc, const int32_t *rq, int32_t lo, int32_t hi,
+                                const int wrap) {
   const uint64_t k = ((uint64_t)(uint32_t)rq[1] << 32) | (uint32_t)rq[0];
   const uint64_t t = k + (uint64_t)((int64_t)acc * (int64_t)rq[2]);
-  const int32_t v = (int32_t)(uint32_t)(t >> 32) >> rq[3];
+  const int32_t v = wrap ? (int32_t)((uint32_t)(t >> 32) + (uint32_t)acc * (uint32_t)rq[3])
+                         : (int32_t)(uint32_t)(t >> 32) >> rq[3];
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
@@ -227,10 +229,17 @@ static void mcuq_im2col16(const mcuq_conv16_params_t *p, const int16_t *img, int
   mcuq_zero16(col + p->k_h * row, p->k_pad - p->k_h * row);
 }
 
-/* Output channels of one pixel pair (y1 == NULL: one pixel). */
-static void mcuq_conv16_channels(const mcuq_conv16_params_t *p, const int8_t *x0,
-                                 const int8_t *x1, const uint32_t *w, int16_t *y0,
-                                 int16_t *y1) {
+#if defined(__GNUC__)
+#define MCUQ_INLINE static inline __attribute__((always_inline))
+#else
+#define MCUQ_INLINE static inline
+#endif
+
+/* Output channels of one pixel pair (y1 == NULL: one pixel); wrap: the table's form (a
+ * constant after inlining: one copy per form). */
+MCUQ_INLINE void mcuq_conv16_channels(const mcuq_conv16_params_t *p, const int8_t *x0,
+                                      const int8_t *x1, const uint32_t *w, int16_t *y0,
+                                      int16_t *y1, const int wrap) {
   const int32_t nq = p->k_pad >> 2, lo = p->act_min, hi = p->act_max;
   const int32_t *rq = p->rq;
   int32_t oc = 0;
@@ -238,17 +247,17 @@ static void mcuq_conv16_channels(const mcuq_conv16_params_t *p, const int8_t *x0
   for (; oc + 2 <= p->out_c; oc += 2, w += 2 * nq, rq += 2 * MCUQ_RQ16_WORDS) {
     if (y1 != NULL) {
       mcuq_dot16_2x2(x0, x1, w, nq, a);
-      y1[oc] = (int16_t)mcuq_rq16(a[2], rq, lo, hi);
-      y1[oc + 1] = (int16_t)mcuq_rq16(a[3], rq + MCUQ_RQ16_WORDS, lo, hi);
+      y1[oc] = (int16_t)mcuq_rq16(a[2], rq, lo, hi, wrap);
+      y1[oc + 1] = (int16_t)mcuq_rq16(a[3], rq + MCUQ_RQ16_WORDS, lo, hi, wrap);
     } else {
       mcuq_dot16_2x1(x0, w, nq, a);
     }
-    y0[oc] = (int16_t)mcuq_rq16(a[0], rq, lo, hi);
-    y0[oc + 1] = (int16_t)mcuq_rq16(a[1], rq + MCUQ_RQ16_WORDS, lo, hi);
+    y0[oc] = (int16_t)mcuq_rq16(a[0], rq, lo, hi, wrap);
+    y0[oc + 1] = (int16_t)mcuq_rq16(a[1], rq + MCUQ_RQ16_WORDS, lo, hi, wrap);
   }
   if (oc < p->out_c) {
-    y0[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x0, w, nq), rq, lo, hi);
-    if (y1 != NULL) y1[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x1, w, nq), rq, lo, hi);
+    y0[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x0, w, nq), rq, lo, hi, wrap);
+    if (y1 != NULL) y1[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x1, w, nq), rq, lo, hi, wrap);
   }
 }
 
@@ -280,15 +289,19 @@ void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
         x1 = col.v + p->k_pad;
       }
       int16_t *y0 = out + (size_t)px * (size_t)p->out_c;
-      mcuq_conv16_channels(p, (const int8_t *)(const void *)x0,
-                           two ? (const int8_t *)(const void *)x1 : NULL, w, y0,
-                           two ? y0 + p->out_c : NULL);
+      const int8_t *b0 = (const int8_t *)(const void *)x0;
+      const int8_t *b1 = two ? (const int8_t *)(const void *)x1 : NULL;
+      if (p->rq_wrap) {
+        mcuq_conv16_channels(p, b0, b1, w, y0, two ? y0 + p->out_c : NULL, 1);
+      } else {
+        mcuq_conv16_channels(p, b0, b1, w, y0, two ? y0 + p->out_c : NULL, 0);
+      }
     }
   }
 }
 
-void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
-                                  const int8_t *weights, int16_t *output) {
+MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
+                                const int8_t *weights, int16_t *output, const int wrap) {
   const int32_t c = p->in_c, taps = p->k_h * p->k_w, lo = p->act_min, hi = p->act_max;
   const int32_t full = c & ~3;
   const uint32_t *w_all = (const uint32_t *)(const void *)weights;
@@ -329,10 +342,10 @@ void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *
               a3 = mcuq_smlatt(x23, o, a3);
             }
           }
-          out[ch] = (int16_t)mcuq_rq16(a0, rq, lo, hi);
-          out[ch + 1] = (int16_t)mcuq_rq16(a1, rq + MCUQ_RQ16_WORDS, lo, hi);
-          out[ch + 2] = (int16_t)mcuq_rq16(a2, rq + 2 * MCUQ_RQ16_WORDS, lo, hi);
-          out[ch + 3] = (int16_t)mcuq_rq16(a3, rq + 3 * MCUQ_RQ16_WORDS, lo, hi);
+          out[ch] = (int16_t)mcuq_rq16(a0, rq, lo, hi, wrap);
+          out[ch + 1] = (int16_t)mcuq_rq16(a1, rq + MCUQ_RQ16_WORDS, lo, hi, wrap);
+          out[ch + 2] = (int16_t)mcuq_rq16(a2, rq + 2 * MCUQ_RQ16_WORDS, lo, hi, wrap);
+          out[ch + 3] = (int16_t)mcuq_rq16(a3, rq + 3 * MCUQ_RQ16_WORDS, lo, hi, wrap);
         }
         for (int32_t j = 0; ch < c; ++ch, ++j, rq += MCUQ_RQ16_WORDS) {
           static const int32_t byte_of[4] = {0, 2, 1, 3};
@@ -344,9 +357,18 @@ void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *
             for (int32_t kx = kx0; kx < kx1; ++kx, xt += tap_step)
               a += (int32_t)*xt * (int32_t)wbytes[4 * (ky * p->k_w + kx)];
           }
-          out[ch] = (int16_t)mcuq_rq16(a, rq, lo, hi);
+          out[ch] = (int16_t)mcuq_rq16(a, rq, lo, hi, wrap);
         }
       }
     }
+  }
+}
+
+void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
+                                  const int8_t *weights, int16_t *output) {
+  if (p->rq_wrap) {
+    mcuq_dw16_fast(p, input, weights, output, 1);
+  } else {
+    mcuq_dw16_fast(p, input, weights, output, 0);
   }
 }

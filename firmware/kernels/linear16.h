@@ -40,6 +40,7 @@ typedef struct {
   /* the fast kernels (int32 sums): */
   int32_t k_pad;  /* CONV_2D: patch length (k_h * k_w * in_c) rounded up to 4 */
   int32_t direct; /* CONV_2D: 1x1, no padding, in_c % 4 == 0: patches read in place */
+  int32_t rq_wrap;   /* the table's wrapped form (below) */
   const int32_t *rq; /* MCUQ_RQ16_WORDS words per output channel (mcuq_rq16) */
 } mcuq_conv16_params_t;
 
@@ -62,8 +63,11 @@ void mcuq_depthwise_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input
  * m = red << (32 - total), K = (bias * red + 2^(total - 1)) << (32 - total) mod 2^64, post 0
  * (hi32 of the 64-bit sum mod 2^64 is TFLM's result mod 2^32, the int32 cast it does); for
  * total > 32, m = red, K = bias * red + 2^(total - 1), post = total - 32 (no wrap: |K| < 2^62).
- * One SMLAL and one shift per output; the emitter refuses a layer whose m would not fit in
- * int32 (the generic kernels above run it). */
+ * One SMLAL and one shift per output. A layer where some red << (32 - total) leaves int32
+ * (effective scales from about 0.5 up, e.g. dead channels of tiny weights) takes the wrapped
+ * form (rq_wrap): m = red << (32 - total) mod 2^32 as int32, q = the part above 2^32 (in the
+ * fourth word) and v = hi32(K + acc * m) + acc * q mod 2^32 (post 0 in every channel; a layer
+ * that would also need post > 0 runs on the generic kernels). */
 #define MCUQ_RQ16_WORDS 4
 
 /* CONV_2D (one group) with the table: weights per pair of output channels (the last alone

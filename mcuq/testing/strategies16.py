@@ -90,6 +90,36 @@ def _weights(draw, rng, shape) -> np.ndarray:
     return rng.integers(-127, 128, shape).astype(np.int8)
 
 
+#: 32768 * 65535 is the largest sum of |products| int32 holds (2^31 - 32768): the C target's
+#: fast 16x8 kernels accumulate in int32 only when every channel's sum|w| <= FAST_SUM_LIMIT.
+FAST_SUM_LIMIT = 65535
+LIMITS = ("edge", "over", "wide")
+
+
+def limit_rows(rng, rows: int, k: int, limit: str) -> np.ndarray:
+    """(rows, k) int8 weights around the int32 limit of the sums: "edge" every row's sum|w|
+    exactly FAST_SUM_LIMIT (fast kernels, partial sums reaching 2^31 - 32768), "over" one row
+    at FAST_SUM_LIMIT + 1 (the 64-bit kernels), "wide" rows of random +-127 well over it.
+    Signs: all equal in half the rows (extreme inputs of one sign then reach the bound),
+    random in the others. Needs k >= 517."""
+    assert k * 127 > FAST_SUM_LIMIT
+    w = np.zeros((rows, k), np.int64)
+    for r in range(rows):
+        if limit == "wide":
+            w[r] = np.where(rng.random(k) < 0.5, -127, 127)
+            continue
+        target = FAST_SUM_LIMIT + (1 if limit == "over" and r == rows - 1 else 0)
+        full, rest = divmod(target, 127)
+        idx = rng.permutation(k)
+        w[r, idx[:full]] = 127
+        w[r, idx[full]] = rest
+        if r % 2:
+            w[r] *= np.where(rng.random(k) < 0.5, -1, 1)
+        elif rng.random() < 0.5:
+            w[r] = -w[r]
+    return w.astype(np.int8)
+
+
 def _bias(draw, rng, n: int, dtype=np.int64) -> np.ndarray:
     style = draw(st.sampled_from(["typical", "typical", "large", "zero"]))
     if style == "zero":
@@ -99,15 +129,20 @@ def _bias(draw, rng, n: int, dtype=np.int64) -> np.ndarray:
 
 
 @st.composite
-def fully_connected16_models(draw) -> bytes:
+def fully_connected16_models(draw, limit: str | None = None) -> bytes:
+    """limit: weights around the int32 limit of the sums (limit_rows), depth 517-560."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     batches, depth, out = draw(st.integers(1, 3)), draw(st.integers(1, 40)), \
         draw(st.integers(1, 12))
+    if limit:
+        depth, out = draw(st.integers(517, 560)), draw(st.integers(1, 5))
     per_channel = draw(st.booleans())
     s_in, s_w, s_out = draw(_layer_scales(out, per_channel))
     b = ModelBuilder()
     x = b.input("x", (batches, depth), "INT16", scale=s_in, zero_point=0)
-    w = b.const("w", _weights(draw, rng, (out, depth)), scale=s_w, zero_point=0, axis=0)
+    weights = limit_rows(rng, out, depth, limit) if limit else \
+        _weights(draw, rng, (out, depth))
+    w = b.const("w", weights, scale=s_w, zero_point=0, axis=0)
     ins = [x, w]
     bias_kind = draw(st.sampled_from(["int64", "int64", "none", "omitted"]))
     if bias_kind == "int64":
@@ -123,25 +158,52 @@ def fully_connected16_models(draw) -> bytes:
 
 
 @st.composite
-def conv16_models(draw, depthwise: bool = False) -> bytes:
+def conv16_models(draw, depthwise: bool = False, limit: str | None = None,
+                  wide_channels: bool = False, pointwise: bool = False) -> bytes:
+    """limit: weights around the int32 limit of the sums (limit_rows): CONV_2D 3x3 filters
+    over 58-64 input channels per group, DEPTHWISE_CONV_2D 23x23 filters. wide_channels:
+    CONV_2D with 1-24 input and 1-9 output channels (longer patches, more channel pairs).
+    pointwise: a 1x1 CONV_2D (any stride, no dilation) over 4-24 input channels, multiples
+    of 4 (the fast kernel reads the pixels in place)."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    g = draw(geometry(k_max=3, hw_max=8))
+    if limit and depthwise:
+        g = draw(geometry(kernel=(23, 23), hw_max=25))
+        g = dict(g, h=max(g["h"], 23), w=max(g["w"], 23), dh=1, dw=1)
+        g = _regeometry(g)
+    elif limit:
+        g = dict(draw(geometry(kernel=(3, 3), hw_max=4)), dh=1, dw=1)
+        g = _regeometry(g)
+    elif pointwise:
+        g = _regeometry(dict(draw(geometry(kernel=(1, 1), hw_max=8)), dh=1, dw=1))
+    else:
+        g = draw(geometry(k_max=3, hw_max=8))
     n = draw(st.integers(1, 2))
     if depthwise:
         cin, mult = draw(st.integers(1, 5)), draw(st.sampled_from([1, 1, 2, 3]))
+        if limit:
+            cin = draw(st.integers(1, 3))
         cout, wshape, groups = cin * mult, None, 1
     else:
         groups = draw(st.sampled_from([1, 1, 1, 2]))
-        cin = groups * draw(st.integers(1, 4))
-        cout = groups * draw(st.integers(1, 4))
+        groups = 1 if pointwise else groups
+        cin = groups * draw(st.integers(58, 64) if limit else
+                            st.integers(1, 6).map(lambda k: 4 * k) if pointwise else
+                            st.integers(1, 24) if wide_channels else st.integers(1, 4))
+        cout = groups * draw(st.integers(1, 9) if wide_channels or pointwise
+                             else st.integers(1, 4))
         mult = 1
     wshape = (1, g["kh"], g["kw"], cout) if depthwise else (cout, g["kh"], g["kw"], cin // groups)
     per_channel = draw(st.booleans())
     s_in, s_w, s_out = draw(_layer_scales(cout, per_channel))
     b = ModelBuilder()
     x = b.input("x", (n, g["h"], g["w"], cin), "INT16", scale=s_in, zero_point=0)
-    w = b.const("w", _weights(draw, rng, wshape), scale=s_w, zero_point=0,
-                axis=3 if depthwise else 0)
+    if limit and depthwise:
+        weights = limit_rows(rng, cout, g["kh"] * g["kw"], limit).T.reshape(wshape)
+    elif limit:
+        weights = limit_rows(rng, cout, int(np.prod(wshape[1:])), limit).reshape(wshape)
+    else:
+        weights = _weights(draw, rng, wshape)
+    w = b.const("w", weights, scale=s_w, zero_point=0, axis=3 if depthwise else 0)
     bias_type = np.int64 if depthwise or draw(st.booleans()) else np.int32
     bias_scale = (np.float64(s_in) * (s_w if per_channel else np.repeat(s_w, cout)))
     bt = b.const("b", _bias(draw, rng, cout, bias_type), scale=bias_scale.astype(np.float32),
@@ -156,6 +218,19 @@ def conv16_models(draw, depthwise: bool = False) -> bytes:
         b.op("CONV_2D", [x, w, bt], [y], version=4, **common)
     b.output(y)
     return b.build()
+
+
+def _regeometry(g: dict) -> dict:
+    """g's output size recomputed after its image or dilations changed."""
+    from ..reference.ops.conv import compute_padding
+
+    pad = compute_padding(g["padding"], g["sh"], g["sw"], g["dh"], g["dw"], g["h"], g["w"],
+                          g["kh"], g["kw"])
+    if pad.out_h < 1 or pad.out_w < 1:
+        g = dict(g, padding="SAME")
+        pad = compute_padding("SAME", g["sh"], g["sw"], g["dh"], g["dw"], g["h"], g["w"],
+                              g["kh"], g["kw"])
+    return dict(g, oh=pad.out_h, ow=pad.out_w)
 
 
 QUANTIZE_KINDS = ("f32-s16", "s16-s8", "s8-s16", "s16-s16", "deq")

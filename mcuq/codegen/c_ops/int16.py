@@ -23,36 +23,47 @@ def int32_sums(rows: np.ndarray) -> bool:
     return rows.size == 0 or int(np.abs(rows).sum(axis=-1).max()) * 32768 <= INT32_MAX
 
 
-def rq16_table(multiplier, shift, bias) -> np.ndarray | None:
-    """The fast kernels' per-channel table {K lo, K hi, m, post} (linear16.h): TFLM's
-    mbqm64(acc + bias, multiplier, shift) cast to int32 == hi32(K + acc * m) >> post for every
-    int32 acc. None when a channel's m would leave int32 (total < 17 with a large reduced
-    multiplier: effective scales near 2^-2 and above)."""
+def rq16_table(multiplier, shift, bias) -> tuple[np.ndarray, bool] | None:
+    """The fast kernels' per-channel table {K lo, K hi, m, post or q} (linear16.h) and whether
+    the layer takes the wrapped form: TFLM's mbqm64(acc + bias, multiplier, shift) cast to
+    int32 == hi32(K + acc * m) >> post for every int32 acc, or, when some channel's
+    red << (32 - total) leaves int32 (effective scales from about 0.5 up: dead channels of tiny
+    weights), == hi32(K + acc * m) + acc * q with m = red << (32 - total) mod 2^32 (signed)
+    and q the part above. None when no form fits (a layer mixing such channels with
+    total > 32)."""
     from ...reference.ops.linear16 import reduce_multiplier
 
-    red = reduce_multiplier(multiplier).tolist()
+    red = [int(r) for r in reduce_multiplier(multiplier).tolist()]
+    total = [15 - int(s) for s in np.asarray(shift, np.int64).tolist()]  # >= 1 (shift <= 14)
+    bias = [int(b) for b in np.asarray(bias, np.int64).tolist()]
+    wrap = any(t <= 32 and r << (32 - t) > INT32_MAX for r, t in zip(red, total))
+    if wrap and max(total) > 32:
+        return None
     words = []
-    for r, s, b in zip(red, np.asarray(shift, np.int64).tolist(),
-                       np.asarray(bias, np.int64).tolist()):
-        total = 15 - int(s)  # >= 1: the reference refuses shift >= 15
-        pre, post = (32 - total, 0) if total <= 32 else (0, total - 32)
-        m = int(r) << pre
-        if m > INT32_MAX:
-            return None
-        k = ((int(b) * int(r) + (1 << (total - 1))) << pre) % (1 << 64)
-        words += [k & 0xFFFFFFFF, k >> 32, m, post]
-    return np.array(words, np.uint64).astype(np.uint32).view(np.int32)
+    for r, t, b in zip(red, total, bias):
+        pre, post = (32 - t, 0) if t <= 32 else (0, t - 32)
+        m_true = r << pre
+        m = m_true % (1 << 32)
+        m -= (1 << 32) if m > INT32_MAX else 0
+        q = (m_true - m) >> 32
+        k = ((b * r + (1 << (t - 1))) << pre) % (1 << 64)
+        words += [k & 0xFFFFFFFF, k >> 32, m % (1 << 32), q if wrap else post]
+    return np.array(words, np.uint64).astype(np.uint32).view(np.int32), wrap
 
 
-def rq16_apply(acc, table: np.ndarray) -> np.ndarray:
-    """numpy model of mcuq_rq16 before the clamp (the tests prove it against mbqm64):
-    acc (..., channels) int32."""
+def rq16_apply(acc, table: np.ndarray, wrap: bool) -> np.ndarray:
+    """numpy model of mcuq_rq16 / mcuq_rq16_wrap before the clamp (the tests prove it against
+    mbqm64): acc (..., channels) int32."""
     t = table.view(np.uint32).reshape(-1, RQ16_WORDS).astype(np.uint64)
     k = (t[:, 1] << np.uint64(32)) | t[:, 0]
     m = t[:, 2].astype(np.uint32).view(np.int32).astype(np.int64)
-    prod = (np.asarray(acc, np.int64) * m).astype(np.uint64)  # two's complement, mod 2^64
-    hi = ((k + prod) >> np.uint64(32)).astype(np.uint32).view(np.int32)
-    return hi.astype(np.int64) >> t[:, 3].astype(np.int64)
+    acc = np.asarray(acc, np.int64)
+    prod = (acc * m).astype(np.uint64)  # two's complement, mod 2^64
+    hi = ((k + prod) >> np.uint64(32)).astype(np.uint32)
+    if wrap:
+        extra = (acc * t[:, 3].astype(np.int64)).astype(np.uint64).astype(np.uint32)
+        return (hi + extra).view(np.int32).astype(np.int64)
+    return hi.view(np.int32).astype(np.int64) >> t[:, 3].astype(np.int64)
 
 
 def _swizzle4(rows: np.ndarray, k_pad: int) -> np.ndarray:
@@ -98,9 +109,12 @@ def _conv16_fields(**kw) -> dict:
               "out_c": 1, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1,
               "dil_w": 1, "pad_h": 0, "pad_w": 0, "filter_in_c": 1, "depth_multiplier": 1,
               "act_min": 0, "act_max": 0, "multiplier": "0", "shift": "0", "k_pad": 0,
-              "direct": 0, "rq": "0"}
+              "direct": 0, "rq_wrap": 0, "rq": "0"}
     fields.update(kw)
     return fields
+
+
+_RQ_COMMENT = "K lo, K hi, m, post (or q) per channel: bias and multiplier folded (mcuq_rq16)"
 
 
 def _col_buf() -> int:
@@ -115,18 +129,19 @@ def _fast_fully_connected(ctx, op, p):
     bias = np.zeros(p.out_depth, np.int64) if p.bias is None else p.bias
     k_pad = -(-p.accum_depth // 4) * 4
     direct = p.accum_depth % 4 == 0
-    rq = rq16_table(p.multiplier, p.shift, bias)
-    if rq is None or not int32_sums(p.weights) or (not direct and k_pad > _col_buf()):
+    table = rq16_table(p.multiplier, p.shift, bias)
+    if table is None or not int32_sums(p.weights) or (not direct and k_pad > _col_buf()):
         return None
+    rq, wrap = table
     rows = int(np.prod(p.output_shape)) // p.out_depth
     params = ctx.params("mcuq_conv16_params_t", _conv16_fields(
         in_h=rows, in_c=p.accum_depth, out_h=rows, out_c=p.out_depth,
         filter_in_c=p.accum_depth, act_min=p.act_min, act_max=p.act_max, k_pad=k_pad,
-        direct=int(direct), rq=ctx.array("rq", rq, comment="K lo, K hi, m, post per channel "
-                                         "(mcuq_rq16: bias and multiplier folded)")))
+        direct=int(direct), rq_wrap=int(wrap), rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
     if not direct:
         ctx.need("MCUQ_CONV16_COL_BUF", k_pad)
-    ctx.path("fully_connected16/fast" + ("-direct" if direct else ""))
+    ctx.path("fully_connected16/fast" + ("-direct" if direct else ""),
+             *(["linear16/rq-wrap"] if wrap else []))
     w = ctx.array("weights", pair_rows16(p.weights, k_pad),
                   comment="pairs of rows interleaved per 4 columns, bytes (w0, w2, w1, w3)")
     return [f"mcuq_conv_s16_fast({params}, {ctx.ptr(op.inputs[0])}, (const int8_t *){w}, "
@@ -155,19 +170,21 @@ def _fast_conv(ctx, op, p):
                   and in_c % 4 == 0)
         if not direct and k_pad > _col_buf():
             return None
-    rq = rq16_table(p.multiplier, p.shift, p.bias)
-    if rq is None or not int32_sums(rows):
+    table = rq16_table(p.multiplier, p.shift, p.bias)
+    if table is None or not int32_sums(rows):
         return None
+    rq, wrap = table
     params = ctx.params("mcuq_conv16_params_t", _conv16_fields(
         batches=n, in_h=in_h, in_w=in_w, in_c=in_c, out_h=p.output_shape[1],
         out_w=p.output_shape[2], out_c=out_c, k_h=k_h, k_w=k_w,
         stride_h=p.stride_h, stride_w=p.stride_w, dil_h=p.dilation_h, dil_w=p.dilation_w,
         pad_h=p.padding.pad_h, pad_w=p.padding.pad_w, filter_in_c=p.filter_input_depth,
         depth_multiplier=p.depth_multiplier, act_min=p.act_min, act_max=p.act_max,
-        k_pad=k_pad, direct=int(direct),
-        rq=ctx.array("rq", rq, comment="K lo, K hi, m, post per channel (mcuq_rq16: bias and "
-                     "multiplier folded)")))
+        k_pad=k_pad, direct=int(direct), rq_wrap=int(wrap),
+        rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
     x, y = ctx.ptr(op.inputs[0]), ctx.ptr(op.outputs[0], True)
+    if wrap:
+        ctx.path("linear16/rq-wrap")
     if p.depthwise:
         ctx.path("depthwise16/fast")
         w = ctx.array("weights", depthwise_blocks16(p.weights),
@@ -194,7 +211,8 @@ def emit_fully_connected(ctx, op, p):
         "batches": int(np.prod(p.output_shape)) // p.out_depth,
         "accum_depth": p.accum_depth, "out_depth": p.out_depth,
         "multiplier": mult, "shift": shift})
-    ctx.path("fully_connected16/bias" if p.bias is not None else "fully_connected16/no-bias")
+    ctx.path("fully_connected16/generic",
+             *([] if int32_sums(p.weights) else ["linear16/int64-sums"]))
     bias = "NULL" if p.bias is None else ctx.array("bias", p.bias.astype(np.int64))
     return [f"mcuq_fully_connected_s16({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.const(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0], True)});"]
@@ -218,6 +236,10 @@ def emit_conv(ctx, op, p):
         "filter_in_c": p.filter_input_depth, "depth_multiplier": p.depth_multiplier,
         "act_min": p.act_min, "act_max": p.act_max, "multiplier": mult, "shift": shift})
     x, w, y = ctx.ptr(op.inputs[0]), ctx.const(op.inputs[1]), ctx.ptr(op.outputs[0], True)
+    rows = (p.weights.reshape(-1, p.weights.shape[3]).T if p.depthwise
+            else p.weights.reshape(p.weights.shape[0], -1))
+    if not int32_sums(rows):
+        ctx.path("linear16/int64-sums")
     if p.depthwise:
         ctx.path("depthwise16/generic")
         bias = ctx.array("bias", p.bias.astype(np.int64))
@@ -226,7 +248,7 @@ def emit_conv(ctx, op, p):
         ctx.path("conv16/bias32")
         bias = ctx.array("bias", p.bias.astype(np.int32))
         return [f"mcuq_conv_s16({params}, {x}, {w}, NULL, {bias}, {y});"]
-    ctx.path("conv16/bias64")
+    ctx.path("conv16/generic")
     bias = ctx.array("bias", p.bias.astype(np.int64))
     return [f"mcuq_conv_s16({params}, {x}, {w}, {bias}, NULL, {y});"]
 
