@@ -100,15 +100,59 @@ void mcuq_depthwise_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input
 
 /* -- fast kernels (linear16.h): int32 sums, the folded requantization table ---------------- */
 
+#if defined(__GNUC__)
+#define MCUQ_INLINE static inline __attribute__((always_inline))
+#else
+#define MCUQ_INLINE static inline
+#endif
+
 /* TFLM's clamp(mbqm64(acc + bias, multiplier, shift)) from the channel's table entry (one
- * SMLAL: the 64-bit addition wraps, on uint64_t). */
+ * SMLAL: the 64-bit addition wraps, on uint64_t). mode (a constant after inlining): 0 every
+ * post is 0, 1 posts, 2 the wrapped form (linear16.h). */
 static inline int32_t mcuq_rq16(int32_t acc, const int32_t *rq, int32_t lo, int32_t hi,
-                                const int wrap) {
+                                const int mode) {
   const uint64_t k = ((uint64_t)(uint32_t)rq[1] << 32) | (uint32_t)rq[0];
   const uint64_t t = k + (uint64_t)((int64_t)acc * (int64_t)rq[2]);
-  const int32_t v = wrap ? (int32_t)((uint32_t)(t >> 32) + (uint32_t)acc * (uint32_t)rq[3])
-                         : (int32_t)(uint32_t)(t >> 32) >> rq[3];
+  const uint32_t h = (uint32_t)(t >> 32);
+  const int32_t v = mode == 2   ? (int32_t)(h + (uint32_t)acc * (uint32_t)rq[3])
+                    : mode == 1 ? (int32_t)h >> rq[3]
+                                : (int32_t)h;
   return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* Two consecutive channels' outputs (table entries rq[0 .. 2 * MCUQ_RQ16_WORDS)) stored at y
+ * (any alignment). lo2/hi2: act_min/act_max in both halfwords. The Cortex-M build of mode 0:
+ * SMLAL + SSAT #16 per channel, both packed (PKHBT) and clamped at once (SSUB16 + SEL). */
+MCUQ_INLINE void mcuq_rq16_pair(int32_t a0, int32_t a1, const int32_t *rq, int32_t lo,
+                                int32_t hi, uint32_t lo2, uint32_t hi2, int16_t *y,
+                                const int mode) {
+#if MCUQ_ASM
+  if (mode == 0) {
+    uint32_t v, t, h, m;
+    __asm__("ldrd %[t], %[h], [%[rq]]\n\t"
+            "ldr %[m], [%[rq], #8]\n\t"
+            "smlal %[t], %[h], %[a0], %[m]\n\t"
+            "ssat %[v], #16, %[h]\n\t"
+            "ldrd %[t], %[h], [%[rq], #16]\n\t"
+            "ldr %[m], [%[rq], #24]\n\t"
+            "smlal %[t], %[h], %[a1], %[m]\n\t"
+            "ssat %[h], #16, %[h]\n\t"
+            "pkhbt %[v], %[v], %[h], lsl #16\n\t"
+            "ssub16 %[t], %[v], %[lo2]\n\t"
+            "sel %[v], %[v], %[lo2]\n\t"
+            "ssub16 %[t], %[v], %[hi2]\n\t"
+            "sel %[v], %[hi2], %[v]\n\t"
+            : [v] "=&r"(v), [t] "=&r"(t), [h] "=&r"(h), [m] "=&r"(m)
+            : [a0] "r"(a0), [a1] "r"(a1), [rq] "r"(rq), [lo2] "r"(lo2), [hi2] "r"(hi2),
+              "m"(*(const int32_t(*)[2 * MCUQ_RQ16_WORDS])rq)
+            : "cc");
+    mcuq_store4((int8_t *)(void *)y, v);
+    return;
+  }
+#endif
+  (void)lo2, (void)hi2;
+  y[0] = (int16_t)mcuq_rq16(a0, rq, lo, hi, mode);
+  y[1] = (int16_t)mcuq_rq16(a1, rq + MCUQ_RQ16_WORDS, lo, hi, mode);
 }
 
 /* Dot products of nq blocks of 4 patch values: weights w (one word per channel and block,
@@ -191,21 +235,43 @@ static inline int32_t mcuq_dot16_1x1(const int8_t *x0, const uint32_t *w, int32_
   return a0;
 }
 
+/* n int16 values, two per (unaligned) word access. */
 static inline void mcuq_copy16(int16_t *dst, const int16_t *src, int32_t n) {
-  for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
+  int8_t *d = (int8_t *)(void *)dst;
+  const int8_t *s = (const int8_t *)(const void *)src;
+  for (; n >= 4; n -= 4, d += 8, s += 8) {
+    const uint32_t a = mcuq_load4(s), b = mcuq_load4(s + 4);
+    mcuq_store4(d, a);
+    mcuq_store4(d + 4, b);
+  }
+  if (n >= 2) {
+    mcuq_store4(d, mcuq_load4(s));
+    n -= 2, d += 4, s += 4;
+  }
+  if (n) mcuq_store2(d, (uint32_t)(uint16_t)*(const int16_t *)(const void *)s);
 }
 
 static inline void mcuq_zero16(int16_t *dst, int32_t n) {
-  for (int32_t i = 0; i < n; ++i) dst[i] = 0;
+  int8_t *d = (int8_t *)(void *)dst;
+  for (; n >= 2; n -= 2, d += 4) mcuq_store4(d, 0);
+  if (n) mcuq_store2(d, 0);
 }
 
 /* The patch of output pixel (oy, ox) of image img: k_h * k_w * in_c values (ky, kx, c order;
- * taps outside the image are 0, the zero point), zero-padded to k_pad. */
+ * taps outside the image are 0, the zero point); its zero padding up to k_pad is written once
+ * by the caller. */
 static void mcuq_im2col16(const mcuq_conv16_params_t *p, const int16_t *img, int32_t oy,
                           int32_t ox, int16_t *col) {
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
   const int32_t c = p->in_c, row = p->k_w * c;
   int16_t *dst = col;
+  if (p->dil_w == 1 && x0 >= 0 && x0 + p->k_w <= p->in_w && y0 >= 0 &&
+      y0 + (p->k_h - 1) * p->dil_h < p->in_h) { /* the window inside: k_h row copies */
+    const int16_t *src = img + ((size_t)y0 * (size_t)p->in_w + (size_t)x0) * (size_t)c;
+    const size_t step = (size_t)p->dil_h * (size_t)p->in_w * (size_t)c;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, dst += row, src += step) mcuq_copy16(dst, src, row);
+    return;
+  }
   for (int32_t ky = 0; ky < p->k_h; ++ky, dst += row) {
     const int32_t iy = y0 + ky * p->dil_h;
     if (iy < 0 || iy >= p->in_h) {
@@ -226,20 +292,13 @@ static void mcuq_im2col16(const mcuq_conv16_params_t *p, const int16_t *img, int
       }
     }
   }
-  mcuq_zero16(col + p->k_h * row, p->k_pad - p->k_h * row);
 }
 
-#if defined(__GNUC__)
-#define MCUQ_INLINE static inline __attribute__((always_inline))
-#else
-#define MCUQ_INLINE static inline
-#endif
-
-/* Output channels of one pixel pair (y1 == NULL: one pixel); wrap: the table's form (a
+/* Output channels of one pixel pair (y1 == NULL: one pixel); mode: the table's form (a
  * constant after inlining: one copy per form). */
 MCUQ_INLINE void mcuq_conv16_channels(const mcuq_conv16_params_t *p, const int8_t *x0,
                                       const int8_t *x1, const uint32_t *w, int16_t *y0,
-                                      int16_t *y1, const int wrap) {
+                                      int16_t *y1, uint32_t lo2, uint32_t hi2, const int mode) {
   const int32_t nq = p->k_pad >> 2, lo = p->act_min, hi = p->act_max;
   const int32_t *rq = p->rq;
   int32_t oc = 0;
@@ -247,19 +306,19 @@ MCUQ_INLINE void mcuq_conv16_channels(const mcuq_conv16_params_t *p, const int8_
   for (; oc + 2 <= p->out_c; oc += 2, w += 2 * nq, rq += 2 * MCUQ_RQ16_WORDS) {
     if (y1 != NULL) {
       mcuq_dot16_2x2(x0, x1, w, nq, a);
-      y1[oc] = (int16_t)mcuq_rq16(a[2], rq, lo, hi, wrap);
-      y1[oc + 1] = (int16_t)mcuq_rq16(a[3], rq + MCUQ_RQ16_WORDS, lo, hi, wrap);
+      mcuq_rq16_pair(a[2], a[3], rq, lo, hi, lo2, hi2, y1 + oc, mode);
     } else {
       mcuq_dot16_2x1(x0, w, nq, a);
     }
-    y0[oc] = (int16_t)mcuq_rq16(a[0], rq, lo, hi, wrap);
-    y0[oc + 1] = (int16_t)mcuq_rq16(a[1], rq + MCUQ_RQ16_WORDS, lo, hi, wrap);
+    mcuq_rq16_pair(a[0], a[1], rq, lo, hi, lo2, hi2, y0 + oc, mode);
   }
   if (oc < p->out_c) {
-    y0[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x0, w, nq), rq, lo, hi, wrap);
-    if (y1 != NULL) y1[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x1, w, nq), rq, lo, hi, wrap);
+    y0[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x0, w, nq), rq, lo, hi, mode);
+    if (y1 != NULL) y1[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x1, w, nq), rq, lo, hi, mode);
   }
 }
+
+static inline uint32_t mcuq_rep2(int32_t v) { return (uint32_t)(uint16_t)v * 0x10001u; }
 
 void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
                         const int8_t *weights, int16_t *output) {
@@ -269,6 +328,12 @@ void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
   } col;
   const uint32_t *w = (const uint32_t *)(const void *)weights;
   const int32_t pixels = p->out_h * p->out_w;
+  const uint32_t lo2 = mcuq_rep2(p->act_min), hi2 = mcuq_rep2(p->act_max);
+  if (!p->direct) { /* the patches' zero padding (im2col never writes there) */
+    const int32_t patch = p->k_h * p->k_w * p->in_c;
+    mcuq_zero16(col.v + patch, p->k_pad - patch);
+    mcuq_zero16(col.v + p->k_pad + patch, p->k_pad - patch);
+  }
   for (int32_t n = 0; n < p->batches; ++n) {
     const int16_t *img = input + (size_t)n * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
     int16_t *out = output + (size_t)n * (size_t)pixels * (size_t)p->out_c;
@@ -291,19 +356,23 @@ void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
       int16_t *y0 = out + (size_t)px * (size_t)p->out_c;
       const int8_t *b0 = (const int8_t *)(const void *)x0;
       const int8_t *b1 = two ? (const int8_t *)(const void *)x1 : NULL;
-      if (p->rq_wrap) {
-        mcuq_conv16_channels(p, b0, b1, w, y0, two ? y0 + p->out_c : NULL, 1);
+      int16_t *y1 = two ? y0 + p->out_c : NULL;
+      if (p->rq_mode == 0) {
+        mcuq_conv16_channels(p, b0, b1, w, y0, y1, lo2, hi2, 0);
+      } else if (p->rq_mode == 1) {
+        mcuq_conv16_channels(p, b0, b1, w, y0, y1, lo2, hi2, 1);
       } else {
-        mcuq_conv16_channels(p, b0, b1, w, y0, two ? y0 + p->out_c : NULL, 0);
+        mcuq_conv16_channels(p, b0, b1, w, y0, y1, lo2, hi2, 2);
       }
     }
   }
 }
 
 MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
-                                const int8_t *weights, int16_t *output, const int wrap) {
+                                const int8_t *weights, int16_t *output, const int mode) {
   const int32_t c = p->in_c, taps = p->k_h * p->k_w, lo = p->act_min, hi = p->act_max;
   const int32_t full = c & ~3;
+  const uint32_t lo2 = mcuq_rep2(lo), hi2 = mcuq_rep2(hi);
   const uint32_t *w_all = (const uint32_t *)(const void *)weights;
   for (int32_t n = 0; n < p->batches; ++n) {
     const int16_t *img = input + (size_t)n * (size_t)p->in_h * (size_t)p->in_w * (size_t)c;
@@ -342,10 +411,8 @@ MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *in
               a3 = mcuq_smlatt(x23, o, a3);
             }
           }
-          out[ch] = (int16_t)mcuq_rq16(a0, rq, lo, hi, wrap);
-          out[ch + 1] = (int16_t)mcuq_rq16(a1, rq + MCUQ_RQ16_WORDS, lo, hi, wrap);
-          out[ch + 2] = (int16_t)mcuq_rq16(a2, rq + 2 * MCUQ_RQ16_WORDS, lo, hi, wrap);
-          out[ch + 3] = (int16_t)mcuq_rq16(a3, rq + 3 * MCUQ_RQ16_WORDS, lo, hi, wrap);
+          mcuq_rq16_pair(a0, a1, rq, lo, hi, lo2, hi2, out + ch, mode);
+          mcuq_rq16_pair(a2, a3, rq + 2 * MCUQ_RQ16_WORDS, lo, hi, lo2, hi2, out + ch + 2, mode);
         }
         for (int32_t j = 0; ch < c; ++ch, ++j, rq += MCUQ_RQ16_WORDS) {
           static const int32_t byte_of[4] = {0, 2, 1, 3};
@@ -357,7 +424,7 @@ MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *in
             for (int32_t kx = kx0; kx < kx1; ++kx, xt += tap_step)
               a += (int32_t)*xt * (int32_t)wbytes[4 * (ky * p->k_w + kx)];
           }
-          out[ch] = (int16_t)mcuq_rq16(a, rq, lo, hi, wrap);
+          out[ch] = (int16_t)mcuq_rq16(a, rq, lo, hi, mode);
         }
       }
     }
@@ -366,9 +433,11 @@ MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *in
 
 void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
                                   const int8_t *weights, int16_t *output) {
-  if (p->rq_wrap) {
+  if (p->rq_mode == 0) {
+    mcuq_dw16_fast(p, input, weights, output, 0);
+  } else if (p->rq_mode == 1) {
     mcuq_dw16_fast(p, input, weights, output, 1);
   } else {
-    mcuq_dw16_fast(p, input, weights, output, 0);
+    mcuq_dw16_fast(p, input, weights, output, 2);
   }
 }

@@ -40,7 +40,7 @@ typedef struct {
   /* the fast kernels (int32 sums): */
   int32_t k_pad;  /* CONV_2D: patch length (k_h * k_w * in_c) rounded up to 4 */
   int32_t direct; /* CONV_2D: 1x1, no padding, in_c % 4 == 0: patches read in place */
-  int32_t rq_wrap;   /* the table's wrapped form (below) */
+  int32_t rq_mode;   /* the table's form: 0 every post 0, 1 posts, 2 wrapped (below) */
   const int32_t *rq; /* MCUQ_RQ16_WORDS words per output channel (mcuq_rq16) */
 } mcuq_conv16_params_t;
 

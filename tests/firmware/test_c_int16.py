@@ -12,7 +12,8 @@ from tests.reference.test_int16_ops import _mean_models, _move_models
 
 PATHS = {"fully_connected16/generic", "fully_connected16/fast", "fully_connected16/fast-direct",
          "conv16/bias32", "conv16/generic", "conv16/fast", "conv16/fast-direct",
-         "depthwise16/generic", "depthwise16/fast", "linear16/rq-wrap", "linear16/int64-sums",
+         "depthwise16/generic", "depthwise16/fast", "linear16/rq-wrap", "linear16/rq-post",
+         "linear16/int64-sums",
          "pooling16/average", "pooling16/max",
          "quantize16/dequantize", "quantize16/affine", "quantize16/requantize-s16_s8",
          "quantize16/requantize-s8_s16", "quantize16/requantize-s16_s16",

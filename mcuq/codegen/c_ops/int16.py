@@ -66,6 +66,17 @@ def rq16_apply(acc, table: np.ndarray, wrap: bool) -> np.ndarray:
     return hi.view(np.int32).astype(np.int64) >> t[:, 3].astype(np.int64)
 
 
+def _rq_mode(table: np.ndarray, wrap: bool) -> int:
+    """linear16.h's rq_mode: 2 the wrapped form, 1 some post > 0, 0 none (no shift)."""
+    if wrap:
+        return 2
+    return int(bool(table.reshape(-1, RQ16_WORDS)[:, 3].any()))
+
+
+def _rq_paths(table: np.ndarray, wrap: bool) -> list[str]:
+    return [[], ["linear16/rq-post"], ["linear16/rq-wrap"]][_rq_mode(table, wrap)]
+
+
 def _swizzle4(rows: np.ndarray, k_pad: int) -> np.ndarray:
     """(channels, k) int8 -> (channels, k_pad // 4, 4), zero-padded, each 4 values stored
     (w0, w2, w1, w3): SXTB16 gives (w0, w1), SXTB16 ROR #8 (w2, w3)."""
@@ -109,7 +120,7 @@ def _conv16_fields(**kw) -> dict:
               "out_c": 1, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1,
               "dil_w": 1, "pad_h": 0, "pad_w": 0, "filter_in_c": 1, "depth_multiplier": 1,
               "act_min": 0, "act_max": 0, "multiplier": "0", "shift": "0", "k_pad": 0,
-              "direct": 0, "rq_wrap": 0, "rq": "0"}
+              "direct": 0, "rq_mode": 0, "rq": "0"}
     fields.update(kw)
     return fields
 
@@ -137,11 +148,11 @@ def _fast_fully_connected(ctx, op, p):
     params = ctx.params("mcuq_conv16_params_t", _conv16_fields(
         in_h=rows, in_c=p.accum_depth, out_h=rows, out_c=p.out_depth,
         filter_in_c=p.accum_depth, act_min=p.act_min, act_max=p.act_max, k_pad=k_pad,
-        direct=int(direct), rq_wrap=int(wrap), rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
+        direct=int(direct), rq_mode=_rq_mode(rq, wrap),
+        rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
     if not direct:
         ctx.need("MCUQ_CONV16_COL_BUF", k_pad)
-    ctx.path("fully_connected16/fast" + ("-direct" if direct else ""),
-             *(["linear16/rq-wrap"] if wrap else []))
+    ctx.path("fully_connected16/fast" + ("-direct" if direct else ""), *_rq_paths(rq, wrap))
     w = ctx.array("weights", pair_rows16(p.weights, k_pad),
                   comment="pairs of rows interleaved per 4 columns, bytes (w0, w2, w1, w3)")
     return [f"mcuq_conv_s16_fast({params}, {ctx.ptr(op.inputs[0])}, (const int8_t *){w}, "
@@ -180,11 +191,10 @@ def _fast_conv(ctx, op, p):
         stride_h=p.stride_h, stride_w=p.stride_w, dil_h=p.dilation_h, dil_w=p.dilation_w,
         pad_h=p.padding.pad_h, pad_w=p.padding.pad_w, filter_in_c=p.filter_input_depth,
         depth_multiplier=p.depth_multiplier, act_min=p.act_min, act_max=p.act_max,
-        k_pad=k_pad, direct=int(direct), rq_wrap=int(wrap),
+        k_pad=k_pad, direct=int(direct), rq_mode=_rq_mode(rq, wrap),
         rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
     x, y = ctx.ptr(op.inputs[0]), ctx.ptr(op.outputs[0], True)
-    if wrap:
-        ctx.path("linear16/rq-wrap")
+    ctx.path(*_rq_paths(rq, wrap))
     if p.depthwise:
         ctx.path("depthwise16/fast")
         w = ctx.array("weights", depthwise_blocks16(p.weights),
