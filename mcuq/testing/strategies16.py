@@ -427,3 +427,50 @@ def sigmoid_tanh16_models(draw, op: str | None = None) -> bytes:
     b.op(op, [x], [y])
     b.output(y)
     return b.build()
+
+
+def boundary16_models() -> list[tuple[str, str, bytes, list[np.ndarray]]]:
+    """One-op 16x8 models whose sums reach the int32 limit exactly, as (op, limit, model,
+    inputs): per op an "edge" model (every channel's sum|w| = FAST_SUM_LIMIT: inputs of -32768
+    against weights of -127 sum to 2^31 - 32768; the C target's fast int32 kernels) and an
+    "over" model (channel 1's sum|w| = FAST_SUM_LIMIT + 1: a sum of exactly 2^31, which an
+    int32 accumulator would wrap to -2^31; the 64-bit kernels). Effective scale 2^-17: those
+    sums land on +-16384, inside int16. Inputs: all -32768, then all 32767."""
+    s_in, s_w, s_out = 2.0 ** -10, 2.0 ** -7, 1.0
+    out = []
+    for op in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"):
+        for limit in ("edge", "over"):
+            k = {"FULLY_CONNECTED": 517, "CONV_2D": 3 * 3 * 58, "DEPTHWISE_CONV_2D": 23 * 23}[op]
+            rows = np.zeros((2, k), np.int8)
+            for r in range(2):
+                total = FAST_SUM_LIMIT + (1 if limit == "over" and r == 1 else 0)
+                full, rest = divmod(total, 127)
+                rows[r, :full] = -127
+                rows[r, full] = -rest
+            b = ModelBuilder()
+            if op == "FULLY_CONNECTED":
+                shape, w = (1, k), rows
+                y_shape = (1, 2)
+            elif op == "CONV_2D":
+                shape, w = (1, 3, 3, 58), rows.reshape(2, 3, 3, 58)
+                y_shape = (1, 1, 1, 2)
+            else:
+                shape, w = (1, 23, 23, 2), rows.T.reshape(1, 23, 23, 2)
+                y_shape = (1, 1, 1, 2)
+            x = b.input("x", shape, "INT16", scale=s_in, zero_point=0)
+            wt = b.const("w", w, scale=np.full(2, s_w, np.float32), zero_point=0,
+                         axis=3 if op == "DEPTHWISE_CONV_2D" else 0)
+            bias = b.const("b", np.zeros(2, np.int64), scale=np.full(2, s_in * s_w, np.float32),
+                           zero_point=0)
+            y = b.tensor("y", y_shape, "INT16", scale=s_out, zero_point=0)
+            if op == "FULLY_CONNECTED":
+                b.op(op, [x, wt, bias], [y], version=7)
+            else:
+                extra = {"depth_multiplier": 1} if op == "DEPTHWISE_CONV_2D" else {}
+                b.op(op, [x, wt, bias], [y], version=5 if extra else 4, padding="VALID",
+                     stride_h=1, stride_w=1, **extra)
+            b.output(y)
+            inputs = [np.stack([np.full(shape, -32768, np.int16),
+                                np.full(shape, 32767, np.int16)])]
+            out.append((op, limit, b.build(), inputs))
+    return out
