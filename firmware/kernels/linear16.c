@@ -368,14 +368,37 @@ void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
   }
 }
 
+/* One tap of 4 channels: (x0, x1), (x2, x3) against the swizzled weight word. */
+#define MCUQ_DW16_TAP(XT, WV)                                                                  \
+  do {                                                                                         \
+    const uint32_t x01_ = mcuq_load4((const int8_t *)(const void *)(XT));                      \
+    const uint32_t x23_ = mcuq_load4((const int8_t *)(const void *)((XT) + 2));                \
+    const uint32_t wv_ = (WV), e_ = mcuq_sxtb16(wv_), o_ = mcuq_sxtb16_ror8(wv_);              \
+    a0 = mcuq_smlabb(x01_, e_, a0);                                                            \
+    a1 = mcuq_smlatt(x01_, e_, a1);                                                            \
+    a2 = mcuq_smlabb(x23_, o_, a2);                                                            \
+    a3 = mcuq_smlatt(x23_, o_, a3);                                                            \
+  } while (0)
+
+/* The same with depth_multiplier > 1: the 4 channels' inputs at offsets i[0..3]. */
+#define MCUQ_DW16_TAP_M(XT, WV)                                                                \
+  do {                                                                                         \
+    const uint32_t wv_ = (WV), e_ = mcuq_sxtb16(wv_), o_ = mcuq_sxtb16_ror8(wv_);              \
+    a0 = mcuq_smlabb((uint32_t)(int32_t)(XT)[i0], e_, a0);                                     \
+    a1 = mcuq_smlabt((uint32_t)(int32_t)(XT)[i1], e_, a1);                                     \
+    a2 = mcuq_smlabb((uint32_t)(int32_t)(XT)[i2], o_, a2);                                     \
+    a3 = mcuq_smlabt((uint32_t)(int32_t)(XT)[i3], o_, a3);                                     \
+  } while (0)
+
 MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
                                 const int8_t *weights, int16_t *output, const int mode) {
-  const int32_t c = p->in_c, taps = p->k_h * p->k_w, lo = p->act_min, hi = p->act_max;
-  const int32_t full = c & ~3;
+  const int32_t cin = p->in_c, cout = p->out_c, m = p->depth_multiplier;
+  const int32_t taps = p->k_h * p->k_w, lo = p->act_min, hi = p->act_max;
+  const int32_t full = cout & ~3;
   const uint32_t lo2 = mcuq_rep2(lo), hi2 = mcuq_rep2(hi);
   const uint32_t *w_all = (const uint32_t *)(const void *)weights;
   for (int32_t n = 0; n < p->batches; ++n) {
-    const int16_t *img = input + (size_t)n * (size_t)p->in_h * (size_t)p->in_w * (size_t)c;
+    const int16_t *img = input + (size_t)n * (size_t)p->in_h * (size_t)p->in_w * (size_t)cin;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       const int32_t y0 = oy * p->stride_h - p->pad_h;
       int32_t ky0 = 0, ky1 = p->k_h;
@@ -386,39 +409,48 @@ MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *in
         int32_t kx0 = 0, kx1 = p->k_w;
         while (kx0 < kx1 && x0 + kx0 * p->dil_w < 0) ++kx0;
         while (kx1 > kx0 && x0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
-        int16_t *out = output + (((size_t)n * p->out_h + oy) * p->out_w + ox) * c;
+        int16_t *out = output + (((size_t)n * p->out_h + oy) * p->out_w + ox) * cout;
         const int16_t *base = ky0 < ky1 && kx0 < kx1
                                   ? img + ((size_t)(y0 + ky0 * p->dil_h) * p->in_w +
-                                           (size_t)(x0 + kx0 * p->dil_w)) * c
+                                           (size_t)(x0 + kx0 * p->dil_w)) * cin
                                   : img; /* no tap inside: the sums stay 0 */
-        const size_t row_step = (size_t)p->dil_h * p->in_w * c, tap_step = (size_t)p->dil_w * c;
+        const size_t row_step = (size_t)p->dil_h * p->in_w * cin;
+        const size_t tap_step = (size_t)p->dil_w * cin;
+        const int32_t nkx = kx1 - kx0;
         const int32_t *rq = p->rq;
         const uint32_t *wb = w_all;
         int32_t ch = 0;
         for (; ch < full; ch += 4, wb += taps, rq += 4 * MCUQ_RQ16_WORDS) {
           int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-          const int16_t *xr = base + ch;
-          for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step) {
-            const uint32_t *wt = wb + ky * p->k_w + kx0;
-            const int16_t *xt = xr;
-            for (int32_t kx = kx0; kx < kx1; ++kx, xt += tap_step, ++wt) {
-              const uint32_t x01 = mcuq_load4((const int8_t *)(const void *)xt);
-              const uint32_t x23 = mcuq_load4((const int8_t *)(const void *)(xt + 2));
-              const uint32_t e = mcuq_sxtb16(*wt), o = mcuq_sxtb16_ror8(*wt);
-              a0 = mcuq_smlabb(x01, e, a0);
-              a1 = mcuq_smlatt(x01, e, a1);
-              a2 = mcuq_smlabb(x23, o, a2);
-              a3 = mcuq_smlatt(x23, o, a3);
+          const uint32_t *wr = wb + ky0 * p->k_w + kx0;
+          if (m == 1) {
+            const int16_t *xr = base + ch;
+            for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += p->k_w) {
+              if (nkx == 3) { /* the common 3-wide row, unrolled */
+                MCUQ_DW16_TAP(xr, wr[0]);
+                MCUQ_DW16_TAP(xr + tap_step, wr[1]);
+                MCUQ_DW16_TAP(xr + 2 * tap_step, wr[2]);
+                continue;
+              }
+              const int16_t *xt = xr;
+              for (int32_t kx = 0; kx < nkx; ++kx, xt += tap_step) MCUQ_DW16_TAP(xt, wr[kx]);
+            }
+          } else {
+            const int32_t i0 = ch / m, i1 = (ch + 1) / m, i2 = (ch + 2) / m, i3 = (ch + 3) / m;
+            const int16_t *xr = base;
+            for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += p->k_w) {
+              const int16_t *xt = xr;
+              for (int32_t kx = 0; kx < nkx; ++kx, xt += tap_step) MCUQ_DW16_TAP_M(xt, wr[kx]);
             }
           }
           mcuq_rq16_pair(a0, a1, rq, lo, hi, lo2, hi2, out + ch, mode);
           mcuq_rq16_pair(a2, a3, rq + 2 * MCUQ_RQ16_WORDS, lo, hi, lo2, hi2, out + ch + 2, mode);
         }
-        for (int32_t j = 0; ch < c; ++ch, ++j, rq += MCUQ_RQ16_WORDS) {
+        for (int32_t j = 0; ch < cout; ++ch, ++j, rq += MCUQ_RQ16_WORDS) {
           static const int32_t byte_of[4] = {0, 2, 1, 3};
           const int8_t *wbytes = (const int8_t *)(const void *)wb + byte_of[j];
           int32_t a = 0;
-          const int16_t *xr = base + ch;
+          const int16_t *xr = base + ch / m;
           for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step) {
             const int16_t *xt = xr;
             for (int32_t kx = kx0; kx < kx1; ++kx, xt += tap_step)
@@ -439,5 +471,75 @@ void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *
     mcuq_dw16_fast(p, input, weights, output, 1);
   } else {
     mcuq_dw16_fast(p, input, weights, output, 2);
+  }
+}
+
+/* -- 64-bit sums (layers whose weights allow |sum| >= 2^31): SMLALD, TFLM's requantization -- */
+
+/* acc + lo(a) * lo(b) + hi(a) * hi(b) in 64 bits (SMLALD). */
+static inline int64_t mcuq_smlald(uint32_t a, uint32_t b, int64_t acc) {
+#if MCUQ_DSP
+  return __smlald((int32_t)a, (int32_t)b, acc);
+#else
+  const int32_t lo = (int32_t)(int16_t)(a & 0xffffu) * (int32_t)(int16_t)(b & 0xffffu);
+  const int32_t hi = (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b >> 16);
+  return acc + (int64_t)lo + (int64_t)hi;
+#endif
+}
+
+static inline int16_t mcuq_out16_wide(const mcuq_conv16_params_t *p, int64_t acc,
+                                      const int64_t *bias, int32_t oc) {
+  return clamp16(mcuq_mbqm64(acc + bias[oc], p->multiplier[oc], p->shift[oc]), p->act_min,
+                 p->act_max);
+}
+
+void mcuq_conv_s16_wide(const mcuq_conv16_params_t *p, const int16_t *input,
+                        const int8_t *weights, const int64_t *bias, int16_t *output) {
+  union {
+    uint32_t align;
+    int16_t v[2 * MCUQ_CONV16_COL_BUF];
+  } col;
+  const int32_t pixels = p->out_h * p->out_w, nq = p->k_pad >> 2;
+  if (!p->direct) {
+    const int32_t patch = p->k_h * p->k_w * p->in_c;
+    mcuq_zero16(col.v + patch, p->k_pad - patch);
+  }
+  for (int32_t n = 0; n < p->batches; ++n) {
+    const int16_t *img = input + (size_t)n * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
+    int16_t *out = output + (size_t)n * (size_t)pixels * (size_t)p->out_c;
+    for (int32_t px = 0; px < pixels; ++px, out += p->out_c) {
+      const int32_t oy = px / p->out_w, ox = px % p->out_w;
+      const int16_t *x;
+      if (p->direct) {
+        x = img + ((size_t)oy * p->stride_h * p->in_w + (size_t)ox * p->stride_w) * p->in_c;
+      } else {
+        mcuq_im2col16(p, img, oy, ox, col.v);
+        x = col.v;
+      }
+      const uint32_t *w = (const uint32_t *)(const void *)weights;
+      int32_t oc = 0;
+      for (; oc + 2 <= p->out_c; oc += 2) {
+        int64_t a0 = 0, a1 = 0;
+        const int8_t *xb = (const int8_t *)(const void *)x;
+        for (int32_t i = 0; i < nq; ++i, w += 2, xb += 8) {
+          const uint32_t xa = mcuq_load4(xb), xc = mcuq_load4(xb + 4);
+          a0 = mcuq_smlald(xa, mcuq_sxtb16(w[0]), a0);
+          a1 = mcuq_smlald(xa, mcuq_sxtb16(w[1]), a1);
+          a0 = mcuq_smlald(xc, mcuq_sxtb16_ror8(w[0]), a0);
+          a1 = mcuq_smlald(xc, mcuq_sxtb16_ror8(w[1]), a1);
+        }
+        out[oc] = mcuq_out16_wide(p, a0, bias, oc);
+        out[oc + 1] = mcuq_out16_wide(p, a1, bias, oc + 1);
+      }
+      if (oc < p->out_c) {
+        int64_t a0 = 0;
+        const int8_t *xb = (const int8_t *)(const void *)x;
+        for (int32_t i = 0; i < nq; ++i, ++w, xb += 8) {
+          a0 = mcuq_smlald(mcuq_load4(xb), mcuq_sxtb16(w[0]), a0);
+          a0 = mcuq_smlald(mcuq_load4(xb + 4), mcuq_sxtb16_ror8(w[0]), a0);
+        }
+        out[oc] = mcuq_out16_wide(p, a0, bias, oc);
+      }
+    }
   }
 }

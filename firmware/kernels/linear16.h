@@ -78,8 +78,14 @@ void mcuq_depthwise_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input
 void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
                         const int8_t *weights, int16_t *output);
 
-/* DEPTHWISE_CONV_2D with depth_multiplier 1 and the table: weights per block of 4 channels
- * (the last zero-padded), per tap (ky, kx) one word, bytes (w[c], w[c+2], w[c+1], w[c+3]). */
+/* CONV_2D (one group, int64 bias) / FULLY_CONNECTED whose sums may leave int32: the same
+ * weights and patches as mcuq_conv_s16_fast, 64-bit sums (SMLALD), then TFLM's
+ * mcuq_mbqm64(sum + bias) per channel (p->multiplier, p->shift; bias: out_c values). */
+void mcuq_conv_s16_wide(const mcuq_conv16_params_t *p, const int16_t *input,
+                        const int8_t *weights, const int64_t *bias, int16_t *output);
+
+/* DEPTHWISE_CONV_2D with the table: weights per block of 4 output channels (the last
+ * zero-padded), per tap (ky, kx) one word, bytes (w[c], w[c+2], w[c+1], w[c+3]). */
 void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
                                   const int8_t *weights, int16_t *output);
 

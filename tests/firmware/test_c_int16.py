@@ -10,9 +10,10 @@ from mcuq.testing.cbatch import Case, run_batch
 from tests.exactness import EXAMPLES
 from tests.reference.test_int16_ops import _mean_models, _move_models
 
-PATHS = {"fully_connected16/generic", "fully_connected16/fast", "fully_connected16/fast-direct",
+PATHS = {"fully_connected16/fast", "fully_connected16/fast-direct",
+         "fully_connected16/wide", "fully_connected16/wide-direct", "conv16/wide",
          "conv16/bias32", "conv16/generic", "conv16/fast", "conv16/fast-direct",
-         "depthwise16/generic", "depthwise16/fast", "linear16/rq-wrap", "linear16/rq-post",
+         "depthwise16/generic", "depthwise16/fast", "depthwise16/fast-multiplier", "linear16/rq-wrap", "linear16/rq-post",
          "linear16/int64-sums",
          "pooling16/average", "pooling16/max",
          "quantize16/dequantize", "quantize16/affine", "quantize16/requantize-s16_s8",

@@ -63,14 +63,32 @@ def _boundary_cases() -> list[tuple[str, str, Case]]:
 
 FAST = {"FULLY_CONNECTED": "fully_connected16/fast", "CONV_2D": "conv16/fast",
         "DEPTHWISE_CONV_2D": "depthwise16/fast"}
-WIDE = {"FULLY_CONNECTED": "fully_connected16/generic", "CONV_2D": "conv16/generic",
+WIDE = {"FULLY_CONNECTED": "fully_connected16/wide", "CONV_2D": "conv16/wide",
         "DEPTHWISE_CONV_2D": "depthwise16/generic"}
+
+
+def _long_rows_case() -> Case:
+    """A FULLY_CONNECTED whose rows (1,030 values, not a multiple of 4) are too long to copy
+    into the patch buffer: the generic kernel."""
+    from mcuq.testing.builder import ModelBuilder
+
+    rng = np.random.default_rng(7)
+    b = ModelBuilder()
+    x = b.input("x", (2, 1030), "INT16", scale=2.0 ** -10, zero_point=0)
+    w = b.const("w", rng.integers(-127, 128, (3, 1030)).astype(np.int8),
+                scale=np.full(3, 2.0 ** -7, np.float32), zero_point=0, axis=0)
+    y = b.tensor("y", (2, 3), "INT16", scale=64.0, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], version=7)
+    b.output(y)
+    return Case(b.build(), [rng.integers(-32768, 32768, (3, 2, 1030)).astype(np.int16)])
 
 
 def _check_boundary(target: str) -> None:
     cases = _boundary_cases()
-    failures = run_batch([c for _, _, c in cases], target)
+    long_rows = _long_rows_case()
+    failures = run_batch([c for _, _, c in cases] + [long_rows], target)
     assert not failures, "\n".join(failures)
+    assert "fully_connected16/generic" in long_rows.paths, long_rows.paths
     for op, limit, c in cases:
         if limit == "edge":
             assert FAST[op] in c.paths and "linear16/int64-sums" not in c.paths, (op, c.paths)

@@ -134,44 +134,62 @@ def _col_buf() -> int:
     return c_limit("mcuq_buffers.h", "MCUQ_CONV16_COL_BUF")
 
 
+def _pair_kernel(ctx, op, p, rows: np.ndarray, bias: np.ndarray, fields: dict, kind: str,
+                 direct: bool) -> list[str]:
+    """mcuq_conv_s16_fast (sums proved inside int32, the folded table) or mcuq_conv_s16_wide
+    (64-bit sums, TFLM's requantization per channel) on the pair-interleaved weights."""
+    k_pad = fields["k_pad"]
+    table = rq16_table(p.multiplier, p.shift, bias) if int32_sums(rows) else None
+    if not direct:
+        ctx.need("MCUQ_CONV16_COL_BUF", k_pad)
+    suffix = "-direct" if direct else ""
+    x, y = ctx.ptr(op.inputs[0]), ctx.ptr(op.outputs[0], True)
+    if table is None:
+        mult, shift = _requant_arrays(ctx, p)
+        params = ctx.params("mcuq_conv16_params_t", dict(fields, multiplier=mult, shift=shift))
+        ctx.path(f"{kind}/wide{suffix}", *([] if int32_sums(rows)
+                                           else ["linear16/int64-sums"]))
+        w = ctx.array("weights", pair_rows16(rows, k_pad), comment=_PAIRS_COMMENT)
+        b = ctx.array("bias", bias.astype(np.int64))
+        return [f"mcuq_conv_s16_wide({params}, {x}, (const int8_t *){w}, {b}, {y});"]
+    rq, wrap = table
+    params = ctx.params("mcuq_conv16_params_t", dict(
+        fields, rq_mode=_rq_mode(rq, wrap), rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
+    ctx.path(f"{kind}/fast{suffix}", *_rq_paths(rq, wrap))
+    w = ctx.array("weights", pair_rows16(rows, k_pad), comment=_PAIRS_COMMENT)
+    return [f"mcuq_conv_s16_fast({params}, {x}, (const int8_t *){w}, {y});"]
+
+
+_PAIRS_COMMENT = ("pairs of output channels interleaved per 4 patch values, bytes "
+                  "(w0, w2, w1, w3)")
+
+
 def _fast_fully_connected(ctx, op, p):
-    """FULLY_CONNECTED as a 1x1 conv over the input rows (mcuq_conv_s16_fast), when the sums
-    fit int32 and the table exists; None otherwise."""
+    """FULLY_CONNECTED as a 1x1 conv over the input rows (mcuq_conv_s16_fast/_wide); None
+    when a copied row would not fit the patch buffer."""
     bias = np.zeros(p.out_depth, np.int64) if p.bias is None else p.bias
     k_pad = -(-p.accum_depth // 4) * 4
     direct = p.accum_depth % 4 == 0
-    table = rq16_table(p.multiplier, p.shift, bias)
-    if table is None or not int32_sums(p.weights) or (not direct and k_pad > _col_buf()):
+    if not direct and k_pad > _col_buf():
         return None
-    rq, wrap = table
     rows = int(np.prod(p.output_shape)) // p.out_depth
-    params = ctx.params("mcuq_conv16_params_t", _conv16_fields(
-        in_h=rows, in_c=p.accum_depth, out_h=rows, out_c=p.out_depth,
-        filter_in_c=p.accum_depth, act_min=p.act_min, act_max=p.act_max, k_pad=k_pad,
-        direct=int(direct), rq_mode=_rq_mode(rq, wrap),
-        rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
-    if not direct:
-        ctx.need("MCUQ_CONV16_COL_BUF", k_pad)
-    ctx.path("fully_connected16/fast" + ("-direct" if direct else ""), *_rq_paths(rq, wrap))
-    w = ctx.array("weights", pair_rows16(p.weights, k_pad),
-                  comment="pairs of rows interleaved per 4 columns, bytes (w0, w2, w1, w3)")
-    return [f"mcuq_conv_s16_fast({params}, {ctx.ptr(op.inputs[0])}, (const int8_t *){w}, "
-            f"{ctx.ptr(op.outputs[0], True)});"]
+    fields = _conv16_fields(in_h=rows, in_c=p.accum_depth, out_h=rows, out_c=p.out_depth,
+                            filter_in_c=p.accum_depth, act_min=p.act_min, act_max=p.act_max,
+                            k_pad=k_pad, direct=int(direct))
+    return _pair_kernel(ctx, op, p, p.weights, bias, fields, "fully_connected16", direct)
 
 
 def _fast_conv(ctx, op, p):
-    """CONV_2D (one group, int64 bias) / DEPTHWISE_CONV_2D (depth_multiplier 1) on the fast
-    kernels when the sums fit int32 and the table exists; None otherwise."""
+    """CONV_2D (one group, int64 bias: mcuq_conv_s16_fast/_wide) / DEPTHWISE_CONV_2D (any
+    depth_multiplier, sums inside int32: mcuq_depthwise_conv_s16_fast); None otherwise."""
     n, in_h, in_w, in_c = p.input_shape
     out_c = p.output_shape[3]
     k_h, k_w = p.weights.shape[1], p.weights.shape[2]
     if p.bias_bits != 64:
         return None
+    k_pad, direct = 0, False
     if p.depthwise:
-        if p.depth_multiplier != 1:
-            return None
         rows = p.weights.reshape(k_h * k_w, out_c).T
-        k_pad, direct = 0, False
     else:
         if p.filter_input_depth != in_c:
             return None
@@ -181,32 +199,27 @@ def _fast_conv(ctx, op, p):
                   and in_c % 4 == 0)
         if not direct and k_pad > _col_buf():
             return None
-    table = rq16_table(p.multiplier, p.shift, p.bias)
-    if table is None or not int32_sums(rows):
-        return None
-    rq, wrap = table
-    params = ctx.params("mcuq_conv16_params_t", _conv16_fields(
+    fields = _conv16_fields(
         batches=n, in_h=in_h, in_w=in_w, in_c=in_c, out_h=p.output_shape[1],
         out_w=p.output_shape[2], out_c=out_c, k_h=k_h, k_w=k_w,
         stride_h=p.stride_h, stride_w=p.stride_w, dil_h=p.dilation_h, dil_w=p.dilation_w,
         pad_h=p.padding.pad_h, pad_w=p.padding.pad_w, filter_in_c=p.filter_input_depth,
         depth_multiplier=p.depth_multiplier, act_min=p.act_min, act_max=p.act_max,
-        k_pad=k_pad, direct=int(direct), rq_mode=_rq_mode(rq, wrap),
-        rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
-    x, y = ctx.ptr(op.inputs[0]), ctx.ptr(op.outputs[0], True)
-    ctx.path(*_rq_paths(rq, wrap))
-    if p.depthwise:
-        ctx.path("depthwise16/fast")
-        w = ctx.array("weights", depthwise_blocks16(p.weights),
-                      comment="per 4 channels and tap one word, bytes (c0, c2, c1, c3)")
-        return [f"mcuq_depthwise_conv_s16_fast({params}, {x}, (const int8_t *){w}, {y});"]
-    if not direct:
-        ctx.need("MCUQ_CONV16_COL_BUF", k_pad)
-    ctx.path("conv16/fast" + ("-direct" if direct else ""))
-    w = ctx.array("weights", pair_rows16(rows, k_pad),
-                  comment="pairs of channels interleaved per 4 patch values, bytes "
-                  "(w0, w2, w1, w3)")
-    return [f"mcuq_conv_s16_fast({params}, {x}, (const int8_t *){w}, {y});"]
+        k_pad=k_pad, direct=int(direct))
+    if not p.depthwise:
+        return _pair_kernel(ctx, op, p, rows, p.bias, fields, "conv16", direct)
+    table = rq16_table(p.multiplier, p.shift, p.bias) if int32_sums(rows) else None
+    if table is None:
+        return None
+    rq, wrap = table
+    params = ctx.params("mcuq_conv16_params_t", dict(
+        fields, rq_mode=_rq_mode(rq, wrap), rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
+    ctx.path("depthwise16/fast" + ("" if p.depth_multiplier == 1 else "-multiplier"),
+             *_rq_paths(rq, wrap))
+    w = ctx.array("weights", depthwise_blocks16(p.weights),
+                  comment="per 4 channels and tap one word, bytes (c0, c2, c1, c3)")
+    return [f"mcuq_depthwise_conv_s16_fast({params}, {ctx.ptr(op.inputs[0])}, "
+            f"(const int8_t *){w}, {ctx.ptr(op.outputs[0], True)});"]
 
 
 @c_emitter("FULLY_CONNECTED:INT16")
