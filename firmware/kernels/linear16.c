@@ -107,10 +107,10 @@ void mcuq_depthwise_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input
 #endif
 
 /* TFLM's clamp(mbqm64(acc + bias, multiplier, shift)) from the channel's table entry (one
- * SMLAL: the 64-bit addition wraps, on uint64_t). mode (a constant after inlining): 0 every
- * post is 0, 1 posts, 2 the wrapped form (linear16.h). */
+ * SMLAL: the 64-bit addition wraps, on uint64_t). mode: 0 every post is 0, 1 posts, 2 the
+ * wrapped form (linear16.h). */
 static inline int32_t mcuq_rq16(int32_t acc, const int32_t *rq, int32_t lo, int32_t hi,
-                                const int mode) {
+                                int mode) {
   const uint64_t k = ((uint64_t)(uint32_t)rq[1] << 32) | (uint32_t)rq[0];
   const uint64_t t = k + (uint64_t)((int64_t)acc * (int64_t)rq[2]);
   const uint32_t h = (uint32_t)(t >> 32);
@@ -125,7 +125,7 @@ static inline int32_t mcuq_rq16(int32_t acc, const int32_t *rq, int32_t lo, int3
  * SMLAL + SSAT #16 per channel, both packed (PKHBT) and clamped at once (SSUB16 + SEL). */
 MCUQ_INLINE void mcuq_rq16_pair(int32_t a0, int32_t a1, const int32_t *rq, int32_t lo,
                                 int32_t hi, uint32_t lo2, uint32_t hi2, int16_t *y,
-                                const int mode) {
+                                int mode) {
 #if MCUQ_ASM
   if (mode == 0) {
     uint32_t v, t, h, m;
@@ -294,11 +294,10 @@ static void mcuq_im2col16(const mcuq_conv16_params_t *p, const int16_t *img, int
   }
 }
 
-/* Output channels of one pixel pair (y1 == NULL: one pixel); mode: the table's form (a
- * constant after inlining: one copy per form). */
+/* Output channels of one pixel pair (y1 == NULL: one pixel); mode: the table's form. */
 MCUQ_INLINE void mcuq_conv16_channels(const mcuq_conv16_params_t *p, const int8_t *x0,
                                       const int8_t *x1, const uint32_t *w, int16_t *y0,
-                                      int16_t *y1, uint32_t lo2, uint32_t hi2, const int mode) {
+                                      int16_t *y1, uint32_t lo2, uint32_t hi2, int mode) {
   const int32_t nq = p->k_pad >> 2, lo = p->act_min, hi = p->act_max;
   const int32_t *rq = p->rq;
   int32_t oc = 0;
@@ -357,13 +356,7 @@ void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
       const int8_t *b0 = (const int8_t *)(const void *)x0;
       const int8_t *b1 = two ? (const int8_t *)(const void *)x1 : NULL;
       int16_t *y1 = two ? y0 + p->out_c : NULL;
-      if (p->rq_mode == 0) {
-        mcuq_conv16_channels(p, b0, b1, w, y0, y1, lo2, hi2, 0);
-      } else if (p->rq_mode == 1) {
-        mcuq_conv16_channels(p, b0, b1, w, y0, y1, lo2, hi2, 1);
-      } else {
-        mcuq_conv16_channels(p, b0, b1, w, y0, y1, lo2, hi2, 2);
-      }
+      mcuq_conv16_channels(p, b0, b1, w, y0, y1, lo2, hi2, p->rq_mode);
     }
   }
 }
@@ -391,7 +384,7 @@ void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
   } while (0)
 
 MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
-                                const int8_t *weights, int16_t *output, const int mode) {
+                                const int8_t *weights, int16_t *output, int mode) {
   const int32_t cin = p->in_c, cout = p->out_c, m = p->depth_multiplier;
   const int32_t taps = p->k_h * p->k_w, lo = p->act_min, hi = p->act_max;
   const int32_t full = cout & ~3;
@@ -465,13 +458,7 @@ MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *in
 
 void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
                                   const int8_t *weights, int16_t *output) {
-  if (p->rq_mode == 0) {
-    mcuq_dw16_fast(p, input, weights, output, 0);
-  } else if (p->rq_mode == 1) {
-    mcuq_dw16_fast(p, input, weights, output, 1);
-  } else {
-    mcuq_dw16_fast(p, input, weights, output, 2);
-  }
+  mcuq_dw16_fast(p, input, weights, output, p->rq_mode);
 }
 
 /* -- 64-bit sums (layers whose weights allow |sum| >= 2^31): SMLALD, TFLM's requantization -- */
