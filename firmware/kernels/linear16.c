@@ -120,6 +120,19 @@ static inline int32_t mcuq_rq16(int32_t acc, const int32_t *rq, int32_t lo, int3
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
+#if defined(__GNUC__)
+#define MCUQ_NOINLINE __attribute__((noinline))
+#else
+#define MCUQ_NOINLINE
+#endif
+
+/* mcuq_rq16_pair in C (modes 1 and 2 of the Cortex-M build, every mode elsewhere): one copy. */
+static MCUQ_NOINLINE void mcuq_rq16_pair_c(int32_t a0, int32_t a1, const int32_t *rq,
+                                           int32_t lo, int32_t hi, int16_t *y, int mode) {
+  y[0] = (int16_t)mcuq_rq16(a0, rq, lo, hi, mode);
+  y[1] = (int16_t)mcuq_rq16(a1, rq + MCUQ_RQ16_WORDS, lo, hi, mode);
+}
+
 /* Two consecutive channels' outputs (table entries rq[0 .. 2 * MCUQ_RQ16_WORDS)) stored at y
  * (any alignment). lo2/hi2: act_min/act_max in both halfwords. The Cortex-M build of mode 0:
  * SMLAL + SSAT #16 per channel, both packed (PKHBT) and clamped at once (SSUB16 + SEL). */
@@ -151,8 +164,7 @@ MCUQ_INLINE void mcuq_rq16_pair(int32_t a0, int32_t a1, const int32_t *rq, int32
   }
 #endif
   (void)lo2, (void)hi2;
-  y[0] = (int16_t)mcuq_rq16(a0, rq, lo, hi, mode);
-  y[1] = (int16_t)mcuq_rq16(a1, rq + MCUQ_RQ16_WORDS, lo, hi, mode);
+  mcuq_rq16_pair_c(a0, a1, rq, lo, hi, y, mode);
 }
 
 /* Dot products of nq blocks of 4 patch values: weights w (one word per channel and block,
