@@ -70,6 +70,11 @@ void mcuq_depthwise_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input
  * that would also need post > 0 runs on the generic kernels). */
 #define MCUQ_RQ16_WORDS 4
 
+/* The longest patch (k_pad int16 values) the fast kernels copy: their stack buffer holds two
+ * (4 * MCUQ_CONV16_COL_MAX bytes; mcuq_buffers.h's MCUQ_CONV16_COL_BUF, a project's copy sized
+ * to its layers). Longer ones take the generic kernels. */
+#define MCUQ_CONV16_COL_MAX 1024
+
 /* CONV_2D (one group) with the table: weights per pair of output channels (the last alone
  * when out_c is odd), per 4 patch values (ky, kx, c order, zero-padded to k_pad) one word per
  * channel, the pair's words interleaved, bytes (w0, w2, w1, w3): SXTB16 gives (w0, w1) and

@@ -263,7 +263,7 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     preprocessor itself makes of the headers: one source of truth, checked end to end."""
     import subprocess
 
-    from mcuq.codegen.c_ops import conv, elementwise, fully_connected, reduce, shape
+    from mcuq.codegen.c_ops import conv, elementwise, fully_connected, int16, reduce, shape
     from mcuq.codegen.render import firmware_dir
 
     from mcuq.codegen.c_ops import requant
@@ -273,12 +273,13 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
               "MCUQ_DW_CH_MAX": conv.DW_CH_MAX, "MCUQ_DW_ROWS_MAX": conv.DW_ROWS_MAX, "MCUQ_RQ_WORDS": requant.RQ_WORDS,
               "MCUQ_LUT_MAX_BITS": C_MAX_BITS,
               "MCUQ_FC_SCRATCH_MAX": fully_connected.SCRATCH_MAX,
+              "MCUQ_CONV16_COL_MAX": int16.COL16_MAX, "MCUQ_RQ16_WORDS": int16.RQ16_WORDS,
               "MCUQ_ELEMENTWISE_MAX_RANK": elementwise.MAX_RANK,
               "MCUQ_MEAN_MAX_KEPT": reduce.MAX_KEPT, "MCUQ_COPY_MAX_RANK": shape.MAX_RANK}
     src = tmp_path / "limits.c"
     src.write_text('#include <stdio.h>\n#include "conv.h"\n#include "elementwise.h"\n'
                    '#include "mcuq_fixedpoint.h"\n#include "fully_connected.h"\n'
-                   '#include "packed.h"\n'
+                   '#include "packed.h"\n#include "linear16.h"\n'
                    '#include "reduce.h"\n#include "shape.h"\nint main(void) {\n'
                    + "".join(f'  printf("{k} %ld\\n", (long)({k}));\n' for k in python)
                    + "  return 0;\n}\n")
@@ -296,4 +297,5 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     assert buffers == {"MCUQ_CONV_COL_BUF": conv.COL_MAX, "MCUQ_DW_TAPS_BUF": conv.DW_TAPS_MAX,
                        "MCUQ_DW_CH_BUF": conv.DW_CH_MAX, "MCUQ_DW_ROWS_BUF": conv.DW_ROWS_MAX,
                        "MCUQ_DW_PLANAR_BUF": conv.DW_ROWS_MAX,
-                       "MCUQ_FC_SCRATCH_BUF": fully_connected.SCRATCH_MAX}
+                       "MCUQ_FC_SCRATCH_BUF": fully_connected.SCRATCH_MAX,
+                       "MCUQ_CONV16_COL_BUF": int16.COL16_MAX}

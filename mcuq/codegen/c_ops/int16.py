@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..carray import _c_float
-from ..climits import c_multiplier
+from ..climits import c_limit, c_multiplier
 from ..cmodel import c_emitter
 
 
@@ -128,10 +128,13 @@ def _conv16_fields(**kw) -> dict:
 _RQ_COMMENT = "K lo, K hi, m, post (or q) per channel: bias and multiplier folded (mcuq_rq16)"
 
 
-def _col_buf() -> int:
-    from ..climits import c_limit
+#: the longest patch (k_pad) the fast kernels copy (linear16.h); longer rows take the generic
+#: kernels
+COL16_MAX = c_limit("linear16.h", "MCUQ_CONV16_COL_MAX")
 
-    return c_limit("mcuq_buffers.h", "MCUQ_CONV16_COL_BUF")
+
+def _col_buf() -> int:
+    return COL16_MAX
 
 
 def _pair_kernel(ctx, op, p, rows: np.ndarray, bias: np.ndarray, fields: dict, kind: str,
