@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -52,12 +52,21 @@ class InPlace:
     output is computed a band of rows at a time from a copy of the input rows the band needs,
     `scratch` bytes, which slides down or up the tensor: convolutions, depthwise, pooling),
     "channels" (TinyEngine's depthwise: one channel's plane copied to `scratch` bytes, then
-    that channel's outputs written over it). `scratch` is planned in the arena, live only while
-    the op runs."""
+    that channel's outputs written over it), "planar" (depthwise modes 3/4 over the whole
+    tensor in one call: each output row written once the input rows it reads are unpacked).
+    `scratch` is planned in the arena, live only while the op runs.
+
+    order: for a method whose kernel writes over input bytes it has not finished reading while
+    it runs, its byte order, `order() -> (read_time, write_time)`: per input byte the time of
+    its last read (-1: never read), per output byte the time it is written (int64 arrays); a
+    byte written at time t must not be read at t or later. `check_reads` replays it with the
+    plan's offsets (`order_conflicts`)."""
     op: int
     operand: int
     method: str = "direct"
     scratch: int = 0
+    order: Callable[[], tuple[np.ndarray, np.ndarray]] | None = field(
+        default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -529,12 +538,25 @@ def plan_arena(model: Model, external=frozenset(), alignment: int = 4,
 
 # ---- byte-level proof of a plan ---------------------------------------------------------------
 
+def order_conflicts(read_time: np.ndarray, write_time: np.ndarray, shift: int) -> np.ndarray:
+    """Output bytes (indices) of an in-place op's `InPlace.order` written over an input byte
+    that is read at the same time or later, the output starting `shift` bytes after the input
+    (0: the same offset). Empty: the order is safe."""
+    k = np.arange(write_time.size, dtype=np.int64)
+    j = k + shift
+    inside = (j >= 0) & (j < read_time.size)
+    bad = inside.copy()
+    bad[inside] = write_time[inside] <= read_time[j[inside]]
+    return np.flatnonzero(bad)
+
+
 def check_reads(model: Model, plan: ArenaPlan) -> None:
     """Simulate the arena byte by byte over the ops: every byte remembers which tensor wrote it
     last. Raises AssertionError if an op reads a tensor whose bytes another tensor (or a
     temporary) has overwritten, if an op's output or temporary overwrites a tensor that is still
     needed, if an output overwrites one of the op's inputs other than the declared in-place
-    operand, or if a model output is not intact at the end."""
+    operand, if an in-place op that declares its byte order (InPlace.order) writes an output
+    byte over an input byte it reads later, or if a model output is not intact at the end."""
     alias = alias_groups(model)
     life = lifetimes(model)
     end = len(model.operators)
@@ -585,6 +607,15 @@ def check_reads(model: Model, plan: ArenaPlan) -> None:
         allowed = set()
         if choice is not None:
             allowed.add(alias[op.inputs[choice.operand]])
+            x, y = op.inputs[choice.operand], op.outputs[0]
+            if choice.order is not None and in_arena(x) and in_arena(y):
+                reads, writes = choice.order()
+                assert reads.size == model.tensors[x].nbytes and \
+                    writes.size == model.tensors[y].nbytes, f"op #{i}: order of other shapes"
+                bad = order_conflicts(reads, writes, span(y)[0] - span(x)[0])
+                assert not bad.size, (
+                    f"op #{i} {op.opcode} in place ({choice.method}) writes output byte "
+                    f"{int(bad[0])} over input bytes it reads later ({bad.size} bytes)")
         for y in op.outputs:
             if not in_arena(y):
                 continue
