@@ -18,7 +18,9 @@ converter, int8 and 16x8, on the same calibration samples (mcuq.int16_comparison
   generated TFLM project's Cortex-M4 build, counted the same way; the prebuilt library in
   ../shared/third_party/tflm, as benchmarks/firmware.py), on the same input (the TFLM
   project's test vector 0: random integers); TFLite Micro's arena is the Cortex-M4 build's
-  own arena_used_bytes() when it runs there, else the tflite-micro package's (64-bit).
+  own arena_used_bytes() when it runs there, else the tflite-micro package's (64-bit);
+  the last column is the 16x8 conversion's mcuq C instructions over TFLite Micro +
+  CMSIS-NN's (the C target's 16x8 kernels aim at <= 1.00x).
 
 A model the 16x8 converter refuses (an op without a 16-bit kernel) shows "refused" and the ops.
 
@@ -192,6 +194,12 @@ def _pair(a: dict, b: dict, key: str, fmt="{:,}") -> str:
     return f"{fmt.format(x)} -> {fmt.format(y)} ({y / x:.2f}x)"
 
 
+def _ratio(row: dict, key: str, other: str) -> str:
+    """row[key] / row[other] (the same conversion on two targets)."""
+    x, y = row.get(key), row.get(other)
+    return "-" if x is None or not y else f"{x / y:.2f}x"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("names", nargs="*", help="zoo names, diabetes, digits (default: all)")
@@ -239,14 +247,15 @@ def main(argv=None) -> int:
             "-" if a.get("sqnr_db") is None else f"{a['sqnr_db']:.1f}",
             "-" if b.get("sqnr_db") is None else f"{b['sqnr_db']:.1f}",
             _pair(a, b, "c_arena"), _pair(a, b, "tflm_arena"), _pair(a, b, "instructions"),
-            _pair(a, b, "cmsis_nn")])
+            _pair(a, b, "cmsis_nn"), _ratio(b, "instructions", "cmsis_nn")])
         for k, v in (("int8", a), ("16x8", b)):
             if v.get("cmsis_nn_error"):
                 refused.append(f"{r['name']}: TFLite Micro + CMSIS-NN {k}: {v['cmsis_nn_error']}")
     print(table(table_rows, ["model", "metric", "float", "int8", "16x8", "SQNR int8 dB",
                              "SQNR 16x8 dB", "C arena B int8 -> 16x8", "TFLM arena B",
-                             "mcuq C M4 instructions", "TFLM+CMSIS-NN M4 instructions"],
-                "llrrrrrllll"))
+                             "mcuq C M4 instructions", "TFLM+CMSIS-NN M4 instructions",
+                             "16x8 mcuq C / TFLM+CMSIS-NN"],
+                "llrrrrrllllr"))
     for line in refused:
         print(line)
     print(f"({time.perf_counter() - start:.0f} s; SQNR: the worst output against the float "

@@ -180,8 +180,9 @@ def test_zoo_plans_reach_their_lower_bound(zoo):
     kinds = {c.method for name in ("ds_cnn", "mobilenet_v1", "cnn")
              for c in c_plan(load_model(zoo[name])).inplace.values()}
     # by channels they would save under 10 % (see below); their depthwise layers on modes 3
-    # and 4 run in place whole ("planar": no temporary)
-    assert kinds == {"direct", "rows", "planar"}
+    # and 4 run in place whole ("planar": no temporary), convs in one call by pixels or ring
+    assert kinds == {"direct", "rows", "planar", "pixels", "pixels-reverse", "ring",
+                     "ring-reverse"}
 
 
 def wide_depthwise(channels: int = 30, stride: int = 1) -> bytes:
@@ -277,3 +278,144 @@ def test_inplace_options_are_declared_per_op():
     opts = inplace_options(m, Interpreter(m).params)
     assert [(o.op, o.operand, o.method) for o in opts] == [
         (0, 0, "direct"), (1, 0, "direct"), (2, 0, "direct"), (2, 1, "direct")]
+
+
+def pointwise_chain(c0: int, c1: int, c2: int, hw=(3, 5), batch: int = 1) -> bytes:
+    """x (c0 channels) -> RELU -> 1x1 conv to c1 -> 1x1 conv to c2: both convs' inputs die at
+    them, so each can run in place by pixels (forward when it narrows, reverse when it widens)."""
+    rng = np.random.default_rng(c0 * 100 + c1 * 10 + c2)
+    b = ModelBuilder()
+    x = b.input("x", (batch, *hw, c0), scale=0.05, zero_point=-3)
+    a = b.tensor("a", (batch, *hw, c0), scale=0.05, zero_point=-3)
+    b.op("RELU", [x], [a])
+    prev, cin = a, c0
+    for k, cout in enumerate((c1, c2)):
+        w = b.const(f"w{k}", rng.integers(-127, 128, (cout, 1, 1, cin), dtype=np.int8),
+                    scale=rng.uniform(0.005, 0.02, cout).astype(np.float32), zero_point=0,
+                    axis=0)
+        bias = b.const(f"b{k}", rng.integers(-500, 500, cout).astype(np.int32), scale=0.0005,
+                       zero_point=0)
+        y = b.tensor(f"y{k}", (batch, *hw, cout), scale=0.06, zero_point=2)
+        b.op("CONV_2D", [prev, w, bias], [y], version=3, padding="VALID", stride_h=1,
+             stride_w=1, fused_activation_function="RELU")
+        prev, cin = y, cout
+    b.output(prev)
+    return b.build()
+
+
+@pytest.mark.parametrize("c0, c1, c2, batch", [(8, 16, 4, 1), (12, 4, 8, 2), (8, 8, 8, 1)])
+def test_pointwise_convs_run_in_place_by_pixels(c0, c1, c2, batch):
+    """A 1x1 stride-1 conv runs in place on the whole tensor in one call: forward where the
+    output pixels are no wider than the input's, from the last pixel pair back where they are
+    wider; check_reads replays the kernel's pair order byte by byte."""
+    m = load_model(pointwise_chain(c0, c1, c2, batch=batch))
+    plan = c_plan(m)
+    check_reads(m, plan)
+    want = {1: "pixels-reverse" if c1 > c0 else "pixels",
+            2: "pixels-reverse" if c2 > c1 else "pixels"}
+    assert {i: plan.inplace[i].method for i in (1, 2)} == want
+    assert all(plan.inplace[i].scratch == 0 for i in (1, 2))
+    for i in (1, 2):  # the output starts at its input's first byte
+        op = m.operators[i]
+        assert plan.offsets[op.outputs[0]] == plan.offsets[op.inputs[0]]
+
+
+def test_check_reads_rejects_an_unsafe_pixel_order():
+    """The byte-level replay of mcuq_conv_s8_inplace's order: a widening 1x1 conv walked
+    forward overwrites input pixels it has not read yet; an output placed past its input's
+    first byte overwrites them going forward even when it does not widen."""
+    from mcuq.codegen.c_ops.conv import order_times, pixel_order
+
+    m = load_model(pointwise_chain(8, 16, 8))
+    plan = c_plan(m)
+    assert plan.inplace[1].method == "pixels-reverse"
+    walk = order_times(pixel_order(15, 8, 16), 15 * 8, 15 * 16)  # 8 -> 16 walked forward
+    forward = dataclasses.replace(plan, inplace={**plan.inplace, 1: dataclasses.replace(
+        plan.inplace[1], method="pixels", order=lambda: walk)})
+    with pytest.raises(AssertionError, match=r"op #1 CONV_2D in place \(pixels\) writes"):
+        check_reads(m, forward)
+    # the narrowing conv #2 (16 -> 8) forward, with its output moved 20 bytes up
+    assert plan.inplace[2].method == "pixels"
+    op = m.operators[2]
+    shifted = dataclasses.replace(plan, offsets=dict(plan.offsets), size=plan.size + 20)
+    shifted.offsets[op.outputs[0]] += 20
+    with pytest.raises(AssertionError, match=r"op #2 CONV_2D in place \(pixels\) writes"):
+        check_reads(m, shifted)
+    check_reads(m, plan)
+
+
+def first_layer(h=49, w=10, cin=1, cout=32, k=(10, 4), stride=2, padding="SAME",
+                dil=1) -> bytes:
+    """DS-CNN's first layer: a 1-channel MFCC map, a tall filter, stride 2, SAME padding (its
+    output is 8x the input's bytes)."""
+    from mcuq.testing.strategies import LayerQuant, conv_model
+
+    rng = np.random.default_rng(5)
+    pad = compute_padding(padding, stride, stride, dil, dil, h, w, *k)
+    g = dict(h=h, w=w, kh=k[0], kw=k[1], sh=stride, sw=stride, dh=dil, dw=dil,
+             padding=padding, oh=pad.out_h, ow=pad.out_w)
+    quant = LayerQuant(0.05, -3, tuple([0.01] * cout), 0.08, 2)
+    return conv_model(g, 1, cin, cout, quant,
+                      rng.integers(-127, 128, (cout, *k, cin), dtype=np.int8),
+                      rng.integers(-500, 500, cout).astype(np.int32), "RELU")
+
+
+def test_first_layer_runs_in_place_in_one_call_by_ring():
+    """Conv mode 3 in place over one buffer: DS-CNN's widening first layer from the last pixel
+    back ("ring-reverse"), an RGB 3x3 stride-2 layer that narrows forward ("ring"); walked the
+    other way, check_reads' replay of the kernel's order finds input rows overwritten before
+    they were copied into the ring."""
+    from mcuq.codegen.c_ops.conv import order_times, ring_order, ring_order_args
+    from mcuq.reference import Interpreter
+
+    for data, method, other in ((first_layer(), "ring-reverse", "ring"),
+                                (first_layer(32, 32, 3, 8, (3, 3)), "ring", "ring-reverse")):
+        m = load_model(data)
+        plan = c_plan(m)
+        check_reads(m, plan)
+        assert plan.inplace[0].method == method and plan.inplace[0].scratch == 0
+        p = Interpreter(m).params(0)
+        walk = order_times(ring_order(*ring_order_args(p), reverse=other.endswith("reverse")),
+                           int(np.prod(p.input_shape)), int(np.prod(p.output_shape)))
+        wrong = dataclasses.replace(plan, inplace={0: dataclasses.replace(
+            plan.inplace[0], method=other, order=lambda: walk)})
+        with pytest.raises(AssertionError, match=rf"op #0 CONV_2D in place \({other}\) writes"):
+            check_reads(m, wrong)
+
+
+@settings(max_examples=EXAMPLES * 4, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 5), st.integers(1, 5),
+       st.integers(1, 3), st.sampled_from([1, 2, 3, 4, 8]), st.sampled_from([1, 3, 8, 16]),
+       st.sampled_from(["SAME", "VALID"]))
+def test_ring_in_place_is_offered_only_where_its_order_is_safe(h, w, kh, kw, s, cin, cout,
+                                                                padding):
+    """conv.py's ring_inplace takes the first direction whose byte order (conv.ring_order)
+    reads every input byte before the output overwrites it, and declines when neither does."""
+    from mcuq.codegen.c_ops.conv import (as_depthwise, conv_mode, order_times, ring_inplace,
+                                         ring_order, ring_order_args)
+    from mcuq.memory import order_conflicts
+    from mcuq.reference import Interpreter
+
+    pad = compute_padding(padding, s, s, 1, 1, h, w, kh, kw)
+    if pad.out_h < 1 or pad.out_w < 1:
+        return
+    m = load_model(first_layer(h, w, cin, cout, (kh, kw), s, padding))
+    p = Interpreter(m).params(0)
+    got = ring_inplace(p)
+    if as_depthwise(p) is not None or conv_mode(p)[0] != 3:
+        assert got is None
+        return
+    n_in, n_out = int(np.prod(p.input_shape)), int(np.prod(p.output_shape))
+
+    def safe(reverse):
+        walk = order_times(ring_order(*ring_order_args(p), reverse=reverse), n_in, n_out)
+        return not order_conflicts(*walk, 0).size
+
+    forward, backward = safe(False), safe(True)
+    if not (forward or backward):
+        assert got is None
+    else:
+        assert got[0] == ("ring" if forward else "ring-reverse")
+        plan = c_plan(m)
+        check_reads(m, plan)
+        assert plan.inplace[0].method == got[0]

@@ -73,10 +73,11 @@ def test_arena_plan_covers_the_largest_live_set(model_file):
     assert a.lower_bound_bytes == 192 + 256
     assert a.plan_bytes >= a.lower_bound_bytes
     assert info.ops[0].live_bytes == 192 + 256
-    # the C target keeps x and logits in its arena; the conv runs in place over x (its output
-    # rows are wider: bottom-up), reading a copy of the 3 input rows each output row needs
-    assert a.c_arena_bytes == a.c_lower_bound_bytes == 256 + 3 * 8 * 3
-    assert a.c_scratch_bytes == 72 and a.c_inplace_ops >= 1
+    # the C target keeps x and logits in its arena; the conv (3 input channels: conv mode 3)
+    # runs in place over x in one call (its output pixels are wider: from the last one back,
+    # the input rows copied into its stack ring), no temporary: the conv + dw live set
+    assert a.c_arena_bytes == a.c_lower_bound_bytes == 256 + 36
+    assert a.c_scratch_bytes == 0 and a.c_inplace_ops >= 1
     assert a.c_io_bytes == 192 + 10
     # with the caller's I/O buffers (--external-io): conv + dw live together, dw not in place
     # (its temporary would outweigh its 36 bytes)

@@ -555,7 +555,8 @@ MCUQ_NOINLINE static void mcuq_conv_channels(const mcuq_conv_params_t *p, const 
   mcuq_conv_pairs_any(p, x, w, bias, oa, ob);
 }
 
-static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict input,
+MCUQ_NOINLINE static void mcuq_conv_packed(const mcuq_conv_params_t *p,
+                                           const int8_t *restrict input,
                              const int8_t *restrict weights, const int32_t *restrict bias,
                              int8_t *restrict output) {
   const int32_t out_c = p->out_c;
@@ -579,6 +580,280 @@ static void mcuq_conv_packed(const mcuq_conv_params_t *p, const int8_t *restrict
       mcuq_conv_channels(p, x, w_all, bias, oa, two ? oa + out_c : 0, exotic);
     }
   }
+}
+
+#if MCUQ_CONV_RING_BUF > 4 /* a project with no mode-3 conv (mcuq_buffers.h) leaves it out */
+/* -- mode 3: patches from a ring of padded input rows -----------------------------------------
+ * The input rows the filter reads are copied once each into a ring of R = (k_h - 1) * dil_h + 1
+ * rows of the padded width W = (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1 pixels (the
+ * image's columns from pad_w on, the zero point around them; rows `stride` bytes apart, at least
+ * 4 bytes past W * in_c so that a word read at a row's end stays inside it), followed by one
+ * row of zero points for the filter rows above and below the image. Every patch is then
+ * uniform: its k_h filter rows are k_w * in_c bytes at the same offset of k_h ring rows, with
+ * no border case. Filter rows of a multiple of 4 bytes (without horizontal dilation) are
+ * unpacked straight from the ring; others are gathered into col with word copies first. */
+/* Builders of the patch at byte offset `off` of the ring rows, unpacked into x (slot 0 or 2):
+ * each its own function (no indirect call: the stack stays measurable). */
+typedef struct {
+  const int8_t *rows[MCUQ_CONV_RING_ROWS];   /* the current output row's k_h filter rows */
+  const int8_t *chunks[MCUQ_CONV_RING_CHUNKS]; /* their whole words (column 0), row by row */
+  int32_t k_h, rb, rw, kp, k_w, in_c, col_step, cw; /* filter rows: bytes, words; patch; taps */
+  int32_t tail, tail_chunks; /* bytes past each filter row's words, their chunks */
+  int32_t col2;              /* mcuq_ring_table2: the second patch's tails at col + col2 */
+  int8_t *col;               /* gathered bytes (+ a word) */
+} mcuq_ring_patch_t;
+
+/* The gathered bytes (col, n chunks) unpacked into x. */
+static inline void mcuq_ring_unpack(const int8_t *c, int32_t n, uint32_t *x) {
+  for (; n > 0; --n, c += 4, x += 4) mcuq_unpack4(x, mcuq_load4(c));
+}
+
+/* The patch order (conv.py: ring_weights; no horizontal dilation): filter rows of 4q + r bytes
+ * (r = 1..3) whose padding to whole words adds no chunk (k_padded == k_h * 4 * (q + 1), e.g.
+ * 3x3 on one channel) are read as q + 1 words (the bytes past a row meet zero weights);
+ * otherwise every row's q words come first, unpacked straight from the ring, then every row's
+ * last r bytes, gathered (one word copy per row into col: the bytes past a row's tail are
+ * overwritten by the next one, the last by the zero padding of k_padded) and unpacked. */
+static inline void mcuq_ring_tails(const mcuq_ring_patch_t *P, int32_t off, uint32_t *x) {
+  const int8_t *const *r = P->rows;
+  const int32_t tail = P->tail, at = off + 4 * P->rw;
+  int8_t *t = P->col;
+  for (int32_t n = P->k_h; n > 0; --n, ++r, t += tail) mcuq_store4(t, mcuq_load4(*r + at));
+  mcuq_store4(t, 0);
+  mcuq_ring_unpack(P->col, P->tail_chunks, x);
+}
+
+/* The words through a table of their ring addresses (rebuilt per output row): one loop over
+ * the k_h * q words of the patch (at most MCUQ_CONV_RING_CHUNKS), then the tails. */
+MCUQ_NOINLINE static void mcuq_ring_table(const mcuq_ring_patch_t *P, int32_t off, uint32_t *x) {
+  const int8_t *const *c = P->chunks;
+  for (int32_t n = P->k_h * P->rw; n > 0; --n, ++c, x += 4) mcuq_unpack4(x, mcuq_load4(*c + off));
+  if (P->tail) mcuq_ring_tails(P, off, x);
+}
+
+/* Two patches of one output row (byte offsets oa, ob) in one pass over the word addresses:
+ * slot 0 and slot 2 of x; their tails gathered side by side (col, col + col2). */
+MCUQ_NOINLINE static void mcuq_ring_table2(const mcuq_ring_patch_t *P, int32_t oa, int32_t ob,
+                                           uint32_t *x) {
+  const int8_t *const *c = P->chunks;
+  for (int32_t n = P->k_h * P->rw; n > 0; --n, ++c, x += 4) {
+    const int8_t *s = *c;
+    mcuq_unpack4(x, mcuq_load4(s + oa));
+    mcuq_unpack4(x + 2, mcuq_load4(s + ob));
+  }
+  if (!P->tail) return;
+  const int8_t *const *r = P->rows;
+  const int32_t tail = P->tail, at = 4 * P->rw;
+  int8_t *t = P->col, *u = P->col + P->col2;
+  for (int32_t n = P->k_h; n > 0; --n, ++r, t += tail, u += tail) {
+    const int8_t *s = *r + at;
+    mcuq_store4(t, mcuq_load4(s + oa));
+    mcuq_store4(u, mcuq_load4(s + ob));
+  }
+  mcuq_store4(t, 0);
+  mcuq_store4(u, 0);
+  t = P->col;
+  for (int32_t n = P->tail_chunks; n > 0; --n, t += 4, x += 4) {
+    mcuq_unpack4(x, mcuq_load4(t));
+    mcuq_unpack4(x + 2, mcuq_load4(t + P->col2));
+  }
+}
+
+/* Longer filter rows: row by row. */
+MCUQ_NOINLINE static void mcuq_ring_long(const mcuq_ring_patch_t *P, int32_t off, uint32_t *x) {
+  const int8_t *const *r = P->rows;
+  for (int32_t n = P->k_h; n > 0; --n, ++r) {
+    const int8_t *s = *r + off;
+    for (int32_t j = P->rw; j > 0; --j, s += 4, x += 4) mcuq_unpack4(x, mcuq_load4(s));
+  }
+  if (P->tail) mcuq_ring_tails(P, off, x);
+}
+
+/* Horizontal dilation: one tap (in_c bytes, whole words) at a time, then unpacked. */
+MCUQ_NOINLINE static void mcuq_ring_taps(const mcuq_ring_patch_t *P, int32_t off, uint32_t *x) {
+  int8_t *d = P->col;
+  for (int32_t ky = 0; ky < P->k_h; ++ky) {
+    const int8_t *s = P->rows[ky] + off;
+    for (int32_t kx = 0; kx < P->k_w; ++kx, s += P->col_step, d += P->in_c)
+      for (int32_t j = 0; j < P->cw; ++j) mcuq_store4(d + 4 * j, mcuq_load4(s + 4 * j));
+  }
+  mcuq_store4(d, 0);
+  mcuq_ring_unpack(P->col, P->kp >> 2, x);
+}
+
+/* Mode 3 over every pixel, first to last or (reverse) last to first, pairs of pixels in that
+ * order crossing output rows. The ring rows a new output row needs are copied when it starts;
+ * a pair's outputs are written after both its patches are unpacked. In place (input ==
+ * output), mcuq/memory.py (inplace_steps: "ring") replays this order to prove it safe. */
+MCUQ_NOINLINE static void mcuq_conv_ring(const mcuq_conv_params_t *p, const int8_t *input,
+                                         const int8_t *weights, const int32_t *bias,
+                                         int8_t *output, int reverse) {
+  const int32_t in_c = p->in_c, in_w = p->in_w, out_c = p->out_c, out_w = p->out_w;
+  const int32_t k_h = p->k_h, k_w = p->k_w, dh = p->dil_h, sh = p->stride_h;
+  const int32_t pixels = p->out_h * out_w, kp = p->k_padded;
+  const int32_t R = (k_h - 1) * dh + 1;
+  const int32_t W = (out_w - 1) * p->stride_w + (k_w - 1) * p->dil_w + 1;
+  const int32_t stride = ((W * in_c + 3) & ~3) + 4;
+  const int32_t x0 = p->pad_w < W ? p->pad_w : W;
+  const int32_t cols = (p->pad_w + in_w < W ? p->pad_w + in_w : W) - x0;
+  const int32_t step = reverse ? -p->stride_w * in_c : p->stride_w * in_c;
+  const int32_t first_ox = reverse ? out_w - 1 : 0, dpix = reverse ? -1 : 1;
+  const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
+  uint32_t x[MCUQ_CONV_RING_KP_BUF];             /* two patches, interleaved (kp words) */
+  uint32_t col_w[MCUQ_CONV_RING_KP_BUF / 2 + 2]; /* gathered bytes of two patches */
+  uint32_t ring_w[MCUQ_CONV_RING_BUF / 4];
+  int8_t *const ring = (int8_t *)ring_w, *const col = (int8_t *)col_w;
+  const int8_t *const zrow = ring + R * stride;
+  mcuq_ring_patch_t P;
+  P.k_h = k_h;
+  P.rb = k_w * in_c;
+  P.kp = kp;
+  P.k_w = k_w;
+  P.in_c = in_c;
+  P.col_step = p->dil_w * in_c;
+  P.cw = (in_c + 3) >> 2;
+  P.col = col;
+  if ((P.rb & 3) && kp == k_h * ((P.rb + 3) & ~3)) { /* rows padded to whole words for free */
+    P.rw = (P.rb + 3) >> 2;
+    P.tail = 0;
+  } else {
+    P.rw = P.rb >> 2;
+    P.tail = P.rb & 3;
+  }
+  P.tail_chunks = (k_h * P.tail + 3) >> 2;
+  P.col2 = 4 * P.tail_chunks + 4;
+  /* the builder: 0 table of word addresses, 1 long rows, 2 dilated taps */
+  const int kind = p->dil_w > 1 ? 2 : k_h * P.rw <= MCUQ_CONV_RING_CHUNKS ? 0 : 1;
+  mcuq_fill_bytes(ring, mcuq_rep4(p->input_zero_point), (R + 1) * stride);
+  int exotic = 0; /* any channel the table cannot requantize (as mcuq_conv_packed) */
+  for (int32_t c = 0; c < out_c; ++c) exotic |= p->rq[c * MCUQ_RQ_WORDS + 2] < 0;
+  for (int32_t bb = 0; bb < p->batches; ++bb) {
+    const int32_t b = reverse ? p->batches - 1 - bb : bb;
+    const int8_t *in_b = input + b * p->in_h * in_w * in_c;
+    int8_t *out_b = output + b * pixels * out_c;
+    /* padded rows [lo, hi) are in the ring (none yet: the first row copies all its rows) */
+    int32_t lo = reverse ? INT32_MAX : 0, hi = lo;
+    int32_t pix = reverse ? pixels - 1 : 0;
+    int32_t oy = reverse ? p->out_h - 1 : 0, ox = first_ox;
+    int32_t off = ox * p->stride_w * in_c;
+    for (int32_t n = 0; n < pixels;) {
+      if (ox == first_ox) { /* a new output row: its padded rows [top, top + R) in the ring */
+        const int32_t top = oy * sh, end = top + R;
+        /* the rows not in the ring yet: below it going forward, above it going back */
+        const int32_t r0 = reverse ? top : hi > top ? hi : top;
+        const int32_t r1 = reverse ? (lo < end ? lo : end) : end;
+        for (int32_t r = r0; r < r1; ++r) {
+          const int32_t iy = r - p->pad_h;
+          if (iy >= 0 && iy < p->in_h && cols > 0)
+            mcuq_copy_bytes(ring + (r % R) * stride + x0 * in_c, in_b + iy * in_w * in_c,
+                            cols * in_c);
+        }
+        lo = top;
+        hi = end;
+        for (int32_t ky = 0, slot = top % R, iy = top - p->pad_h; ky < k_h; ++ky) {
+          P.rows[ky] = iy >= 0 && iy < p->in_h ? ring + slot * stride : zrow;
+          slot += dh;
+          if (slot >= R) slot -= R;
+          iy += dh;
+        }
+        if (kind == 0) {
+          const int8_t **c = P.chunks;
+          for (int32_t ky = 0; ky < k_h; ++ky)
+            for (int32_t j = 0; j < P.rw; ++j) *c++ = P.rows[ky] + 4 * j;
+        }
+      }
+      if (kind == 0 && !(n & 1)) { /* the pairs left in this output row, two pixels a pass */
+        int32_t left = reverse ? ox + 1 : out_w - ox;
+        if (left > pixels - n) left = pixels - n;
+        const int32_t pairs = left >> 1;
+        if (pairs > 0) {
+          int8_t *oa = out_b + pix * out_c;
+          const int32_t o2 = dpix * out_c;
+          for (int32_t k = 0; k < pairs; ++k, off += 2 * step, oa += 2 * o2) {
+            mcuq_ring_table2(&P, off, off + step, x);
+            mcuq_conv_channels(p, x, w_all, bias, oa, oa + o2, exotic);
+          }
+          n += 2 * pairs;
+          pix += 2 * pairs * dpix;
+          ox += 2 * pairs * dpix;
+          if (ox < 0 || ox >= out_w) { /* the row is done */
+            ox = first_ox;
+            off = first_ox * p->stride_w * in_c;
+            oy += dpix;
+          }
+          continue;
+        }
+      }
+      uint32_t *const slot = n & 1 ? x + 2 : x;
+      if (kind == 0) {
+        mcuq_ring_table(&P, off, slot);
+      } else if (kind == 1) {
+        mcuq_ring_long(&P, off, slot);
+      } else {
+        mcuq_ring_taps(&P, off, slot);
+      }
+      if (ox == out_w - 1 - first_ox) { /* the row's last pixel in this order */
+        ox = first_ox;
+        off = first_ox * p->stride_w * in_c;
+        oy += dpix;
+      } else {
+        ox += dpix;
+        off += step;
+      }
+      if (n & 1) {
+        mcuq_conv_channels(p, x, w_all, bias, out_b + (pix - dpix) * out_c,
+                           out_b + pix * out_c, exotic);
+      } else if (n + 1 == pixels) { /* the last pixel of an odd count: alone */
+        for (int32_t k = 0; k < kp; k += 4) {
+          x[k + 2] = x[k];
+          x[k + 3] = x[k + 1];
+        }
+        mcuq_conv_channels(p, x, w_all, bias, out_b + pix * out_c, 0, exotic);
+      }
+      ++n;
+      pix += dpix;
+    }
+  }
+}
+#endif
+
+/* Mode 2 with stride 1 in place (conv.h): the input pixels are the patches, taken in pairs in
+ * one flat sequence over the batches; both pixels of a pair are unpacked into x before their
+ * outputs are written, so a pair writes only bytes of pixels already read when the walk goes
+ * forward with out_c <= in_c, or backward (the last pair first, a lone pixel 0 of an odd count
+ * last) with out_c >= in_c. No `restrict`: input and output are the same bytes. */
+MCUQ_NOINLINE static void mcuq_conv_pixels(const mcuq_conv_params_t *p, int8_t *data,
+                                           const int8_t *weights, const int32_t *bias,
+                                           int reverse) {
+  const int32_t in_c = p->in_c, out_c = p->out_c, kp = p->k_padded;
+  const int32_t pixels = p->batches * p->out_h * p->out_w;
+  const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
+  uint32_t x[MCUQ_CONV_COL_BUF]; /* two patches, interleaved per chunk (kp words) */
+  int exotic = 0; /* any channel the table cannot requantize (as mcuq_conv_packed) */
+  for (int32_t c = 0; c < out_c; ++c) exotic |= p->rq[c * MCUQ_RQ_WORDS + 2] < 0;
+  int32_t pix = reverse ? pixels - 2 : 0;
+  const int32_t step = reverse ? -2 : 2;
+  for (; reverse ? pix > -2 : pix < pixels; pix += step) {
+    const int32_t a = pix < 0 ? 0 : pix, b = pix < 0 || pix + 1 >= pixels ? a : pix + 1;
+    const int8_t *sa = data + a * in_c, *sb = data + b * in_c;
+    for (int32_t k = 0; k < kp; k += 4) {
+      mcuq_unpack4(x + k, mcuq_load4(sa + k));
+      mcuq_unpack4(x + k + 2, mcuq_load4(sb + k));
+    }
+    mcuq_conv_channels(p, x, w_all, bias, data + a * out_c, b != a ? data + b * out_c : 0,
+                       exotic);
+  }
+}
+
+void mcuq_conv_s8_inplace(const mcuq_conv_params_t *p, int8_t *data, const int8_t *weights,
+                          const int32_t *bias, int reverse) {
+#if MCUQ_CONV_RING_BUF > 4
+  if (p->mode == 3) {
+    mcuq_conv_ring(p, data, weights, bias, data, reverse);
+    return;
+  }
+#endif
+  mcuq_conv_pixels(p, data, weights, bias, reverse);
 }
 
 /* -- generic path (mode 0) ------------------------------------------------------------------ */
@@ -650,6 +925,12 @@ MCUQ_NOINLINE static void mcuq_conv_generic(const mcuq_conv_params_t *p,
 void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
                   const int8_t *restrict weights, const int32_t *restrict bias,
                   int8_t *restrict output) {
+#if MCUQ_CONV_RING_BUF > 4
+  if (p->mode == 3) {
+    mcuq_conv_ring(p, input, weights, bias, output, 0);
+    return;
+  }
+#endif
   if (p->mode != 0) {
     mcuq_conv_packed(p, input, weights, bias, output);
   } else {

@@ -8,6 +8,11 @@
 /* Largest k_padded of the packed conv paths: two patches, unpacked to int16, live on the stack
  * (4 * MCUQ_CONV_COL_MAX bytes). */
 #define MCUQ_CONV_COL_MAX 768
+/* Packed conv mode 3: bytes of its ring of padded input rows (stack) and the tallest filter. */
+#define MCUQ_CONV_RING_MAX 1024
+#define MCUQ_CONV_RING_ROWS 16
+/* ... and the most whole words of filter rows it reads through a table of addresses. */
+#define MCUQ_CONV_RING_CHUNKS 32
 /* Depthwise fast paths: filter taps (k_h * k_w: a table of tap pointers), channels of mode 1
  * (a row of zero points) and bytes of mode 2's ring of unpacked input rows, all on the
  * stack. */
@@ -33,7 +38,12 @@ typedef struct {
    *      gathered and unpacked to int16 on the stack, then 2 pixels x 2 output channels per
    *      pass over the patch;
    *   2: direct: 1x1 filter, no padding, in_c % 4 == 0: the input pixels are the patches.
-   *   Paths 1 and 2 take the weights as 32-bit words (mcuq/codegen/c_ops/conv.py:
+   *   3: as 1 for first layers (the generator's choice: 1-4 input channels), the patches
+   *      built from a ring of the input rows the filter reads, padded with the zero point (at
+   *      most MCUQ_CONV_RING_MAX bytes, k_h <= MCUQ_CONV_RING_ROWS): no border case, the
+   *      filter rows' whole words unpacked straight from the ring, their tails gathered (the
+   *      weights in that order: conv.py, ring_weights).
+   *   Paths 1, 2 and 3 take the weights as 32-bit words (mcuq/codegen/c_ops/conv.py:
    *   pair_weights): per pair of output channels, per 4 patch bytes, one word of each (rows
    *   zero-padded to k_padded bytes); an odd last channel's words follow alone.
    * DEPTHWISE_CONV_2D
@@ -80,6 +90,16 @@ typedef struct {
 void mcuq_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
                   const int8_t *restrict weights, const int32_t *restrict bias,
                   int8_t *restrict output);
+
+/* In place: `data` holds the input and receives the output from its first byte on. Mode 2
+ * with stride 1 (a 1x1 filter, no padding): pixels in pairs, each pair's input unpacked to the
+ * stack before its outputs are written. Mode 3: the pixels in pairs too, the input rows copied
+ * into the ring when an output row starts. reverse = 0: first pixel to last; 1: last to first.
+ * The code generator takes the method only where mcuq/memory.py's replay of this order
+ * (inplace_steps) finds every input byte read before it is overwritten (check_reads replays
+ * it again on the arena plan). */
+void mcuq_conv_s8_inplace(const mcuq_conv_params_t *p, int8_t *data, const int8_t *weights,
+                          const int32_t *bias, int reverse);
 
 void mcuq_depthwise_conv_s8(const mcuq_conv_params_t *p, const int8_t *restrict input,
                             const int8_t *restrict weights, const int32_t *restrict bias,

@@ -1,7 +1,9 @@
 #include "linear16.h"
 
 #include <stddef.h>
+#include <string.h>
 
+#include "mcuq_buffers.h"
 #include "mcuq_fixedpoint.h"
 
 static inline int16_t clamp16(int32_t v, int32_t lo, int32_t hi) {
@@ -91,6 +93,451 @@ void mcuq_depthwise_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input
           out[oc] = clamp16(mcuq_mbqm64(acc + bias[oc], p->multiplier[oc], p->shift[oc]),
                             p->act_min, p->act_max);
         }
+      }
+    }
+  }
+}
+
+/* -- fast kernels (linear16.h): int32 sums, the folded requantization table ---------------- */
+
+#if defined(__GNUC__)
+#define MCUQ_INLINE static inline __attribute__((always_inline))
+#else
+#define MCUQ_INLINE static inline
+#endif
+
+/* TFLM's clamp(mbqm64(acc + bias, multiplier, shift)) from the channel's table entry (one
+ * SMLAL: the 64-bit addition wraps, on uint64_t). mode: 0 every post is 0, 1 posts, 2 the
+ * wrapped form (linear16.h). */
+static inline int32_t mcuq_rq16(int32_t acc, const int32_t *rq, int32_t lo, int32_t hi,
+                                int mode) {
+  const uint64_t k = ((uint64_t)(uint32_t)rq[1] << 32) | (uint32_t)rq[0];
+  const uint64_t t = k + (uint64_t)((int64_t)acc * (int64_t)rq[2]);
+  const uint32_t h = (uint32_t)(t >> 32);
+  const int32_t v = mode == 2   ? (int32_t)(h + (uint32_t)acc * (uint32_t)rq[3])
+                    : mode == 1 ? (int32_t)h >> rq[3]
+                                : (int32_t)h;
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+#if defined(__GNUC__)
+#define MCUQ_NOINLINE __attribute__((noinline))
+#else
+#define MCUQ_NOINLINE
+#endif
+
+/* mcuq_rq16_pair in C (modes 1 and 2 of the Cortex-M build, every mode elsewhere): one copy. */
+static MCUQ_NOINLINE void mcuq_rq16_pair_c(int32_t a0, int32_t a1, const int32_t *rq,
+                                           int32_t lo, int32_t hi, int16_t *y, int mode) {
+  y[0] = (int16_t)mcuq_rq16(a0, rq, lo, hi, mode);
+  y[1] = (int16_t)mcuq_rq16(a1, rq + MCUQ_RQ16_WORDS, lo, hi, mode);
+}
+
+/* Two consecutive channels' outputs (table entries rq[0 .. 2 * MCUQ_RQ16_WORDS)) stored at y
+ * (any alignment). lo2/hi2: act_min/act_max in both halfwords. The Cortex-M build of mode 0:
+ * SMLAL + SSAT #16 per channel, both packed (PKHBT) and clamped at once (SSUB16 + SEL). */
+MCUQ_INLINE void mcuq_rq16_pair(int32_t a0, int32_t a1, const int32_t *rq, int32_t lo,
+                                int32_t hi, uint32_t lo2, uint32_t hi2, int16_t *y,
+                                int mode) {
+#if MCUQ_ASM
+  if (mode == 0) {
+    uint32_t v, t, h, m;
+    __asm__("ldrd %[t], %[h], [%[rq]]\n\t"
+            "ldr %[m], [%[rq], #8]\n\t"
+            "smlal %[t], %[h], %[a0], %[m]\n\t"
+            "ssat %[v], #16, %[h]\n\t"
+            "ldrd %[t], %[h], [%[rq], #16]\n\t"
+            "ldr %[m], [%[rq], #24]\n\t"
+            "smlal %[t], %[h], %[a1], %[m]\n\t"
+            "ssat %[h], #16, %[h]\n\t"
+            "pkhbt %[v], %[v], %[h], lsl #16\n\t"
+            "ssub16 %[t], %[v], %[lo2]\n\t"
+            "sel %[v], %[v], %[lo2]\n\t"
+            "ssub16 %[t], %[v], %[hi2]\n\t"
+            "sel %[v], %[hi2], %[v]\n\t"
+            : [v] "=&r"(v), [t] "=&r"(t), [h] "=&r"(h), [m] "=&r"(m)
+            : [a0] "r"(a0), [a1] "r"(a1), [rq] "r"(rq), [lo2] "r"(lo2), [hi2] "r"(hi2),
+              "m"(*(const int32_t(*)[2 * MCUQ_RQ16_WORDS])rq)
+            : "cc");
+    mcuq_store4((int8_t *)(void *)y, v);
+    return;
+  }
+#endif
+  (void)lo2, (void)hi2;
+  mcuq_rq16_pair_c(a0, a1, rq, lo, hi, y, mode);
+}
+
+/* Dot products of nq blocks of 4 patch values: weights w (one word per channel and block,
+ * channels interleaved), patches x0/x1 (int16, read as words: any alignment). */
+static inline void mcuq_dot16_2x2(const int8_t *x0, const int8_t *x1, const uint32_t *w,
+                                  int32_t nq, int32_t *a) {
+  int32_t a00 = 0, a10 = 0, a01 = 0, a11 = 0; /* a<channel><pixel> */
+#if MCUQ_ASM
+  uint32_t w0, w1, xa, xb, e;
+  __asm__("1:\n\t"
+          "ldrd %[w0], %[w1], [%[w]], #8\n\t"
+          "ldr %[xa], [%[x0]], #4\n\t"
+          "ldr %[xb], [%[x1]], #4\n\t"
+          "sxtb16 %[e], %[w0]\n\t"
+          "smlad %[a00], %[xa], %[e], %[a00]\n\t"
+          "smlad %[a01], %[xb], %[e], %[a01]\n\t"
+          "sxtb16 %[e], %[w1]\n\t"
+          "smlad %[a10], %[xa], %[e], %[a10]\n\t"
+          "smlad %[a11], %[xb], %[e], %[a11]\n\t"
+          "ldr %[xa], [%[x0]], #4\n\t"
+          "ldr %[xb], [%[x1]], #4\n\t"
+          "sxtb16 %[w0], %[w0], ror #8\n\t"
+          "smlad %[a00], %[xa], %[w0], %[a00]\n\t"
+          "smlad %[a01], %[xb], %[w0], %[a01]\n\t"
+          "sxtb16 %[w1], %[w1], ror #8\n\t"
+          "smlad %[a10], %[xa], %[w1], %[a10]\n\t"
+          "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+          "subs %[n], %[n], #1\n\t"
+          "bne 1b\n\t"
+          : [w] "+r"(w), [x0] "+r"(x0), [x1] "+r"(x1), [n] "+r"(nq), [a00] "+r"(a00),
+            [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [w0] "=&r"(w0), [w1] "=&r"(w1),
+            [xa] "=&r"(xa), [xb] "=&r"(xb), [e] "=&r"(e)
+          : "m"(*(const uint32_t(*)[MCUQ_CONV16_COL_BUF / 2])x0),
+            "m"(*(const uint32_t(*)[MCUQ_CONV16_COL_BUF / 2])x1),
+            "m"(*(const uint32_t(*)[MCUQ_CONV16_COL_BUF / 2])w)
+          : "cc");
+#else
+  for (int32_t i = 0; i < nq; ++i, w += 2, x0 += 8, x1 += 8) {
+    const uint32_t xa = mcuq_load4(x0), xb = mcuq_load4(x1);
+    const uint32_t xc = mcuq_load4(x0 + 4), xd = mcuq_load4(x1 + 4);
+    const uint32_t e0 = mcuq_sxtb16(w[0]), e1 = mcuq_sxtb16(w[1]);
+    const uint32_t o0 = mcuq_sxtb16_ror8(w[0]), o1 = mcuq_sxtb16_ror8(w[1]);
+    a00 = mcuq_smlad(xa, e0, a00);
+    a01 = mcuq_smlad(xb, e0, a01);
+    a10 = mcuq_smlad(xa, e1, a10);
+    a11 = mcuq_smlad(xb, e1, a11);
+    a00 = mcuq_smlad(xc, o0, a00);
+    a01 = mcuq_smlad(xd, o0, a01);
+    a10 = mcuq_smlad(xc, o1, a10);
+    a11 = mcuq_smlad(xd, o1, a11);
+  }
+#endif
+  a[0] = a00;
+  a[1] = a10;
+  a[2] = a01;
+  a[3] = a11;
+}
+
+/* Two channels (interleaved words), one patch. */
+static inline void mcuq_dot16_2x1(const int8_t *x0, const uint32_t *w, int32_t nq, int32_t *a) {
+  int32_t a0 = 0, a1 = 0;
+  for (int32_t i = 0; i < nq; ++i, w += 2, x0 += 8) {
+    const uint32_t xa = mcuq_load4(x0), xc = mcuq_load4(x0 + 4);
+    a0 = mcuq_smlad(xa, mcuq_sxtb16(w[0]), a0);
+    a1 = mcuq_smlad(xa, mcuq_sxtb16(w[1]), a1);
+    a0 = mcuq_smlad(xc, mcuq_sxtb16_ror8(w[0]), a0);
+    a1 = mcuq_smlad(xc, mcuq_sxtb16_ror8(w[1]), a1);
+  }
+  a[0] = a0;
+  a[1] = a1;
+}
+
+/* One channel (consecutive words), one patch. */
+static inline int32_t mcuq_dot16_1x1(const int8_t *x0, const uint32_t *w, int32_t nq) {
+  int32_t a0 = 0;
+  for (int32_t i = 0; i < nq; ++i, ++w, x0 += 8) {
+    a0 = mcuq_smlad(mcuq_load4(x0), mcuq_sxtb16(w[0]), a0);
+    a0 = mcuq_smlad(mcuq_load4(x0 + 4), mcuq_sxtb16_ror8(w[0]), a0);
+  }
+  return a0;
+}
+
+/* n int16 values, two per (unaligned) word access. */
+static inline void mcuq_copy16(int16_t *dst, const int16_t *src, int32_t n) {
+  int8_t *d = (int8_t *)(void *)dst;
+  const int8_t *s = (const int8_t *)(const void *)src;
+  for (; n >= 4; n -= 4, d += 8, s += 8) {
+    const uint32_t a = mcuq_load4(s), b = mcuq_load4(s + 4);
+    mcuq_store4(d, a);
+    mcuq_store4(d + 4, b);
+  }
+  if (n >= 2) {
+    mcuq_store4(d, mcuq_load4(s));
+    n -= 2, d += 4, s += 4;
+  }
+  if (n) mcuq_store2(d, (uint32_t)(uint16_t)*(const int16_t *)(const void *)s);
+}
+
+static inline void mcuq_zero16(int16_t *dst, int32_t n) {
+  int8_t *d = (int8_t *)(void *)dst;
+  for (; n >= 2; n -= 2, d += 4) mcuq_store4(d, 0);
+  if (n) mcuq_store2(d, 0);
+}
+
+/* The patch of output pixel (oy, ox) of image img: k_h * k_w * in_c values (ky, kx, c order;
+ * taps outside the image are 0, the zero point); its zero padding up to k_pad is written once
+ * by the caller. */
+static void mcuq_im2col16(const mcuq_conv16_params_t *p, const int16_t *img, int32_t oy,
+                          int32_t ox, int16_t *col) {
+  const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+  const int32_t c = p->in_c, row = p->k_w * c;
+  int16_t *dst = col;
+  if (p->dil_w == 1 && x0 >= 0 && x0 + p->k_w <= p->in_w && y0 >= 0 &&
+      y0 + (p->k_h - 1) * p->dil_h < p->in_h) { /* the window inside: k_h row copies */
+    const int16_t *src = img + ((size_t)y0 * (size_t)p->in_w + (size_t)x0) * (size_t)c;
+    const size_t step = (size_t)p->dil_h * (size_t)p->in_w * (size_t)c;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, dst += row, src += step) mcuq_copy16(dst, src, row);
+    return;
+  }
+  for (int32_t ky = 0; ky < p->k_h; ++ky, dst += row) {
+    const int32_t iy = y0 + ky * p->dil_h;
+    if (iy < 0 || iy >= p->in_h) {
+      mcuq_zero16(dst, row);
+      continue;
+    }
+    const int16_t *src = img + (size_t)iy * (size_t)p->in_w * (size_t)c;
+    if (p->dil_w == 1 && x0 >= 0 && x0 + p->k_w <= p->in_w) {
+      mcuq_copy16(dst, src + (size_t)x0 * (size_t)c, row);
+      continue;
+    }
+    for (int32_t kx = 0; kx < p->k_w; ++kx) {
+      const int32_t ix = x0 + kx * p->dil_w;
+      if (ix < 0 || ix >= p->in_w) {
+        mcuq_zero16(dst + kx * c, c);
+      } else {
+        mcuq_copy16(dst + kx * c, src + (size_t)ix * (size_t)c, c);
+      }
+    }
+  }
+}
+
+/* Output channels of one pixel pair (y1 == NULL: one pixel); mode: the table's form. */
+MCUQ_INLINE void mcuq_conv16_channels(const mcuq_conv16_params_t *p, const int8_t *x0,
+                                      const int8_t *x1, const uint32_t *w, int16_t *y0,
+                                      int16_t *y1, uint32_t lo2, uint32_t hi2, int mode) {
+  const int32_t nq = p->k_pad >> 2, lo = p->act_min, hi = p->act_max;
+  const int32_t *rq = p->rq;
+  int32_t oc = 0;
+  int32_t a[4];
+  for (; oc + 2 <= p->out_c; oc += 2, w += 2 * nq, rq += 2 * MCUQ_RQ16_WORDS) {
+    if (y1 != NULL) {
+      mcuq_dot16_2x2(x0, x1, w, nq, a);
+      mcuq_rq16_pair(a[2], a[3], rq, lo, hi, lo2, hi2, y1 + oc, mode);
+    } else {
+      mcuq_dot16_2x1(x0, w, nq, a);
+    }
+    mcuq_rq16_pair(a[0], a[1], rq, lo, hi, lo2, hi2, y0 + oc, mode);
+  }
+  if (oc < p->out_c) {
+    y0[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x0, w, nq), rq, lo, hi, mode);
+    if (y1 != NULL) y1[oc] = (int16_t)mcuq_rq16(mcuq_dot16_1x1(x1, w, nq), rq, lo, hi, mode);
+  }
+}
+
+static inline uint32_t mcuq_rep2(int32_t v) { return (uint32_t)(uint16_t)v * 0x10001u; }
+
+void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
+                        const int8_t *weights, int16_t *output) {
+  union {
+    uint32_t align;
+    int16_t v[2 * MCUQ_CONV16_COL_BUF];
+  } col;
+  const uint32_t *w = (const uint32_t *)(const void *)weights;
+  const int32_t pixels = p->out_h * p->out_w;
+  const uint32_t lo2 = mcuq_rep2(p->act_min), hi2 = mcuq_rep2(p->act_max);
+  if (!p->direct) { /* the patches' zero padding (im2col never writes there) */
+    const int32_t patch = p->k_h * p->k_w * p->in_c;
+    mcuq_zero16(col.v + patch, p->k_pad - patch);
+    mcuq_zero16(col.v + p->k_pad + patch, p->k_pad - patch);
+  }
+  for (int32_t n = 0; n < p->batches; ++n) {
+    const int16_t *img = input + (size_t)n * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
+    int16_t *out = output + (size_t)n * (size_t)pixels * (size_t)p->out_c;
+    for (int32_t px = 0; px < pixels; px += 2) {
+      const int two = px + 1 < pixels;
+      const int32_t oy0 = px / p->out_w, ox0 = px % p->out_w;
+      const int32_t oy1 = (px + 1) / p->out_w, ox1 = (px + 1) % p->out_w;
+      const int16_t *x0, *x1;
+      if (p->direct) {
+        x0 = img + ((size_t)oy0 * p->stride_h * p->in_w + (size_t)ox0 * p->stride_w) * p->in_c;
+        x1 = two ? img + ((size_t)oy1 * p->stride_h * p->in_w + (size_t)ox1 * p->stride_w) *
+                             p->in_c
+                 : x0;
+      } else {
+        mcuq_im2col16(p, img, oy0, ox0, col.v);
+        if (two) mcuq_im2col16(p, img, oy1, ox1, col.v + p->k_pad);
+        x0 = col.v;
+        x1 = col.v + p->k_pad;
+      }
+      int16_t *y0 = out + (size_t)px * (size_t)p->out_c;
+      const int8_t *b0 = (const int8_t *)(const void *)x0;
+      const int8_t *b1 = two ? (const int8_t *)(const void *)x1 : NULL;
+      int16_t *y1 = two ? y0 + p->out_c : NULL;
+      mcuq_conv16_channels(p, b0, b1, w, y0, y1, lo2, hi2, p->rq_mode);
+    }
+  }
+}
+
+/* One tap of 4 channels: (x0, x1), (x2, x3) against the swizzled weight word. */
+#define MCUQ_DW16_TAP(XT, WV)                                                                  \
+  do {                                                                                         \
+    const uint32_t x01_ = mcuq_load4((const int8_t *)(const void *)(XT));                      \
+    const uint32_t x23_ = mcuq_load4((const int8_t *)(const void *)((XT) + 2));                \
+    const uint32_t wv_ = (WV), e_ = mcuq_sxtb16(wv_), o_ = mcuq_sxtb16_ror8(wv_);              \
+    a0 = mcuq_smlabb(x01_, e_, a0);                                                            \
+    a1 = mcuq_smlatt(x01_, e_, a1);                                                            \
+    a2 = mcuq_smlabb(x23_, o_, a2);                                                            \
+    a3 = mcuq_smlatt(x23_, o_, a3);                                                            \
+  } while (0)
+
+/* The same with depth_multiplier > 1: the 4 channels' inputs at offsets i[0..3]. */
+#define MCUQ_DW16_TAP_M(XT, WV)                                                                \
+  do {                                                                                         \
+    const uint32_t wv_ = (WV), e_ = mcuq_sxtb16(wv_), o_ = mcuq_sxtb16_ror8(wv_);              \
+    a0 = mcuq_smlabb((uint32_t)(int32_t)(XT)[i0], e_, a0);                                     \
+    a1 = mcuq_smlabt((uint32_t)(int32_t)(XT)[i1], e_, a1);                                     \
+    a2 = mcuq_smlabb((uint32_t)(int32_t)(XT)[i2], o_, a2);                                     \
+    a3 = mcuq_smlabt((uint32_t)(int32_t)(XT)[i3], o_, a3);                                     \
+  } while (0)
+
+MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
+                                const int8_t *weights, int16_t *output, int mode) {
+  const int32_t cin = p->in_c, cout = p->out_c, m = p->depth_multiplier;
+  const int32_t taps = p->k_h * p->k_w, lo = p->act_min, hi = p->act_max;
+  const int32_t full = cout & ~3;
+  const uint32_t lo2 = mcuq_rep2(lo), hi2 = mcuq_rep2(hi);
+  const uint32_t *w_all = (const uint32_t *)(const void *)weights;
+  for (int32_t n = 0; n < p->batches; ++n) {
+    const int16_t *img = input + (size_t)n * (size_t)p->in_h * (size_t)p->in_w * (size_t)cin;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+      const int32_t y0 = oy * p->stride_h - p->pad_h;
+      int32_t ky0 = 0, ky1 = p->k_h;
+      while (ky0 < ky1 && y0 + ky0 * p->dil_h < 0) ++ky0;
+      while (ky1 > ky0 && y0 + (ky1 - 1) * p->dil_h >= p->in_h) --ky1;
+      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const int32_t x0 = ox * p->stride_w - p->pad_w;
+        int32_t kx0 = 0, kx1 = p->k_w;
+        while (kx0 < kx1 && x0 + kx0 * p->dil_w < 0) ++kx0;
+        while (kx1 > kx0 && x0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
+        int16_t *out = output + (((size_t)n * p->out_h + oy) * p->out_w + ox) * cout;
+        const int16_t *base = ky0 < ky1 && kx0 < kx1
+                                  ? img + ((size_t)(y0 + ky0 * p->dil_h) * p->in_w +
+                                           (size_t)(x0 + kx0 * p->dil_w)) * cin
+                                  : img; /* no tap inside: the sums stay 0 */
+        const size_t row_step = (size_t)p->dil_h * p->in_w * cin;
+        const size_t tap_step = (size_t)p->dil_w * cin;
+        const int32_t nkx = kx1 - kx0;
+        const int32_t *rq = p->rq;
+        const uint32_t *wb = w_all;
+        int32_t ch = 0;
+        for (; ch < full; ch += 4, wb += taps, rq += 4 * MCUQ_RQ16_WORDS) {
+          int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+          const uint32_t *wr = wb + ky0 * p->k_w + kx0;
+          if (m == 1) {
+            const int16_t *xr = base + ch;
+            for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += p->k_w) {
+              if (nkx == 3) { /* the common 3-wide row, unrolled */
+                MCUQ_DW16_TAP(xr, wr[0]);
+                MCUQ_DW16_TAP(xr + tap_step, wr[1]);
+                MCUQ_DW16_TAP(xr + 2 * tap_step, wr[2]);
+                continue;
+              }
+              const int16_t *xt = xr;
+              for (int32_t kx = 0; kx < nkx; ++kx, xt += tap_step) MCUQ_DW16_TAP(xt, wr[kx]);
+            }
+          } else {
+            const int32_t i0 = ch / m, i1 = (ch + 1) / m, i2 = (ch + 2) / m, i3 = (ch + 3) / m;
+            const int16_t *xr = base;
+            for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += p->k_w) {
+              const int16_t *xt = xr;
+              for (int32_t kx = 0; kx < nkx; ++kx, xt += tap_step) MCUQ_DW16_TAP_M(xt, wr[kx]);
+            }
+          }
+          mcuq_rq16_pair(a0, a1, rq, lo, hi, lo2, hi2, out + ch, mode);
+          mcuq_rq16_pair(a2, a3, rq + 2 * MCUQ_RQ16_WORDS, lo, hi, lo2, hi2, out + ch + 2, mode);
+        }
+        for (int32_t j = 0; ch < cout; ++ch, ++j, rq += MCUQ_RQ16_WORDS) {
+          static const int32_t byte_of[4] = {0, 2, 1, 3};
+          const int8_t *wbytes = (const int8_t *)(const void *)wb + byte_of[j];
+          int32_t a = 0;
+          const int16_t *xr = base + ch / m;
+          for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step) {
+            const int16_t *xt = xr;
+            for (int32_t kx = kx0; kx < kx1; ++kx, xt += tap_step)
+              a += (int32_t)*xt * (int32_t)wbytes[4 * (ky * p->k_w + kx)];
+          }
+          out[ch] = (int16_t)mcuq_rq16(a, rq, lo, hi, mode);
+        }
+      }
+    }
+  }
+}
+
+void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
+                                  const int8_t *weights, int16_t *output) {
+  mcuq_dw16_fast(p, input, weights, output, p->rq_mode);
+}
+
+/* -- 64-bit sums (layers whose weights allow |sum| >= 2^31): SMLALD, TFLM's requantization -- */
+
+/* acc + lo(a) * lo(b) + hi(a) * hi(b) in 64 bits (SMLALD). */
+static inline int64_t mcuq_smlald(uint32_t a, uint32_t b, int64_t acc) {
+#if MCUQ_DSP
+  return __smlald((int32_t)a, (int32_t)b, acc);
+#else
+  const int32_t lo = (int32_t)(int16_t)(a & 0xffffu) * (int32_t)(int16_t)(b & 0xffffu);
+  const int32_t hi = (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b >> 16);
+  return acc + (int64_t)lo + (int64_t)hi;
+#endif
+}
+
+static inline int16_t mcuq_out16_wide(const mcuq_conv16_params_t *p, int64_t acc,
+                                      const int64_t *bias, int32_t oc) {
+  return clamp16(mcuq_mbqm64(acc + bias[oc], p->multiplier[oc], p->shift[oc]), p->act_min,
+                 p->act_max);
+}
+
+void mcuq_conv_s16_wide(const mcuq_conv16_params_t *p, const int16_t *input,
+                        const int8_t *weights, const int64_t *bias, int16_t *output) {
+  union {
+    uint32_t align;
+    int16_t v[2 * MCUQ_CONV16_COL_BUF];
+  } col;
+  const int32_t pixels = p->out_h * p->out_w, nq = p->k_pad >> 2;
+  if (!p->direct) {
+    const int32_t patch = p->k_h * p->k_w * p->in_c;
+    mcuq_zero16(col.v + patch, p->k_pad - patch);
+  }
+  for (int32_t n = 0; n < p->batches; ++n) {
+    const int16_t *img = input + (size_t)n * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
+    int16_t *out = output + (size_t)n * (size_t)pixels * (size_t)p->out_c;
+    for (int32_t px = 0; px < pixels; ++px, out += p->out_c) {
+      const int32_t oy = px / p->out_w, ox = px % p->out_w;
+      const int16_t *x;
+      if (p->direct) {
+        x = img + ((size_t)oy * p->stride_h * p->in_w + (size_t)ox * p->stride_w) * p->in_c;
+      } else {
+        mcuq_im2col16(p, img, oy, ox, col.v);
+        x = col.v;
+      }
+      const uint32_t *w = (const uint32_t *)(const void *)weights;
+      int32_t oc = 0;
+      for (; oc + 2 <= p->out_c; oc += 2) {
+        int64_t a0 = 0, a1 = 0;
+        const int8_t *xb = (const int8_t *)(const void *)x;
+        for (int32_t i = 0; i < nq; ++i, w += 2, xb += 8) {
+          const uint32_t xa = mcuq_load4(xb), xc = mcuq_load4(xb + 4);
+          a0 = mcuq_smlald(xa, mcuq_sxtb16(w[0]), a0);
+          a1 = mcuq_smlald(xa, mcuq_sxtb16(w[1]), a1);
+          a0 = mcuq_smlald(xc, mcuq_sxtb16_ror8(w[0]), a0);
+          a1 = mcuq_smlald(xc, mcuq_sxtb16_ror8(w[1]), a1);
+        }
+        out[oc] = mcuq_out16_wide(p, a0, bias, oc);
+        out[oc + 1] = mcuq_out16_wide(p, a1, bias, oc + 1);
+      }
+      if (oc < p->out_c) {
+        int64_t a0 = 0;
+        const int8_t *xb = (const int8_t *)(const void *)x;
+        for (int32_t i = 0; i < nq; ++i, ++w, xb += 8) {
+          a0 = mcuq_smlald(mcuq_load4(xb), mcuq_sxtb16(w[0]), a0);
+          a0 = mcuq_smlald(mcuq_load4(xb + 4), mcuq_sxtb16_ror8(w[0]), a0);
+        }
+        out[oc] = mcuq_out16_wide(p, a0, bias, oc);
       }
     }
   }

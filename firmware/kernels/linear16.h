@@ -35,8 +35,13 @@ typedef struct {
   int32_t filter_in_c;      /* CONV_2D: input channels per group */
   int32_t depth_multiplier; /* DEPTHWISE_CONV_2D */
   int32_t act_min, act_max;
-  const int32_t *multiplier; /* out_c entries */
+  const int32_t *multiplier; /* out_c entries (the generic kernels) */
   const int32_t *shift;
+  /* the fast kernels (int32 sums): */
+  int32_t k_pad;  /* CONV_2D: patch length (k_h * k_w * in_c) rounded up to 4 */
+  int32_t direct; /* CONV_2D: 1x1, no padding, in_c % 4 == 0: patches read in place */
+  int32_t rq_mode;   /* the table's form: 0 every post 0, 1 posts, 2 wrapped (below) */
+  const int32_t *rq; /* MCUQ_RQ16_WORDS words per output channel (mcuq_rq16) */
 } mcuq_conv16_params_t;
 
 /* CONV_2D with an int64 bias (int64 sums) or an int32 bias (int32 sums, wrapping, and the
@@ -47,5 +52,46 @@ void mcuq_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input, const in
 /* DEPTHWISE_CONV_2D, int64 bias; weights (1, KH, KW, C * M). */
 void mcuq_depthwise_conv_s16(const mcuq_conv16_params_t *p, const int16_t *input,
                              const int8_t *weights, const int64_t *bias, int16_t *output);
+
+/* -- fast kernels: int32 sums, proved exact at generation time ----------------------------
+ * mcuq/codegen/c_ops/int16.py takes these only for a layer whose every output channel has
+ * 32768 * sum|w| <= 2^31 - 1: no partial sum of products of int16 inputs and that channel's
+ * weights can leave int32, so TFLM's int64 sum equals the int32 one (SMLAD). The int64 bias
+ * and TFLM's MultiplyByQuantizedMultiplier(int64_t) are folded into a per-channel table:
+ *   rq = {K lo, K hi, m, post}:  v = (int32)(hi32(K + acc * m) >> post)
+ * with red = the 16-bit reduced multiplier, total = 15 - shift and, for total <= 32,
+ * m = red << (32 - total), K = (bias * red + 2^(total - 1)) << (32 - total) mod 2^64, post 0
+ * (hi32 of the 64-bit sum mod 2^64 is TFLM's result mod 2^32, the int32 cast it does); for
+ * total > 32, m = red, K = bias * red + 2^(total - 1), post = total - 32 (no wrap: |K| < 2^62).
+ * One SMLAL and one shift per output. A layer where some red << (32 - total) leaves int32
+ * (effective scales from about 0.5 up, e.g. dead channels of tiny weights) takes the wrapped
+ * form (rq_wrap): m = red << (32 - total) mod 2^32 as int32, q = the part above 2^32 (in the
+ * fourth word) and v = hi32(K + acc * m) + acc * q mod 2^32 (post 0 in every channel; a layer
+ * that would also need post > 0 runs on the generic kernels). */
+#define MCUQ_RQ16_WORDS 4
+
+/* The longest patch (k_pad int16 values) the fast kernels copy: their stack buffer holds two
+ * (4 * MCUQ_CONV16_COL_MAX bytes; mcuq_buffers.h's MCUQ_CONV16_COL_BUF, a project's copy sized
+ * to its layers). Longer ones take the generic kernels. */
+#define MCUQ_CONV16_COL_MAX 1024
+
+/* CONV_2D (one group) with the table: weights per pair of output channels (the last alone
+ * when out_c is odd), per 4 patch values (ky, kx, c order, zero-padded to k_pad) one word per
+ * channel, the pair's words interleaved, bytes (w0, w2, w1, w3): SXTB16 gives (w0, w1) and
+ * SXTB16 ROR #8 (w2, w3), matching two int16 words of the patch. Also FULLY_CONNECTED (a 1x1
+ * conv over batches x 1 pixels). */
+void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
+                        const int8_t *weights, int16_t *output);
+
+/* CONV_2D (one group, int64 bias) / FULLY_CONNECTED whose sums may leave int32: the same
+ * weights and patches as mcuq_conv_s16_fast, 64-bit sums (SMLALD), then TFLM's
+ * mcuq_mbqm64(sum + bias) per channel (p->multiplier, p->shift; bias: out_c values). */
+void mcuq_conv_s16_wide(const mcuq_conv16_params_t *p, const int16_t *input,
+                        const int8_t *weights, const int64_t *bias, int16_t *output);
+
+/* DEPTHWISE_CONV_2D with the table: weights per block of 4 output channels (the last
+ * zero-padded), per tap (ky, kx) one word, bytes (w[c], w[c+2], w[c+1], w[c+3]). */
+void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
+                                  const int8_t *weights, int16_t *output);
 
 #endif

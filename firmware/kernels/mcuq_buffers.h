@@ -7,10 +7,13 @@
 #define MCUQ_BUFFERS_H
 
 #define MCUQ_CONV_COL_BUF 768   /* packed conv: largest k_padded */
+#define MCUQ_CONV_RING_BUF 1024 /* packed conv mode 3: largest ring of padded input rows, bytes */
+#define MCUQ_CONV_RING_KP_BUF 768 /* packed conv mode 3: largest k_padded */
 #define MCUQ_DW_TAPS_BUF 96     /* depthwise fast paths: largest filter (k_h * k_w) */
 #define MCUQ_DW_CH_BUF 512      /* depthwise mode 1: most channels */
 #define MCUQ_DW_ROWS_BUF 2048   /* depthwise mode 2: largest ring of unpacked rows, bytes */
 #define MCUQ_DW_PLANAR_BUF 2048 /* depthwise mode 3: its ring, bytes (4: no op takes mode 3, not built) */
 #define MCUQ_FC_SCRATCH_BUF 2048 /* fully connected: largest unpacked input row, bytes */
+#define MCUQ_CONV16_COL_BUF 1024 /* 16x8 conv/fully connected: largest k_pad (int16, 2 patches) */
 
 #endif

@@ -4,9 +4,39 @@
 
 #include "mcuq_fixedpoint.h"
 
+/* Halfword-wise signed max of two packed int16 pairs (SSUB16 + SEL). */
+static inline uint32_t max16x2(uint32_t a, uint32_t b) {
+#if MCUQ_DSP
+  (void)__ssub16((int32_t)a, (int32_t)b);
+  return __sel(a, b);
+#else
+  const int16_t a0 = (int16_t)(a & 0xffffu), b0 = (int16_t)(b & 0xffffu);
+  const int16_t a1 = (int16_t)(a >> 16), b1 = (int16_t)(b >> 16);
+  return (uint32_t)(uint16_t)(a0 > b0 ? a0 : b0) | ((uint32_t)(uint16_t)(a1 > b1 ? a1 : b1) << 16);
+#endif
+}
+
+static inline uint32_t min16x2(uint32_t a, uint32_t b) {
+#if MCUQ_DSP
+  (void)__ssub16((int32_t)a, (int32_t)b);
+  return __sel(b, a);
+#else
+  const int16_t a0 = (int16_t)(a & 0xffffu), b0 = (int16_t)(b & 0xffffu);
+  const int16_t a1 = (int16_t)(a >> 16), b1 = (int16_t)(b >> 16);
+  return (uint32_t)(uint16_t)(a0 < b0 ? a0 : b0) | ((uint32_t)(uint16_t)(a1 < b1 ? a1 : b1) << 16);
+#endif
+}
+
+/* Per output pixel, the window's valid taps (ky0..ky1, kx0..kx1) walked once per pair of
+ * channels (contiguous in NHWC): max as packed int16 pairs, averages as int32 sums. */
 static void pool16(const mcuq_pool16_params_t *p, const int16_t *input, int16_t *output,
                    int average) {
+  const int32_t c = p->channels, pairs = c >> 1;
+  const uint32_t lo2 = (uint32_t)(uint16_t)p->act_min * 0x10001u;
+  const uint32_t hi2 = (uint32_t)(uint16_t)p->act_max * 0x10001u;
+  const size_t row_step = (size_t)p->in_w * (size_t)c;
   for (int32_t n = 0; n < p->batches; ++n) {
+    const int16_t *img = input + (size_t)n * (size_t)p->in_h * row_step;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       const int32_t y0 = oy * p->stride_h - p->pad_h;
       const int32_t ky0 = y0 < 0 ? -y0 : 0;
@@ -15,26 +45,45 @@ static void pool16(const mcuq_pool16_params_t *p, const int16_t *input, int16_t 
         const int32_t x0 = ox * p->stride_w - p->pad_w;
         const int32_t kx0 = x0 < 0 ? -x0 : 0;
         const int32_t kx1 = p->in_w - x0 < p->filter_w ? p->in_w - x0 : p->filter_w;
-        for (int32_t c = 0; c < p->channels; ++c) {
+        int16_t *out = output + (((size_t)n * p->out_h + oy) * p->out_w + ox) * c;
+        const int32_t count = (ky1 > ky0 && kx1 > kx0) ? (ky1 - ky0) * (kx1 - kx0) : 0;
+        if (count == 0) { /* the window is all padding */
+          const int32_t v = average ? 0 : -32768;
+          for (int32_t ch = 0; ch < c; ++ch) out[ch] = (int16_t)mcuq_clamp(v, p->act_min, p->act_max);
+          continue;
+        }
+        const int16_t *win = img + (size_t)(y0 + ky0) * row_step + (size_t)(x0 + kx0) * c;
+        int32_t ch = 0;
+        if (!average) {
+          for (; ch < 2 * pairs; ch += 2) {
+            uint32_t acc = 0x80008000u; /* -32768 in both halves */
+            const int16_t *r = win + ch;
+            for (int32_t ky = ky0; ky < ky1; ++ky, r += row_step) {
+              const int16_t *t = r;
+              for (int32_t kx = kx0; kx < kx1; ++kx, t += c)
+                acc = max16x2(acc, mcuq_load4((const int8_t *)(const void *)t));
+            }
+            mcuq_store4((int8_t *)(void *)(out + ch), min16x2(max16x2(acc, lo2), hi2));
+          }
+        }
+        for (; ch < c; ++ch) {
           int32_t acc = average ? 0 : -32768;
-          int32_t count = 0;
-          for (int32_t ky = ky0; ky < ky1; ++ky) {
-            for (int32_t kx = kx0; kx < kx1; ++kx) {
-              const int32_t v = input[(((size_t)n * p->in_h + y0 + ky) * p->in_w + x0 + kx) *
-                                      p->channels + c];
+          const int16_t *r = win + ch;
+          for (int32_t ky = ky0; ky < ky1; ++ky, r += row_step) {
+            const int16_t *t = r;
+            for (int32_t kx = kx0; kx < kx1; ++kx, t += c) {
+              const int32_t v = *t;
               if (average) {
                 acc += v;
               } else if (v > acc) {
                 acc = v;
               }
-              ++count;
             }
           }
-          if (average && count > 0) {
+          if (average) {
             acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
           }
-          output[(((size_t)n * p->out_h + oy) * p->out_w + ox) * p->channels + c] =
-              (int16_t)mcuq_clamp(acc, p->act_min, p->act_max);
+          out[ch] = (int16_t)mcuq_clamp(acc, p->act_min, p->act_max);
         }
       }
     }

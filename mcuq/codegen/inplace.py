@@ -20,6 +20,14 @@ input dies at the op; `build_cmodel` then emits the op accordingly:
   planar    depthwise convolution on modes 3/4 (c_ops/planar_inplace.py): the usual kernel once
             over the whole tensor, no temporary (its ring of unpacked rows holds what an output
             row reads); its byte order is declared (InPlace.order) and replayed by check_reads.
+  pixels, pixels-reverse, ring, ring-reverse
+            CONV_2D in ONE call over the whole tensor (conv.c: mcuq_conv_s8_inplace): a 1x1
+            stride-1 conv (mode 2) by pairs of pixels, each pair read before it is written;
+            conv mode 3 (first layers) copying input rows into its stack ring when an output
+            row starts. First pixel to last, or last to first (the output starts at the input's
+            first byte and grows past its end); no temporary in the arena. The byte order is
+            declared (InPlace.order, c_ops/conv.py): the rule offers a direction only where it
+            reads every input byte before it is overwritten; check_reads replays it on the plan.
 
 `c_plan(model)` is the C target's plan with these options; costs.py and the HTML report use it.
 """

@@ -35,7 +35,8 @@ INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 ZERO_POINT_EDGES = (-128, 127, 0)
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 #: The C kernels' limits (firmware/kernels/conv.h), read where the emitters read them.
-from ..codegen.c_ops.conv import COL_MAX, DW_CH_MAX, DW_ROWS_MAX, DW_TAPS_MAX  # noqa: E402
+from ..codegen.c_ops.conv import (COL_MAX, DW_CH_MAX, DW_ROWS_MAX, DW_TAPS_MAX,  # noqa: E402
+                                   RING_CHANNELS)
 
 
 def f32(x) -> float:
@@ -278,7 +279,8 @@ def _wrap_weights(draw, w: np.ndarray) -> np.ndarray:
 
 
 #: What each conv target aims at (the emitter's label in mcuq/codegen/c_ops/conv.py).
-CONV_TARGETS = ("any", "direct", "im2col", "first-layer", "grouped", "col-max", "shift", "wrap")
+CONV_TARGETS = ("any", "direct", "im2col", "first-layer", "ring", "grouped", "col-max", "shift",
+                "wrap")
 DEPTHWISE_TARGETS = ("any", "fast", "planar", "x4", "multiplier", "taps", "channels", "rows",
                      "shift", "wrap")
 
@@ -319,6 +321,25 @@ def conv_models(draw, target: str = "any", batch_max: int = 2) -> bytes:
         g = draw(geometry(kernel=(1, 1), hw_max=8))
         cin = 4 * draw(st.integers(1, 4))
         cout = draw(st.integers(1, 9))
+    elif target == "ring":  # conv mode 3's patch builders (filter rows of one word, whole
+        # words, words + a tail, a tail only) and the in-place orders: narrowing layers forward,
+        # widening ones from the last pixel back; or a widening 1x1 (in place by pixels, back)
+        kind = draw(st.sampled_from(["one-word", "aligned", "split", "tails", "wide-1x1"]))
+        if kind == "wide-1x1":
+            kh = kw = cin = 1
+            cin, cout, s, padding = 4 * draw(st.integers(1, 2)), 0, 1, "VALID"
+            cout = cin + draw(st.integers(1, 8))
+        else:
+            kw, cin = draw(st.sampled_from({
+                "one-word": [(4, 1), (2, 2)], "aligned": [(4, 2), (2, 4), (3, 4), (4, 3)],
+                "split": [(3, 3), (5, 1), (3, 2)], "tails": [(3, 1), (1, 3), (2, 1)]}[kind]))
+            kh = draw(st.integers(3 if cin == 1 else 1, 5))  # 1 channel: not as depthwise
+            s, padding = draw(st.integers(1, 2)), draw(st.sampled_from(["SAME", "VALID"]))
+            cout = draw(st.sampled_from([2, 5, 16, 24]))
+        h, w = draw(st.integers(kh, 10)), draw(st.integers(kw, 10))
+        pad = compute_padding(padding, s, s, 1, 1, h, w, kh, kw)
+        g = dict(h=h, w=w, kh=kh, kw=kw, sh=s, sw=s, dh=1, dw=1, padding=padding,
+                 oh=pad.out_h, ow=pad.out_w)
     elif target == "col-max":  # 3x3 (or 2x5) patches just above MCUQ_CONV_COL_MAX
         kh, kw = draw(st.sampled_from([(3, 3), (2, 5), (1, 1)]))
         cin = -(-(COL_MAX + 1) // (kh * kw)) + draw(st.integers(0, 8))
@@ -344,6 +365,8 @@ def conv_models(draw, target: str = "any", batch_max: int = 2) -> bytes:
             groups = draw(st.sampled_from([1, 1, 1, 2, 3]))
         cin = groups * draw(st.integers(1, 16 // groups))
         cout = groups * draw(st.integers(1, 16 // groups))
+        if target == "im2col":  # more channels than conv mode 3 takes (conv.py: RING_CHANNELS)
+            cin = max(cin, RING_CHANNELS + 1)
         if target == "im2col" and g["kh"] * g["kw"] == 1 and cin % 4 == 0:
             cin += 1  # not the direct path
     per_channel = draw(st.booleans())

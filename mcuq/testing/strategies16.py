@@ -71,13 +71,17 @@ def cases16(draw, models: st.SearchStrategy[bytes], batch: int = 3):
 
 
 @st.composite
-def _layer_scales(draw, channels: int, per_channel: bool):
+def _layer_scales(draw, channels: int, per_channel: bool, coarse: bool = False):
+    """coarse: output scales up to 10^8 accumulator steps (effective scales below 2^-17:
+    right shifts beyond 32 in the int64 requantization; sums near 2^31 then stay inside the
+    int16 output)."""
     s_in = draw(log_scale(-5, -2))
     n = channels if per_channel else 1
     s_w = np.array([draw(log_scale(-3, -1)) for _ in range(n)], np.float32)
     # output scale relative to the accumulator scale: saturating, typical and fine outputs
     # (at least 1e-8: TFLM refuses RELU6's bound 6 / s_out beyond int32)
-    s_out = f32(max(s_in * float(s_w.max()) * 10.0 ** draw(st.floats(-0.5, 5.0)), 1e-8))
+    s_out = f32(max(s_in * float(s_w.max()) * 10.0 ** draw(st.floats(-0.5, 8.0 if coarse
+                                                                     else 5.0)), 1e-8))
     return s_in, s_w, s_out
 
 
@@ -90,6 +94,36 @@ def _weights(draw, rng, shape) -> np.ndarray:
     return rng.integers(-127, 128, shape).astype(np.int8)
 
 
+#: 32768 * 65535 is the largest sum of |products| int32 holds (2^31 - 32768): the C target's
+#: fast 16x8 kernels accumulate in int32 only when every channel's sum|w| <= FAST_SUM_LIMIT.
+FAST_SUM_LIMIT = 65535
+LIMITS = ("edge", "over", "wide")
+
+
+def limit_rows(rng, rows: int, k: int, limit: str) -> np.ndarray:
+    """(rows, k) int8 weights around the int32 limit of the sums: "edge" every row's sum|w|
+    exactly FAST_SUM_LIMIT (fast kernels, partial sums reaching 2^31 - 32768), "over" one row
+    at FAST_SUM_LIMIT + 1 (the 64-bit kernels), "wide" rows of random +-127 well over it.
+    Signs: all equal in half the rows (extreme inputs of one sign then reach the bound),
+    random in the others. Needs k >= 517."""
+    assert k * 127 > FAST_SUM_LIMIT
+    w = np.zeros((rows, k), np.int64)
+    for r in range(rows):
+        if limit == "wide":
+            w[r] = np.where(rng.random(k) < 0.5, -127, 127)
+            continue
+        target = FAST_SUM_LIMIT + (1 if limit == "over" and r == rows - 1 else 0)
+        full, rest = divmod(target, 127)
+        idx = rng.permutation(k)
+        w[r, idx[:full]] = 127
+        w[r, idx[full]] = rest
+        if r % 2:
+            w[r] *= np.where(rng.random(k) < 0.5, -1, 1)
+        elif rng.random() < 0.5:
+            w[r] = -w[r]
+    return w.astype(np.int8)
+
+
 def _bias(draw, rng, n: int, dtype=np.int64) -> np.ndarray:
     style = draw(st.sampled_from(["typical", "typical", "large", "zero"]))
     if style == "zero":
@@ -99,15 +133,20 @@ def _bias(draw, rng, n: int, dtype=np.int64) -> np.ndarray:
 
 
 @st.composite
-def fully_connected16_models(draw) -> bytes:
+def fully_connected16_models(draw, limit: str | None = None) -> bytes:
+    """limit: weights around the int32 limit of the sums (limit_rows), depth 517-560."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     batches, depth, out = draw(st.integers(1, 3)), draw(st.integers(1, 40)), \
         draw(st.integers(1, 12))
+    if limit:
+        depth, out = draw(st.integers(517, 560)), draw(st.integers(1, 5))
     per_channel = draw(st.booleans())
-    s_in, s_w, s_out = draw(_layer_scales(out, per_channel))
+    s_in, s_w, s_out = draw(_layer_scales(out, per_channel, coarse=bool(limit)))
     b = ModelBuilder()
     x = b.input("x", (batches, depth), "INT16", scale=s_in, zero_point=0)
-    w = b.const("w", _weights(draw, rng, (out, depth)), scale=s_w, zero_point=0, axis=0)
+    weights = limit_rows(rng, out, depth, limit) if limit else \
+        _weights(draw, rng, (out, depth))
+    w = b.const("w", weights, scale=s_w, zero_point=0, axis=0)
     ins = [x, w]
     bias_kind = draw(st.sampled_from(["int64", "int64", "none", "omitted"]))
     if bias_kind == "int64":
@@ -123,25 +162,53 @@ def fully_connected16_models(draw) -> bytes:
 
 
 @st.composite
-def conv16_models(draw, depthwise: bool = False) -> bytes:
+def conv16_models(draw, depthwise: bool = False, limit: str | None = None,
+                  wide_channels: bool = False, pointwise: bool = False) -> bytes:
+    """limit: weights around the int32 limit of the sums (limit_rows): CONV_2D 3x3 filters
+    over 58-64 input channels per group, DEPTHWISE_CONV_2D 23x23 filters. wide_channels:
+    CONV_2D with 1-24 input and 1-9 output channels (longer patches, more channel pairs).
+    pointwise: a 1x1 CONV_2D (any stride, no dilation) over 4-24 input channels, multiples
+    of 4 (the fast kernel reads the pixels in place)."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    g = draw(geometry(k_max=3, hw_max=8))
+    if limit and depthwise:
+        g = draw(geometry(kernel=(23, 23), hw_max=25))
+        g = dict(g, h=max(g["h"], 23), w=max(g["w"], 23), dh=1, dw=1)
+        g = _regeometry(g)
+    elif limit:
+        g = dict(draw(geometry(kernel=(3, 3), hw_max=4)), dh=1, dw=1)
+        g = _regeometry(g)
+    elif pointwise:
+        g = _regeometry(dict(draw(geometry(kernel=(1, 1), hw_max=8)), dh=1, dw=1))
+    else:
+        g = draw(geometry(k_max=3, hw_max=8))
     n = draw(st.integers(1, 2))
     if depthwise:
         cin, mult = draw(st.integers(1, 5)), draw(st.sampled_from([1, 1, 2, 3]))
+        if limit:
+            cin = draw(st.integers(1, 3))
         cout, wshape, groups = cin * mult, None, 1
     else:
         groups = draw(st.sampled_from([1, 1, 1, 2]))
-        cin = groups * draw(st.integers(1, 4))
-        cout = groups * draw(st.integers(1, 4))
+        groups = 1 if pointwise else groups
+        cin = groups * draw(st.integers(58, 64) if limit else
+                            st.integers(1, 6).map(lambda k: 4 * k) if pointwise else
+                            st.integers(1, 24) if wide_channels else st.integers(1, 4))
+        cout = groups * draw(st.integers(1, 9) if wide_channels or pointwise
+                             else st.integers(1, 4))
         mult = 1
     wshape = (1, g["kh"], g["kw"], cout) if depthwise else (cout, g["kh"], g["kw"], cin // groups)
     per_channel = draw(st.booleans())
-    s_in, s_w, s_out = draw(_layer_scales(cout, per_channel))
+    s_in, s_w, s_out = draw(_layer_scales(cout, per_channel,
+                                          coarse=bool(limit) or wide_channels))
     b = ModelBuilder()
     x = b.input("x", (n, g["h"], g["w"], cin), "INT16", scale=s_in, zero_point=0)
-    w = b.const("w", _weights(draw, rng, wshape), scale=s_w, zero_point=0,
-                axis=3 if depthwise else 0)
+    if limit and depthwise:
+        weights = limit_rows(rng, cout, g["kh"] * g["kw"], limit).T.reshape(wshape)
+    elif limit:
+        weights = limit_rows(rng, cout, int(np.prod(wshape[1:])), limit).reshape(wshape)
+    else:
+        weights = _weights(draw, rng, wshape)
+    w = b.const("w", weights, scale=s_w, zero_point=0, axis=3 if depthwise else 0)
     bias_type = np.int64 if depthwise or draw(st.booleans()) else np.int32
     bias_scale = (np.float64(s_in) * (s_w if per_channel else np.repeat(s_w, cout)))
     bt = b.const("b", _bias(draw, rng, cout, bias_type), scale=bias_scale.astype(np.float32),
@@ -156,6 +223,19 @@ def conv16_models(draw, depthwise: bool = False) -> bytes:
         b.op("CONV_2D", [x, w, bt], [y], version=4, **common)
     b.output(y)
     return b.build()
+
+
+def _regeometry(g: dict) -> dict:
+    """g's output size recomputed after its image or dilations changed."""
+    from ..reference.ops.conv import compute_padding
+
+    pad = compute_padding(g["padding"], g["sh"], g["sw"], g["dh"], g["dw"], g["h"], g["w"],
+                          g["kh"], g["kw"])
+    if pad.out_h < 1 or pad.out_w < 1:
+        g = dict(g, padding="SAME")
+        pad = compute_padding("SAME", g["sh"], g["sw"], g["dh"], g["dw"], g["h"], g["w"],
+                              g["kh"], g["kw"])
+    return dict(g, oh=pad.out_h, ow=pad.out_w)
 
 
 QUANTIZE_KINDS = ("f32-s16", "s16-s8", "s8-s16", "s16-s16", "deq")
@@ -347,3 +427,50 @@ def sigmoid_tanh16_models(draw, op: str | None = None) -> bytes:
     b.op(op, [x], [y])
     b.output(y)
     return b.build()
+
+
+def boundary16_models() -> list[tuple[str, str, bytes, list[np.ndarray]]]:
+    """One-op 16x8 models whose sums reach the int32 limit exactly, as (op, limit, model,
+    inputs): per op an "edge" model (every channel's sum|w| = FAST_SUM_LIMIT: inputs of -32768
+    against weights of -127 sum to 2^31 - 32768; the C target's fast int32 kernels) and an
+    "over" model (channel 1's sum|w| = FAST_SUM_LIMIT + 1: a sum of exactly 2^31, which an
+    int32 accumulator would wrap to -2^31; the 64-bit kernels). Effective scale 2^-17: those
+    sums land on +-16384, inside int16. Inputs: all -32768, then all 32767."""
+    s_in, s_w, s_out = 2.0 ** -10, 2.0 ** -7, 1.0
+    out = []
+    for op in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"):
+        for limit in ("edge", "over"):
+            k = {"FULLY_CONNECTED": 517, "CONV_2D": 3 * 3 * 58, "DEPTHWISE_CONV_2D": 23 * 23}[op]
+            rows = np.zeros((2, k), np.int8)
+            for r in range(2):
+                total = FAST_SUM_LIMIT + (1 if limit == "over" and r == 1 else 0)
+                full, rest = divmod(total, 127)
+                rows[r, :full] = -127
+                rows[r, full] = -rest
+            b = ModelBuilder()
+            if op == "FULLY_CONNECTED":
+                shape, w = (1, k), rows
+                y_shape = (1, 2)
+            elif op == "CONV_2D":
+                shape, w = (1, 3, 3, 58), rows.reshape(2, 3, 3, 58)
+                y_shape = (1, 1, 1, 2)
+            else:
+                shape, w = (1, 23, 23, 2), rows.T.reshape(1, 23, 23, 2)
+                y_shape = (1, 1, 1, 2)
+            x = b.input("x", shape, "INT16", scale=s_in, zero_point=0)
+            wt = b.const("w", w, scale=np.full(2, s_w, np.float32), zero_point=0,
+                         axis=3 if op == "DEPTHWISE_CONV_2D" else 0)
+            bias = b.const("b", np.zeros(2, np.int64), scale=np.full(2, s_in * s_w, np.float32),
+                           zero_point=0)
+            y = b.tensor("y", y_shape, "INT16", scale=s_out, zero_point=0)
+            if op == "FULLY_CONNECTED":
+                b.op(op, [x, wt, bias], [y], version=7)
+            else:
+                extra = {"depth_multiplier": 1} if op == "DEPTHWISE_CONV_2D" else {}
+                b.op(op, [x, wt, bias], [y], version=5 if extra else 4, padding="VALID",
+                     stride_h=1, stride_w=1, **extra)
+            b.output(y)
+            inputs = [np.stack([np.full(shape, -32768, np.int16),
+                                np.full(shape, 32767, np.int16)])]
+            out.append((op, limit, b.build(), inputs))
+    return out

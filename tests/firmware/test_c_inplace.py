@@ -50,19 +50,47 @@ def zoo_cases(zoo, tiled, external) -> list[Case]:
     return cases
 
 
+def pointwise_cases(n: int, seed: int = 17) -> list[Case]:
+    """1x1 convs in place by pixels (forward and reverse), odd and even pixel counts, batch 1
+    and 2, a single pixel: tests/test_arena_plan.py's pointwise chain with random channel
+    counts (a multiple of 4 into each conv that runs in place)."""
+    from mcuq.model import load_model
+    from tests.test_arena_plan import pointwise_chain
+
+    rng = np.random.default_rng(seed)
+    shapes = [(8, 16, 4, (3, 5), 1), (12, 4, 8, (1, 1), 1), (4, 12, 8, (2, 3), 2)]
+    while len(shapes) < n:
+        c0, c1 = 4 * int(rng.integers(1, 5)), 4 * int(rng.integers(1, 5))
+        hw = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+        shapes.append((c0, c1, int(rng.integers(1, 20)), hw, int(rng.integers(1, 3))))
+    cases = []
+    for c0, c1, c2, hw, batch in shapes[:n]:
+        data = pointwise_chain(c0, c1, c2, hw, batch)
+        m = load_model(data)
+        cases.append(Case(data, [rng.integers(-128, 128, (2, *t.shape), dtype=np.int8)
+                                 for t in m.input_tensors()]))
+    return cases
+
+
 def _check(cases: list[Case], target: str) -> None:
     failures = run_batch(cases, target)
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(failures[:6])
     methods = {m for c in cases for m in c.inplace.values()}
-    assert methods == {"direct", "rows", "channels", "planar"}, methods
+    assert methods == {"direct", "rows", "channels", "planar", "pixels", "pixels-reverse",
+                       "ring", "ring-reverse"}, methods
+    paths = {p for c in cases for p in c.paths}
+    assert {"conv/direct-1x1:in-place-forward", "conv/direct-1x1:in-place-reverse",
+            "conv/ring:in-place-forward", "conv/ring:in-place-reverse"} <= paths
 
 
 def test_inplace_and_tiled_c_is_exact_on_host_sanitized(zoo, host_cc):
-    _check(graph_cases(14) + zoo_cases(zoo, TILED, ["two_in_two_out", "resnet8"]), "host")
+    _check(graph_cases(14) + zoo_cases(zoo, TILED, ["two_in_two_out", "resnet8"])
+           + pointwise_cases(8), "host")
 
 
 def test_inplace_and_tiled_c_is_exact_on_cortex_m4(zoo, cortex_m4):
-    _check(graph_cases(6) + zoo_cases(zoo, TILED[:3], ["mlp"]), "cortex-m4")
+    _check(graph_cases(6) + zoo_cases(zoo, TILED[:3], ["mlp"]) + pointwise_cases(4),
+           "cortex-m4")
 
 
 def test_asan_fence_reports_a_kernel_touching_another_tensor(zoo, tmp_path, host_cc):

@@ -10,8 +10,12 @@ from mcuq.testing.cbatch import Case, run_batch
 from tests.exactness import EXAMPLES
 from tests.reference.test_int16_ops import _mean_models, _move_models
 
-PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
-         "conv16/bias64", "depthwise16/generic", "pooling16/average", "pooling16/max",
+PATHS = {"fully_connected16/fast", "fully_connected16/fast-direct",
+         "fully_connected16/wide", "fully_connected16/wide-direct", "conv16/wide",
+         "conv16/bias32", "conv16/generic", "conv16/fast", "conv16/fast-direct",
+         "depthwise16/generic", "depthwise16/fast", "depthwise16/fast-multiplier", "linear16/rq-wrap", "linear16/rq-post",
+         "linear16/int64-sums",
+         "pooling16/average", "pooling16/max",
          "quantize16/dequantize", "quantize16/affine", "quantize16/requantize-s16_s8",
          "quantize16/requantize-s8_s16", "quantize16/requantize-s16_s16",
          "elementwise16/add", "elementwise16/sub", "elementwise16/mul",
@@ -24,7 +28,13 @@ PATHS = {"fully_connected16/bias", "fully_connected16/no-bias", "conv16/bias32",
 def int16_cases(per_kind: int) -> list[Case]:
     cases: list[Case] = []
     for strategy in (S16.fully_connected16_models(), S16.conv16_models(),
-                     S16.conv16_models(depthwise=True), S16.pool16_models(),
+                     S16.conv16_models(depthwise=True), S16.conv16_models(wide_channels=True),
+                     S16.conv16_models(pointwise=True),
+                     *(S16.fully_connected16_models(limit=k) for k in ("edge", "over")),
+                     S16.conv16_models(limit="over"), S16.conv16_models(depthwise=True, limit="over"),
+                     S16.conv16_models(limit="edge") | S16.conv16_models(depthwise=True, limit="edge")
+                     | S16.conv16_models(limit="wide") | S16.fully_connected16_models(limit="wide"),
+                     S16.pool16_models(),
                      *(S16.quantize16_models(k) for k in S16.QUANTIZE_KINDS),
                      S16.reshape16_models(),
                      *(S16.elementwise16_models(o)

@@ -38,7 +38,14 @@ PER_TARGET = max(3, EXAMPLES // 8)
 #: and fully_connected.py) and case features (mcuq.testing.coverage) every run must reach.
 REQUIRED = {
     "conv/direct-1x1", "conv/im2col", "conv/im2col:border", "conv/im2col:interior",
-    "conv/im2col:dilated-w", "conv/im2col:first-layer", "conv/packed:odd-out",
+    "conv/im2col:dilated-w", "conv/packed:odd-out",
+    "conv/ring", "conv/ring:chunk-table", "conv/ring:long-rows", "conv/ring:row-tails",
+    "conv/ring:row-pairs", "conv/ring:pairs-across-rows", "conv/ring:padded-rows",
+    "conv/ring:tails-only",
+    "conv/ring:dilated-w", "conv/ring:border", "conv/ring:first-layer",
+    "conv/ring:rows-skipped", "conv/ring:batches", "conv/ring:in-place-forward",
+    "conv/ring:in-place-reverse", "conv/direct-1x1:in-place-forward",
+    "conv/direct-1x1:in-place-reverse",
     "conv/packed:odd-pixels", "conv/generic:grouped", "conv/generic:col-max",
     "conv/generic:border", "conv/generic:rows", "conv/generic:taps",
     "depthwise/fast", "depthwise/fast:4-channels", "depthwise/fast:channel-tail",
@@ -102,7 +109,26 @@ def path_cases(per_target: int = PER_TARGET) -> list[Case]:
         collect()
     wide = wide_wrap_conv_model()
     cases.append(Case(wide, random_inputs(load_model(wide), 6, 5)))
-    return cases
+    return cases + ring_cases()
+
+
+def ring_cases() -> list[Case]:
+    """Conv mode 3 and the one-call in-place convs on fixed first-layer shapes, so that every
+    patch builder and both walk orders run whatever hypothesis draws: DS-CNN's 10x4 filter on
+    one channel (one-word rows, widening: from the last pixel back), RGB 3x3 stride 2 (split
+    rows, narrowing: forward), a 1x3 filter on one channel at stride 2 (rows padded to a word,
+    input rows skipped), 4x3 on one channel (tails only), 3x4 on 2 channels (whole-word rows),
+    a widening 1x1 (by pixels, back), 9x9 on 4 channels (more filter-row words than the table
+    of word addresses holds) and 3x3 dilated 2 on RGB (tap by tap)."""
+    from tests.test_arena_plan import first_layer, pointwise_chain
+
+    models = [first_layer(), first_layer(32, 32, 3, 8, (3, 3)),
+              first_layer(9, 7, 1, 6, (1, 3), 2, "SAME"),
+              first_layer(6, 6, 2, 16, (3, 4), 1, "VALID"), pointwise_chain(4, 12, 8),
+              first_layer(12, 12, 4, 4, (9, 9), 1, "VALID"),
+              first_layer(10, 12, 3, 8, (3, 3), 1, "SAME", dil=2),
+              first_layer(9, 7, 1, 6, (4, 3), 1, "SAME")]
+    return [Case(m, random_inputs(load_model(m), 2, 7)) for m in models]
 
 
 def _const_rhs(model: bytes) -> bool:
@@ -263,22 +289,25 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     preprocessor itself makes of the headers: one source of truth, checked end to end."""
     import subprocess
 
-    from mcuq.codegen.c_ops import conv, elementwise, fully_connected, reduce, shape
+    from mcuq.codegen.c_ops import conv, elementwise, fully_connected, int16, reduce, shape
     from mcuq.codegen.render import firmware_dir
 
     from mcuq.codegen.c_ops import requant
     from mcuq.packing import C_MAX_BITS
 
-    python = {"MCUQ_CONV_COL_MAX": conv.COL_MAX, "MCUQ_DW_TAPS_MAX": conv.DW_TAPS_MAX,
+    python = {"MCUQ_CONV_COL_MAX": conv.COL_MAX, "MCUQ_CONV_RING_MAX": conv.RING_MAX,
+              "MCUQ_CONV_RING_ROWS": conv.RING_ROWS, "MCUQ_CONV_RING_CHUNKS": conv.RING_CHUNKS,
+              "MCUQ_DW_TAPS_MAX": conv.DW_TAPS_MAX,
               "MCUQ_DW_CH_MAX": conv.DW_CH_MAX, "MCUQ_DW_ROWS_MAX": conv.DW_ROWS_MAX, "MCUQ_RQ_WORDS": requant.RQ_WORDS,
               "MCUQ_LUT_MAX_BITS": C_MAX_BITS,
               "MCUQ_FC_SCRATCH_MAX": fully_connected.SCRATCH_MAX,
+              "MCUQ_CONV16_COL_MAX": int16.COL16_MAX, "MCUQ_RQ16_WORDS": int16.RQ16_WORDS,
               "MCUQ_ELEMENTWISE_MAX_RANK": elementwise.MAX_RANK,
               "MCUQ_MEAN_MAX_KEPT": reduce.MAX_KEPT, "MCUQ_COPY_MAX_RANK": shape.MAX_RANK}
     src = tmp_path / "limits.c"
     src.write_text('#include <stdio.h>\n#include "conv.h"\n#include "elementwise.h"\n'
                    '#include "mcuq_fixedpoint.h"\n#include "fully_connected.h"\n'
-                   '#include "packed.h"\n'
+                   '#include "packed.h"\n#include "linear16.h"\n'
                    '#include "reduce.h"\n#include "shape.h"\nint main(void) {\n'
                    + "".join(f'  printf("{k} %ld\\n", (long)({k}));\n' for k in python)
                    + "  return 0;\n}\n")
@@ -293,7 +322,10 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     from mcuq.codegen.climits import header_defines
 
     buffers = header_defines("mcuq_buffers.h")
-    assert buffers == {"MCUQ_CONV_COL_BUF": conv.COL_MAX, "MCUQ_DW_TAPS_BUF": conv.DW_TAPS_MAX,
+    assert buffers == {"MCUQ_CONV_COL_BUF": conv.COL_MAX, "MCUQ_CONV_RING_BUF": conv.RING_MAX,
+                       "MCUQ_CONV_RING_KP_BUF": conv.COL_MAX,
+                       "MCUQ_DW_TAPS_BUF": conv.DW_TAPS_MAX,
                        "MCUQ_DW_CH_BUF": conv.DW_CH_MAX, "MCUQ_DW_ROWS_BUF": conv.DW_ROWS_MAX,
                        "MCUQ_DW_PLANAR_BUF": conv.DW_ROWS_MAX,
-                       "MCUQ_FC_SCRATCH_BUF": fully_connected.SCRATCH_MAX}
+                       "MCUQ_FC_SCRATCH_BUF": fully_connected.SCRATCH_MAX,
+                       "MCUQ_CONV16_COL_BUF": int16.COL16_MAX}

@@ -34,6 +34,24 @@ def test_depthwise_conv_2d_16x8_matches_tflm(case):
     assert_exact(model, inputs=inputs, runners=("tflm",))
 
 
+@settings(max_examples=max(EXAMPLES // 5, 3), deadline=None)
+@given(S16.cases16(S16.fully_connected16_models(limit="wide") | S16.conv16_models(limit="over")
+                   | S16.conv16_models(depthwise=True, limit="edge")))
+def test_16x8_sums_around_the_int32_limit_match_tflm(case):
+    """Weights whose sums can leave int32 (the C target's 64-bit kernels) or just cannot."""
+    model, inputs = case
+    assert_exact(model, inputs=inputs, runners=("tflm",))
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_16x8_sums_exactly_at_the_int32_limit_match_tflm(index):
+    """2^31 - 32768 and 2^31 (int64 sums in TFLM: +16384 where int32 would give -16384)."""
+    _op, limit, model, inputs = S16.boundary16_models()[index]
+    assert_exact(model, inputs=inputs, runners=("tflm",))
+    out = Interpreter(model).run(inputs).outputs[0].reshape(2, -1)
+    assert (out[0] == 16384).all() and (out[1] == -16383).all()
+
+
 def test_int64_requantization_reduces_the_multiplier_to_16_bits():
     """(q + 2^15) >> 16, saturating at 0x7FFF from 0x7FFF0000, then one rounding shift."""
     assert mbqm64(np.int64(1 << 20), 1 << 30, 0)[()] == 1 << 19

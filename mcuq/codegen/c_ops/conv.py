@@ -8,6 +8,7 @@ import numpy as np
 from ...reference.fixedpoint import wrap_int32
 from ..climits import c_limit
 from ..cmodel import c_emitter
+from ..inplace import c_inplace_emitter
 from .requant import generic_arrays, requant_paths, rq_table
 
 
@@ -29,6 +30,10 @@ def folded_bias(p) -> np.ndarray:
 
 #: Largest patch of the packed conv paths (firmware/kernels/conv.h, read from there).
 COL_MAX = c_limit("conv.h", "MCUQ_CONV_COL_MAX")
+#: Conv mode 3: the largest ring of padded input rows (bytes) and the tallest filter (conv.h).
+RING_MAX = c_limit("conv.h", "MCUQ_CONV_RING_MAX")
+RING_ROWS = c_limit("conv.h", "MCUQ_CONV_RING_ROWS")
+RING_CHUNKS = c_limit("conv.h", "MCUQ_CONV_RING_CHUNKS")
 #: Depthwise fast-path limits: filter taps and bytes of the ring of unpacked rows (conv.h).
 DW_TAPS_MAX = c_limit("conv.h", "MCUQ_DW_TAPS_MAX")
 DW_CH_MAX = c_limit("conv.h", "MCUQ_DW_CH_MAX")
@@ -115,6 +120,56 @@ def is_s2(p) -> bool:
             and s2_block_bytes(p) <= DW_ROWS_MAX)
 
 
+#: Conv mode 3 is taken for first layers (1-4 input channels: grayscale, audio, RGB), where
+#: im2col's short per-tap copies and border patches cost most: ds_cnn's 10x4 first layer 0.74
+#: instructions/MAC outside the channel loop with im2col, 0.19 with the ring. On deeper
+#: layers it gains little (the zoo cnn's 3x3x8: 1.78 -> 1.69/MAC) for a larger stack frame
+#: (ring, address table: +432 B on that model, over its RAM target).
+RING_CHANNELS = 4
+
+
+def ring_geometry(k_h, k_w, dil_h, dil_w, out_w, stride_w, in_c) -> tuple[int, int, int]:
+    """(rows, padded width in pixels, row stride in bytes) of conv mode 3's ring (conv.c:
+    mcuq_conv_ring); the ring holds rows + 1 rows (the last: zero points)."""
+    rows = (k_h - 1) * dil_h + 1
+    width = (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1
+    return rows, width, ((width * in_c + 3) & ~3) + 4
+
+
+def conv_ring_bytes(p) -> int:
+    """Stack bytes of conv mode 3's ring of padded input rows."""
+    rows, _, stride = ring_geometry(p.weights.shape[1], p.weights.shape[2], p.dilation_h,
+                                    p.dilation_w, p.output_shape[2], p.stride_w,
+                                    p.input_shape[3])
+    return (rows + 1) * stride
+
+
+def ring_rows_padded(k_h: int, row_bytes: int) -> bool:
+    """Conv mode 3 reads filter rows of 4q + r bytes (r > 0) as q + 1 whole words when that
+    adds no chunk to the patch: k_h * (q + 1) words == ceil(k_h * row_bytes / 4) (conv.c)."""
+    words = -(-row_bytes // 4)
+    return row_bytes % 4 != 0 and k_h * words == -(-k_h * row_bytes // 4)
+
+
+def ring_weights(p) -> np.ndarray:
+    """OHWI weights in the tap order of conv mode 3's patches (conv.c, mcuq_ring_tails): with
+    no horizontal dilation and filter rows of 4q + r bytes (r > 0), either each row padded
+    with zero weights to whole words (ring_rows_padded), or every row's first 4q bytes, then
+    every row's last r bytes; otherwise the model's order. (O, 1, 1, K') int8."""
+    o, k_h, k_w, ci = p.weights.shape
+    rb = k_w * ci
+    if p.dilation_w != 1 or rb % 4 == 0:
+        return p.weights
+    rows = p.weights.reshape(o, k_h, rb)
+    if ring_rows_padded(k_h, rb):  # rows padded to whole words: no extra chunk
+        padded = np.zeros((o, k_h, -(-rb // 4) * 4), np.int8)
+        padded[:, :, :rb] = rows
+        return padded.reshape(o, 1, 1, -1)
+    q = rb // 4 * 4
+    return np.concatenate([rows[:, :, :q].reshape(o, -1), rows[:, :, q:].reshape(o, -1)],
+                          axis=1).reshape(o, 1, 1, -1)
+
+
 def conv_mode(p) -> tuple[int, int]:
     """(kernel path, k_padded) for conv.h's mode field."""
     _, in_h, in_w, in_c = p.input_shape
@@ -139,6 +194,9 @@ def conv_mode(p) -> tuple[int, int]:
     if (k_h == 1 and k_w == 1 and p.padding.pad_h == 0 and p.padding.pad_w == 0
             and in_c % 4 == 0 and k <= COL_MAX):
         return 2, k
+    if k_padded <= COL_MAX and in_c <= RING_CHANNELS and k_h <= RING_ROWS \
+            and conv_ring_bytes(p) <= RING_MAX:
+        return 3, k_padded
     if k_padded <= COL_MAX:
         return 1, k_padded
     return 0, k
@@ -223,6 +281,32 @@ def conv_paths(p) -> list[str]:
     else:
         if mode == 2:
             labels.append("conv/direct-1x1")
+        elif mode == 3:
+            labels.append("conv/ring")
+            row_bytes = k_w * in_c
+            if p.dilation_w > 1:
+                labels.append("conv/ring:dilated-w")
+            else:
+                table = k_h * (row_bytes // 4) <= RING_CHUNKS
+                labels.append("conv/ring:" + ("chunk-table" if table else "long-rows"))
+                if table and out_w >= 2:  # two pixels of one row per pass (mcuq_ring_table2)
+                    labels.append("conv/ring:row-pairs")
+                if out_w % 2 and out_h > 1:  # pairs that straddle two output rows
+                    labels.append("conv/ring:pairs-across-rows")
+                if ring_rows_padded(k_h, row_bytes):
+                    labels.append("conv/ring:padded-rows")
+                elif row_bytes % 4:
+                    labels.append("conv/ring:row-tails")
+                    if row_bytes < 4:
+                        labels.append("conv/ring:tails-only")
+            if border:
+                labels.append("conv/ring:border")
+            if in_c <= 3:
+                labels.append("conv/ring:first-layer")
+            if p.stride_h > (k_h - 1) * p.dilation_h + 1:
+                labels.append("conv/ring:rows-skipped")
+            if n > 1:
+                labels.append("conv/ring:batches")
         elif mode == 1:
             labels.append("conv/im2col")
             if border:
@@ -429,14 +513,147 @@ def px_stream(words: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int) ->
     return np.concatenate([b, w, r], axis=1).ravel()
 
 
+def is_direct_inplace(p) -> bool:
+    """CONV_2D mode 2 (1x1, no padding, in_c % 4 == 0) with stride 1: it can run in place on
+    the whole tensor in one call (conv.c: mcuq_conv_s8_inplace, the "pixels" method)."""
+    return (not p.depthwise and as_depthwise(p) is None and conv_mode(p)[0] == 2
+            and p.stride_h == 1 and p.stride_w == 1)
+
+
+def pixels_method(p) -> str:
+    """The in-place method of a direct 1x1 conv (is_direct_inplace): "pixels" (pairs of pixels
+    first to last) when the output pixels are no wider than the input's, else "pixels-reverse"
+    (last to first; the output starts at the input's first byte and grows past its end)."""
+    return "pixels-reverse" if p.output_shape[3] > p.input_shape[3] else "pixels"
+
+
+def ring_order(batches: int, in_h: int, in_w: int, in_c: int, out_h: int, out_w: int,
+               out_c: int, rows: int, stride_h: int, pad_h: int, cols: int,
+               reverse: bool = False) -> list[tuple[int, int, int, int]]:
+    """conv.c's mcuq_conv_ring (CONV_2D mode 3) as read/write events (first, end input bytes
+    read; first, end output bytes written; relative to each tensor's first byte): batch by
+    batch (the last first when reverse), the output pixels in order (last to first when
+    reverse); when an output row starts, the padded rows [top, top + rows) (top = oy *
+    stride_h; input row = padded row - pad_h) not already in the ring are copied from the input
+    (their first cols * in_c bytes); pixels in pairs across rows, a pair's two outputs written
+    after both patches were built (the last pixel of an odd count alone)."""
+    events: list[tuple[int, int, int, int]] = []
+    pixels = out_h * out_w
+    first_ox = out_w - 1 if reverse else 0
+    for b in (range(batches - 1, -1, -1) if reverse else range(batches)):
+        ib, ob = b * in_h * in_w * in_c, b * pixels * out_c
+        lo = hi = 0
+        prev = 0
+        for n in range(pixels):
+            pix = pixels - 1 - n if reverse else n
+            oy, ox = divmod(pix, out_w)
+            if ox == first_ox:
+                top = oy * stride_h
+                for r in range(top, top + rows):
+                    iy = r - pad_h
+                    if not lo <= r < hi and 0 <= iy < in_h and cols > 0:
+                        a = ib + iy * in_w * in_c
+                        events.append((a, a + cols * in_c, 0, 0))
+                lo, hi = top, top + rows
+            if n & 1:
+                a = min(prev, pix)
+                events.append((0, 0, ob + a * out_c, ob + (a + 2) * out_c))
+            elif n + 1 == pixels:
+                events.append((0, 0, ob + pix * out_c, ob + (pix + 1) * out_c))
+            prev = pix
+    return events
+
+
+def pixel_order(pixels: int, in_c: int, out_c: int,
+                reverse: bool = False) -> list[tuple[int, int, int, int]]:
+    """conv.c's mcuq_conv_pixels (a 1x1 stride-1 conv in place) as read/write events (as
+    ring_order's): the pixels of all batches in one flat sequence, in pairs (a lone last pixel,
+    or a lone pixel 0 going backwards), both read before either is written."""
+    if reverse:
+        pairs = [(max(a, 0), a + 2) for a in range(pixels - 2, -2, -2)]
+    else:
+        pairs = [(a, min(a + 2, pixels)) for a in range(0, pixels, 2)]
+    return [(a * in_c, b * in_c, a * out_c, b * out_c) for a, b in pairs]
+
+
+def order_times(events, in_bytes: int, out_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read/write events as mcuq.memory's InPlace.order: (per input byte the time of its last
+    read, per output byte the time it is written); event e reads at 2e, writes at 2e + 1."""
+    reads = np.full(in_bytes, -1, np.int64)
+    writes = np.full(out_bytes, -1, np.int64)
+    for e, (r0, r1, w0, w1) in enumerate(events):
+        reads[r0:r1] = 2 * e
+        writes[w0:w1] = 2 * e + 1
+    return reads, writes
+
+
+def _order(events, p):
+    return order_times(events, int(np.prod(p.input_shape)), int(np.prod(p.output_shape)))
+
+
+def ring_order_args(p) -> tuple:
+    """The numbers of conv mode 3's order (ring_order) for a CONV_2D's params."""
+    n, in_h, in_w, in_c = p.input_shape
+    _, out_h, out_w, out_c = p.output_shape
+    rows, width, _ = ring_geometry(p.weights.shape[1], p.weights.shape[2], p.dilation_h,
+                                   p.dilation_w, out_w, p.stride_w, in_c)
+    pad_w = p.padding.pad_w
+    cols = min(pad_w + in_w, width) - min(pad_w, width)
+    return (n, in_h, in_w, in_c, out_h, out_w, out_c, rows, p.stride_h, p.padding.pad_h, cols)
+
+
+def ring_inplace(p):
+    """(method, order) of a CONV_2D on mode 3 in place in one call (conv.c: mcuq_conv_ring over
+    one buffer): "ring" (first pixel to last) or "ring-reverse", the first whose byte order
+    (ring_order, as InPlace.order) writes no input byte before its last read; else None."""
+    from ...memory import order_conflicts
+
+    if p.depthwise or as_depthwise(p) is not None or conv_mode(p)[0] != 3:
+        return None
+    for reverse in (False, True):
+        times = _order(ring_order(*ring_order_args(p), reverse=reverse), p)
+        if not order_conflicts(*times, 0).size:
+            return ("ring-reverse" if reverse else "ring"), lambda t=times: t
+    return None
+
+
+def pixels_inplace(p):
+    """(method, order) of a direct 1x1 conv in place in one call (is_direct_inplace)."""
+    method = pixels_method(p)
+    pixels = int(np.prod(p.input_shape[:3]))
+    events = pixel_order(pixels, p.input_shape[3], p.output_shape[3], method != "pixels")
+    return method, lambda: _order(events, p)
+
+
+@c_inplace_emitter("pixels", "CONV_2D")
+@c_inplace_emitter("pixels-reverse", "CONV_2D")
+@c_inplace_emitter("ring", "CONV_2D")
+@c_inplace_emitter("ring-reverse", "CONV_2D")
+def emit_one_call(ctx, op, p, choice):
+    """A conv in place in one call of mcuq_conv_s8_inplace (by pixels: mode 2; ring: mode 3)."""
+    reverse = choice.method.endswith("-reverse")
+    if choice.method.startswith("pixels"):
+        ok = is_direct_inplace(p) and pixels_method(p) == choice.method
+    else:
+        ring = ring_inplace(p)
+        ok = ring is not None and ring[0] == choice.method
+    if not ok:
+        raise RuntimeError(f"{op.describe()}: cannot run in place as {choice.method}")
+    if ctx.ptr(op.outputs[0], True) != ctx.ptr(op.inputs[choice.operand], True):
+        raise RuntimeError(f"{op.describe()}: in place but its output is not at its input")
+    return emit_call(ctx, op, p, "reverse" if reverse else "forward")
+
+
 @c_emitter("CONV_2D", "DEPTHWISE_CONV_2D")
 def emit(ctx, op, p):
     return emit_call(ctx, op, p)
 
 
-def emit_call(ctx, op, p, inplace_data: str | None = None):
-    """The op's kernel call; inplace_data: depthwise mode 3 or 4 in place over those bytes
-    (mcuq_depthwise_planar_inplace, planar_inplace.py)."""
+def emit_call(ctx, op, p, inplace: str = "", inplace_data: str | None = None):
+    """The op's kernel call. inplace ("forward" or "reverse"): a CONV_2D in place in one call
+    (emit_one_call: mcuq_conv_s8_inplace, walking its pixels that way); inplace_data:
+    depthwise mode 3 or 4 in place over those bytes (mcuq_depthwise_planar_inplace,
+    planar_inplace.py)."""
     ctx.use("conv")
     dw = as_depthwise(p)
     if dw is not None:  # a 1-channel CONV_2D runs as depthwise x out_c
@@ -464,12 +681,22 @@ def emit_call(ctx, op, p, inplace_data: str | None = None):
         "mode": mode, "k_padded": k_padded, "n_exotic": int(np.count_nonzero(exotic)),
         "multiplier": mult, "shift": shift,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
-        if mode == 2 or (mode == 1 and not p.depthwise) else "0",  # depthwise 1, 3, 4: streams
+        if (mode in (1, 2, 3) and not p.depthwise) or (mode == 2 and p.depthwise)
+        else "0",  # depthwise modes 1, 3, 4: per-block streams
     })
-    ctx.path(*conv_paths(p))
+    labels = conv_paths(p)
+    if inplace:
+        labels = [f"conv/direct-1x1:in-place-{inplace}" if x == "conv/direct-1x1" else x
+                  for x in labels]
+        if mode == 3:
+            labels.append(f"conv/ring:in-place-{inplace}")
+    ctx.path(*labels)
     k_taps = p.weights.shape[1] * p.weights.shape[2]
     if not p.depthwise and mode:
-        ctx.need("MCUQ_CONV_COL_BUF", k_padded)
+        ctx.need("MCUQ_CONV_COL_BUF", k_padded)  # also what the channel loop's asm declares
+        if mode == 3:
+            ctx.need("MCUQ_CONV_RING_BUF", conv_ring_bytes(p))
+            ctx.need("MCUQ_CONV_RING_KP_BUF", k_padded)
     elif mode == 1:
         ctx.need("MCUQ_DW_TAPS_BUF", k_taps)
         ctx.need("MCUQ_DW_CH_BUF", in_c)
@@ -518,13 +745,17 @@ def emit_call(ctx, op, p, inplace_data: str | None = None):
         weights = f"(const int8_t *){words}"
     elif not p.depthwise and mode:
         wide = is_wide(p, k_padded)
-        words = ctx.array("weights", pair_weights(p.weights, k_padded, wide, folded_bias(p),
-                                                    rq, is_full_range(p)),
+        words = ctx.array("weights", pair_weights(ring_weights(p) if mode == 3 else p.weights,
+                                                  k_padded, wide, folded_bias(p), rq,
+                                                  is_full_range(p)),
                           comment="wide: per pair of channels doubled biases, int16 weights, "
                           "rq (conv.c)" if wide else
                           "pairs of channels interleaved per 4 patch bytes")
         weights = f"(const int8_t *){words}"
     else:
         weights = ctx.const(op.inputs[1])
+    if inplace:
+        return [f"mcuq_conv_s8_inplace({params}, {ctx.ptr(op.outputs[0], True)}, {weights}, "
+                f"{bias}, {int(inplace == 'reverse')});"]
     return [f"{fn}({params}, {ctx.ptr(op.inputs[0])}, {weights}, {bias}, "
             f"{ctx.ptr(op.outputs[0], True)});"]

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..climits import c_multiplier
 from ..inplace import InPlace, c_inplace, c_inplace_emitter, op_bands, rows_option
+from .conv import is_direct_inplace, pixels_inplace, ring_inplace
 
 
 @c_inplace("CONV_2D", "DEPTHWISE_CONV_2D")
@@ -14,6 +15,11 @@ def conv_inplace(model, op, p):
     options = rows_option(op, op_bands(op, p))
     n, in_h, in_w, in_c = p.input_shape
     _, out_h, out_w, out_c = p.output_shape
+    # CONV_2D in one call over the whole tensor, its byte order declared (conv.py): a 1x1
+    # by pixel pairs, mode 3 (first layers) where its order is safe
+    one_call = pixels_inplace(p) if is_direct_inplace(p) else ring_inplace(p)
+    if one_call is not None:
+        options.insert(0, InPlace(op.index, 0, one_call[0], order=one_call[1]))
     if p.depthwise and p.depth_multiplier == 1 and n == 1 and out_c == in_c \
             and out_h * out_w <= in_h * in_w:
         ph, pw = plane(p)
