@@ -24,17 +24,22 @@ RQ_WORDS = c_limit("mcuq_fixedpoint.h", "MCUQ_RQ_WORDS")
 HI_LIMIT = 1 << 30
 
 
+def _channels(multiplier, shift, output_offset: int, act_min: int, dead_e: int):
+    """Per channel of a requantization table: (m int64 (n,), e = -shift with dead channels
+    (m = 0) at dead_e, offset - act_min, dead mask), from c_multiplier's C-side values."""
+    m, s = c_multiplier(np.asarray(multiplier, np.int64).ravel(),
+                        np.asarray(shift, np.int64).ravel())
+    m = np.asarray(m, np.int64)
+    dead = m == 0
+    e = np.where(dead, dead_e, -np.asarray(s, np.int64))
+    return m, e, int(output_offset) - int(act_min), dead
+
+
 def rq_table(multiplier, shift, output_offset: int, act_min: int,
              pad_to: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(table int32 of RQ_WORDS * n_padded values, exotic mask (n,) bool); n_padded rounds the
     channel count up to a multiple of pad_to (padded entries are dead channels of offset 0)."""
-    m, s = c_multiplier(np.asarray(multiplier, np.int64).ravel(),
-                        np.asarray(shift, np.int64).ravel())
-    m = np.asarray(m, np.int64)
-    e = -np.asarray(s, np.int64)
-    off = int(output_offset) - int(act_min)
-    dead = m == 0
-    e_fast = np.where(dead, 2, e)
+    m, e_fast, off, _dead = _channels(multiplier, shift, output_offset, act_min, 2)
     ok_e = (e_fast >= 2) & (e_fast <= 31)
     safe_e = np.clip(e_fast, 2, 31)
     hi = (np.int64(1) << (safe_e - 2)) + off * (np.int64(1) << (safe_e - 1))
@@ -101,13 +106,7 @@ def rqc_table(multiplier, shift, output_offset: int, act_min: int,
     ACC_LIMIT; a dead channel (m = 0) is (0, 1 + 2 (offset - act_min), 1), whatever its
     accumulator. Any other channel is exotic: (0, 0, -1), requantized channel by channel with
     TFLM's arithmetic."""
-    m, s = c_multiplier(np.asarray(multiplier, np.int64).ravel(),
-                        np.asarray(shift, np.int64).ravel())
-    m = np.asarray(m, np.int64)
-    e = -np.asarray(s, np.int64)
-    off = int(output_offset) - int(act_min)
-    dead = m == 0
-    e_fast = np.where(dead, 1, e)
+    m, e_fast, off, dead = _channels(multiplier, shift, output_offset, act_min, 1)
     safe_e = np.clip(e_fast, 1, 31)
     ra = (np.int64(1) << (safe_e - 1)) + off * (np.int64(1) << safe_e)
     fast = (e_fast >= 1) & (e_fast <= 31) & (np.abs(ra) <= RA_LIMIT)
