@@ -25,9 +25,22 @@ PATHS = {"fully_connected16/fast", "fully_connected16/fast-direct",
          "reduce16/mean"}
 
 
+def collect_cases16(strategies, per_kind: int, cases: list[Case] | None = None) -> list[Case]:
+    """`per_kind` cases (S16.cases16) drawn from each model strategy, appended to `cases`."""
+    cases = [] if cases is None else cases
+    for strategy in strategies:
+        @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(S16.cases16(strategy))
+        def collect(case):
+            cases.append(Case(*case))
+
+        collect()
+    return cases
+
+
 def int16_cases(per_kind: int) -> list[Case]:
-    cases: list[Case] = []
-    for strategy in (S16.fully_connected16_models(), S16.conv16_models(),
+    return collect_cases16((S16.fully_connected16_models(), S16.conv16_models(),
                      S16.conv16_models(depthwise=True), S16.conv16_models(wide_channels=True),
                      S16.conv16_models(pointwise=True),
                      *(S16.fully_connected16_models(limit=k) for k in ("edge", "over")),
@@ -43,15 +56,7 @@ def int16_cases(per_kind: int) -> list[Case]:
                      *(S16.activation16_models(o) for o in ("RELU", "RELU6", "LEAKY_RELU")),
                      S16.softmax16_models(),
                      *(S16.sigmoid_tanh16_models(o) for o in ("TANH", "LOGISTIC")),
-                     _move_models(), _mean_models()):
-        @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))
-        @given(S16.cases16(strategy))
-        def collect(case):
-            cases.append(Case(*case))
-
-        collect()
-    return cases
+                     _move_models(), _mean_models()), per_kind)
 
 
 def _check(target: str, per_kind: int) -> None:

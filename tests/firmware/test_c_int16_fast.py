@@ -15,7 +15,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcuq.codegen.c_ops.int16 import int32_sums, rq16_apply, rq16_table
@@ -23,6 +23,7 @@ from mcuq.reference.ops.linear16 import mbqm64
 from mcuq.testing import strategies16 as S16
 from mcuq.testing.cbatch import Case, run_batch
 from tests.exactness import EXAMPLES
+from tests.firmware.test_c_int16 import collect_cases16
 
 
 @settings(max_examples=max(EXAMPLES * 4, 40), deadline=None)
@@ -105,20 +106,12 @@ def test_int32_limit_of_the_sums_c_cortex_m4(cortex_m4):
 
 
 def _fast_cases(per_kind: int) -> list[Case]:
-    cases = [c for _, _, c in _boundary_cases()]
-    for strategy in (S16.fully_connected16_models(), S16.conv16_models(),
-                     S16.conv16_models(depthwise=True), S16.conv16_models(wide_channels=True),
-                     S16.conv16_models(pointwise=True),
-                     S16.conv16_models(limit="edge") | S16.fully_connected16_models(limit="edge")
-                     | S16.conv16_models(depthwise=True, limit="edge")):
-        @settings(max_examples=per_kind, deadline=None, database=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))
-        @given(S16.cases16(strategy))
-        def collect(case):
-            cases.append(Case(*case))
-
-        collect()
-    return cases
+    return collect_cases16(
+        (S16.fully_connected16_models(), S16.conv16_models(), S16.conv16_models(depthwise=True),
+         S16.conv16_models(wide_channels=True), S16.conv16_models(pointwise=True),
+         S16.conv16_models(limit="edge") | S16.fully_connected16_models(limit="edge")
+         | S16.conv16_models(depthwise=True, limit="edge")),
+        per_kind, [c for _, _, c in _boundary_cases()])
 
 
 @pytest.mark.parametrize("flags", [("-DMCUQ_NO_ASM",), ("-O0",)], ids=["no-asm", "O0"])
