@@ -1771,6 +1771,15 @@ MCUQ_NOINLINE static void mcuq_dw3_block_row(const mcuq_conv_params_t *p, const 
 #endif
 }
 
+/* The image's columns in a ring row of `width` padded pixels (depthwise modes 3 and 4): slots
+ * [x0, x0 + cols); the others are padding. */
+static inline void mcuq_ring_cols(const mcuq_conv_params_t *p, int32_t width, int32_t *x0,
+                                  int32_t *cols) {
+  const int32_t pad_w = p->pad_w;
+  *x0 = pad_w < width ? pad_w : width;
+  *cols = (pad_w + p->in_w < width ? pad_w + p->in_w : width) - *x0;
+}
+
 /* input and output may be the same bytes (mcuq_depthwise_planar_inplace): no restrict.
  * Groups of g = k_padded blocks (conv.py: planar_group, as many as the ring holds): per group
  * and output row, the new input rows of the group's channels are unpacked, then the group's
@@ -1786,9 +1795,9 @@ static void mcuq_depthwise_planar(const mcuq_conv_params_t *p, const int8_t *inp
   const uint32_t z2 = (uint32_t)(uint16_t)(int16_t)p->input_zero_point * 0x10001u;
   /* the image's columns in the padded row: slots [x0, x0 + cols), always written by
    * mcuq_dw3_row; the others (padding, the 3 slots past W) hold the zero point from here on */
-  const int32_t in_c = p->in_c, row_in = p->in_w * in_c, pad_w = p->pad_w;
-  const int32_t x0 = pad_w < width ? pad_w : width;
-  const int32_t cols = (pad_w + p->in_w < width ? pad_w + p->in_w : width) - x0;
+  const int32_t in_c = p->in_c, row_in = p->in_w * in_c;
+  int32_t x0, cols;
+  mcuq_ring_cols(p, width, &x0, &cols);
   for (int32_t r = 0; r < 12 * g; ++r) {
     uint8_t *d = base + r * plane;
     for (int32_t x = 0; x < x0; ++x) memcpy(d + 2 * x, &z2, 2);
@@ -1991,11 +2000,11 @@ static void mcuq_depthwise_s2(const mcuq_conv_params_t *p, const int8_t *input,
   uint32_t ring[MCUQ_DW_PLANAR_BUF / 4];
   uint8_t *const base = (uint8_t *)ring;
   const uint32_t z2 = (uint32_t)(uint16_t)(int16_t)p->input_zero_point * 0x10001u;
-  const int32_t in_c = p->in_c, row_in = p->in_w * in_c, pad_w = p->pad_w;
+  const int32_t in_c = p->in_c, row_in = p->in_w * in_c;
   /* the image's columns: slots [x0, x0 + cols) of every row, written by mcuq_dw4_row; the
    * others (padding) hold the zero point from here on */
-  const int32_t x0 = pad_w < width ? pad_w : width;
-  const int32_t cols = (pad_w + p->in_w < width ? pad_w + p->in_w : width) - x0;
+  int32_t x0, cols;
+  mcuq_ring_cols(p, width, &x0, &cols);
   for (int32_t r = 0; r < 3 * g; ++r) {
     uint8_t *d = base + r * block;
     mcuq_dw4_row(0, 0, x0, d, z2);
