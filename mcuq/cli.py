@@ -255,7 +255,8 @@ def verify(model, data, labels, scale, float_model, custom_objects, runners, sam
 @click.option("--data", default=None,
               help="Inputs (.npy/.npz, float or int8), ideally real samples. Default: random int8.")
 @click.option("--labels", default=None,
-              help="Integer class labels (.npy, or FILE.npz:KEY) for accuracy.")
+              help="Labels of --data (.npy, or FILE.npz:KEY): integer classes (accuracy) or "
+                   "regression targets (RMSE of the int8 and float models).")
 @click.option("--scale", default=None, metavar="FACTOR",
               help="Multiply --data by FACTOR first (e.g. 1/255 for uint8 images).")
 @click.option("--custom-objects", "custom_objects", multiple=True, metavar="MODULE",

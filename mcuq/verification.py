@@ -172,6 +172,24 @@ class Inputs:
     labels: np.ndarray | None = None
     targets: np.ndarray | None = None  # regression targets (float64, first axis: samples)
 
+    def fit_targets(self, targets: np.ndarray | None, model: Model, labels) -> None:
+        """Keep the regression targets of these samples (checked against the model's first
+        output before any runner runs); None: no targets."""
+        if targets is not None:
+            self.targets = _fit_targets(targets, self.arrays[0].shape[0], model, str(labels))
+
+
+def class_labels_or_targets(model: Model, labels, data) -> tuple:
+    """(the --labels path as class labels, None) or (None, regression targets): --labels of a
+    regression (non-integer values, or one output value per sample) are targets to measure
+    RMSE against (mcuq.int16_comparison.regression_targets)."""
+    if labels is None or data is None:
+        return labels, None
+    from .int16_comparison import regression_targets
+
+    targets = regression_targets(labels, model)
+    return (labels, None) if targets is None else (None, targets)
+
 
 def _read_array_file(path: str):
     """ndarray, or {key: array} for an .npz (only the picked keys with FILE.npz:KEY,...);
@@ -697,7 +715,6 @@ def verify_model(model, data=None, labels=None, float_model=None,
     default_windows decides (None)."""
     m, runner_options = packed_runner_options(load_model(model), runner_options, pack,
                                               compress)
-    targets = None
     if compare_int16:
         from .int16_comparison import check_request
 
@@ -705,11 +722,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
     elif calibration is not None:
         raise InputError("--calibration given without --compare-int16: verify calibrates "
                          "nothing else", "add --compare-int16, or leave --calibration out")
-    if labels is not None and data is not None:
-        from .int16_comparison import regression_targets
-
-        targets = regression_targets(labels, m)  # a regression: RMSE instead of accuracy
-    class_labels = labels if targets is None else None
+    class_labels, targets = class_labels_or_targets(m, labels, data)
     source = None
     if float_model is not None:  # loaded once (loader chain, custom objects) for every use
         from .sources import ModelSource, load_model_source
@@ -721,8 +734,7 @@ def verify_model(model, data=None, labels=None, float_model=None,
     inputs = prepare_inputs(m, data, samples, seed, class_labels, scale, sequence)
     if windows:
         inputs.source = inputs.source.replace(" samples", " windows (state reset before each)", 1)
-    if targets is not None:
-        inputs.targets = _fit_targets(targets, inputs.arrays[0].shape[0], m, str(labels))
+    inputs.fit_targets(targets, m, labels)
     refs = _References(m, windows)  # prepares every op in tflm: unsupported ops fail here
     others = _build_runners(m, runners, runner_options, isolate)
     for r in others:

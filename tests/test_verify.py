@@ -464,6 +464,28 @@ def test_regression_labels_give_rmse_against_targets(tmp_path):
     assert bad.exit_code == 2 and "(10,) regression targets for 100 samples" in bad.output
 
 
+def test_diagnose_takes_regression_targets_as_labels(tmp_path):
+    """diagnose --labels with regression targets: the RMSE of the int8 and the float model
+    against them per output (text, JSON) instead of exit 2 'expected integer class indices'."""
+    _, y = _regression_files(tmp_path, 4)
+    targets = y + np.random.default_rng(5).normal(0, 0.3, y.shape)
+    np.save(tmp_path / "t.npy", targets)
+    args = ["diagnose", str(tmp_path / "r.tflite"), "--float", str(tmp_path / "r.keras"),
+            "--data", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "t.npy")]
+    js = CliRunner().invoke(main, args + ["--json"])
+    assert js.exit_code == 0, js.output
+    (o,) = json.loads(js.stdout)["outputs"]
+    expect_float = float(np.sqrt(np.mean((y - targets) ** 2)))
+    assert o["accuracy"] is None and o["rmse_targets"]["float"] == pytest.approx(expect_float,
+                                                                                1e-5)
+    assert abs(o["rmse_targets"]["int8"] - expect_float) < 0.05
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0 and "rmse vs targets int8" in text.output, text.output
+    np.save(tmp_path / "short.npy", targets[:10])
+    bad = CliRunner().invoke(main, args[:-1] + [str(tmp_path / "short.npy")])
+    assert bad.exit_code == 2 and "(10,) regression targets for 100 samples" in bad.output
+
+
 def test_float_metrics_of_a_converted_model(tmp_path):
     import keras
 

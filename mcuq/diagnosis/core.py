@@ -120,6 +120,8 @@ class OutputReport:
     sqnr_db: float
     top1_agreement: float | None = None
     accuracy: dict | None = None  # {"int8": .., "float": ..} with labels
+    #: {"int8": .., "float": ..}: RMSE against regression targets (--labels of a regression)
+    rmse_targets: dict | None = None
     confusion: dict | None = None  # {"classes": n, "int8": [[..]], "float": [[..]]} (rows: label)
 
 
@@ -309,12 +311,15 @@ def diagnose_model(model, float_model, data=None, labels=None, samples: int | No
     from tqdm import tqdm
 
     from ..conversion import convert_float
-    from ..verification import prepare_inputs
+    from ..verification import class_labels_or_targets, prepare_inputs
 
     start = time.perf_counter()
     m = load_model(model)
+    class_labels, targets = class_labels_or_targets(m, labels, data)
     inputs = prepare_inputs(m, data, samples if samples is not None else
-                            (DEFAULT_SAMPLES if data is not None else None), seed, labels, scale)
+                            (DEFAULT_SAMPLES if data is not None else None), seed, class_labels,
+                            scale)
+    inputs.fit_targets(targets, m, labels)
     n = inputs.arrays[0].shape[0]
     bar = tqdm(total=n, file=sys.stderr, disable=not progress,
                unit="sample", desc="diagnose", leave=False, delay=0.5)
@@ -344,7 +349,7 @@ def diagnose_model(model, float_model, data=None, labels=None, samples: int | No
         base = run.run(inputs.real, bar)
         layers = _layers(m, run, base, graph, src.layer_names)
         ranking = _rank(layers)
-        outputs = _outputs(m, base, inputs.labels)
+        outputs = _outputs(m, base, inputs)
         remedies = _remedies(m, graph, match, float_ops, inputs, base, layers, ranking,
                              simulate, bar, data)
     notes = []
@@ -475,7 +480,8 @@ def _rank(layers: list[LayerReport]) -> list[str]:
     return [lr.tensor for lr in scored]
 
 
-def _outputs(m: Model, res: PassResult, labels) -> list[OutputReport]:
+def _outputs(m: Model, res: PassResult, inputs) -> list[OutputReport]:
+    labels, targets = inputs.labels, inputs.targets
     out = []
     for k, o in enumerate(m.outputs):
         q, f = res.outputs_int8[k], res.outputs_float[k]
@@ -487,8 +493,16 @@ def _outputs(m: Model, res: PassResult, labels) -> list[OutputReport]:
             n = max(q.shape[1], int(np.max(labels)) + 1)
             r.confusion = {"classes": n, "int8": confusion(labels, metrics.top1(q), n),
                            "float": confusion(labels, metrics.top1(f), n)}
+        if targets is not None and k == 0:
+            r.rmse_targets = {"int8": _rmse_targets(q, targets),
+                              "float": _rmse_targets(f, targets)}
         out.append(r)
     return out
+
+
+def _rmse_targets(out0: np.ndarray, targets: np.ndarray) -> float:
+    """RMSE of the first output (samples first) against the fitted targets (n, values)."""
+    return metrics.rmse(targets, out0.reshape(out0.shape[0], -1))
 
 
 def confusion(labels: np.ndarray, predicted: np.ndarray, n: int) -> list[list[int]]:
@@ -532,7 +546,8 @@ def _simulate(edited: Model, graph: FloatGraph, match: Match, float_ops, inputs,
 
 
 def _predicted(m: Model, base: PassResult, layers: list[LayerReport], res: PassResult,
-               after: dict[str, LayerReport], tensors: list[str], labels) -> dict:
+               after: dict[str, LayerReport], tensors: list[str], inputs) -> dict:
+    labels, targets = inputs.labels, inputs.targets
     before = {lr.tensor: lr for lr in layers}
     k0 = m.outputs[0]
     out = {"output": m.tensors[k0].name,
@@ -542,6 +557,9 @@ def _predicted(m: Model, base: PassResult, layers: list[LayerReport], res: PassR
     if labels is not None:
         out["accuracy_int8"] = [metrics.accuracy(base.outputs_int8[0], labels),
                                 metrics.accuracy(res.outputs_int8[0], labels)]
+    if targets is not None:
+        out["rmse_targets_int8"] = [_rmse_targets(base.outputs_int8[0], targets),
+                                    _rmse_targets(res.outputs_int8[0], targets)]
     for name in tensors:
         if name in before and name in after:
             b, a = before[name], after[name]
@@ -580,7 +598,7 @@ def _remedies(m, graph, match, float_ops, inputs, base, layers, ranking, simulat
         names = [lr.tensor for lr in sorted(clipped + wasted, key=lambda x: x.score_db or 0)]
         names = list(dict.fromkeys(names))
         res, after = _simulate(edited, graph, match, float_ops, inputs, bar, names)
-        pred = _predicted(m, base, layers, res, after, names, inputs.labels)
+        pred = _predicted(m, base, layers, res, after, names, inputs)
         worst = names[0]
         if _gain(pred) >= MIN_GAIN_DB or _gain(pred, worst) >= 3.0:
             lr = by_name[worst]
@@ -621,7 +639,7 @@ def _remedies(m, graph, match, float_ops, inputs, base, layers, ranking, simulat
                                [lr.tensor for lr in changed])
         changed.sort(key=lambda lr: lr.score_db if lr.score_db is not None else 1e9)
         pred = _predicted(m, base, layers, res, after, [lr.tensor for lr in changed],
-                          inputs.labels)
+                          inputs)
         if changed and (_gain(pred) >= MIN_GAIN_DB or _gain(pred, changed[0].tensor) >= 3.0):
             lr = changed[0]
             details = []

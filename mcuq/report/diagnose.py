@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from .common import print_json, table, to_jsonable
+from .verify import _num
 
 #: Layers listed under "ranking" in the text view (the JSON has every one).
 TOP = 5
@@ -65,12 +66,14 @@ def diagnose_text(d, top: int = TOP) -> str:
                        if lr.op_index is not None else
                        f"  {k + 1}. input '{lr.tensor}': quantization {_db(lr.score_db)} dB{sat}")
     rows = []
+    regression = any(o.rmse_targets for o in d.outputs)  # --labels held regression targets
+    what, shown = ("rmse vs targets", _num) if regression else ("accuracy", _pct)
     for o in d.outputs:
-        acc = o.accuracy or {}
-        rows.append([o.output, _db(o.sqnr_db), _pct(o.top1_agreement), _pct(acc.get("int8")),
-                     _pct(acc.get("float"))])
-    out += ["", table(rows, ["output", "sqnr_db", "top1_agreement", "accuracy int8",
-                             "accuracy float"])]
+        acc = (o.rmse_targets if regression else o.accuracy) or {}
+        rows.append([o.output, _db(o.sqnr_db), _pct(o.top1_agreement), shown(acc.get("int8")),
+                     shown(acc.get("float"))])
+    out += ["", table(rows, ["output", "sqnr_db", "top1_agreement", f"{what} int8",
+                             f"{what} float"])]
     out += ["", "remedies:" if d.remedies else "remedies: none needed by these numbers"]
     for k, r in enumerate(d.remedies):
         out.append(f"  {k + 1}. [{r.kind}] {r.summary}"
