@@ -419,3 +419,62 @@ def test_ring_in_place_is_offered_only_where_its_order_is_safe(h, w, kh, kw, s, 
         plan = c_plan(m)
         check_reads(m, plan)
         assert plan.inplace[0].method == got[0]
+
+
+def test_first_layers_concat_runs_in_place_backwards(zoo):
+    """first_layers' CONCATENATION of two 10x8x8 branches goes over its first input (stored at
+    the output's first byte) from the last row back: the arena is its largest live set with
+    the concat's output and one input (1,920 B, not 2,560). check_reads replays the kernel's
+    byte order (shape.concat_order) and rejects the same kernel walked first row to last, the
+    other input's bytes written before the rows move, or the output placed far below its
+    input."""
+    from mcuq.codegen.c_ops.shape import concat_order
+    from mcuq.memory import order_conflicts
+
+    m = load_model(zoo["first_layers"])
+    plan = c_plan(m)
+    op = next(o for o in m.operators if o.opcode == "CONCATENATION")
+    choice = plan.inplace[op.index]
+    assert (choice.method, choice.operand) == ("concat-reverse", 0)
+    assert plan.size == plan.lower_bound == 1920
+    assert plan.offsets[op.outputs[0]] == plan.offsets[op.inputs[0]]
+    check_reads(m, plan)
+    outer, rows = 80, [8, 8]
+    reads, writes = concat_order(outer, rows, 0)
+    assert reads.size == 640 and writes.size == 1280
+
+    def with_order(order):
+        return dataclasses.replace(plan, inplace={**plan.inplace, op.index: dataclasses.replace(
+            choice, order=lambda: order)})
+
+    forward = (2 * np.repeat(np.arange(outer), 8),
+               np.repeat(2 * np.arange(outer) + 1, 16))  # row 0 first
+    others_first = (reads, np.where(writes == 2 * outer, -1, writes))
+    for bad in (forward, others_first):
+        with pytest.raises(AssertionError, match=r"op #2 CONCATENATION in place "
+                                                 r"\(concat-reverse\) writes"):
+            check_reads(m, with_order(bad))
+    # the output starting 8 bytes before its input: safe (its rows land on input rows read
+    # already); 328 bytes before: output row o lands on input rows < o, not read yet
+    assert not order_conflicts(reads, writes, -8).size
+    assert order_conflicts(reads, writes, -328).size
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.integers(1, 12), st.lists(st.integers(1, 24), min_size=1, max_size=4), st.data())
+def test_concat_order_is_safe_backwards_only(outer, rows, data):
+    """shape.concat_order (rows of the in-place input last to first, then the other inputs)
+    never writes an output byte over an input byte read later, for any input of any concat;
+    the rows walked first to last do as soon as there are two rows and another input."""
+    from mcuq.codegen.c_ops.shape import concat_order
+    from mcuq.memory import order_conflicts
+
+    k = data.draw(st.integers(0, len(rows) - 1))
+    reads, writes = concat_order(outer, rows, k)
+    assert reads.size == outer * rows[k] and writes.size == outer * sum(rows)
+    assert not order_conflicts(reads, writes, 0).size
+    total = sum(rows)
+    fwd_reads = 2 * np.repeat(np.arange(outer, dtype=np.int64), rows[k])
+    fwd_writes = np.repeat(2 * np.arange(outer, dtype=np.int64) + 1, total)
+    unsafe = outer > 1 and total > rows[k]
+    assert bool(order_conflicts(fwd_reads, fwd_writes, 0).size) == unsafe

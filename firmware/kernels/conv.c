@@ -209,6 +209,17 @@ static inline void mcuq_mac_2x1_any(const uint32_t *x, const uint32_t *w, int32_
   *a01 = s01;
 }
 
+/* Whether the packed conv requantizes a channel of mcuq_rqc's table (e = rq[2]) with TFLM's
+ * arithmetic, channel by channel (mcuq_conv_rest): an exotic one (e < 0); with single rounding
+ * also a hot one (e = 0: a left shift L >= 0 folded into its weights and bias, stored times
+ * 2^L; requant.py: rqc_table's hot entries), which the pair loops requantize in double rounding
+ * only (SMMLAR's rounding is TFLM's SaturatingRoundingDoublingHighMul, no right shift). */
+#if MCUQ_SINGLE_ROUNDING
+#define MCUQ_RQC_GENERIC(e) ((e) <= 0)
+#else
+#define MCUQ_RQC_GENERIC(e) ((e) < 0)
+#endif
+
 /* The header word of the weight stream (pair_weights in mcuq/codegen/c_ops/conv.py): bit 0, the
  * wide layout; bit 1, a full-range layer (act_min -128, act_max 127: the table folds the output
  * offset alone and SSAT #8 is the whole clamp). */
@@ -460,14 +471,15 @@ static void mcuq_conv_pairs(const mcuq_conv_params_t *p, const uint32_t *x, cons
       t = rq + 2 * k * MCUQ_RQ_WORDS;
     }
     w += mcuq_pair_words(wide, chunks);
-    /* an exotic channel (t[2] < 0): a placeholder, mcuq_conv_rest writes it afterwards */
+    /* a channel requantized one by one (MCUQ_RQC_GENERIC): a placeholder, mcuq_conv_rest
+     * writes it afterwards */
     const int32_t *t1 = t + MCUQ_RQ_WORDS;
     int32_t v00 = 0, v01 = 0, v10 = 0, v11 = 0;
-    if (t[2] >= 0) {
+    if (!MCUQ_RQC_GENERIC(t[2])) {
       v00 = wide ? mcuq_rqc2(a00, t) : mcuq_rqc(a00, t);
       v01 = wide ? mcuq_rqc2(a01, t) : mcuq_rqc(a01, t);
     }
-    if (t1[2] >= 0) {
+    if (!MCUQ_RQC_GENERIC(t1[2])) {
       v10 = wide ? mcuq_rqc2(a10, t1) : mcuq_rqc(a10, t1);
       v11 = wide ? mcuq_rqc2(a11, t1) : mcuq_rqc(a11, t1);
     }
@@ -486,8 +498,10 @@ static void mcuq_conv_pairs(const mcuq_conv_params_t *p, const uint32_t *x, cons
 }
 #endif
 
-/* The odd last channel and the channels the table cannot requantize (rq[2] < 0: again with
- * TFLM's arithmetic). w: the stream with its header word. */
+/* The odd last channel and the channels requantized one by one (MCUQ_RQC_GENERIC: again with
+ * TFLM's arithmetic; a hot channel's weights are stored times 2^L, L its left shift, so its
+ * sums are 2^L acc: requantized with shift 0, the same value). w: the stream with its header
+ * word. */
 MCUQ_NOINLINE static void mcuq_conv_rest(const mcuq_conv_params_t *p, const uint32_t *x,
                                          const uint32_t *w, const int32_t *bias, int8_t *oa,
                                          int8_t *ob, int exotic) {
@@ -499,14 +513,19 @@ MCUQ_NOINLINE static void mcuq_conv_rest(const mcuq_conv_params_t *p, const uint
   for (int32_t c = exotic ? 0 : out_c - 1; c < out_c; ++c) {
     const int32_t *rq = p->rq + c * MCUQ_RQ_WORDS;
     const int last = (out_c & 1) && c == out_c - 1; /* an odd last channel's words alone */
-    if (rq[2] >= 0 && !last) continue;
+    const int generic = MCUQ_RQC_GENERIC(rq[2]);
+    if (!generic && !last) continue;
     const uint32_t *wc = w + (c >> 1) * pw;
     if (!last) wc += wide ? 4 + 2 * (c & 1) : (c & 1);
-    int32_t a = bias[c], b = bias[c];
+    int32_t a = bias[c], b = bias[c], shift = generic ? p->shift[c] : 0;
+    if (rq[2] == 0) { /* hot (never the odd last channel): 2^L acc, then shift 0 */
+      a = b = (int32_t)((uint32_t)bias[c] << shift);
+      shift = 0;
+    }
     mcuq_mac_2x1_any(x, wc, (wide ? 2 : 1) * (last ? 1 : 2), wide, chunks, &a, &b);
-    if (rq[2] < 0) {
-      oa[c] = mcuq_conv_out(a, p->multiplier[c], p->shift[c], p);
-      if (ob) ob[c] = mcuq_conv_out(b, p->multiplier[c], p->shift[c], p);
+    if (generic) {
+      oa[c] = mcuq_conv_out(a, p->multiplier[c], shift, p);
+      if (ob) ob[c] = mcuq_conv_out(b, p->multiplier[c], shift, p);
     } else {
       oa[c] = (int8_t)mcuq_conv_byte(mcuq_rqc(a, rq), full, cap4, lo4);
       if (ob) ob[c] = (int8_t)mcuq_conv_byte(mcuq_rqc(b, rq), full, cap4, lo4);
@@ -543,7 +562,7 @@ MCUQ_NOINLINE static void mcuq_conv_channels_rest(const mcuq_conv_params_t *p,
 /* Every output channel of two pixels (oa, ob; ob == NULL: the last pixel of an odd count) from
  * their interleaved patches x. w: the stream of pair_weights (mcuq/codegen/c_ops/conv.py), a
  * header word (MCUQ_CONV_WIDE, MCUQ_CONV_FULL) then the pairs, then an odd last channel's
- * words. exotic: some channel's rq entry is exotic (rq[2] < 0). An even channel count without
+ * words. exotic: some channel is requantized one by one (MCUQ_RQC_GENERIC). An even channel count without
  * exotic channels (the usual layer) goes straight to its pair loop (tail calls, no frame). */
 MCUQ_NOINLINE static void mcuq_conv_channels(const mcuq_conv_params_t *p, const uint32_t *x,
                                              const uint32_t *w, const int32_t *bias,
@@ -565,7 +584,7 @@ MCUQ_NOINLINE static void mcuq_conv_packed(const mcuq_conv_params_t *p,
   uint32_t x[MCUQ_CONV_COL_BUF]; /* two patches, interleaved per chunk (kp words) */
   int8_t col[MCUQ_CONV_COL_BUF]; /* path 1: one gathered int8 patch */
   int exotic = 0; /* any channel the table cannot requantize */
-  for (int32_t c = 0; c < out_c; ++c) exotic |= p->rq[c * MCUQ_RQ_WORDS + 2] < 0;
+  for (int32_t c = 0; c < out_c; ++c) exotic |= MCUQ_RQC_GENERIC(p->rq[c * MCUQ_RQ_WORDS + 2]);
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * p->in_h * p->in_w * p->in_c;
     int8_t *out_b = output + b * pixels * out_c;
@@ -726,7 +745,7 @@ MCUQ_NOINLINE static void mcuq_conv_ring(const mcuq_conv_params_t *p, const int8
   const int kind = p->dil_w > 1 ? 2 : k_h * P.rw <= MCUQ_CONV_RING_CHUNKS ? 0 : 1;
   mcuq_fill_bytes(ring, mcuq_rep4(p->input_zero_point), (R + 1) * stride);
   int exotic = 0; /* any channel the table cannot requantize (as mcuq_conv_packed) */
-  for (int32_t c = 0; c < out_c; ++c) exotic |= p->rq[c * MCUQ_RQ_WORDS + 2] < 0;
+  for (int32_t c = 0; c < out_c; ++c) exotic |= MCUQ_RQC_GENERIC(p->rq[c * MCUQ_RQ_WORDS + 2]);
   for (int32_t bb = 0; bb < p->batches; ++bb) {
     const int32_t b = reverse ? p->batches - 1 - bb : bb;
     const int8_t *in_b = input + b * p->in_h * in_w * in_c;
@@ -830,7 +849,7 @@ MCUQ_NOINLINE static void mcuq_conv_pixels(const mcuq_conv_params_t *p, int8_t *
   const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
   uint32_t x[MCUQ_CONV_COL_BUF]; /* two patches, interleaved per chunk (kp words) */
   int exotic = 0; /* any channel the table cannot requantize (as mcuq_conv_packed) */
-  for (int32_t c = 0; c < out_c; ++c) exotic |= p->rq[c * MCUQ_RQ_WORDS + 2] < 0;
+  for (int32_t c = 0; c < out_c; ++c) exotic |= MCUQ_RQC_GENERIC(p->rq[c * MCUQ_RQ_WORDS + 2]);
   int32_t pix = reverse ? pixels - 2 : 0;
   const int32_t step = reverse ? -2 : 2;
   for (; reverse ? pix > -2 : pix < pixels; pix += step) {

@@ -354,14 +354,72 @@ def is_full_range(p) -> bool:
     return p.act_min == -128 and p.act_max == 127
 
 
-def packed_rq(p) -> tuple[np.ndarray, np.ndarray]:
-    """(mcuq_rqc table: multiplier, ra, e per channel; exotic mask) of a packed CONV_2D (its rq
-    array): the offset folded is output_offset - act_min (USAT #8, then the clamp to act_max)
-    or, full range, output_offset (SSAT #8)."""
-    from .requant import rqc_table
+#: A hot channel's weights are stored as int16, times 2^(L + 1) in the wide layout.
+INT16_MAX = 32767
+
+
+def packed_requant(p) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(mcuq_rqc table: multiplier, ra, e per channel; exotic mask; hot left shifts L (0 for
+    the others); constant mask; hot mask) of a packed CONV_2D (its rq array): the offset
+    folded is output_offset - act_min (USAT #8, then the clamp to act_max) or, full range,
+    output_offset (SSAT #8). Two kinds of channels rqc_table calls exotic get entries of their
+    own:
+    - constant: all weights zero, so every accumulator is the bias, and the same output byte
+      V in both roundings: a dead entry (0, 1 + 2 (V - lo), 1) that gives V;
+    - hot (wide layout, not the odd last channel): a shift L >= 0 (TFLM: x * 2^L, then
+      SaturatingRoundingDoublingHighMul, no right shift: floor((2^L acc m + 2^30) / 2^31) in
+      both roundings), its weights and bias stored times 2^(L + 1) (int16 and the doubled
+      accumulator in range: 2^(L + 1) (|bias| + 128 sum |w|) < 2^31): the entry (m, offset, 0)
+      makes the pair loop's SMMLAR exact for acc >= 0; for acc < 0 its sign term takes 1 off,
+      so the channel is hot only when every acc <= -1 clamps to act_min anyway (its value at
+      acc = -1 is at most act_min). Single rounding requantizes hot channels one by one
+      (conv.c: MCUQ_RQC_GENERIC)."""
+    from ...reference.fixedpoint import multiply_by_quantized_multiplier
+    from ..climits import c_multiplier
+    from .requant import RQ_WORDS, rqc_table
 
     lo = 0 if is_full_range(p) else p.act_min
-    return rqc_table(p.multiplier, p.shift, p.output_offset, lo, acc_bounds(p))
+    bound = acc_bounds(p)
+    rq, exotic = rqc_table(p.multiplier, p.shift, p.output_offset, lo, bound)
+    table = rq.astype(np.int64).reshape(-1, RQ_WORDS)
+    exotic = exotic.copy()
+    m, s = c_multiplier(np.asarray(p.multiplier, np.int64).ravel(),
+                        np.asarray(p.shift, np.int64).ravel())
+    m, s = np.asarray(m, np.int64), np.asarray(s, np.int64)
+    o = p.weights.shape[0]
+    w = np.abs(p.weights.astype(np.int64)).reshape(o, -1)
+    bias = folded_bias(p).astype(np.int64)
+    up = np.zeros(o, np.int64)
+    constant = np.zeros(o, bool)
+    hot = np.zeros(o, bool)
+    mode, k_padded = conv_mode(p)
+    wide = mode in (1, 2, 3) and is_wide(p, k_padded)
+    for c in np.flatnonzero(exotic):
+        if not w[c].any():
+            v = {int(np.clip(multiply_by_quantized_multiplier(bias[c], m[c], s[c], r)
+                             + p.output_offset, p.act_min, p.act_max))
+                 for r in ("double", "single")}
+            if len(v) == 1:
+                table[c] = (0, 1 + 2 * (v.pop() - lo), 1)
+                exotic[c], constant[c] = False, True
+            continue
+        L = int(s[c])
+        if not wide or c == o - 1 and o % 2 or L < 0 or m[c] <= 0:
+            continue
+        if (int(w[c].max()) << (L + 1)) > INT16_MAX or (int(bound[c]) << (L + 1)) >= 1 << 31:
+            continue
+        at_minus_one = int(multiply_by_quantized_multiplier(-1, m[c], L)) + p.output_offset
+        if at_minus_one > p.act_min:
+            continue
+        table[c] = (m[c], p.output_offset - lo, 0)
+        exotic[c], hot[c], up[c] = False, True, L
+    return table.astype(np.int32).ravel(), exotic, up, constant, hot
+
+
+def packed_rq(p) -> tuple[np.ndarray, np.ndarray]:
+    """(mcuq_rqc table, exotic mask) of a packed CONV_2D (packed_requant)."""
+    rq, exotic, *_ = packed_requant(p)
+    return rq, exotic
 
 
 def packed_rq_labels(p) -> list[str]:
@@ -369,12 +427,17 @@ def packed_rq_labels(p) -> list[str]:
     channels mcuq_rqc's table takes, channels exotic only because of their accumulator bound."""
     from .requant import rqc_table
 
-    _, exotic = packed_rq(p)
+    _, exotic, _, constant, hot = packed_requant(p)
     lo = 0 if is_full_range(p) else p.act_min
     _, unbounded = rqc_table(p.multiplier, p.shift, p.output_offset, lo)
+    unbounded = unbounded & ~constant & ~hot
     m = np.asarray(p.multiplier, np.int64).ravel()
     s = np.asarray(p.shift, np.int64).ravel()
     labels = []
+    if constant.any():
+        labels.append("conv/packed:constant-channel")
+    if hot.any():
+        labels.append("conv/packed:hot-channel")
     if exotic.any():
         labels.append("conv/requant:exotic")
         if not exotic.all():
@@ -401,7 +464,7 @@ def is_wide(p, k_padded: int) -> bool:
 
 def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
                  bias: np.ndarray | None = None, rq: np.ndarray | None = None,
-                 full: bool = False) -> np.ndarray:
+                 full: bool = False, up: np.ndarray | None = None) -> np.ndarray:
     """OHWI weights as the packed conv paths read them (conv.c: mcuq_conv_channels), rows
     zero-padded to k_padded bytes, after a header word (bit 0: wide, bit 1: full range; conv.c's
     MCUQ_CONV_WIDE and MCUQ_CONV_FULL). int8 layout: per pair of channels and per 4 bytes, one
@@ -409,7 +472,8 @@ def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
     channels the doubled biases (int32, wrapping) b0, b0, b1, b1 (one per accumulator), per 4
     bytes (v0, v1, v2, v3) each channel's doubled int16 pairs (2 v0, 2 v2), (2 v1, 2 v3), then
     the pair's two rq entries (mcuq_rqc's table, RQ_WORDS each); an odd last channel's doubled
-    pairs alone. uint32."""
+    pairs alone; a hot channel's weights and bias (packed_requant) times 2^(up + 1) instead of
+    2. uint32."""
     rows = weights.reshape(weights.shape[0], -1)
     o = rows.shape[0]
     chunks = k_padded // 4
@@ -420,9 +484,10 @@ def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
         words = padded.view(np.uint8).reshape(o, chunks, 4).copy().view("<u4")[..., 0]
         body = words[:pairs].reshape(o // 2, 2, chunks).transpose(0, 2, 1).ravel()
         return np.concatenate([[2 * full], body, words[pairs:].ravel()]).astype(np.uint32)
-    q = padded.astype(np.int64).reshape(o, chunks, 4) * 2
+    scale = np.int64(2) << (np.zeros(o, np.int64) if up is None else np.asarray(up, np.int64))
+    q = padded.astype(np.int64).reshape(o, chunks, 4) * scale[:, None, None]
     w16 = np.stack([_pair16(q[..., 0], q[..., 2]), _pair16(q[..., 1], q[..., 3])], axis=-1)
-    b2 = (np.asarray(bias, np.int64)[:o] * 2) & 0xFFFFFFFF
+    b2 = (np.asarray(bias, np.int64)[:o] * scale) & 0xFFFFFFFF
     t = np.asarray(rq, np.int64).reshape(o, -1) & 0xFFFFFFFF
     parts = [np.zeros(1, np.uint32)]
     for c in range(0, pairs, 2):
@@ -663,11 +728,13 @@ def emit_call(ctx, op, p, inplace: str = "", inplace_data: str | None = None):
     _, out_h, out_w, out_c = p.output_shape
     mode, k_padded = conv_mode(p)
     pad_to = 4 if p.depthwise and mode else 1
+    up = hot = None
     if not p.depthwise and mode:  # the packed conv: mcuq_rqc's table
-        rq, exotic = packed_rq(p)
+        rq, exotic, up, _, hot = packed_requant(p)
     else:
         rq, exotic = rq_table(p.multiplier, p.shift, p.output_offset, p.act_min, pad_to)
-    mult, shift = generic_arrays(ctx, p.multiplier, p.shift, mode == 0 or bool(exotic.any()))
+    mult, shift = generic_arrays(ctx, p.multiplier, p.shift, mode == 0 or bool(exotic.any())
+                                 or (hot is not None and bool(hot.any())))
     params = ctx.params("mcuq_conv_params_t", {
         "batches": n, "in_h": in_h, "in_w": in_w, "in_c": in_c,
         "out_h": out_h, "out_w": out_w, "out_c": out_c,
@@ -747,7 +814,7 @@ def emit_call(ctx, op, p, inplace: str = "", inplace_data: str | None = None):
         wide = is_wide(p, k_padded)
         words = ctx.array("weights", pair_weights(ring_weights(p) if mode == 3 else p.weights,
                                                   k_padded, wide, folded_bias(p), rq,
-                                                  is_full_range(p)),
+                                                  is_full_range(p), up),
                           comment="wide: per pair of channels doubled biases, int16 weights, "
                           "rq (conv.c)" if wide else
                           "pairs of channels interleaved per 4 patch bytes")

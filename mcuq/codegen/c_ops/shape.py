@@ -12,6 +12,7 @@ import numpy as np
 from ...errors import UnsupportedModelError
 from ..climits import c_limit
 from ..cmodel import c_emitter
+from ..inplace import InPlace, c_inplace, c_inplace_emitter
 
 MAX_RANK = c_limit("shape.h", "MCUQ_COPY_MAX_RANK")
 
@@ -102,14 +103,63 @@ def emit_pad(ctx, op, p):
             f"mcuq_copy_nd({params}, {ctx.ptr(op.inputs[0])}, {out});"]
 
 
-@c_emitter("CONCATENATION")
-def emit_concatenation(ctx, op, p):
-    ctx.use("shape")
+def _concat_rows(p) -> tuple[int, list[int]]:
+    """(outer, bytes of each input's row): the output is `outer` rows, each the inputs' rows
+    one after another."""
     outer = int(np.prod(p.output_shape[:p.axis], dtype=np.int64))
-    rows = [int(np.prod(s[p.axis:], dtype=np.int64)) * p.elem_size for s in p.input_shapes]
+    return outer, [int(np.prod(s[p.axis:], dtype=np.int64)) * p.elem_size
+                   for s in p.input_shapes]
+
+
+def _concat_call(ctx, op, p, fn: str, extra: str = "") -> list[str]:
+    ctx.use("shape")
+    outer, rows = _concat_rows(p)
     params = ctx.params("mcuq_concat_params_t", {
         "num_inputs": len(rows), "outer": outer,
         "row_bytes": ctx.array("row_bytes", np.array(rows, np.int32))})
     ins = ", ".join(ctx.ptr(i) for i in op.inputs)
     return [f"{{ const void *const in[{len(rows)}] = {{{ins}}}; "
-            f"mcuq_concatenation({params}, in, {ctx.ptr(op.outputs[0], True)}); }}"]
+            f"{fn}({params}, in, {ctx.ptr(op.outputs[0], True)}{extra}); }}"]
+
+
+@c_emitter("CONCATENATION")
+def emit_concatenation(ctx, op, p):
+    return _concat_call(ctx, op, p, "mcuq_concatenation")
+
+
+def concat_order(outer: int, rows: list[int], operand: int) -> tuple[np.ndarray, np.ndarray]:
+    """shape.c's mcuq_concatenation_inplace as mcuq.memory's InPlace.order (per input byte the
+    time of its last read, per output byte the time it is written): the rows of input
+    `operand` last to first, step t = outer - 1 - o reading its row o (time 2t) and writing it
+    into output row o (time 2t + 1); then the other inputs' bytes of every output row (time
+    2 outer)."""
+    total, mine = sum(rows), rows[operand]
+    pre = sum(rows[:operand])
+    t = 2 * (outer - 1 - np.arange(outer, dtype=np.int64))
+    reads = np.repeat(t, mine)
+    writes = np.full((outer, total), 2 * outer, np.int64)
+    writes[:, pre:pre + mine] = (t + 1)[:, None]
+    return reads, writes.ravel()
+
+
+@c_inplace("CONCATENATION")
+def concat_inplace(model, op, p) -> list[InPlace]:
+    """Any non-constant input may hold the output (stored at its first byte): the kernel walks
+    the outer rows last to first (concat_order; output row o starts at or after that input's
+    row o, so it covers only rows already read). An input listed twice cannot."""
+    outer, rows = _concat_rows(p)
+    out: list[InPlace] = []
+    for k, t in enumerate(op.inputs):
+        if t < 0 or model.tensors[t].data is not None or list(op.inputs).count(t) > 1:
+            continue
+        out.append(InPlace(op.index, k, "concat-reverse",
+                           order=lambda k=k: concat_order(outer, rows, k)))
+    return out
+
+
+@c_inplace_emitter("concat-reverse", "CONCATENATION")
+def emit_concat_inplace(ctx, op, p, choice):
+    if ctx.ptr(op.outputs[0], True) != ctx.ptr(op.inputs[choice.operand], True):
+        raise RuntimeError(f"{op.describe()}: in place but its output is not at its input")
+    ctx.path("shape/concat:in-place")
+    return _concat_call(ctx, op, p, "mcuq_concatenation_inplace", f", {choice.operand}")
