@@ -92,7 +92,7 @@ REQUIRED = {"conv/packed:wide", "conv/packed:int8", "conv/packed:full-range",
             "conv/packed:clamp", "conv/packed:odd-chunks", "conv/packed:odd-out",
             "conv/packed:odd-pixels", "conv/packed:rq-shift-1", "conv/packed:acc-bound",
             "conv/requant:exotic", "conv/requant:mixed", "conv/requant:dead-channel",
-            "conv/direct-1x1"}
+            "conv/direct-1x1", "conv/packed:constant-channel", "conv/packed:hot-channel"}
 
 
 @st.composite
@@ -101,7 +101,11 @@ def channel_models(draw, kind: str, tail: int = 0) -> bytes:
     "wide": small layers (int16 weights), 1x1 with K = 4 .. 40 or a 1..3 x 1..3 im2col patch;
     "int8": more than WIDE_MAX_BYTES of weights (K 132 .. 156, 16 .. 17 channels, tail: the
     chunk count % 4);
-    "requant": exotic, dead and shift -1 channels mixed with typical ones, large biases."""
+    "requant": exotic, dead and shift -1 channels mixed with typical ones, large biases;
+    "special": channels rqc_table calls exotic that packed_requant takes back: all-zero weights
+    (a constant output) and hot ones (shift >= 0, outputs whose zero point is mostly -128, so
+    negative accumulators clamp: the pair loop's SMMLAR with weights stored times 2^(L + 1)),
+    beside hot ones that stay exotic."""
     if kind == "int8":
         g = draw(S.geometry(kernel=(1, 1), hw_max=3))
         cin, cout = 4 * (32 + tail + 4 * draw(st.integers(0, 1))), draw(st.integers(16, 17))
@@ -112,6 +116,22 @@ def channel_models(draw, kind: str, tail: int = 0) -> bytes:
         g = draw(S.geometry(k_max=3, hw_max=6))
         cin, cout = draw(st.integers(1, 6)), draw(st.integers(2, 9))
     per_channel = True
+    if kind == "special":
+        q = draw(S.layer_quants(cout, per_channel, "typical"))
+        bands = [draw(st.sampled_from(["typical", "left", "shift0", "left", "dead"]))
+                 for _ in range(cout)]
+        reals = [draw(S.real_multipliers(b)) for b in bands]
+        zp_out = -128 if draw(st.integers(0, 3)) else q.output_zero_point
+        quant = S.LayerQuant(q.input_scale, q.input_zero_point,
+                             tuple(S.f32(r * q.output_scale / q.input_scale) if r else 0.0
+                                   for r in reals), q.output_scale, zp_out)
+        w = np.array(draw(S.weights((cout, g["kh"], g["kw"], cin))))
+        for c in range(cout):
+            if draw(st.integers(0, 3)) == 0:
+                w[c] = 0  # all-zero weights: the accumulator is the bias
+        bias = draw(S.biases(cout, "small"))
+        act = draw(st.sampled_from(["NONE", "RELU", "RELU6"]))
+        return S.conv_model(g, draw(st.integers(1, 2)), cin, cout, quant, w, bias, act)
     if kind == "requant":
         q = draw(S.layer_quants(cout, per_channel, "typical"))
         bands = [draw(st.sampled_from(["typical", "typical", "shift-1", "shift0", "left", "dead",
@@ -135,7 +155,7 @@ def channel_models(draw, kind: str, tail: int = 0) -> bytes:
 
 def channel_cases(per_kind: int) -> list[Case]:
     cases: list[Case] = []
-    kinds = [("wide", 0, per_kind), ("requant", 0, per_kind)]
+    kinds = [("wide", 0, per_kind), ("requant", 0, per_kind), ("special", 0, per_kind)]
     kinds += [("int8", tail, max(2, per_kind // 3)) for tail in range(4)]
     for kind, tail, n in kinds:
         @settings(max_examples=n, deadline=None, database=None, derandomize=True,
