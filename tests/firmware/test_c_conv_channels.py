@@ -206,3 +206,46 @@ def test_channel_loop_exact_on_cortex_m4(cortex_m4, rounding):
 def test_channel_loop_c_exact_on_cortex_m4(cortex_m4, rounding, flags):
     """The C pair loop on the Cortex-M4 (DSP intrinsics, no assembly): -DMCUQ_NO_ASM and -O0."""
     _check(channel_cases(PER_KIND), "cortex-m4", rounding, flags)
+
+
+@pytest.mark.parametrize("zp_out, act", [(-128, "NONE"), (5, "NONE"), (5, "RELU")])
+def test_packed_requant_takes_constant_and_hot_channels_back(zp_out, act):
+    """packed_requant: an all-zero channel becomes a constant entry; a hot channel (shift 2) an
+    e = 0 entry whose pair-loop arithmetic (the sign add and SMMLAR of 2^(L + 1) acc, emulated)
+    clamps to TFLM's value on every accumulator of its range, only where a negative
+    accumulator clamps to act_min anyway (zero point -128, or a ReLU); else it stays exotic."""
+    from mcuq.codegen.c_ops.conv import packed_requant
+    from mcuq.model import load_model
+    from mcuq.reference import Interpreter
+
+    rng = np.random.default_rng(2)
+    g = dict(h=2, w=2, kh=1, kw=1, sh=1, sw=1, dh=1, dw=1, padding="VALID", oh=2, ow=2)
+    reals = [0.01, 3.3, 3.5e-10, 0.7]  # typical, hot (shift 2), all-zero (exotic), hot (0)
+    quant = S.LayerQuant(0.05, 3, tuple(S.f32(r * 0.1 / 0.05) for r in reals), 0.1, zp_out)
+    w = rng.integers(-20, 21, (4, 1, 1, 8)).astype(np.int8)
+    w[2] = 0
+    bias = np.array([100, -700, 37, 5], np.int32)
+    m = load_model(S.conv_model(g, 1, 8, 4, quant, w, bias, act))
+    p = Interpreter(m).params(0)
+    table, exotic, up, constant, hot = packed_requant(p)
+    entries = table.reshape(4, 3).astype(np.int64)
+    assert constant.tolist() == [False, False, True, False]
+    lo = 0 if p.act_min == -128 and p.act_max == 127 else p.act_min
+    want_hot = zp_out == -128 or act == "RELU"
+    assert hot.tolist() == [False, want_hot, False, want_hot]
+    assert exotic.tolist() == [False, not want_hot, False, not want_hot]
+    mult, shift = np.asarray(p.multiplier).ravel(), np.asarray(p.shift).ravel()
+    for c in np.flatnonzero(hot):
+        mc, L = int(mult[c]), int(shift[c])
+        assert up[c] == L >= 0 and entries[c].tolist() == [mc, p.output_offset - lo, 0]
+        bound = 8 * 20 * 128 + 800
+        for acc in range(-bound, bound + 1, 7):
+            a2 = acc << (L + 1)
+            v = ((int(entries[c, 1]) - (a2 < 0)) * 2 ** 32 + a2 * mc + 2 ** 31) >> 32
+            got = min(max(v + lo, p.act_min), p.act_max)
+            tflm = int(multiply_by_quantized_multiplier(np.int32(acc), mc, L)) + p.output_offset
+            assert got == min(max(tflm, p.act_min), p.act_max), (c, acc)
+    c = 2  # the constant: a dead entry giving the bias's output byte
+    v = int(multiply_by_quantized_multiplier(np.int32(37), int(mult[c]), int(shift[c])))
+    assert entries[c].tolist() == [0, 1 + 2 * (min(max(v + p.output_offset, p.act_min),
+                                                   p.act_max) - lo), 1]
