@@ -67,6 +67,9 @@ class InPlace:
     scratch: int = 0
     order: Callable[[], tuple[np.ndarray, np.ndarray]] | None = field(
         default=None, compare=False, repr=False)
+    #: taken only where it makes the arena smaller (a kernel no faster in place: dropped one
+    #: at a time while the arena does not grow, as the options with a temporary are)
+    only_if_smaller: bool = False
 
 
 @dataclass
@@ -486,9 +489,10 @@ def plan_arena(model: Model, external=frozenset(), alignment: int = 4,
                inplace: Iterable[InPlace] = (), effort: int = 1) -> ArenaPlan:
     """The standalone C target's arena (see the module docstring): the smallest of the plans
     without in-place ops, with every in-place option the emitters declare, and with the
-    temporary-free ones only; then in-place ops that need a temporary are dropped one at a time
-    while the arena does not grow (their kernels copy rows: slower). effort=0: one quick plan
-    with every in-place option (for searches over many candidate graphs)."""
+    temporary-free ones only; then in-place ops that need a temporary (their kernels copy rows:
+    slower) or say only_if_smaller are dropped one at a time while the arena does not grow.
+    effort=0: one quick plan with every in-place option (for searches over many candidate
+    graphs)."""
     external = set(external)
     options: dict[int, list[InPlace]] = {}
     for c in inplace:
@@ -512,7 +516,7 @@ def plan_arena(model: Model, external=frozenset(), alignment: int = 4,
         variants.append(build(lambda c: c.scratch == 0, "inplace-direct"))
     best = min(variants, key=lambda v: (v[0], len(v[3])))
     size, bufs, offsets, chosen, how = best
-    costly = [op for op, c in chosen.items() if c.scratch]
+    costly = [op for op, c in chosen.items() if c.scratch or c.only_if_smaller]
     if costly and len(costly) <= 48 and effort > 0:
         keep_off: set[int] = set()
         for op in sorted(costly):

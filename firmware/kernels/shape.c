@@ -84,6 +84,7 @@ static void mcuq_rows_fwd(uint8_t *d, int32_t d_step, const uint8_t *s, int32_t 
  * not yet copied only where they were read already (rows move up the tensor: d_step >= s_step). */
 static void mcuq_rows_back(uint8_t *d, int32_t d_step, const uint8_t *s, int32_t s_step,
                            int32_t bytes, int32_t rows, int words) {
+  if (rows <= 0) return;
   d += (rows - 1) * d_step;
   s += (rows - 1) * s_step;
   if (words && bytes == 8) {
@@ -151,7 +152,9 @@ void mcuq_concatenation_inplace(const mcuq_concat_params_t *p, const void *const
   }
   uint8_t *out = (uint8_t *)output;
   const int32_t mine = p->row_bytes[self];
-  mcuq_rows_back(out + pre, total, (const uint8_t *)inputs[self], mine, mine, p->outer, words);
+  const int32_t skip = pre == 0; /* row 0 of input 0 is in its place already */
+  mcuq_rows_back(out + pre + skip * total, total,
+                 (const uint8_t *)inputs[self] + skip * mine, mine, mine, p->outer - skip, words);
   uint8_t *d = out;
   for (int32_t k = 0; k < p->num_inputs; ++k) {
     const int32_t bytes = p->row_bytes[k];

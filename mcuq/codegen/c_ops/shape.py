@@ -146,14 +146,16 @@ def concat_order(outer: int, rows: list[int], operand: int) -> tuple[np.ndarray,
 def concat_inplace(model, op, p) -> list[InPlace]:
     """Any non-constant input may hold the output (stored at its first byte): the kernel walks
     the outer rows last to first (concat_order; output row o starts at or after that input's
-    row o, so it covers only rows already read). An input listed twice cannot."""
+    row o, so it covers only rows already read). An input listed twice cannot. Taken only
+    where the arena shrinks (the same copies as off place, one more call level)."""
     outer, rows = _concat_rows(p)
     out: list[InPlace] = []
     for k, t in enumerate(op.inputs):
         if t < 0 or model.tensors[t].data is not None or list(op.inputs).count(t) > 1:
             continue
         out.append(InPlace(op.index, k, "concat-reverse",
-                           order=lambda k=k: concat_order(outer, rows, k)))
+                           order=lambda k=k: concat_order(outer, rows, k),
+                           only_if_smaller=True))
     return out
 
 
