@@ -264,8 +264,8 @@ static inline uint32_t mcuq_conv_byte(int32_t v, int full, uint32_t cap4, uint32
  * the first test), then the pair's two table entries (one LDM) requantize both pixels
  * (mcuq_rqc: ADD of the sign, the doubling (int8 only), SMMLAR, ASR, USAT / SSAT), the 4 bytes
  * (channel c, c + 1 of pixel a, then of pixel b) are clamped (general: USUB8, SEL, UADD8) and
- * stored as two halfwords, pixel b's first (no pixel b: ob_off is 0 and pixel a's overwrites
- * it).
+ * stored as two halfwords (full range: as four bytes), pixel b's first (no pixel b: ob_off is
+ * 0 and pixel a's overwrites it).
  * Registers in the chunk loop: r0 patch cursor, r1 weights, r3-r6 patch words, r9-r12
  * accumulators (channel c / c + 1 x pixel a / b); int8: r2 end of the patches, r7 r8 weight
  * words, lr an SXTB16 result; wide: r2 r7 r8 lr weight words (the end of the patches read from
@@ -275,7 +275,8 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
                                              offsetof(mcuq_conv_params_t, act_min) == 76 &&
                                              offsetof(mcuq_conv_params_t, act_max) == 80 &&
                                              offsetof(mcuq_conv_params_t, k_padded) == 88 &&
-                                             offsetof(mcuq_conv_params_t, rq) == 100
+                                             offsetof(mcuq_conv_params_t, rq) == 100 &&
+                                             offsetof(mcuq_conv_params_t, pair_bytes) == 112
                                          ? 1
                                          : -1];
 #define MCUQ_CP_HEAD_8                                                                       \
@@ -366,26 +367,24 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
   "usub8 r5, r9, r4\n\t"                                                                     \
   "sel r9, r4, r9\n\t"                                                                       \
   "uadd8 r9, r9, r3\n\t"
-#define MCUQ_CP_PACK_S                                                                       \
-  "bfi r9, r11, #8, #8\n\t"                                                                  \
-  "bfi r9, r10, #16, #8\n\t"                                                                 \
-  "bfi r9, r12, #24, #8\n\t"
 #define MCUQ_CP_STORE                                                                        \
   "ldrd r3, r4, [sp, #8]\n\t" /* oa, ob_off */                                               \
   "lsr r10, r9, #16\n\t"                                                                     \
   "strh r10, [r3, r4]\n\t"                                                                   \
   "strh r9, [r3], #2\n\t"                                                                    \
   "str r3, [sp, #8]\n\t"
-/* w_end - (w + 1) in r10 from out_c (r10) and k_padded (r0): per pair 2 k_padded bytes (int8)
- * or 4 k_padded + 40 (wide). */
-#define MCUQ_CP_WEND_8                                                                       \
-  "bic r10, r10, #1\n\t"                                                                     \
-  "mul r10, r10, r0\n\t"
-#define MCUQ_CP_WEND_16                                                                      \
-  "lsr r10, r10, #1\n\t"                                                                     \
-  "lsl r12, r0, #2\n\t"                                                                      \
-  "add r12, r12, #40\n\t"                                                                    \
-  "mul r10, r10, r12\n\t"
+/* general clamp: the 4 bytes packed and clamped as one word, stored as two halfwords */
+#define MCUQ_CP_STORE_U MCUQ_CP_PACK_U MCUQ_CP_STORE
+/* full range: the SSAT results stored as bytes, pixel b's first (no pixel b: ob_off is 0 and
+ * pixel a's overwrite them) */
+#define MCUQ_CP_STORE_S                                                                      \
+  "ldrd r3, r4, [sp, #8]\n\t" /* oa, ob_off */                                               \
+  "add r4, r4, r3\n\t"                                                                       \
+  "strb r10, [r4]\n\t"                                                                       \
+  "strb r12, [r4, #1]\n\t"                                                                   \
+  "strb r11, [r3, #1]\n\t"                                                                   \
+  "strb r9, [r3], #2\n\t"                                                                    \
+  "str r3, [sp, #8]\n\t"
 #define MCUQ_CP_SAT_U "usat"
 #define MCUQ_CP_SAT_S "ssat"
 /* the general clamp's constants (full range: none) */
@@ -415,9 +414,8 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
           "ldr r6, [r0, #100]\n\t" /* rq */                                                  \
           MCUQ_CP_CLAMP_##C                                                                  \
           "mov r9, r1\n\t"                                                                   \
-          "ldr r10, [r0, #24]\n\t" /* out_c */                                               \
+          "ldr r10, [r0, #112]\n\t" /* pair_bytes */                                         \
           "ldr r0, [r0, #88]\n\t" /* k_padded */                                             \
-          MCUQ_CP_WEND_##L                                                                   \
           "add r1, r2, #4\n\t" /* past the header word */                                    \
           "add r10, r10, r1\n\t"                                                             \
           MCUQ_CP_ENTRY                                                                      \
@@ -427,7 +425,7 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
           "ldr r0, [sp, #28]\n\t"                                                            \
           "ldr pc, [sp, #36]\n"                                                              \
           ".balign 4\n\t" MCUQ_CP_LOOP_##L MCUQ_CP_RQP_##L MCUQ_CP_RQ4(L, MCUQ_CP_SAT_##C)   \
-          MCUQ_CP_PACK_##C MCUQ_CP_STORE                                                     \
+          MCUQ_CP_STORE_##C                                                                  \
           "ldr r3, [sp, #32]\n\t"                                                            \
           "cmp r1, r3\n\t"                                                                   \
           "bne 1b\n\t"                                                                       \
@@ -841,28 +839,92 @@ MCUQ_NOINLINE static void mcuq_conv_ring(const mcuq_conv_params_t *p, const int8
  * outputs are written, so a pair writes only bytes of pixels already read when the walk goes
  * forward with out_c <= in_c, or backward (the last pair first, a lone pixel 0 of an odd count
  * last) with out_c >= in_c. No `restrict`: input and output are the same bytes. */
+/* Two pixels' patches (sa, sb: kp bytes each, kp a multiple of 4) unpacked to int16 pairs into
+ * x, interleaved per chunk as mcuq_patch does. fast (kp a multiple of 8, word-aligned pixels):
+ * the assembly, two chunks a pass (LDRD of each pixel's 8 bytes, STRD of the words). */
+static inline void mcuq_unpack_pair(uint32_t *x, const int8_t *sa, const int8_t *sb,
+                                    int32_t kp, int fast) {
+#if MCUQ_ASM
+  if (fast) {
+    const int8_t *const end = sa + kp;
+    uint32_t a0, a1, b0, b1, t;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[a0], %[a1], [%[sa]], #8\n\t"
+        "ldrd %[b0], %[b1], [%[sb]], #8\n\t"
+        "sxtb16 %[t], %[a0], ror #8\n\t"
+        "sxtb16 %[a0], %[a0]\n\t"
+        "strd %[a0], %[t], [%[x]], #32\n\t"
+        "sxtb16 %[t], %[b0], ror #8\n\t"
+        "sxtb16 %[b0], %[b0]\n\t"
+        "strd %[b0], %[t], [%[x], #-24]\n\t"
+        "sxtb16 %[t], %[a1], ror #8\n\t"
+        "sxtb16 %[a1], %[a1]\n\t"
+        "strd %[a1], %[t], [%[x], #-16]\n\t"
+        "sxtb16 %[t], %[b1], ror #8\n\t"
+        "sxtb16 %[b1], %[b1]\n\t"
+        "strd %[b1], %[t], [%[x], #-8]\n\t"
+        "cmp %[sa], %[end]\n\t"
+        "bne 1b\n\t"
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t),
+          [sa] "+r"(sa), [sb] "+r"(sb), [x] "+r"(x)
+        : [end] "r"(end)
+        : "cc", "memory");
+    return;
+  }
+#else
+  (void)fast;
+#endif
+  for (int32_t k = 0; k < kp; k += 4, x += 4) {
+    const uint32_t va = mcuq_load4(sa + k), vb = mcuq_load4(sb + k);
+    x[0] = mcuq_sxtb16(va);
+    x[1] = mcuq_sxtb16_ror8(va);
+    x[2] = mcuq_sxtb16(vb);
+    x[3] = mcuq_sxtb16_ror8(vb);
+  }
+}
+
+/* The pairs of mcuq_conv_pixels, each unpacked, then `CALL` (oa, ob: its two outputs); the
+ * offsets of pixel a (in bytes of the input and of the output) step by d_in, d_out. */
+#define MCUQ_PIXEL_PAIRS(CALL)                                                                for (int32_t k = 0, ia = first * in_c, io = first * out_c; k < pairs;                           ++k, ia += d_in, io += d_out) {                                                          int8_t *const oa = data + io, *const ob = oa + out_c;                                       mcuq_unpack_pair(x, data + ia, data + ia + in_c, kp, fast);                                 CALL;                                                                                     }
+
 MCUQ_NOINLINE static void mcuq_conv_pixels(const mcuq_conv_params_t *p, int8_t *data,
                                            const int8_t *weights, const int32_t *bias,
                                            int reverse) {
   const int32_t in_c = p->in_c, out_c = p->out_c, kp = p->k_padded;
-  const int32_t pixels = p->batches * p->out_h * p->out_w;
+  const int32_t pixels = p->batches * p->out_h * p->out_w, pairs = pixels >> 1;
   const uint32_t *const w_all = (const uint32_t *)(const void *)weights;
   uint32_t x[MCUQ_CONV_COL_BUF]; /* two patches, interleaved per chunk (kp words) */
   int exotic = 0; /* any channel the table cannot requantize (as mcuq_conv_packed) */
   for (int32_t c = 0; c < out_c; ++c) exotic |= MCUQ_RQC_GENERIC(p->rq[c * MCUQ_RQ_WORDS + 2]);
-  int32_t pix = reverse ? pixels - 2 : 0;
-  const int32_t step = reverse ? -2 : 2;
-  for (; reverse ? pix > -2 : pix < pixels; pix += step) {
-    const int32_t a = pix < 0 ? 0 : pix, b = pix < 0 || pix + 1 >= pixels ? a : pix + 1;
-    const int8_t *sa = data + a * in_c, *sb = data + b * in_c;
-    for (int32_t k = 0; k < kp; k += 4) {
-      mcuq_unpack4(x + k, mcuq_load4(sa + k));
-      mcuq_unpack4(x + k + 2, mcuq_load4(sb + k));
+  const int fast = !(kp & 7) && !((uintptr_t)data & 3u); /* in_c == kp: every pixel aligned */
+  /* pair k: pixels (2k, 2k + 1) forward; backward (pixels - 2 - 2k, pixels - 1 - 2k), then a
+   * lone pixel 0 of an odd count */
+  const int32_t first = reverse ? pixels - 2 : 0;
+  const int32_t d_in = (reverse ? -2 : 2) * in_c, d_out = (reverse ? -2 : 2) * out_c;
+  if ((out_c & 1) || exotic) {
+    MCUQ_PIXEL_PAIRS(mcuq_conv_channels_rest(p, x, w_all, bias, oa, ob, exotic))
+  } else { /* the usual layer: its pair loop straight away, chosen once */
+#if MCUQ_CONV_PAIRS_ASM
+    switch (w_all[0] & 3u) {
+      case 0: MCUQ_PIXEL_PAIRS(mcuq_conv_pairs8_m4(p, x, w_all, bias, oa, ob)) break;
+      case MCUQ_CONV_FULL:
+        MCUQ_PIXEL_PAIRS(mcuq_conv_pairs8s_m4(p, x, w_all, bias, oa, ob)) break;
+      case MCUQ_CONV_WIDE:
+        MCUQ_PIXEL_PAIRS(mcuq_conv_pairs16_m4(p, x, w_all, bias, oa, ob)) break;
+      default: MCUQ_PIXEL_PAIRS(mcuq_conv_pairs16s_m4(p, x, w_all, bias, oa, ob)) break;
     }
-    mcuq_conv_channels(p, x, w_all, bias, data + a * out_c, b != a ? data + b * out_c : 0,
-                       exotic);
+#else
+    MCUQ_PIXEL_PAIRS(mcuq_conv_pairs(p, x, w_all, bias, oa, ob))
+#endif
+  }
+  if (pixels & 1) {
+    const int32_t a = reverse ? 0 : pixels - 1;
+    mcuq_unpack_pair(x, data + a * in_c, data + a * in_c, kp, fast);
+    mcuq_conv_channels(p, x, w_all, bias, data + a * out_c, 0, exotic);
   }
 }
+#undef MCUQ_PIXEL_PAIRS
 
 void mcuq_conv_s8_inplace(const mcuq_conv_params_t *p, int8_t *data, const int8_t *weights,
                           const int32_t *bias, int reverse) {

@@ -80,6 +80,8 @@ typedef struct {
                               * weights as conv.c's mcuq_conv_channels reads them */
   int32_t n_exotic;          /* how many channels `rq` cannot express (rq[2] < 0) */
   const int32_t *exotic;     /* unused (NULL) */
+  int32_t pair_bytes;        /* the packed conv: bytes of its weight stream's pairs of channels
+                              * (conv.py: pair_weights; the pair loops' end) */
 } mcuq_conv_params_t;
 
 /* bias: out_c entries (padded to a multiple of 4 for depthwise path 2), already holding

@@ -500,6 +500,17 @@ def pair_weights(weights: np.ndarray, k_padded: int, wide: bool = False,
     return out
 
 
+def pair_bytes(p, k_padded: int) -> int:
+    """Bytes of pair_weights' pairs of channels (after its header word, before an odd last
+    channel's words): per pair 2 k_padded (int8) or 4 k_padded + 16 + 8 RQ_WORDS (wide: four
+    doubled biases and two rq entries); conv.h's pair_bytes, where the assembly pair loops
+    end."""
+    from .requant import RQ_WORDS
+
+    per_pair = 4 * k_padded + 16 + 8 * RQ_WORDS if is_wide(p, k_padded) else 2 * k_padded
+    return p.output_shape[3] // 2 * per_pair
+
+
 def _pair16(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """uint32 words holding two int16 values (lo in bits 0-15, hi in 16-31)."""
     return (lo.astype(np.int16).view(np.uint16).astype(np.uint32)
@@ -746,6 +757,7 @@ def emit_call(ctx, op, p, inplace: str = "", inplace_data: str | None = None):
         "input_zero_point": -p.input_offset, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max,
         "mode": mode, "k_padded": k_padded, "n_exotic": int(np.count_nonzero(exotic)),
+        "pair_bytes": pair_bytes(p, k_padded) if not p.depthwise and mode else 0,
         "multiplier": mult, "shift": shift,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
         if (mode in (1, 2, 3) and not p.depthwise) or (mode == 2 and p.depthwise)
