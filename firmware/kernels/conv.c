@@ -496,39 +496,51 @@ static void mcuq_conv_pairs(const mcuq_conv_params_t *p, const uint32_t *x, cons
 }
 #endif
 
-/* The odd last channel and the channels requantized one by one (MCUQ_RQC_GENERIC: again with
- * TFLM's arithmetic; a hot channel's weights are stored times 2^L, L its left shift, so its
- * sums are 2^L acc: requantized with shift 0, the same value). w: the stream with its header
- * word. */
+/* Output channel c of two pixels from its weight words alone (the odd last channel, or one
+ * requantized one by one: MCUQ_RQC_GENERIC, again with TFLM's arithmetic; a hot channel's
+ * weights are stored times 2^L, L its left shift, so its sums are 2^L acc: requantized with
+ * shift 0, the same value). w: the stream past its header word. */
+static void mcuq_conv_rest_one(const mcuq_conv_params_t *p, const uint32_t *x,
+                               const uint32_t *w, const int32_t *bias, int8_t *oa, int8_t *ob,
+                               int32_t c, uint32_t header) {
+  const int32_t out_c = p->out_c, chunks = p->k_padded >> 2;
+  const int wide = (int)(header & MCUQ_CONV_WIDE), full = (int)(header & MCUQ_CONV_FULL);
+  const int32_t *rq = p->rq + c * MCUQ_RQ_WORDS;
+  const int last = (out_c & 1) && c == out_c - 1; /* an odd last channel's words alone */
+  const int generic = MCUQ_RQC_GENERIC(rq[2]);
+  const uint32_t *wc = w + (c >> 1) * mcuq_pair_words(wide, chunks);
+  if (!last) wc += wide ? 4 + 2 * (c & 1) : (c & 1);
+  int32_t a = bias[c], b = bias[c], shift = generic ? p->shift[c] : 0;
+  if (rq[2] == 0) { /* hot (never the odd last channel): 2^L acc, then shift 0 */
+    a = b = (int32_t)((uint32_t)bias[c] << shift);
+    shift = 0;
+  }
+  mcuq_mac_2x1_any(x, wc, (wide ? 2 : 1) * (last ? 1 : 2), wide, chunks, &a, &b);
+  if (generic) {
+    oa[c] = mcuq_conv_out(a, p->multiplier[c], shift, p);
+    if (ob) ob[c] = mcuq_conv_out(b, p->multiplier[c], shift, p);
+  } else {
+    const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
+    oa[c] = (int8_t)mcuq_conv_byte(mcuq_rqc(a, rq), full, cap4, lo4);
+    if (ob) ob[c] = (int8_t)mcuq_conv_byte(mcuq_rqc(b, rq), full, cap4, lo4);
+  }
+}
+
+/* The channels requantized one by one (exotic: some are; the emitter lists the candidates,
+ * exotic and hot channels, in p->exotic) and the odd last channel. w: the stream with its
+ * header word. */
 MCUQ_NOINLINE static void mcuq_conv_rest(const mcuq_conv_params_t *p, const uint32_t *x,
                                          const uint32_t *w, const int32_t *bias, int8_t *oa,
                                          int8_t *ob, int exotic) {
-  const int32_t out_c = p->out_c, chunks = p->k_padded >> 2;
-  const int wide = (int)(w[0] & MCUQ_CONV_WIDE), full = (int)(w[0] & MCUQ_CONV_FULL);
-  const int32_t pw = mcuq_pair_words(wide, chunks);
-  const uint32_t cap4 = mcuq_rep4(p->act_max - p->act_min), lo4 = mcuq_rep4(p->act_min);
-  w += 1;
-  for (int32_t c = exotic ? 0 : out_c - 1; c < out_c; ++c) {
-    const int32_t *rq = p->rq + c * MCUQ_RQ_WORDS;
-    const int last = (out_c & 1) && c == out_c - 1; /* an odd last channel's words alone */
-    const int generic = MCUQ_RQC_GENERIC(rq[2]);
-    if (!generic && !last) continue;
-    const uint32_t *wc = w + (c >> 1) * pw;
-    if (!last) wc += wide ? 4 + 2 * (c & 1) : (c & 1);
-    int32_t a = bias[c], b = bias[c], shift = generic ? p->shift[c] : 0;
-    if (rq[2] == 0) { /* hot (never the odd last channel): 2^L acc, then shift 0 */
-      a = b = (int32_t)((uint32_t)bias[c] << shift);
-      shift = 0;
-    }
-    mcuq_mac_2x1_any(x, wc, (wide ? 2 : 1) * (last ? 1 : 2), wide, chunks, &a, &b);
-    if (generic) {
-      oa[c] = mcuq_conv_out(a, p->multiplier[c], shift, p);
-      if (ob) ob[c] = mcuq_conv_out(b, p->multiplier[c], shift, p);
-    } else {
-      oa[c] = (int8_t)mcuq_conv_byte(mcuq_rqc(a, rq), full, cap4, lo4);
-      if (ob) ob[c] = (int8_t)mcuq_conv_byte(mcuq_rqc(b, rq), full, cap4, lo4);
+  const int32_t out_c = p->out_c, odd = out_c & 1;
+  if (exotic) {
+    for (int32_t i = 0; i < p->n_exotic; ++i) {
+      const int32_t c = p->exotic[i];
+      if (MCUQ_RQC_GENERIC(p->rq[c * MCUQ_RQ_WORDS + 2]) && !(odd && c == out_c - 1))
+        mcuq_conv_rest_one(p, x, w + 1, bias, oa, ob, c, w[0]);
     }
   }
+  if (odd) mcuq_conv_rest_one(p, x, w + 1, bias, oa, ob, out_c - 1, w[0]);
 }
 
 /* Every pair of output channels of two pixels: the assembly loop of the stream's layout and

@@ -78,8 +78,11 @@ typedef struct {
   const int32_t *rq;         /* fast paths: MCUQ_RQ_WORDS per channel (blocks padded to 4);
                               * the packed conv's (modes 1, 2): mcuq_rqc's (m, ra, e), the
                               * weights as conv.c's mcuq_conv_channels reads them */
-  int32_t n_exotic;          /* how many channels `rq` cannot express (rq[2] < 0) */
-  const int32_t *exotic;     /* unused (NULL) */
+  int32_t n_exotic;          /* how many channels `rq` cannot express (rq[2] < 0); the packed
+                              * conv: how many `exotic` lists */
+  const int32_t *exotic;     /* the packed conv: the channels its pair loops may leave to the
+                              * rest loop (exotic and hot ones, conv.py: packed_requant), in
+                              * order; otherwise unused (NULL) */
   int32_t pair_bytes;        /* the packed conv: bytes of its weight stream's pairs of channels
                               * (conv.py: pair_weights; the pair loops' end) */
 } mcuq_conv_params_t;

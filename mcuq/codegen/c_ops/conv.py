@@ -744,6 +744,8 @@ def emit_call(ctx, op, p, inplace: str = "", inplace_data: str | None = None):
         rq, exotic, up, _, hot = packed_requant(p)
     else:
         rq, exotic = rq_table(p.multiplier, p.shift, p.output_offset, p.act_min, pad_to)
+    # the packed conv lists its exotic and hot channels for its rest loop; others count them
+    listed = np.flatnonzero(exotic | hot).astype(np.int32) if hot is not None else None
     mult, shift = generic_arrays(ctx, p.multiplier, p.shift, mode == 0 or bool(exotic.any())
                                  or (hot is not None and bool(hot.any())))
     params = ctx.params("mcuq_conv_params_t", {
@@ -756,7 +758,11 @@ def emit_call(ctx, op, p, inplace: str = "", inplace_data: str | None = None):
         "pad_h": p.padding.pad_h, "pad_w": p.padding.pad_w,
         "input_zero_point": -p.input_offset, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max,
-        "mode": mode, "k_padded": k_padded, "n_exotic": int(np.count_nonzero(exotic)),
+        "mode": mode, "k_padded": k_padded,
+        "n_exotic": int(np.count_nonzero(exotic)) if listed is None else listed.size,
+        "exotic": ctx.array("exotic", listed, comment="channels the rest loop may requantize "
+                            "one by one (exotic, hot)") if listed is not None and listed.size
+        else "0",
         "pair_bytes": pair_bytes(p, k_padded) if not p.depthwise and mode else 0,
         "multiplier": mult, "shift": shift,
         "rq": ctx.array("rq", rq, comment="multiplier, hi, rshift per channel (mcuq_rq)")
