@@ -572,8 +572,9 @@ MCUQ_NOINLINE static void mcuq_conv_channels_rest(const mcuq_conv_params_t *p,
 /* Every output channel of two pixels (oa, ob; ob == NULL: the last pixel of an odd count) from
  * their interleaved patches x. w: the stream of pair_weights (mcuq/codegen/c_ops/conv.py), a
  * header word (MCUQ_CONV_WIDE, MCUQ_CONV_FULL) then the pairs, then an odd last channel's
- * words. exotic: some channel is requantized one by one (MCUQ_RQC_GENERIC). An even channel count without
- * exotic channels (the usual layer) goes straight to its pair loop (tail calls, no frame). */
+ * words. exotic: some channel is requantized one by one (MCUQ_RQC_GENERIC). An even channel
+ * count without such channels (the usual layer) goes straight to its pair loop (tail calls, no
+ * frame). */
 MCUQ_NOINLINE static void mcuq_conv_channels(const mcuq_conv_params_t *p, const uint32_t *x,
                                              const uint32_t *w, const int32_t *bias,
                                              int8_t *oa, int8_t *ob, int exotic) {
@@ -896,9 +897,16 @@ static inline void mcuq_unpack_pair(uint32_t *x, const int8_t *sa, const int8_t 
   }
 }
 
-/* The pairs of mcuq_conv_pixels, each unpacked, then `CALL` (oa, ob: its two outputs); the
- * offsets of pixel a (in bytes of the input and of the output) step by d_in, d_out. */
-#define MCUQ_PIXEL_PAIRS(CALL)                                                                for (int32_t k = 0, ia = first * in_c, io = first * out_c; k < pairs;                           ++k, ia += d_in, io += d_out) {                                                          int8_t *const oa = data + io, *const ob = oa + out_c;                                       mcuq_unpack_pair(x, data + ia, data + ia + in_c, kp, fast);                                 CALL;                                                                                     }
+/* The pairs of mcuq_conv_pixels, each unpacked (FAST: mcuq_unpack_pair's fast argument), then
+ * `CALL` (oa, ob: its two outputs); the offsets of pixel a (in the input and in the output)
+ * step by d_in, d_out. */
+#define MCUQ_PIXEL_PAIRS(FAST, CALL)                                                        \
+  for (int32_t k = 0, ia = first * in_c, io = first * out_c; k < pairs;                     \
+       ++k, ia += d_in, io += d_out) {                                                      \
+    int8_t *const oa = data + io, *const ob = oa + out_c;                                   \
+    mcuq_unpack_pair(x, data + ia, data + ia + in_c, kp, FAST);                             \
+    CALL;                                                                                   \
+  }
 
 MCUQ_NOINLINE static void mcuq_conv_pixels(const mcuq_conv_params_t *p, int8_t *data,
                                            const int8_t *weights, const int32_t *bias,
@@ -914,20 +922,20 @@ MCUQ_NOINLINE static void mcuq_conv_pixels(const mcuq_conv_params_t *p, int8_t *
    * lone pixel 0 of an odd count */
   const int32_t first = reverse ? pixels - 2 : 0;
   const int32_t d_in = (reverse ? -2 : 2) * in_c, d_out = (reverse ? -2 : 2) * out_c;
-  if ((out_c & 1) || exotic) {
-    MCUQ_PIXEL_PAIRS(mcuq_conv_channels_rest(p, x, w_all, bias, oa, ob, exotic))
+  if ((out_c & 1) || exotic || !fast) {
+    MCUQ_PIXEL_PAIRS(fast, mcuq_conv_channels_rest(p, x, w_all, bias, oa, ob, exotic))
   } else { /* the usual layer: its pair loop straight away, chosen once */
 #if MCUQ_CONV_PAIRS_ASM
     switch (w_all[0] & 3u) {
-      case 0: MCUQ_PIXEL_PAIRS(mcuq_conv_pairs8_m4(p, x, w_all, bias, oa, ob)) break;
+      case 0: MCUQ_PIXEL_PAIRS(1, mcuq_conv_pairs8_m4(p, x, w_all, bias, oa, ob)) break;
       case MCUQ_CONV_FULL:
-        MCUQ_PIXEL_PAIRS(mcuq_conv_pairs8s_m4(p, x, w_all, bias, oa, ob)) break;
+        MCUQ_PIXEL_PAIRS(1, mcuq_conv_pairs8s_m4(p, x, w_all, bias, oa, ob)) break;
       case MCUQ_CONV_WIDE:
-        MCUQ_PIXEL_PAIRS(mcuq_conv_pairs16_m4(p, x, w_all, bias, oa, ob)) break;
-      default: MCUQ_PIXEL_PAIRS(mcuq_conv_pairs16s_m4(p, x, w_all, bias, oa, ob)) break;
+        MCUQ_PIXEL_PAIRS(1, mcuq_conv_pairs16_m4(p, x, w_all, bias, oa, ob)) break;
+      default: MCUQ_PIXEL_PAIRS(1, mcuq_conv_pairs16s_m4(p, x, w_all, bias, oa, ob)) break;
     }
 #else
-    MCUQ_PIXEL_PAIRS(mcuq_conv_pairs(p, x, w_all, bias, oa, ob))
+    MCUQ_PIXEL_PAIRS(1, mcuq_conv_pairs(p, x, w_all, bias, oa, ob))
 #endif
   }
   if (pixels & 1) {
