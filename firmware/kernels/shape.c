@@ -61,6 +61,10 @@ static inline void mcuq_row_words(uint8_t *d, const uint8_t *s, int32_t bytes) {
   }
 }
 
+/* Rows from this many bytes on are copied by memcpy (the library's loop moves several words per
+ * iteration; measured on Cortex-M4: 80 bytes in 2 rows, 123 instructions vs 233). */
+#define MCUQ_CONCAT_MEMCPY 32
+
 static void mcuq_rows_fwd(uint8_t *d, int32_t d_step, const uint8_t *s, int32_t s_step,
                           int32_t bytes, int32_t rows, int words) {
   if (words && bytes == 8) { /* rows of 8 channels (first_layers' branches) */
@@ -72,7 +76,7 @@ static void mcuq_rows_fwd(uint8_t *d, int32_t d_step, const uint8_t *s, int32_t 
     return;
   }
   for (int32_t i = 0; i < rows; ++i, d += d_step, s += s_step) {
-    if (words) {
+    if (words && bytes < MCUQ_CONCAT_MEMCPY) {
       mcuq_row_words(d, s, bytes);
     } else {
       memcpy(d, s, (size_t)bytes);
@@ -127,10 +131,17 @@ static int mcuq_concat_words(const mcuq_concat_params_t *p, const void *const in
  * copied once, as TFLM's row-major loop does). */
 void mcuq_concatenation(const mcuq_concat_params_t *p, const void *const inputs[],
                         void *output) {
+  uint8_t *d = (uint8_t *)output;
+  if (p->outer == 1) { /* one row: each input in one memcpy */
+    for (int32_t k = 0; k < p->num_inputs; ++k) {
+      memcpy(d, inputs[k], (size_t)p->row_bytes[k]);
+      d += p->row_bytes[k];
+    }
+    return;
+  }
   const int words = mcuq_concat_words(p, inputs, output);
   int32_t total = 0;
   for (int32_t k = 0; k < p->num_inputs; ++k) total += p->row_bytes[k];
-  uint8_t *d = (uint8_t *)output;
   for (int32_t k = 0; k < p->num_inputs; ++k) {
     const int32_t bytes = p->row_bytes[k];
     mcuq_rows_fwd(d, total, (const uint8_t *)inputs[k], bytes, bytes, p->outer, words);
