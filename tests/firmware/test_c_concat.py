@@ -77,11 +77,19 @@ def test_concat_in_place_c_cortex_m4(cortex_m4):
     _check(_cases(10), "cortex-m4")
 
 
-def test_concat_not_in_place_c_host(host_cc):
+def _off_place(n: int, target: str):
     """The kernel off place on the same models, its output the caller's buffer (--external-io:
     the concat writes straight into it)."""
     cases = [dataclasses.replace(c, external_io=True) for c in collect_cases(
-        concat_branch_models(), 12)]
-    failures = run_batch(cases, "host")
+        concat_branch_models(), n)]
+    failures = run_batch(cases, target)
     assert not failures, "\n".join(failures[:6])
     assert all("concat-reverse" not in c.inplace.values() for c in cases)
+
+
+def test_concat_not_in_place_c_host(host_cc):
+    _off_place(12, "host")
+
+
+def test_concat_not_in_place_c_cortex_m4(cortex_m4):
+    _off_place(6, "cortex-m4")
