@@ -922,8 +922,8 @@ MCUQ_NOINLINE static void mcuq_conv_pixels(const mcuq_conv_params_t *p, int8_t *
    * lone pixel 0 of an odd count */
   const int32_t first = reverse ? pixels - 2 : 0;
   const int32_t d_in = (reverse ? -2 : 2) * in_c, d_out = (reverse ? -2 : 2) * out_c;
-  if ((out_c & 1) || exotic || !fast) {
-    MCUQ_PIXEL_PAIRS(fast, mcuq_conv_channels_rest(p, x, w_all, bias, oa, ob, exotic))
+  if ((out_c & 1) || exotic || !fast) { /* (rare: the C unpack, less code) */
+    MCUQ_PIXEL_PAIRS(0, mcuq_conv_channels_rest(p, x, w_all, bias, oa, ob, exotic))
   } else { /* the usual layer: its pair loop straight away, chosen once */
 #if MCUQ_CONV_PAIRS_ASM
     switch (w_all[0] & 3u) {
