@@ -28,6 +28,12 @@ input dies at the op; `build_cmodel` then emits the op accordingly:
             first byte and grows past its end); no temporary in the arena. The byte order is
             declared (InPlace.order, c_ops/conv.py): the rule offers a direction only where it
             reads every input byte before it is overwritten; check_reads replays it on the plan.
+  concat-reverse
+            CONCATENATION over one of its inputs, stored at the output's first byte
+            (shape.c: mcuq_concatenation_inplace): that input's rows move last to first, then
+            the other inputs fill the rest of every row; the byte order is declared
+            (c_ops/shape.py: concat_order) and replayed by check_reads; taken only where the
+            arena shrinks (InPlace.only_if_smaller).
 
 `c_plan(model)` is the C target's plan with these options; costs.py and the HTML report use it.
 """
