@@ -73,11 +73,68 @@
           "pop {r4-r11, pc}\n\t"                                                              \
           ".size " #NAME ", .-" #NAME "\n\t"                                                  \
           ".popsection\n");
-/* Their stack (mcuq/footprint.py reads these lines; 9 registers saved):
+/* One output row of a layer whose filter rows are 3 taps (3x3 on one channel, 3x1 on three)
+ * and k_h == 3: per pixel its patch from the three ring rows (three LDR of tap pairs, the last
+ * taps: LDR, LDR, PKHBT and LDR), then every channel as above. The state lives in the frame
+ * (mcuq_taps_row_t, copied there): row pointers a, b, c (advanced by step bytes a pixel), the
+ * table (bit 0: odd channel count), its end, out, out_end. */
+typedef struct {
+  const int16_t *a, *b, *c;
+  int32_t step;
+  const int32_t *t, *tend;
+  int8_t *out, *out_end;
+} mcuq_taps_row_t;
+typedef char mcuq_taps_row_check[sizeof(mcuq_taps_row_t) == 32 ? 1 : -1];
+#define MCUQ_TAPS_ROW_FN(NAME, C)                                                             \
+  void NAME(const mcuq_taps_row_t *r);                                                        \
+  __asm__("\t.pushsection .text." #NAME ",\"ax\",%progbits\n\t"                              \
+          ".syntax unified\n\t"                                                               \
+          ".thumb\n\t"                                                                        \
+          ".balign 4\n\t"                                                                     \
+          ".global " #NAME "\n\t"                                                             \
+          ".type " #NAME ", %function\n\t"                                                    \
+          ".thumb_func\n" #NAME ":\n\t"                                                       \
+          "push {r4-r11, lr}\n\t"                                                             \
+          "ldm r0, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"                                      \
+          "push {r1, r2, r3, r4, r5, r6, r7, r8}\n"                                            \
+          "1:\n\t"                                                                             \
+          "ldm sp, {r0, r1, r2, r3}\n\t"                                                       \
+          "ldr r4, [r0]\n\t"                                                                   \
+          "ldr r5, [r1]\n\t"                                                                   \
+          "ldr r6, [r2]\n\t"                                                                   \
+          "ldr r7, [r0, #4]\n\t"                                                               \
+          "ldr lr, [r1, #2]\n\t"                                                               \
+          "pkhbt r7, r7, lr\n\t"                                                               \
+          "ldr r8, [r2, #4]\n\t"                                                               \
+          "add r0, r0, r3\n\t"                                                                 \
+          "add r1, r1, r3\n\t"                                                                 \
+          "add r2, r2, r3\n\t"                                                                 \
+          "stm sp, {r0, r1, r2}\n\t"                                                           \
+          "ldrd r1, r2, [sp, #16]\n\t"                                                         \
+          "ldr r3, [sp, #24]\n\t"                                                              \
+          "tst r1, #1\n\t"                                                                     \
+          "bic r1, r1, #1\n\t"                                                                 \
+          "bne 3f\n"                                                                            \
+          "2:\n\t" MCUQ_TAPS_ONE_##C "3:\n\t" MCUQ_TAPS_ONE_##C                                 \
+          "cmp r1, r2\n\t"                                                                     \
+          "bne 2b\n\t"                                                                         \
+          "ldr r0, [sp, #28]\n\t"                                                              \
+          "str r3, [sp, #24]\n\t"                                                              \
+          "cmp r3, r0\n\t"                                                                     \
+          "bne 1b\n\t"                                                                         \
+          "add sp, sp, #32\n\t"                                                                \
+          "pop {r4-r11, pc}\n\t"                                                               \
+          ".size " #NAME ", .-" #NAME "\n\t"                                                   \
+          ".popsection\n");
+/* Their stack (mcuq/footprint.py reads these lines; 9 registers saved, the 8-word frame):
  * mcuq-asm-frame: mcuq_taps_full_m4 36
- * mcuq-asm-frame: mcuq_taps_clamp_m4 36 */
+ * mcuq-asm-frame: mcuq_taps_clamp_m4 36
+ * mcuq-asm-frame: mcuq_taps_row3_full_m4 68
+ * mcuq-asm-frame: mcuq_taps_row3_clamp_m4 68 */
 MCUQ_TAPS_FN(mcuq_taps_full_m4, S)
 MCUQ_TAPS_FN(mcuq_taps_clamp_m4, U)
+MCUQ_TAPS_ROW_FN(mcuq_taps_row3_full_m4, S)
+MCUQ_TAPS_ROW_FN(mcuq_taps_row3_clamp_m4, U)
 #else
 /* Every output channel of one pixel from its patch x (what the mcuq_taps_*_m4 do); an exotic
  * channel (e < 0) gets a placeholder, mcuq_taps_exotic writes it afterwards. */
@@ -127,7 +184,13 @@ static inline void mcuq_taps_unpack(int16_t *d, const int8_t *s, int32_t n) {
   for (; n >= 4; n -= 4, d += 4, s += 4) {
     const uint32_t v = mcuq_load4(s);
     const uint32_t e = mcuq_sxtb16(v), o = mcuq_sxtb16_ror8(v); /* (b0, b2), (b1, b3) */
+#if MCUQ_ASM
+    uint32_t w0, w1;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(w0) : "r"(e), "r"(o));
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(w1) : "r"(o), "r"(e));
+#else
     const uint32_t w0 = (e & 0xffffu) | (o << 16), w1 = (e >> 16) | (o & 0xffff0000u);
+#endif
     mcuq_store4((int8_t *)d, w0);
     mcuq_store4((int8_t *)(d + 2), w1);
   }
@@ -203,6 +266,22 @@ void mcuq_conv_taps_s8(const mcuq_conv_params_t *p, const int8_t *input, const i
         rows[ky] = iy >= 0 && iy < p->in_h ? ring + ((top + ky) % R) * stride : zrow;
       }
       int8_t *out = out_b + oy * out_w * out_c;
+#if MCUQ_TAPS_ASM
+      if (k_h == 3 && rb == 3) { /* the row in assembly, then the exotic channels */
+        mcuq_taps_row_t row = {rows[0], rows[1], rows[2], 2 * step, tstart, tend, out,
+                               out + out_w * out_c};
+        if (full) {
+          mcuq_taps_row3_full_m4(&row);
+        } else {
+          mcuq_taps_row3_clamp_m4(&row);
+        }
+        for (int32_t ox = 0, off = 0; p->n_exotic && ox < out_w; ++ox, off += step) {
+          mcuq_taps_patch(rows, k_h, pairs, rb, off, x);
+          mcuq_taps_exotic(p, x, table, tw, bias, out + ox * out_c);
+        }
+        continue;
+      }
+#endif
       for (int32_t ox = 0, off = 0; ox < out_w; ++ox, off += step, out += out_c) {
         mcuq_taps_patch(rows, k_h, pairs, rb, off, x);
 #if MCUQ_TAPS_ASM
