@@ -112,3 +112,43 @@ def test_conv_taps_without_assembly_exact_on_cortex_m4(cortex_m4, cases):
     failures = run_batch(cases, "cortex-m4", extra_cflags=("-DMCUQ_NO_ASM",))
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(
         failures[:10])
+
+
+@settings(max_examples=EXAMPLES * 2, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 5), st.integers(1, 3),
+       st.integers(1, 3), st.sampled_from([1, 2, 3, 4]), st.sampled_from([1, 3, 8, 16]),
+       st.sampled_from(["SAME", "VALID"]))
+def test_taps_in_place_is_offered_only_where_its_order_is_safe(h, w, kh, kw, s, cin, cout,
+                                                               padding):
+    """conv_taps.py's taps_inplace takes the first direction whose byte order (taps_order)
+    reads every input byte before the output overwrites it, declines when neither does, and
+    the arena plan's replay (check_reads) accepts what the planner took; the other direction,
+    where it is unsafe, is a conflict the replay reports."""
+    import numpy as np
+
+    from mcuq.codegen.c_ops.conv import order_times
+    from mcuq.codegen.c_ops.conv_taps import as_taps, taps_inplace, taps_order
+    from mcuq.codegen.inplace import c_plan
+    from mcuq.memory import check_reads, order_conflicts
+    from mcuq.model import load_model
+    from mcuq.reference import Interpreter
+    from tests.test_arena_plan import first_layer
+
+    pad = compute_padding(padding, s, s, 1, 1, h, w, kh, kw)
+    if pad.out_h < 1 or pad.out_w < 1:
+        return
+    m = load_model(first_layer(h, w, cin, cout, (kh, kw), s, padding))
+    p = Interpreter(m).params(0)
+    got = taps_inplace(p)
+    q = as_taps(p)
+    if q is None:
+        assert got is None
+        return
+    n_in, n_out = int(np.prod(p.input_shape)), int(np.prod(p.output_shape))
+    conflicts = [order_conflicts(*order_times(taps_order(q, r), n_in, n_out), 0).size
+                 for r in (False, True)]
+    if conflicts[0] and conflicts[1]:
+        assert got is None
+    else:
+        assert got[0] == ("taps" if not conflicts[0] else "taps-reverse")
+        check_reads(m, c_plan(m))
