@@ -15,6 +15,7 @@ from mcuq.reference.ops.conv import compute_padding
 from mcuq.testing import strategies as S
 from mcuq.testing.cbatch import Case, run_batch
 from tests.exactness import EXAMPLES
+from tests.test_arena_plan import first_layer
 
 #: (batch, h, w, k_h, k_w, in_c, out_c, stride_h, stride_w, padding, depthwise)
 GEOMETRIES = [
@@ -41,7 +42,8 @@ REQUIRED = {"conv/taps", "depthwise/as-conv-taps", "conv/taps:3x3-rows", "conv/t
             "conv/taps:odd-rows", "conv/taps:single-taps", "conv/taps:full-range",
             "conv/taps:clamp", "conv/taps:odd-out", "conv/taps:border", "conv/taps:stride-w",
             "conv/taps:rows-skipped", "conv/taps:batches", "conv/taps:exotic",
-            "conv/taps:in-place-forward", "conv/taps:in-place-reverse"}
+            "conv/taps:in-place-forward", "conv/taps:in-place-reverse",
+            "conv/requant:dead-channel", "conv/requant:shift-1-or-0", "conv/requant:left-shift"}
 
 
 @st.composite
@@ -50,10 +52,12 @@ def taps_models(draw, geometry, exotic: bool, act: str) -> bytes:
     pad = compute_padding(padding, sh, sw, 1, 1, h, w, kh, kw)
     g = dict(h=h, w=w, kh=kh, kw=kw, sh=sh, sw=sw, dh=1, dw=1, padding=padding, oh=pad.out_h,
              ow=pad.out_w)
-    if exotic:  # channel 0 above the table's shift range (shift >= 0), the others typical
+    if exotic:  # channel 0 above the table's shift range (shift >= 0), 1 dead, 2 at shift -1
+        # (in mcuq_rqc's table), the others typical
         q = draw(S.layer_quants(cout, True, "typical"))
-        reals = [draw(S.real_multipliers("left" if act == "NONE" else "shift0"))]
-        reals += [draw(S.real_multipliers("typical")) for _ in range(cout - 1)]
+        reals = [draw(S.real_multipliers("left" if act == "NONE" else "shift0")), 0.0,
+                 draw(S.real_multipliers("shift-1"))]
+        reals = (reals + [draw(S.real_multipliers("typical")) for _ in range(cout)])[:cout]
         quant = S.LayerQuant(q.input_scale, q.input_zero_point,
                              tuple(S.f32(r * q.output_scale / q.input_scale) for r in reals),
                              q.output_scale, q.output_zero_point)
@@ -107,9 +111,10 @@ def test_conv_taps_exact_on_cortex_m4(cortex_m4, cases, rounding):
     _check(cases, run_batch(cases, "cortex-m4", rounding=rounding))
 
 
-def test_conv_taps_without_assembly_exact_on_cortex_m4(cortex_m4, cases):
-    """-DMCUQ_NO_ASM: the C code (what the host runs) on the M4."""
-    failures = run_batch(cases, "cortex-m4", extra_cflags=("-DMCUQ_NO_ASM",))
+@pytest.mark.parametrize("flags", [("-DMCUQ_NO_ASM",), ("-O0",)], ids=["no-asm", "O0"])
+def test_conv_taps_without_assembly_exact_on_cortex_m4(cortex_m4, cases, flags):
+    """-DMCUQ_NO_ASM and -O0: the C code (what the host runs) on the M4."""
+    failures = run_batch(cases, "cortex-m4", extra_cflags=flags)
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(
         failures[:10])
 
@@ -132,8 +137,6 @@ def test_taps_in_place_is_offered_only_where_its_order_is_safe(h, w, kh, kw, s, 
     from mcuq.memory import check_reads, order_conflicts
     from mcuq.model import load_model
     from mcuq.reference import Interpreter
-    from tests.test_arena_plan import first_layer
-
     pad = compute_padding(padding, s, s, 1, 1, h, w, kh, kw)
     if pad.out_h < 1 or pad.out_w < 1:
         return
