@@ -181,7 +181,8 @@ MCUQ_NOINLINE_TAPS static void mcuq_taps_exotic(const mcuq_conv_params_t *p, con
 
 /* cols int8 values from s, sign-extended into d (int16). */
 static inline void mcuq_taps_unpack(int16_t *d, const int8_t *s, int32_t n) {
-  for (; n >= 4; n -= 4, d += 4, s += 4) {
+  const int8_t *const end4 = s + (n & ~3);
+  for (; s != end4; d += 4, s += 4) {
     const uint32_t v = mcuq_load4(s);
     const uint32_t e = mcuq_sxtb16(v), o = mcuq_sxtb16_ror8(v); /* (b0, b2), (b1, b3) */
 #if MCUQ_ASM
@@ -194,7 +195,7 @@ static inline void mcuq_taps_unpack(int16_t *d, const int8_t *s, int32_t n) {
     mcuq_store4((int8_t *)d, w0);
     mcuq_store4((int8_t *)(d + 2), w1);
   }
-  for (; n > 0; --n) *d++ = *s++;
+  for (n &= 3; n > 0; --n) *d++ = *s++;
 }
 
 /* The patch at element offset off of the filter rows (the order of conv_taps.h). */
@@ -241,29 +242,37 @@ void mcuq_conv_taps_s8(const mcuq_conv_params_t *p, const int8_t *input, const i
   const int16_t *rows[MCUQ_TAPS_ROWS];
   uint32_t x[MCUQ_TAPS_WORDS] = {0, 0, 0, 0, 0};
   int16_t *const zrow = ring + R * stride;
-  const int16_t z = (int16_t)p->input_zero_point;
-  for (int32_t i = 0; i < (R + 1) * stride; ++i) ring[i] = z;
+  const uint32_t z2 = (uint32_t)(uint16_t)p->input_zero_point * 0x10001u;
+  for (int32_t i = 0; i < (R + 1) * stride; i += 2) mcuq_store4((int8_t *)(ring + i), z2);
+  const int32_t in_h = p->in_h, pad_h = p->pad_h, n = cols * in_c, row_in = in_w * in_c;
+  int16_t *const ring_x0 = ring + x0 * in_c;
   for (int32_t bb = 0; bb < p->batches; ++bb) {
     const int32_t b = reverse ? p->batches - 1 - bb : bb;
-    const int8_t *in_b = input + b * p->in_h * in_w * in_c;
+    const int8_t *in_b = input + b * in_h * row_in;
     int8_t *out_b = output + b * out_h * out_w * out_c;
     int32_t lo = reverse ? INT32_MAX : 0, hi = lo; /* padded rows [lo, hi) are in the ring */
     for (int32_t k = 0; k < out_h; ++k) {
       const int32_t oy = reverse ? out_h - 1 - k : k;
       const int32_t top = oy * sh, end = top + R;
-      const int32_t r0 = reverse ? top : (hi > top ? hi : top);
-      const int32_t r1 = reverse ? (lo < end ? lo : end) : end;
-      for (int32_t r = r0; r < r1; ++r) {
-        const int32_t iy = r - p->pad_h;
-        if (iy >= 0 && iy < p->in_h && cols > 0)
-          mcuq_taps_unpack(ring + (r % R) * stride + x0 * in_c, in_b + iy * in_w * in_c,
-                           cols * in_c);
+      /* the rows not in the ring yet (below it going forward, above it going back) that
+       * lie in the image: padded rows [pad_h, pad_h + in_h) */
+      int32_t r0 = reverse ? top : (hi > top ? hi : top);
+      int32_t r1 = reverse ? (lo < end ? lo : end) : end;
+      if (r0 < pad_h) r0 = pad_h;
+      if (r1 > pad_h + in_h) r1 = pad_h + in_h;
+      if (n > 0 && r0 < r1) {
+        int32_t slot = r0 % R;
+        const int8_t *src = in_b + (r0 - pad_h) * row_in;
+        for (int32_t r = r0; r < r1; ++r, src += row_in) {
+          mcuq_taps_unpack(ring_x0 + slot * stride, src, n);
+          if (++slot == R) slot = 0;
+        }
       }
       lo = top;
       hi = end;
-      for (int32_t ky = 0; ky < k_h; ++ky) {
-        const int32_t iy = top + ky - p->pad_h;
-        rows[ky] = iy >= 0 && iy < p->in_h ? ring + ((top + ky) % R) * stride : zrow;
+      for (int32_t ky = 0, slot = top % R, iy = top - pad_h; ky < k_h; ++ky, ++iy) {
+        rows[ky] = (uint32_t)iy < (uint32_t)in_h ? ring + slot * stride : zrow;
+        if (++slot == R) slot = 0;
       }
       int8_t *out = out_b + oy * out_w * out_c;
 #if MCUQ_TAPS_ASM
