@@ -222,8 +222,69 @@ static inline void mcuq_taps_patch(const int16_t *const *rows, int32_t k_h, int3
   }
 }
 
-void mcuq_conv_taps_s8(const mcuq_conv_params_t *p, const int8_t *input, const int32_t *table,
-                       const int32_t *bias, int8_t *output, int reverse) {
+#if MCUQ_TAPS_ASM
+/* Filter rows of 3 taps, k_h == 3, no exotic channel: the rows in assembly, this loop only
+ * copying the input rows into the ring (a lean loop: its state fits the registers). */
+MCUQ_NOINLINE_TAPS static void mcuq_taps_rows3(const mcuq_conv_params_t *p,
+                                               const int8_t *input, const int32_t *table,
+                                               int8_t *output, int reverse) {
+  const int32_t in_c = p->in_c, in_w = p->in_w, out_c = p->out_c, out_w = p->out_w;
+  const int32_t out_h = p->out_h, sh = p->stride_h, in_h = p->in_h, pad_h = p->pad_h;
+  const int32_t W = (out_w - 1) * p->stride_w + p->k_w;
+  const int32_t stride = (W * in_c + 3) & ~1;
+  const int32_t x0 = p->pad_w < W ? p->pad_w : W;
+  const int32_t n = ((p->pad_w + in_w < W ? p->pad_w + in_w : W) - x0) * in_c;
+  const int32_t row_in = in_w * in_c, out_row = out_w * out_c;
+  const int full = p->act_min == -128 && p->act_max == 127;
+  int16_t ring[MCUQ_TAPS_RING_BUF / 2];
+  const uint32_t z2 = (uint32_t)(uint16_t)p->input_zero_point * 0x10001u;
+  for (int32_t i = 0; i < 4 * stride; i += 2) mcuq_store4((int8_t *)(ring + i), z2);
+  mcuq_taps_row_t row;
+  row.step = 2 * p->stride_w * in_c;
+  row.t = (const int32_t *)((uintptr_t)table | (uintptr_t)(out_c & 1)); /* bit 0: odd */
+  row.tend = table + out_c * (full ? MCUQ_TAPS_FULL_WORDS : MCUQ_TAPS_CLAMP_WORDS);
+  const int16_t *const zrow = ring + 3 * stride;
+  int16_t *const ring_x0 = ring + x0 * in_c;
+  const int32_t dy = reverse ? -1 : 1;
+  for (int32_t bb = 0; bb < p->batches; ++bb) {
+    const int32_t b = reverse ? p->batches - 1 - bb : bb;
+    const int8_t *const in_b = input + b * in_h * row_in;
+    int32_t oy = reverse ? out_h - 1 : 0;
+    int8_t *out = output + (b * out_h + oy) * out_row;
+    int32_t lo = reverse ? INT32_MAX : 0, hi = lo; /* padded rows [lo, hi) are in the ring */
+    for (int32_t k = 0; k < out_h; ++k, oy += dy, out += dy * out_row) {
+      const int32_t top = oy * sh, end = top + 3;
+      int32_t r0 = reverse ? top : (hi > top ? hi : top);
+      int32_t r1 = reverse ? (lo < end ? lo : end) : end;
+      lo = top;
+      hi = end;
+      if (r0 < pad_h) r0 = pad_h;
+      if (r1 > pad_h + in_h) r1 = pad_h + in_h;
+      for (int32_t r = r0; r < r1; ++r)
+        mcuq_taps_unpack(ring_x0 + (r % 3) * stride, in_b + (r - pad_h) * row_in, n);
+      const int32_t iy = top - pad_h, slot = top % 3;
+      const int16_t *const s0 = ring + slot * stride;
+      const int16_t *const s1 = slot == 2 ? ring : s0 + stride;
+      const int16_t *const s2 = slot == 0 ? ring + 2 * stride : (slot == 1 ? ring : s0 - stride);
+      row.a = (uint32_t)iy < (uint32_t)in_h ? s0 : zrow;
+      row.b = (uint32_t)(iy + 1) < (uint32_t)in_h ? s1 : zrow;
+      row.c = (uint32_t)(iy + 2) < (uint32_t)in_h ? s2 : zrow;
+      row.out = out;
+      row.out_end = out + out_row;
+      if (full) {
+        mcuq_taps_row3_full_m4(&row);
+      } else {
+        mcuq_taps_row3_clamp_m4(&row);
+      }
+    }
+  }
+}
+#endif
+
+/* Any other layer: pixel by pixel (the channels in assembly), exotic channels afterwards. */
+MCUQ_NOINLINE_TAPS static void mcuq_taps_any(const mcuq_conv_params_t *p, const int8_t *input,
+                                             const int32_t *table, const int32_t *bias,
+                                             int8_t *output, int reverse) {
   const int32_t in_c = p->in_c, in_w = p->in_w, out_c = p->out_c, out_w = p->out_w;
   const int32_t k_h = p->k_h, sh = p->stride_h, out_h = p->out_h;
   const int32_t R = k_h;
@@ -306,5 +367,18 @@ void mcuq_conv_taps_s8(const mcuq_conv_params_t *p, const int8_t *input, const i
       }
     }
   }
+}
+void mcuq_conv_taps_s8(const mcuq_conv_params_t *p, const int8_t *input, const int32_t *table,
+                       const int32_t *bias, int8_t *output, int reverse) {
+  mcuq_taps_any(p, input, table, bias, output, reverse);
+}
+
+void mcuq_conv_taps3_s8(const mcuq_conv_params_t *p, const int8_t *input, const int32_t *table,
+                        int8_t *output, int reverse) {
+#if MCUQ_TAPS_ASM
+  mcuq_taps_rows3(p, input, table, output, reverse);
+#else
+  mcuq_taps_any(p, input, table, 0, output, reverse);
+#endif
 }
 #endif

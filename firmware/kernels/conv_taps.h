@@ -35,5 +35,10 @@
 #define MCUQ_TAPS_CLAMP_WORDS 11
 void mcuq_conv_taps_s8(const mcuq_conv_params_t *p, const int8_t *input, const int32_t *table,
                        const int32_t *bias, int8_t *output, int reverse);
+/* The same for filter rows of 3 taps (3x3 on one channel, 3x1 on three), k_h == 3 and no
+ * exotic channel: output row by output row in assembly (the generator's choice, so that a
+ * project links only the loop it runs). */
+void mcuq_conv_taps3_s8(const mcuq_conv_params_t *p, const int8_t *input, const int32_t *table,
+                        int8_t *output, int reverse);
 
 #endif

@@ -80,6 +80,11 @@ def patch_taps(weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def is_rows3(q) -> bool:
+    """Filter rows of 3 taps and k_h == 3 (conv-form params): mcuq_conv_taps3_s8's layers."""
+    return q.weights.shape[1] == 3 and q.weights.shape[2] * q.input_shape[3] == 3
+
+
 def is_full(p) -> bool:
     return p.act_min == -128 and p.act_max == 127
 
@@ -161,7 +166,7 @@ def taps_paths(p, q) -> list[str]:
     labels = ["depthwise/as-conv-taps"] if p.depthwise else []
     labels.append("conv/taps")
     rb = k_w * in_c
-    labels.append("conv/taps:" + ("3x3-rows" if k_h == 3 and rb == 3 else "any-rows"))
+    labels.append("conv/taps:" + ("3x3-rows" if is_rows3(q) else "any-rows"))
     if rb % 2:
         labels.append("conv/taps:odd-rows")
     if rb == 1:
@@ -221,5 +226,7 @@ def emit_taps(ctx, op, p, q, inplace: str = "") -> list[str]:
         if exotic.any() else "0"
     out = ctx.ptr(op.outputs[0], True)
     src = out if inplace else ctx.ptr(op.inputs[0])
-    return [f"mcuq_conv_taps_s8({params}, {src}, {words}, {bias}, {out}, "
-            f"{int(inplace == 'reverse')});"]
+    rev = int(inplace == "reverse")
+    if is_rows3(q) and not exotic.any():  # output rows in assembly (conv_taps.h)
+        return [f"mcuq_conv_taps3_s8({params}, {src}, {words}, {out}, {rev});"]
+    return [f"mcuq_conv_taps_s8({params}, {src}, {words}, {bias}, {out}, {rev});"]
