@@ -19,6 +19,16 @@
 #define MCUQ_TAPS_ASM 0
 #endif
 
+/* One output row of mcuq_conv_taps3_s8 (filter rows of 3 taps, k_h == 3): the three ring rows
+ * at the row's first pixel (advanced by step bytes a pixel), the table (the assembly: bit 0
+ * set for an odd channel count), its end, the row's output bytes. */
+typedef struct {
+  const int16_t *a, *b, *c;
+  int32_t step;
+  const int32_t *t, *tend;
+  int8_t *out, *out_end;
+} mcuq_taps_row_t;
+
 #if MCUQ_TAPS_ASM
 /* Every output channel of one pixel, in assembly (mcuq_taps_channels below is the same
  * arithmetic in C: the host tests prove it, QEMU proves these). Arguments: x (the patch's 5
@@ -78,12 +88,6 @@
  * taps: LDR, LDR, PKHBT and LDR), then every channel as above. The state lives in the frame
  * (mcuq_taps_row_t, copied there): row pointers a, b, c (advanced by step bytes a pixel), the
  * table (bit 0: odd channel count), its end, out, out_end. */
-typedef struct {
-  const int16_t *a, *b, *c;
-  int32_t step;
-  const int32_t *t, *tend;
-  int8_t *out, *out_end;
-} mcuq_taps_row_t;
 typedef char mcuq_taps_row_check[sizeof(mcuq_taps_row_t) == 32 ? 1 : -1];
 #define MCUQ_TAPS_ROW_FN(NAME, C)                                                             \
   void NAME(const mcuq_taps_row_t *r);                                                        \
@@ -222,9 +226,28 @@ static inline void mcuq_taps_patch(const int16_t *const *rows, int32_t k_h, int3
   }
 }
 
-#if MCUQ_TAPS_ASM
-/* Filter rows of 3 taps, k_h == 3, no exotic channel: the rows in assembly, this loop only
- * copying the input rows into the ring (a lean loop: its state fits the registers). */
+#if !MCUQ_TAPS_ASM
+/* mcuq_taps_row3_*_m4 in C: per pixel the patch, then every channel. */
+static void mcuq_taps_row3(const mcuq_taps_row_t *r, int full) {
+  const int16_t *a = r->a, *b = r->b, *c = r->c;
+  const int32_t step = r->step / 2;
+  const int32_t tw = full ? MCUQ_TAPS_FULL_WORDS : MCUQ_TAPS_CLAMP_WORDS;
+  const int32_t out_c = (int32_t)(r->tend - r->t) / tw;
+  uint32_t x[MCUQ_TAPS_WORDS];
+  for (int8_t *out = r->out; out != r->out_end; out += out_c, a += step, b += step, c += step) {
+    x[0] = mcuq_load4((const int8_t *)a);
+    x[1] = mcuq_load4((const int8_t *)b);
+    x[2] = mcuq_load4((const int8_t *)c);
+    x[3] = (uint32_t)(uint16_t)a[2] | (uint32_t)(uint16_t)b[2] << 16;
+    x[4] = (uint32_t)(uint16_t)c[2];
+    mcuq_taps_channels(x, r->t, r->tend, out, full);
+  }
+}
+#endif
+
+/* Filter rows of 3 taps, k_h == 3, no exotic channel: the rows in assembly (or
+ * mcuq_taps_row3), this loop only copying the input rows into a ring of 3 rows (a lean loop:
+ * its state fits the registers). */
 MCUQ_NOINLINE_TAPS static void mcuq_taps_rows3(const mcuq_conv_params_t *p,
                                                const int8_t *input, const int32_t *table,
                                                int8_t *output, int reverse) {
@@ -236,15 +259,17 @@ MCUQ_NOINLINE_TAPS static void mcuq_taps_rows3(const mcuq_conv_params_t *p,
   const int32_t n = ((p->pad_w + in_w < W ? p->pad_w + in_w : W) - x0) * in_c;
   const int32_t row_in = in_w * in_c, out_row = out_w * out_c;
   const int full = p->act_min == -128 && p->act_max == 127;
-  int16_t ring[MCUQ_TAPS_RING_BUF / 2];
+  int16_t ring[MCUQ_TAPS_RING_BUF / 2]; /* 3 rows: a row of the padding holds zero points */
   const uint32_t z2 = (uint32_t)(uint16_t)p->input_zero_point * 0x10001u;
-  for (int32_t i = 0; i < 4 * stride; i += 2) mcuq_store4((int8_t *)(ring + i), z2);
+  for (int32_t i = 0; i < 3 * stride; i += 2) mcuq_store4((int8_t *)(ring + i), z2);
   mcuq_taps_row_t row;
   row.step = 2 * p->stride_w * in_c;
+#if MCUQ_TAPS_ASM
   row.t = (const int32_t *)((uintptr_t)table | (uintptr_t)(out_c & 1)); /* bit 0: odd */
+#else
+  row.t = table;
+#endif
   row.tend = table + out_c * (full ? MCUQ_TAPS_FULL_WORDS : MCUQ_TAPS_CLAMP_WORDS);
-  const int16_t *const zrow = ring + 3 * stride;
-  int16_t *const ring_x0 = ring + x0 * in_c;
   const int32_t dy = reverse ? -1 : 1;
   for (int32_t bb = 0; bb < p->batches; ++bb) {
     const int32_t b = reverse ? p->batches - 1 - bb : bb;
@@ -258,28 +283,32 @@ MCUQ_NOINLINE_TAPS static void mcuq_taps_rows3(const mcuq_conv_params_t *p,
       int32_t r1 = reverse ? (lo < end ? lo : end) : end;
       lo = top;
       hi = end;
-      if (r0 < pad_h) r0 = pad_h;
-      if (r1 > pad_h + in_h) r1 = pad_h + in_h;
-      for (int32_t r = r0; r < r1; ++r)
-        mcuq_taps_unpack(ring_x0 + (r % 3) * stride, in_b + (r - pad_h) * row_in, n);
-      const int32_t iy = top - pad_h, slot = top % 3;
-      const int16_t *const s0 = ring + slot * stride;
-      const int16_t *const s1 = slot == 2 ? ring : s0 + stride;
-      const int16_t *const s2 = slot == 0 ? ring + 2 * stride : (slot == 1 ? ring : s0 - stride);
-      row.a = (uint32_t)iy < (uint32_t)in_h ? s0 : zrow;
-      row.b = (uint32_t)(iy + 1) < (uint32_t)in_h ? s1 : zrow;
-      row.c = (uint32_t)(iy + 2) < (uint32_t)in_h ? s2 : zrow;
+      for (int32_t r = r0; r < r1; ++r) { /* an image row, or zero points */
+        int16_t *const d = ring + (r % 3) * stride;
+        if ((uint32_t)(r - pad_h) < (uint32_t)in_h) {
+          mcuq_taps_unpack(d + x0 * in_c, in_b + (r - pad_h) * row_in, n);
+        } else {
+          for (int32_t i = 0; i < stride; i += 2) mcuq_store4((int8_t *)(d + i), z2);
+        }
+      }
+      const int32_t slot = top % 3;
+      row.a = ring + slot * stride;
+      row.b = slot == 2 ? ring : row.a + stride;
+      row.c = slot == 0 ? ring + 2 * stride : (slot == 1 ? ring : row.a - stride);
       row.out = out;
       row.out_end = out + out_row;
+#if MCUQ_TAPS_ASM
       if (full) {
         mcuq_taps_row3_full_m4(&row);
       } else {
         mcuq_taps_row3_clamp_m4(&row);
       }
+#else
+      mcuq_taps_row3(&row, full);
+#endif
     }
   }
 }
-#endif
 
 /* Any other layer: pixel by pixel (the channels in assembly), exotic channels afterwards. */
 MCUQ_NOINLINE_TAPS static void mcuq_taps_any(const mcuq_conv_params_t *p, const int8_t *input,
@@ -375,10 +404,6 @@ void mcuq_conv_taps_s8(const mcuq_conv_params_t *p, const int8_t *input, const i
 
 void mcuq_conv_taps3_s8(const mcuq_conv_params_t *p, const int8_t *input, const int32_t *table,
                         int8_t *output, int reverse) {
-#if MCUQ_TAPS_ASM
   mcuq_taps_rows3(p, input, table, output, reverse);
-#else
-  mcuq_taps_any(p, input, table, 0, output, reverse);
-#endif
 }
 #endif

@@ -32,11 +32,12 @@ def patch_words(k_h: int, row_taps: int) -> int:
     return k_h * (row_taps // 2) + (k_h + 1) // 2 * (row_taps % 2)
 
 
-def ring_bytes(p) -> int:
-    """Stack bytes of the ring of int16 input rows (k_h rows + a row of zero points)."""
+def ring_bytes(p, rows3: bool = False) -> int:
+    """Stack bytes of the ring of int16 input rows: k_h rows + a row of zero points; rows3
+    (mcuq_conv_taps3_s8): 3 rows (a row of the padding filled with zero points)."""
     width = (p.output_shape[2] - 1) * p.stride_w + p.weights.shape[2]
     stride = (width * p.input_shape[3] + 3) & ~1
-    return 2 * (p.weights.shape[1] + 1) * stride
+    return 2 * (3 if rows3 else p.weights.shape[1] + 1) * stride
 
 
 def as_taps(p):
@@ -218,7 +219,8 @@ def emit_taps(ctx, op, p, q, inplace: str = "") -> list[str]:
     if inplace:
         labels.append(f"conv/taps:in-place-{inplace}")
     ctx.path(*labels)
-    ctx.need("MCUQ_TAPS_RING_BUF", ring_bytes(q))
+    rows3 = is_rows3(q) and not exotic.any()
+    ctx.need("MCUQ_TAPS_RING_BUF", ring_bytes(q, rows3))
     words = ctx.array("taps", table, comment="per channel: 2 bias, doubled int16 weight pairs, "
                       "mcuq_rqc (m, ra, e)" + ("" if is_full(q) else ", cap, lo")
                       + " (conv_taps.h)")
@@ -227,6 +229,6 @@ def emit_taps(ctx, op, p, q, inplace: str = "") -> list[str]:
     out = ctx.ptr(op.outputs[0], True)
     src = out if inplace else ctx.ptr(op.inputs[0])
     rev = int(inplace == "reverse")
-    if is_rows3(q) and not exotic.any():  # output rows in assembly (conv_taps.h)
+    if rows3:  # output rows in assembly (conv_taps.h)
         return [f"mcuq_conv_taps3_s8({params}, {src}, {words}, {out}, {rev});"]
     return [f"mcuq_conv_taps_s8({params}, {src}, {words}, {bias}, {out}, {rev});"]
