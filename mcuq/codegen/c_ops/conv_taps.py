@@ -94,9 +94,12 @@ def taps_table(p) -> tuple[np.ndarray, np.ndarray]:
     """(table int32, exotic mask) of a taps layer (conv-form params): per channel the doubled
     folded bias, the doubled weights as int16 pairs, mcuq_rqc's (m, ra, e) and, unless the
     layer is full range, cap = act_max - act_min and lo = act_min (conv_taps.h)."""
-    from .conv import _pair16, folded_bias, packed_rq
+    from .conv import _pair16, acc_bounds, folded_bias
+    from .requant import rqc_table
 
-    rq, exotic = packed_rq(p)
+    # mcuq_rqc's plain table (not the packed conv's: its hot channels assume scaled weights)
+    rq, exotic = rqc_table(p.multiplier, p.shift, p.output_offset, 0 if is_full(p) else
+                           p.act_min, acc_bounds(p))
     o = p.weights.shape[0]
     w2 = patch_taps(p.weights) * 2
     words = _pair16(w2[:, 0::2], w2[:, 1::2]).astype(np.int64)  # (O, TAPS_WORDS)
