@@ -154,3 +154,301 @@ void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
                                           (int32_t)((uint32_t)bias[o] + term)), rq, o);
   }
 }
+
+/* -- small layers (mcuq_fc_small_*: the stream of fully_connected.h) ---------------------- */
+
+/* mcuq_rqc2(a2, r): SMMLAR (SMMLA: single rounding) and the shift on the Cortex-M. */
+static inline int32_t mcuq_fc_rqc2(int32_t a2, const uint32_t *r) {
+#if MCUQ_DSP && defined(__GNUC__) && !(MCUQ_SINGLE_ROUNDING && MCUQ_SR_TIE_ADJUST)
+  int32_t t;
+#if MCUQ_SINGLE_ROUNDING
+  __asm__("smmla %0, %1, %2, %3" : "=r"(t) : "r"(a2), "r"(r[0]), "r"(r[1]));
+#else
+  const int32_t y = (int32_t)((uint32_t)r[1] - (uint32_t)MCUQ_RDBP_TIE_ADJUST(a2));
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(a2), "r"(r[0]), "r"(y));
+#endif
+  return t >> r[2];
+#else
+  return mcuq_rqc2(a2, (const int32_t *)(const void *)r);
+#endif
+}
+
+/* One output byte of mcuq_rqc2's value v (see mcuq_conv_byte). */
+static inline uint32_t mcuq_fc_byte(int32_t v, int full, uint32_t cap4, uint32_t lo4) {
+  if (full) {
+#if MCUQ_DSP
+    return (uint32_t)__ssat(v, 8) & 0xffu;
+#else
+    return (uint32_t)(v < -128 ? -128 : (v > 127 ? 127 : v)) & 0xffu;
+#endif
+  }
+  return mcuq_out_bytes(mcuq_usat8(v), cap4, lo4) & 0xffu;
+}
+
+/* The last 4 - depth % 4 columns of a row zero-padded into one word. */
+static inline uint32_t mcuq_fc_tail(const int8_t *x, int32_t rest) {
+  uint32_t t = 0;
+  for (int32_t j = 0; j < rest; ++j) t |= (uint32_t)(uint8_t)x[j] << (8 * j);
+  return t;
+}
+
+/* (GCC and compatibles: one copy per clamp, the other's code dropped) */
+#if defined(__GNUC__)
+#define MCUQ_FC_INLINE static inline __attribute__((always_inline))
+#else
+#define MCUQ_FC_INLINE static inline
+#endif
+
+MCUQ_FC_INLINE void mcuq_fc_small(const mcuq_fc_small_params_t *p, const int8_t *restrict input,
+                                 int8_t *restrict output, const int full) {
+  const int32_t depth = p->accum_depth, out_depth = p->out_depth;
+  const int32_t whole = depth >> 2, rest = depth & 3, chunks = whole + (rest != 0);
+  const uint32_t cap4 = p->cap4, lo4 = p->lo4;
+  uint32_t xs[MCUQ_FC_SCRATCH_BUF / 4];
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *x = input + b * depth;
+    int8_t *out = output + b * out_depth;
+    const uint32_t *s = p->stream;
+    if (out_depth == 1) { /* one row: the input unpacked as it is read */
+      int32_t a = (int32_t)s[0];
+      const uint32_t *w = s + 1;
+      for (int32_t j = 0; j < whole; ++j, w += 2) {
+        const uint32_t v = mcuq_load4(x + 4 * j);
+        a = mcuq_smlad(mcuq_sxtb16(v), w[0], a);
+        a = mcuq_smlad(mcuq_sxtb16_ror8(v), w[1], a);
+      }
+      if (rest) {
+        const uint32_t v = mcuq_fc_tail(x + 4 * whole, rest);
+        a = mcuq_smlad(mcuq_sxtb16(v), w[0], a);
+        a = mcuq_smlad(mcuq_sxtb16_ror8(v), w[1], a);
+        w += 2;
+      }
+      out[0] = (int8_t)mcuq_fc_byte(mcuq_fc_rqc2(a, w), full, cap4, lo4);
+      continue;
+    }
+    /* the row unpacked once: (x0, x2), (x1, x3) per chunk */
+    for (int32_t j = 0; j < whole; ++j) {
+      const uint32_t v = mcuq_load4(x + 4 * j);
+      xs[2 * j] = mcuq_sxtb16(v);
+      xs[2 * j + 1] = mcuq_sxtb16_ror8(v);
+    }
+    if (rest) {
+      const uint32_t v = mcuq_fc_tail(x + 4 * whole, rest);
+      xs[2 * whole] = mcuq_sxtb16(v);
+      xs[2 * whole + 1] = mcuq_sxtb16_ror8(v);
+    }
+    const uint32_t *const x_end = xs + 2 * chunks;
+    int8_t *const out_end = out + (out_depth & ~1);
+    for (; out != out_end; out += 2) {
+      int32_t a = (int32_t)s[0], c = (int32_t)s[1];
+      s += 2;
+      for (const uint32_t *xp = xs; xp != x_end; xp += 2, s += 4) {
+        a = mcuq_smlad(xp[0], s[0], a);
+        a = mcuq_smlad(xp[1], s[1], a);
+        c = mcuq_smlad(xp[0], s[2], c);
+        c = mcuq_smlad(xp[1], s[3], c);
+      }
+      const int32_t va = mcuq_fc_rqc2(a, s), vb = mcuq_fc_rqc2(c, s + MCUQ_RQ_WORDS);
+      s += 2 * MCUQ_RQ_WORDS;
+      if (full) {
+        out[0] = (int8_t)mcuq_fc_byte(va, 1, 0, 0);
+        out[1] = (int8_t)mcuq_fc_byte(vb, 1, 0, 0);
+      } else {
+        mcuq_store2(out, mcuq_out_bytes(mcuq_usat8(va) | mcuq_usat8(vb) << 8, cap4, lo4));
+      }
+    }
+    if (out_depth & 1) {
+      int32_t a = (int32_t)s[0];
+      ++s;
+      for (const uint32_t *xp = xs; xp != x_end; xp += 2, s += 2) {
+        a = mcuq_smlad(xp[0], s[0], a);
+        a = mcuq_smlad(xp[1], s[1], a);
+      }
+      out[0] = (int8_t)mcuq_fc_byte(mcuq_fc_rqc2(a, s), full, cap4, lo4);
+    }
+  }
+}
+
+#if MCUQ_ASM && !(MCUQ_SINGLE_ROUNDING && MCUQ_SR_TIE_ADJUST)
+#define MCUQ_FC_SMALL_ASM 1
+#else
+#define MCUQ_FC_SMALL_ASM 0
+#endif
+
+#if MCUQ_FC_SMALL_ASM
+/* The same in Cortex-M4 assembly (the C above is what the host builds run): r0 = p, r1 = the
+ * input row, r2 = the output row, r3 = xs (the caller's buffer for the unpacked row). Registers
+ * in the pair loop: r0 the unpacked row, r1 the stream, r2 the output, r3 the row's end, r4-r7
+ * four weight words (one LDM), r8-r9 two input words, r10-r11 the two accumulators, r12 the end
+ * of the pairs' outputs, lr the unpacked row's start. Frame: p, batches left, the next input
+ * row, (clamp) cap4 and lo4. Per pair of rows: 8 instructions per chunk of 4 columns, 15
+ * (full range) or 19 (clamp) per pair. */
+#if MCUQ_SINGLE_ROUNDING
+#define MCUQ_FC_RQ(A, M, RA, E) "smmla " A ", " A ", " M ", " RA "\n\t" "asr " A ", " A ", " E "\n\t"
+#elif defined(MCUQ_TEST_ROUNDING_FAULT)
+#define MCUQ_FC_RQ(A, M, RA, E) /* test-only: no sign term (as mcuq_rqc2's C) */              \
+  "smmlar " A ", " A ", " M ", " RA "\n\t" "asr " A ", " A ", " E "\n\t"
+#else
+#define MCUQ_FC_RQ(A, M, RA, E)                                                              \
+  "add " RA ", " RA ", " A ", asr #31\n\t" "smmlar " A ", " A ", " M ", " RA "\n\t"          \
+  "asr " A ", " A ", " E "\n\t"
+#endif
+/* the clamp's constants on the frame (full range: none) */
+#define MCUQ_FC_SETUP_S
+#define MCUQ_FC_SETUP_U "ldrd r4, r5, [r0, #12]\n\t" "strd r4, r5, [sp, #16]\n\t"
+#define MCUQ_FC_STORE2_S                                                                     \
+  "ssat r10, #8, r10\n\t" "ssat r11, #8, r11\n\t"                                            \
+  "strb r10, [r2], #1\n\t" "strb r11, [r2], #1\n\t"
+#define MCUQ_FC_STORE2_U                                                                     \
+  "usat r10, #8, r10\n\t" "usat r11, #8, r11\n\t" "orr r10, r10, r11, lsl #8\n\t"           \
+  "ldrd r4, r5, [sp, #16]\n\t" "usub8 r11, r10, r4\n\t" "sel r10, r4, r10\n\t"             \
+  "uadd8 r10, r10, r5\n\t" "strh r10, [r2], #2\n\t"
+#define MCUQ_FC_STORE1_S "ssat r10, #8, r10\n\t" "strb r10, [r2], #1\n\t"
+#define MCUQ_FC_STORE1_U                                                                     \
+  "usat r10, #8, r10\n\t" "ldrd r4, r5, [sp, #16]\n\t" "usub8 r11, r10, r4\n\t"            \
+  "sel r10, r4, r10\n\t" "uadd8 r10, r10, r5\n\t" "strb r10, [r2], #1\n\t"
+/* r5 = the last r3 (1..3) bytes at r1 zero-padded, r1 advanced past them */
+#define MCUQ_FC_TAIL                                                                         \
+  "ldrb r5, [r1], #1\n\t" "cmp r3, #2\n\t"                                                   \
+  "itt hs\n\t" "ldrbhs r6, [r1], #1\n\t" "orrhs r5, r5, r6, lsl #8\n\t"                      \
+  "itt hi\n\t" "ldrbhi r6, [r1], #1\n\t" "orrhi r5, r5, r6, lsl #16\n\t"
+#define MCUQ_FC_SMALL_FN(NAME, C)                                                            \
+  void NAME(const mcuq_fc_small_params_t *p, const int8_t *input, int8_t *output,           \
+            uint32_t *xs);                                                                   \
+  __asm__("\t.pushsection .text." #NAME ",\"ax\",%progbits\n\t"                              \
+          ".syntax unified\n\t"                                                              \
+          ".thumb\n\t"                                                                       \
+          ".balign 4\n\t"                                                                    \
+          ".global " #NAME "\n\t"                                                            \
+          ".type " #NAME ", %function\n\t"                                                   \
+          ".thumb_func\n" #NAME ":\n\t"                                                      \
+          "push {r4-r11, lr}\n\t"                                                            \
+          "sub sp, sp, #24\n\t"                                                              \
+          "mov lr, r3\n\t"                                                                   \
+          "ldr r4, [r0, #0]\n\t" /* batches */                                               \
+          "strd r0, r4, [sp]\n\t"                                                            \
+          MCUQ_FC_SETUP_##C                                                                  \
+          "1:\n\t" /* a batch: r0 = p, r1 = its input row, r2 = its output row */            \
+          "ldr r3, [r0, #4]\n\t" /* depth */                                                 \
+          "ldr r12, [r0, #8]\n\t" /* out_depth */                                            \
+          "cmp r12, #1\n\t"                                                                  \
+          "beq 20f\n\t"                                                                      \
+          "mov r0, lr\n\t" /* the row unpacked: (x0, x2), (x1, x3) per chunk */              \
+          "lsrs r4, r3, #2\n\t"                                                              \
+          "beq 6f\n"                                                                         \
+          "5:\n\t"                                                                           \
+          "ldr r5, [r1], #4\n\t"                                                             \
+          "sxtb16 r6, r5\n\t"                                                                \
+          "sxtb16 r7, r5, ror #8\n\t"                                                        \
+          "strd r6, r7, [r0], #8\n\t"                                                        \
+          "subs r4, r4, #1\n\t"                                                              \
+          "bne 5b\n"                                                                         \
+          "6:\n\t"                                                                           \
+          "ands r3, r3, #3\n\t"                                                              \
+          "beq 7f\n\t" MCUQ_FC_TAIL                                                          \
+          "sxtb16 r6, r5\n\t"                                                                \
+          "sxtb16 r7, r5, ror #8\n\t"                                                        \
+          "strd r6, r7, [r0], #8\n"                                                          \
+          "7:\n\t"                                                                           \
+          "mov r3, r0\n\t"                                                                   \
+          "str r1, [sp, #8]\n\t" /* the next input row */                                    \
+          "ldr r0, [sp]\n\t"                                                                 \
+          "ldr r1, [r0, #20]\n\t" /* stream */                                               \
+          "bic r12, r12, #1\n\t"                                                             \
+          "add r12, r12, r2\n"                                                               \
+          "2:\n\t" /* a pair of rows */                                                      \
+          "ldrd r10, r11, [r1], #8\n\t"                                                      \
+          "mov r0, lr\n"                                                                     \
+          "3:\n\t"                                                                           \
+          "ldrd r8, r9, [r0], #8\n\t"                                                        \
+          "ldmia r1!, {r4-r7}\n\t"                                                           \
+          "smlad r10, r8, r4, r10\n\t"                                                       \
+          "smlad r10, r9, r5, r10\n\t"                                                       \
+          "smlad r11, r8, r6, r11\n\t"                                                       \
+          "smlad r11, r9, r7, r11\n\t"                                                       \
+          "cmp r0, r3\n\t"                                                                   \
+          "bne 3b\n\t"                                                                       \
+          "ldmia r1!, {r4-r9}\n\t"                                                           \
+          MCUQ_FC_RQ("r10", "r4", "r5", "r6") MCUQ_FC_RQ("r11", "r7", "r8", "r9")            \
+          MCUQ_FC_STORE2_##C                                                                 \
+          "cmp r2, r12\n\t"                                                                  \
+          "bne 2b\n\t"                                                                       \
+          "ldr r0, [sp]\n\t"                                                                 \
+          "ldr r4, [r0, #8]\n\t"                                                             \
+          "tst r4, #1\n\t"                                                                   \
+          "beq 9f\n\t"                                                                       \
+          "ldr r10, [r1], #4\n\t" /* an odd last row */                                      \
+          "mov r0, lr\n"                                                                     \
+          "4:\n\t"                                                                           \
+          "ldrd r8, r9, [r0], #8\n\t"                                                        \
+          "ldrd r4, r5, [r1], #8\n\t"                                                        \
+          "smlad r10, r8, r4, r10\n\t"                                                       \
+          "smlad r10, r9, r5, r10\n\t"                                                       \
+          "cmp r0, r3\n\t"                                                                   \
+          "bne 4b\n\t"                                                                       \
+          "ldmia r1!, {r4-r6}\n\t"                                                           \
+          MCUQ_FC_RQ("r10", "r4", "r5", "r6") MCUQ_FC_STORE1_##C                             \
+          "9:\n\t" /* the next batch */                                                      \
+          "ldr r1, [sp, #8]\n\t"                                                             \
+          "ldrd r0, r4, [sp]\n\t"                                                            \
+          "subs r4, r4, #1\n\t"                                                              \
+          "str r4, [sp, #4]\n\t"                                                             \
+          "bne 1b\n\t"                                                                       \
+          "add sp, sp, #24\n\t"                                                              \
+          "pop {r4-r11, pc}\n"                                                               \
+          "20:\n\t" /* one row: the input unpacked as it is read */                          \
+          "ldr r0, [sp]\n\t"                                                                 \
+          "ldr r0, [r0, #20]\n\t"                                                            \
+          "ldr r10, [r0], #4\n\t"                                                            \
+          "lsrs r4, r3, #2\n\t"                                                              \
+          "beq 22f\n"                                                                        \
+          "21:\n\t"                                                                          \
+          "ldr r5, [r1], #4\n\t"                                                             \
+          "ldrd r6, r7, [r0], #8\n\t"                                                        \
+          "sxtb16 r8, r5\n\t"                                                                \
+          "smlad r10, r8, r6, r10\n\t"                                                       \
+          "sxtb16 r5, r5, ror #8\n\t"                                                        \
+          "smlad r10, r5, r7, r10\n\t"                                                       \
+          "subs r4, r4, #1\n\t"                                                              \
+          "bne 21b\n"                                                                        \
+          "22:\n\t"                                                                          \
+          "ands r3, r3, #3\n\t"                                                              \
+          "beq 23f\n\t" MCUQ_FC_TAIL                                                         \
+          "ldrd r6, r7, [r0], #8\n\t"                                                        \
+          "sxtb16 r8, r5\n\t"                                                                \
+          "smlad r10, r8, r6, r10\n\t"                                                       \
+          "sxtb16 r5, r5, ror #8\n\t"                                                        \
+          "smlad r10, r5, r7, r10\n"                                                         \
+          "23:\n\t"                                                                          \
+          "ldmia r0!, {r4-r6}\n\t"                                                           \
+          MCUQ_FC_RQ("r10", "r4", "r5", "r6") MCUQ_FC_STORE1_##C                             \
+          "str r1, [sp, #8]\n\t"                                                             \
+          "b 9b\n\t"                                                                         \
+          ".size " #NAME ", .-" #NAME "\n\t"                                                 \
+          ".popsection\n");
+/* Their stack (mcuq/footprint.py reads these lines; 9 registers saved, the 6-word frame):
+ * mcuq-asm-frame: mcuq_fc_small_m4 60
+ * mcuq-asm-frame: mcuq_fc_small_full_m4 60 */
+MCUQ_FC_SMALL_FN(mcuq_fc_small_m4, U)
+MCUQ_FC_SMALL_FN(mcuq_fc_small_full_m4, S)
+#endif
+
+void mcuq_fc_small_full_s8(const mcuq_fc_small_params_t *p, const int8_t *restrict input,
+                           int8_t *restrict output) {
+#if MCUQ_FC_SMALL_ASM
+  uint32_t xs[MCUQ_FC_SCRATCH_BUF / 4];
+  mcuq_fc_small_full_m4(p, input, output, xs);
+#else
+  mcuq_fc_small(p, input, output, 1);
+#endif
+}
+
+void mcuq_fc_small_s8(const mcuq_fc_small_params_t *p, const int8_t *restrict input,
+                      int8_t *restrict output) {
+#if MCUQ_FC_SMALL_ASM
+  uint32_t xs[MCUQ_FC_SCRATCH_BUF / 4];
+  mcuq_fc_small_m4(p, input, output, xs);
+#else
+  mcuq_fc_small(p, input, output, 0);
+#endif
+}

@@ -31,4 +31,29 @@ void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
                              const int8_t *restrict input, const int8_t *restrict weights,
                              const int32_t *restrict bias, int8_t *restrict output);
 
+/* Small layers (mcuq/codegen/c_ops/fully_connected.py: small_stream decides and builds): one
+ * stream of 32-bit words per layer holding, per pair of rows, the doubled folded biases, the
+ * doubled weights as int16 pairs and the two mcuq_rqc entries, so that the kernel walks one
+ * pointer and its per-call set-up is a few loads. Layout, rows in pairs (a, b):
+ *   2 bias_a, 2 bias_b, per chunk of 4 columns (a: (w0, w2), (w1, w3); b: the same),
+ *   m_a, ra_a, e_a, m_b, ra_b, e_b
+ * and an odd last row: 2 bias, per chunk (w0, w2), (w1, w3), m, ra, e. Weights doubled (2 w in
+ * int16), biases doubled (2 * folded bias): the sum is the doubled accumulator mcuq_rqc2 takes.
+ * Only for layers whose every row is fast in mcuq_rqc's table (|accumulator| < 2^30) and whose
+ * weights have no zero point. */
+typedef struct {
+  int32_t batches;     /* rows of the input */
+  int32_t accum_depth; /* weights columns */
+  int32_t out_depth;   /* weights rows */
+  uint32_t cap4, lo4;  /* act_max - act_min and act_min in every byte (not read: full range) */
+  const uint32_t *stream;
+} mcuq_fc_small_params_t;
+
+/* act_min -128, act_max 127: the table folds the output offset alone and SSAT #8 clamps. */
+void mcuq_fc_small_full_s8(const mcuq_fc_small_params_t *p, const int8_t *restrict input,
+                           int8_t *restrict output);
+/* any other activation range: the table folds output_offset - act_min, USAT #8 then the clamp */
+void mcuq_fc_small_s8(const mcuq_fc_small_params_t *p, const int8_t *restrict input,
+                      int8_t *restrict output);
+
 #endif
