@@ -55,6 +55,7 @@ REQUIRED = {
     "depthwise/generic:rows", "depthwise/generic:padding",
     "fully_connected/rows4", "fully_connected/row-tail", "fully_connected/depth-tail",
     "fully_connected/depth-x4", "fully_connected/unpacked-row", "fully_connected/deep-row",
+    "fully_connected/small",
     "conv/as-depthwise-x4",
     "conv/requant:dead-channel", "conv/requant:left-shift", "conv/requant:shift-1-or-0",
     "conv/requant:shift-31", "conv/requant:exotic", "conv/requant:mixed",
