@@ -199,55 +199,65 @@ static inline uint32_t mcuq_fc_tail(const int8_t *x, int32_t rest) {
 #define MCUQ_FC_INLINE static inline
 #endif
 
+/* One row's sum with the input read directly (unpacked chunk by chunk): w, its weight words
+ * (2 per chunk), `stride` words apart from chunk to chunk (4: a row of a pair, 2: a lone row). */
+static inline int32_t mcuq_fc_direct(const int8_t *x, int32_t whole, int32_t rest,
+                                     const uint32_t *w, int32_t stride, int32_t a) {
+  for (int32_t j = 0; j < whole; ++j, w += stride) {
+    const uint32_t v = mcuq_load4(x + 4 * j);
+    a = mcuq_smlad(mcuq_sxtb16(v), w[0], a);
+    a = mcuq_smlad(mcuq_sxtb16_ror8(v), w[1], a);
+  }
+  if (rest) {
+    const uint32_t v = mcuq_fc_tail(x + 4 * whole, rest);
+    a = mcuq_smlad(mcuq_sxtb16(v), w[0], a);
+    a = mcuq_smlad(mcuq_sxtb16_ror8(v), w[1], a);
+  }
+  return a;
+}
+
 MCUQ_FC_INLINE void mcuq_fc_small(const mcuq_fc_small_params_t *p, const int8_t *restrict input,
-                                 int8_t *restrict output, const int full) {
+                                  int8_t *restrict output, const int full) {
   const int32_t depth = p->accum_depth, out_depth = p->out_depth;
   const int32_t whole = depth >> 2, rest = depth & 3, chunks = whole + (rest != 0);
   const uint32_t cap4 = p->cap4, lo4 = p->lo4;
+  /* the row unpacked once when more than one row reads it (the emitter sizes the buffer so;
+   * a project whose layers are all one row gets a 4-byte buffer, and the constant test lets
+   * the compiler drop that path) */
+  const int scratch = MCUQ_FC_SCRATCH_BUF >= 8 && out_depth > 1 &&
+                      chunks * 8 <= MCUQ_FC_SCRATCH_BUF;
   uint32_t xs[MCUQ_FC_SCRATCH_BUF / 4];
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *x = input + b * depth;
     int8_t *out = output + b * out_depth;
     const uint32_t *s = p->stream;
-    if (out_depth == 1) { /* one row: the input unpacked as it is read */
-      int32_t a = (int32_t)s[0];
-      const uint32_t *w = s + 1;
-      for (int32_t j = 0; j < whole; ++j, w += 2) {
+    if (scratch) { /* (x0, x2), (x1, x3) per chunk */
+      for (int32_t j = 0; j < whole; ++j) {
         const uint32_t v = mcuq_load4(x + 4 * j);
-        a = mcuq_smlad(mcuq_sxtb16(v), w[0], a);
-        a = mcuq_smlad(mcuq_sxtb16_ror8(v), w[1], a);
+        xs[2 * j] = mcuq_sxtb16(v);
+        xs[2 * j + 1] = mcuq_sxtb16_ror8(v);
       }
       if (rest) {
         const uint32_t v = mcuq_fc_tail(x + 4 * whole, rest);
-        a = mcuq_smlad(mcuq_sxtb16(v), w[0], a);
-        a = mcuq_smlad(mcuq_sxtb16_ror8(v), w[1], a);
-        w += 2;
+        xs[2 * whole] = mcuq_sxtb16(v);
+        xs[2 * whole + 1] = mcuq_sxtb16_ror8(v);
       }
-      out[0] = (int8_t)mcuq_fc_byte(mcuq_fc_rqc2(a, w), full, cap4, lo4);
-      continue;
     }
-    /* the row unpacked once: (x0, x2), (x1, x3) per chunk */
-    for (int32_t j = 0; j < whole; ++j) {
-      const uint32_t v = mcuq_load4(x + 4 * j);
-      xs[2 * j] = mcuq_sxtb16(v);
-      xs[2 * j + 1] = mcuq_sxtb16_ror8(v);
-    }
-    if (rest) {
-      const uint32_t v = mcuq_fc_tail(x + 4 * whole, rest);
-      xs[2 * whole] = mcuq_sxtb16(v);
-      xs[2 * whole + 1] = mcuq_sxtb16_ror8(v);
-    }
-    const uint32_t *const x_end = xs + 2 * chunks;
-    int8_t *const out_end = out + (out_depth & ~1);
-    for (; out != out_end; out += 2) {
+    for (int32_t k = 0; k < out_depth >> 1; ++k, out += 2) { /* pairs of rows */
       int32_t a = (int32_t)s[0], c = (int32_t)s[1];
       s += 2;
-      for (const uint32_t *xp = xs; xp != x_end; xp += 2, s += 4) {
-        a = mcuq_smlad(xp[0], s[0], a);
-        a = mcuq_smlad(xp[1], s[1], a);
-        c = mcuq_smlad(xp[0], s[2], c);
-        c = mcuq_smlad(xp[1], s[3], c);
+      if (scratch) {
+        for (int32_t j = 0; j < 2 * chunks; j += 2) {
+          a = mcuq_smlad(xs[j], s[2 * j], a);
+          a = mcuq_smlad(xs[j + 1], s[2 * j + 1], a);
+          c = mcuq_smlad(xs[j], s[2 * j + 2], c);
+          c = mcuq_smlad(xs[j + 1], s[2 * j + 3], c);
+        }
+      } else {
+        a = mcuq_fc_direct(x, whole, rest, s, 4, a);
+        c = mcuq_fc_direct(x, whole, rest, s + 2, 4, c);
       }
+      s += 4 * chunks;
       const int32_t va = mcuq_fc_rqc2(a, s), vb = mcuq_fc_rqc2(c, s + MCUQ_RQ_WORDS);
       s += 2 * MCUQ_RQ_WORDS;
       if (full) {
@@ -257,13 +267,15 @@ MCUQ_FC_INLINE void mcuq_fc_small(const mcuq_fc_small_params_t *p, const int8_t 
         mcuq_store2(out, mcuq_out_bytes(mcuq_usat8(va) | mcuq_usat8(vb) << 8, cap4, lo4));
       }
     }
-    if (out_depth & 1) {
+    if (out_depth & 1) { /* an odd last row, or the only one */
       int32_t a = (int32_t)s[0];
-      ++s;
-      for (const uint32_t *xp = xs; xp != x_end; xp += 2, s += 2) {
-        a = mcuq_smlad(xp[0], s[0], a);
-        a = mcuq_smlad(xp[1], s[1], a);
+      s += 1;
+      if (scratch) {
+        for (int32_t j = 0; j < 2 * chunks; ++j) a = mcuq_smlad(xs[j], s[j], a);
+      } else {
+        a = mcuq_fc_direct(x, whole, rest, s, 2, a);
       }
+      s += 2 * chunks;
       out[0] = (int8_t)mcuq_fc_byte(mcuq_fc_rqc2(a, s), full, cap4, lo4);
     }
   }

@@ -248,3 +248,21 @@ def test_stream_layout_matches_the_reference(data):
         want = Interpreter(model, profile_for_rounding(rounding)).run([x]).outputs[0].ravel()
         got = _run_stream(p, stream, x.ravel().astype(np.int64), rounding)
         assert got.tolist() == want.tolist(), rounding
+
+
+def test_one_row_layers_alone_build_with_the_smallest_buffer(tmp_path, host_cc):
+    """A model whose FULLY_CONNECTED layers are all one row needs no unpacked row: the
+    project's buffer is 4 bytes and the kernel still builds -Werror clean (the constant test
+    drops the unpacked path) and is exact on the host."""
+    import subprocess
+
+    from mcuq.generation import generate_project
+
+    w = (np.arange(37) % 200 - 100).astype(np.int8).reshape(1, 37)
+    generate_project(fc_model(2, 37, 1, _typical(1), w, None, "RELU6"), tmp_path / "p",
+                     target="c", name="one", vectors=3)
+    assert "#define MCUQ_FC_SCRATCH_BUF 4 " in (tmp_path / "p/mcuq/mcuq_buffers.h").read_text()
+    assert "mcuq_fc_small_s8(" in (tmp_path / "p/model.c").read_text()
+    run = subprocess.run(["make", "-C", str(tmp_path / "p"), "run-host"], capture_output=True,
+                         text=True)
+    assert run.returncode == 0 and "PASS" in run.stdout, run.stdout + run.stderr
