@@ -14,6 +14,7 @@ mcuq/codegen/c_ops/fully_connected.py: small_stream):
   against the reference on the host (ASan + UBSan) and on Cortex-M4 (QEMU) in both roundings,
   with the assembly off (-DMCUQ_NO_ASM) and at -O0; the path labels asserted."""
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 import pytest
@@ -106,7 +107,9 @@ def small_models(draw, kind: str) -> bytes:
     return fc_model(batches, depth, units, quant, w, bias, act, wzp)
 
 
+@lru_cache(maxsize=None)
 def small_cases(per_kind: int) -> list[Case]:
+    """The batch, drawn once per session (run_batch refills each case's paths)."""
     cases: list[Case] = []
     for kind, n in (("small", 2 * per_kind), ("requant", per_kind), ("refused", per_kind)):
         @settings(max_examples=n, deadline=None, database=None, derandomize=True,
