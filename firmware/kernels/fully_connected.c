@@ -96,10 +96,7 @@ static inline int32_t mcuq_fc_row1(const int8_t *x, int32_t full, int has_tail, 
 }
 
 /* One row against the unpacked input row (xs: 2 words per chunk). */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static int32_t mcuq_fc_row1_xs(const uint32_t *xs, const uint32_t *w, int32_t chunks,
+static inline int32_t mcuq_fc_row1_xs(const uint32_t *xs, const uint32_t *w, int32_t chunks,
                                       int32_t s) {
   for (int32_t j = 0; j < chunks; ++j, xs += 2) {
     s = mcuq_smlad(xs[0], mcuq_sxtb16(w[j]), s);
