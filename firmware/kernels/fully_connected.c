@@ -95,16 +95,6 @@ static inline int32_t mcuq_fc_row1(const int8_t *x, int32_t full, int has_tail, 
   return s;
 }
 
-/* One row against the unpacked input row (xs: 2 words per chunk). */
-static inline int32_t mcuq_fc_row1_xs(const uint32_t *xs, const uint32_t *w, int32_t chunks,
-                                      int32_t s) {
-  for (int32_t j = 0; j < chunks; ++j, xs += 2) {
-    s = mcuq_smlad(xs[0], mcuq_sxtb16(w[j]), s);
-    s = mcuq_smlad(xs[1], mcuq_sxtb16_ror8(w[j]), s);
-  }
-  return s;
-}
-
 /* filter_offset * sum(row), wrapped to int32 like TFLM's accumulator (no signed overflow). */
 static int32_t mcuq_fc_filter_term(int32_t filter_offset, const int8_t *row, int32_t depth) {
   int32_t sum = 0; /* |sum| <= 128 * depth: no overflow for any depth a model can hold */
@@ -159,11 +149,9 @@ void mcuq_fully_connected_s8(const mcuq_fully_connected_params_t *p,
       }
       mcuq_store4(out + o, mcuq_rq4(a[0], a[1], a[2], a[3], rq, cap4, lo4));
     }
-    for (; o < out_depth; ++o, w += chunks, rq += MCUQ_RQ_WORDS) {
-      const int32_t a = (int32_t)((uint32_t)bias[o] + term);
-      out[o] = mcuq_fc_one(p, scratch ? mcuq_fc_row1_xs(xs, w, chunks, a)
-                                      : mcuq_fc_row1(row, full, rest != 0, tail, w, a), rq, o);
-    }
+    for (; o < out_depth; ++o, w += chunks, rq += MCUQ_RQ_WORDS)
+      out[o] = mcuq_fc_one(p, mcuq_fc_row1(row, full, rest != 0, tail, w,
+                                          (int32_t)((uint32_t)bias[o] + term)), rq, o);
   }
 }
 
