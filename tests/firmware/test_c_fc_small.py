@@ -22,12 +22,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from mcuq.codegen.c_ops.fully_connected import SMALL_MAX_WEIGHTS, small_stream
+from mcuq.model import load_model
 from mcuq.reference import Interpreter
 from mcuq.reference.profiles import profile_for_rounding
 from mcuq.reference.fixedpoint import wrap_int32
 from mcuq.testing import strategies as S
 from mcuq.testing.builder import ModelBuilder
 from mcuq.testing.cbatch import Case, run_batch
+from mcuq.vectors import random_inputs
 from tests.exactness import EXAMPLES
 
 #: Labels of the small kernel (fully_connected.py: emit_small) each batch must reach, and the
@@ -119,6 +121,13 @@ def small_cases(per_kind: int) -> list[Case]:
             cases.append(Case(*case))
 
         collect()
+    # and one fixed layer per assembly function and shape (whatever hypothesis draws): one
+    # row, pairs and an odd row, pairs only; full range (no activation) and clamped (ReLU6)
+    for units, depth in ((1, 37), (5, 22), (4, 16)):
+        w = (np.arange(units * depth) * 37 % 255 - 127).astype(np.int8).reshape(units, depth)
+        for act in ("NONE", "RELU6"):
+            m = fc_model(2, depth, units, _typical(units), w, None, act)
+            cases.append(Case(m, random_inputs(load_model(m), 3, units + depth)))
     return cases
 
 
