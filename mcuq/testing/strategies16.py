@@ -353,6 +353,42 @@ def elementwise16_models(draw, op: str | None = None, broadcast: bool | None = N
     return b.build()
 
 
+@st.composite
+def add16_models(draw, op: str | None = None) -> bytes:
+    """int16 ADD/SUB for the folded kernel (elementwise16.c): runs of up to 75 elements (odd
+    and even), broadcasts (ones, shorter, scalar), equal scales (both inputs exactly x << 14),
+    either input the larger scale, output scales from 0.6x to 30x the larger input's (and
+    rarely far smaller: an output shift of 0, the generic arithmetic), every activation."""
+    op = op or draw(st.sampled_from(["ADD", "SUB"]))
+    rank = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=rank - 1, max_size=rank - 1))) + (
+        draw(st.integers(1, 75)),)
+    kind = draw(st.sampled_from(["same", "same", "ones", "shorter", "scalar"]))
+    other = list(shape)
+    if kind == "ones":
+        other = [1 if draw(st.booleans()) else d for d in other]
+    elif kind == "shorter":
+        other = other[draw(st.integers(0, len(other))):] or [1]
+    elif kind == "scalar":
+        other = [1]
+    s1 = draw(log_scale(-5, -2))
+    s2 = s1 if draw(st.integers(0, 3)) == 0 else draw(log_scale(-5, -2))
+    big = max(s1, s2)
+    tiny = draw(st.integers(0, 9)) == 0
+    so = f32(big * (2.0 ** -draw(st.integers(12, 13)) if tiny
+                    else 10.0 ** draw(st.floats(-0.2, 1.5))))
+    shapes = (tuple(other), shape) if draw(st.booleans()) else (shape, tuple(other))
+    b = ModelBuilder()
+    x1 = b.input("a", shapes[0], "INT16", scale=s1, zero_point=0)
+    x2 = b.input("b", shapes[1], "INT16", scale=s2, zero_point=0)
+    out = tuple(int(d) for d in np.broadcast_shapes(*shapes))
+    y = b.tensor("y", out, "INT16", scale=so, zero_point=0)
+    acts = ("NONE", "RELU") if tiny else ACTIVATIONS  # RELU6's bound would overflow int32
+    b.op(op, [x1, x2], [y], fused_activation_function=draw(st.sampled_from(acts)))
+    b.output(y)
+    return b.build()
+
+
 def as_int16(model: bytes) -> bytes:
     """The same model with every INT8 tensor made INT16 with zero point 0 (constant int8 data
     widened): the int8 strategies' data-movement models become int16 ones."""
