@@ -328,4 +328,5 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
                        "MCUQ_DW_CH_BUF": conv.DW_CH_MAX, "MCUQ_DW_ROWS_BUF": conv.DW_ROWS_MAX,
                        "MCUQ_DW_PLANAR_BUF": conv.DW_ROWS_MAX,
                        "MCUQ_FC_SCRATCH_BUF": fully_connected.SCRATCH_MAX,
-                       "MCUQ_CONV16_COL_BUF": int16.COL16_MAX}
+                       "MCUQ_CONV16_COL_BUF": int16.COL16_MAX,
+                       "MCUQ_DW16_TAPS_BUF": int16.DW16_TAPS_MAX}

@@ -133,6 +133,10 @@ _RQ_COMMENT = "K lo, K hi, m, post (or q) per channel: bias and multiplier folde
 COL16_MAX = c_limit("linear16.h", "MCUQ_CONV16_COL_MAX")
 
 
+#: the largest depthwise filter (k_h * k_w) the fast kernel lists the taps of (linear16.h)
+DW16_TAPS_MAX = c_limit("linear16.h", "MCUQ_DW16_TAPS_MAX")
+
+
 def _col_buf() -> int:
     return COL16_MAX
 
@@ -212,8 +216,9 @@ def _fast_conv(ctx, op, p):
     if not p.depthwise:
         return _pair_kernel(ctx, op, p, rows, p.bias, fields, "conv16", direct)
     table = rq16_table(p.multiplier, p.shift, p.bias) if int32_sums(rows) else None
-    if table is None:
+    if table is None or k_h * k_w > DW16_TAPS_MAX:
         return None
+    ctx.need("MCUQ_DW16_TAPS_BUF", k_h * k_w)  # the pixel's taps inside the image
     rq, wrap = table
     params = ctx.params("mcuq_conv16_params_t", dict(
         fields, rq_mode=_rq_mode(rq, wrap), rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
