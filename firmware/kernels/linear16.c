@@ -494,6 +494,19 @@ MCUQ_INLINE void mcuq_dw16_sums(const mcuq_tap16_t *tap, int32_t n3, int32_t n,
   a[3] = a3;
 }
 
+/* mcuq_dw16_sums for other multipliers: channels ch .. ch + 3 read inputs ch / m .. (ch + 3) /
+ * m (C, one channel at a time). */
+static void mcuq_dw16_sums_m(const mcuq_tap16_t *tap, int32_t n, const int8_t *wb,
+                             const int16_t *base, int32_t ch, int32_t m, int32_t *a) {
+  static const int32_t byte_of[4] = {0, 2, 1, 3};
+  for (int32_t j = 0; j < 4; ++j) {
+    int32_t acc = 0;
+    for (int32_t t = 0; t < n; ++t)
+      acc += (int32_t)base[tap[t].xo + (ch + j) / m] * (int32_t)wb[tap[t].wo + byte_of[j]];
+    a[j] = acc;
+  }
+}
+
 /* The window's rows ky0 .. ky1 - 1 and columns kx0 .. kx1 - 1 inside the image (empty ranges
  * when none is). */
 static inline void mcuq_dw16_range(int32_t o0, int32_t k, int32_t dil, int32_t size,
@@ -547,17 +560,12 @@ MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *in
         const int32_t *rq = p->rq;
         const int8_t *wb = weights;
         int32_t ch = 0;
-        int32_t a[4];
         for (; ch < full; ch += 4, rq += 4 * MCUQ_RQ16_WORDS) {
+          int32_t a[4];
           if (m == 1 || one) {
             mcuq_dw16_sums(tap, n3, nt, wb, base + (m == 1 ? ch : ch / m), one, a);
-          } else { /* channels ch .. ch + 3 read inputs ch / m .. (ch + 3) / m */
-            static const int32_t byte_of[4] = {0, 2, 1, 3};
-            a[0] = a[1] = a[2] = a[3] = 0;
-            for (int32_t t = 0; t < nt; ++t)
-              for (int32_t j = 0; j < 4; ++j)
-                a[j] += (int32_t)base[tap[t].xo + (ch + j) / m] *
-                        (int32_t)wb[tap[t].wo + byte_of[j]];
+          } else {
+            mcuq_dw16_sums_m(tap, nt, wb, base, ch, m, a);
           }
           mcuq_rq16_pair(a[0], a[1], rq, lo, hi, lo2, hi2, out + ch, mode);
           mcuq_rq16_pair(a[2], a[3], rq + 2 * MCUQ_RQ16_WORDS, lo, hi, lo2, hi2, out + ch + 2,
