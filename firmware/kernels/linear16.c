@@ -295,7 +295,8 @@ static void mcuq_im2col16(const mcuq_conv16_params_t *p, const int16_t *img, int
       y0 + (p->k_h - 1) * p->dil_h < p->in_h) { /* the window inside: k_h row copies */
     const int16_t *src = img + ((size_t)y0 * (size_t)p->in_w + (size_t)x0) * (size_t)c;
     const size_t step = (size_t)p->dil_h * (size_t)p->in_w * (size_t)c;
-    for (int32_t ky = 0; ky < p->k_h; ++ky, dst += row, src += step) mcuq_copy16(dst, src, row);
+    for (int32_t ky = 0; ky < p->k_h; ++ky) /* indexed: no pointer one row past the image */
+      mcuq_copy16(dst + (size_t)ky * (size_t)row, src + (size_t)ky * step, row);
     return;
   }
   for (int32_t ky = 0; ky < p->k_h; ++ky, dst += row) {
@@ -554,9 +555,8 @@ MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *in
             out[ch] = (int16_t)mcuq_rq16(0, p->rq + ch * MCUQ_RQ16_WORDS, lo, hi, mode);
           continue;
         }
-        const int16_t *base =
-            img + ((size_t)(y0 + ky0 * p->dil_h) * (size_t)p->in_w + (size_t)(x0 + kx0 * p->dil_w)) *
-                      (size_t)cin;
+        const size_t iy = (size_t)(y0 + ky0 * p->dil_h), ix = (size_t)(x0 + kx0 * p->dil_w);
+        const int16_t *base = img + (iy * (size_t)p->in_w + ix) * (size_t)cin;
         const int32_t *rq = p->rq;
         const int8_t *wb = weights;
         int32_t ch = 0;

@@ -57,22 +57,21 @@ static void pool16(const mcuq_pool16_params_t *p, const int16_t *input, int16_t 
         if (!average) {
           for (; ch < 2 * pairs; ch += 2) {
             uint32_t acc = 0x80008000u; /* -32768 in both halves */
-            const int16_t *r = win + ch;
-            for (int32_t ky = ky0; ky < ky1; ++ky, r += row_step) {
-              const int16_t *t = r;
-              for (int32_t kx = kx0; kx < kx1; ++kx, t += c)
-                acc = max16x2(acc, mcuq_load4((const int8_t *)(const void *)t));
+            /* indexed, not stepped: no pointer a row or pixel past the image */
+            for (int32_t ky = 0; ky < ky1 - ky0; ++ky) {
+              const int16_t *r = win + (size_t)ky * row_step + ch;
+              for (int32_t kx = 0; kx < kx1 - kx0; ++kx)
+                acc = max16x2(acc, mcuq_load4((const int8_t *)(const void *)(r + (size_t)kx * c)));
             }
             mcuq_store4((int8_t *)(void *)(out + ch), min16x2(max16x2(acc, lo2), hi2));
           }
         }
         for (; ch < c; ++ch) {
           int32_t acc = average ? 0 : -32768;
-          const int16_t *r = win + ch;
-          for (int32_t ky = ky0; ky < ky1; ++ky, r += row_step) {
-            const int16_t *t = r;
-            for (int32_t kx = kx0; kx < kx1; ++kx, t += c) {
-              const int32_t v = *t;
+          for (int32_t ky = 0; ky < ky1 - ky0; ++ky) {
+            const int16_t *r = win + (size_t)ky * row_step + ch;
+            for (int32_t kx = 0; kx < kx1 - kx0; ++kx) {
+              const int32_t v = r[(size_t)kx * c];
               if (average) {
                 acc += v;
               } else if (v > acc) {
