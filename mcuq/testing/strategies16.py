@@ -163,12 +163,14 @@ def fully_connected16_models(draw, limit: str | None = None) -> bytes:
 
 @st.composite
 def conv16_models(draw, depthwise: bool = False, limit: str | None = None,
-                  wide_channels: bool = False, pointwise: bool = False) -> bytes:
+                  wide_channels: bool = False, pointwise: bool = False,
+                  multipliers: tuple[int, ...] = (1, 1, 2, 3, 4, 8)) -> bytes:
     """limit: weights around the int32 limit of the sums (limit_rows): CONV_2D 3x3 filters
     over 58-64 input channels per group, DEPTHWISE_CONV_2D 23x23 filters. wide_channels:
     CONV_2D with 1-24 input and 1-9 output channels (longer patches, more channel pairs).
     pointwise: a 1x1 CONV_2D (any stride, no dilation) over 4-24 input channels, multiples
-    of 4 (the fast kernel reads the pixels in place)."""
+    of 4 (the fast kernel reads the pixels in place). multipliers: the depthwise
+    depth_multiplier drawn from."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if limit and depthwise:
         g = draw(geometry(kernel=(23, 23), hw_max=25))
@@ -183,7 +185,7 @@ def conv16_models(draw, depthwise: bool = False, limit: str | None = None,
         g = draw(geometry(k_max=3, hw_max=8))
     n = draw(st.integers(1, 2))
     if depthwise:
-        cin, mult = draw(st.integers(1, 5)), draw(st.sampled_from([1, 1, 2, 3]))
+        cin, mult = draw(st.integers(1, 9)), draw(st.sampled_from(multipliers))
         if limit:
             cin = draw(st.integers(1, 3))
         cout, wshape, groups = cin * mult, None, 1

@@ -302,6 +302,7 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
               "MCUQ_LUT_MAX_BITS": C_MAX_BITS,
               "MCUQ_FC_SCRATCH_MAX": fully_connected.SCRATCH_MAX,
               "MCUQ_CONV16_COL_MAX": int16.COL16_MAX, "MCUQ_RQ16_WORDS": int16.RQ16_WORDS,
+              "MCUQ_DW16_TAPS_MAX": int16.DW16_TAPS_MAX,
               "MCUQ_ELEMENTWISE_MAX_RANK": elementwise.MAX_RANK,
               "MCUQ_MEAN_MAX_KEPT": reduce.MAX_KEPT, "MCUQ_COPY_MAX_RANK": shape.MAX_RANK}
     src = tmp_path / "limits.c"

@@ -222,8 +222,9 @@ def _fast_conv(ctx, op, p):
     rq, wrap = table
     params = ctx.params("mcuq_conv16_params_t", dict(
         fields, rq_mode=_rq_mode(rq, wrap), rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
-    ctx.path("depthwise16/fast" + ("" if p.depth_multiplier == 1 else "-multiplier"),
-             *_rq_paths(rq, wrap))
+    m = p.depth_multiplier
+    ctx.path("depthwise16/fast" + ("" if m == 1 else "-multiplier4" if m % 4 == 0
+                                   else "-multiplier"), *_rq_paths(rq, wrap))
     w = ctx.array("weights", depthwise_blocks16(p.weights),
                   comment="per 4 channels and tap one word, bytes (c0, c2, c1, c3)")
     return [f"mcuq_depthwise_conv_s16_fast({params}, {ctx.ptr(op.inputs[0])}, "
