@@ -616,7 +616,7 @@ void mcuq_conv_s16_wide(const mcuq_conv16_params_t *p, const int16_t *input,
                         const int8_t *weights, const int64_t *bias, int16_t *output) {
   union {
     uint32_t align;
-    int16_t v[2 * MCUQ_CONV16_COL_BUF];
+    int16_t v[MCUQ_CONV16_COL_BUF]; /* one patch */
   } col;
   const int32_t pixels = p->out_h * p->out_w, nq = p->k_pad >> 2;
   if (!p->direct) {
