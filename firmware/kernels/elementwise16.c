@@ -43,12 +43,6 @@ static void walk(const mcuq_elementwise16_params_t *p, const int16_t *a, const i
 /* -- ADD/SUB's folded form (elementwise16.h) -------------------------------------------- */
 
 #if !MCUQ_SINGLE_ROUNDING
-#if defined(__GNUC__)
-#define MCUQ_EW16_INLINE static inline __attribute__((always_inline))
-#else
-#define MCUQ_EW16_INLINE static inline
-#endif
-
 /* acc * 2^32 + a * b + 2^31, high word (SMMLAR); |acc| <= 2^30, |a * b| < 2^62. */
 static inline int32_t mcuq_smmlar(int32_t a, int32_t b, int32_t acc) {
 #if MCUQ_ASM
@@ -70,71 +64,76 @@ static inline int32_t mcuq_rescale2(int32_t x2, int32_t m, int32_t ra, int32_t e
 
 typedef struct {
   int32_t k, m_b, ra_b, e_b, m_o, ra_o, e_o, lo, hi;
+  uint32_t lo2, hi2; /* lo, hi in both halfwords */
 } fold16_t;
 
-/* v clamped to [f->lo, f->hi]; kind 1: that is int16's own range (SSAT #16), kind 2: [0, 32767]
- * (USAT #15), 0: any (compares). */
-MCUQ_EW16_INLINE int32_t fold16_clamp(const fold16_t *f, int32_t v, int kind) {
-#if MCUQ_DSP
-  if (kind == 1) return __ssat(v, 16);
-  if (kind == 2) return (int32_t)__usat(v, 15);
-#endif
-  (void)kind;
-  return v < f->lo ? f->lo : (v > f->hi ? f->hi : v);
-}
-
-/* One output from x_A, x_B (the low halfwords of xa, xb; any high halfwords). neg: b_neg. */
-MCUQ_EW16_INLINE int32_t fold16_one(const fold16_t *f, uint32_t xa, uint32_t xb, int neg,
-                                    int kind) {
+/* The rescaled sum of x_A, x_B (the low halfwords of xa, xb; any high halfwords) before the
+ * clamp. */
+static inline int32_t fold16_one(const fold16_t *f, uint32_t xa, uint32_t xb) {
   const int32_t vb = mcuq_rescale2((int32_t)(xb << 16), f->m_b, f->ra_b, f->e_b);
-  const int32_t raw = mcuq_smlabb(xa, (uint32_t)f->k, neg ? -vb : vb);
-  const int32_t v = mcuq_rescale2((int32_t)((uint32_t)raw << 1), f->m_o, f->ra_o, f->e_o);
-  return fold16_clamp(f, v, kind);
+  const int32_t raw = mcuq_smlabb(xa, (uint32_t)f->k, vb);
+  return mcuq_rescale2((int32_t)((uint32_t)raw << 1), f->m_o, f->ra_o, f->e_o);
 }
 
-/* Two outputs from the halfword pairs xa, xb, packed. */
-MCUQ_EW16_INLINE uint32_t fold16_two(const fold16_t *f, uint32_t xa, uint32_t xb, int neg,
-                                     int kind) {
+#if defined(__GNUC__)
+#define MCUQ_EW16_INLINE static inline __attribute__((always_inline))
+#else
+#define MCUQ_EW16_INLINE static inline
+#endif
+
+/* Two outputs from the halfword pairs xa, xb, packed and clamped. kind 1: the clamp is
+ * int16's own range (SSAT #16: no activation), 2: [0, 32767] (USAT #15: RELU), 0: any (SSAT,
+ * then both halves at once: SSUB16 + SEL). */
+MCUQ_EW16_INLINE uint32_t fold16_two(const fold16_t *f, uint32_t xa, uint32_t xb, int kind) {
   const int32_t vb0 = mcuq_rescale2((int32_t)(xb << 16), f->m_b, f->ra_b, f->e_b);
   const int32_t vb1 = mcuq_rescale2((int32_t)(xb & 0xffff0000u), f->m_b, f->ra_b, f->e_b);
-  const int32_t raw0 = mcuq_smlabb(xa, (uint32_t)f->k, neg ? -vb0 : vb0);
-  const int32_t raw1 = mcuq_smlatb(xa, (uint32_t)f->k, neg ? -vb1 : vb1);
-  const int32_t v0 = mcuq_rescale2((int32_t)((uint32_t)raw0 << 1), f->m_o, f->ra_o, f->e_o);
-  const int32_t v1 = mcuq_rescale2((int32_t)((uint32_t)raw1 << 1), f->m_o, f->ra_o, f->e_o);
-  return ((uint32_t)fold16_clamp(f, v0, kind) & 0xffffu) |
-         ((uint32_t)fold16_clamp(f, v1, kind) << 16);
+  const int32_t raw0 = mcuq_smlabb(xa, (uint32_t)f->k, vb0);
+  const int32_t raw1 = mcuq_smlatb(xa, (uint32_t)f->k, vb1);
+  int32_t v0 = mcuq_rescale2((int32_t)((uint32_t)raw0 << 1), f->m_o, f->ra_o, f->e_o);
+  int32_t v1 = mcuq_rescale2((int32_t)((uint32_t)raw1 << 1), f->m_o, f->ra_o, f->e_o);
+#if MCUQ_DSP
+  if (kind == 2) {
+    v0 = (int32_t)__usat(v0, 15);
+    v1 = (int32_t)__usat(v1, 15);
+  } else {
+    v0 = __ssat(v0, 16);
+    v1 = __ssat(v1, 16);
+  }
+#else
+  v0 = v0 < f->lo ? f->lo : (v0 > f->hi ? f->hi : v0);
+  v1 = v1 < f->lo ? f->lo : (v1 > f->hi ? f->hi : v1);
+#endif
+  const uint32_t v = ((uint32_t)v0 & 0xffffu) | ((uint32_t)v1 << 16);
+  return kind ? v : mcuq_min_s16x2(mcuq_max_s16x2(v, f->lo2), f->hi2);
 }
 
-/* n outputs; a, b step sa, sb elements (0: broadcast, 1: contiguous). */
+/* n outputs; a, b step sa, sb elements (0: broadcast, 1: contiguous: two per word). */
 MCUQ_EW16_INLINE void fold16_run(const fold16_t *f, const int16_t *a, const int16_t *b,
-                                 int16_t *y, int32_t n, int32_t sa, int32_t sb, int neg,
-                                 int kind) {
+                                 int16_t *y, int32_t n, int32_t sa, int32_t sb, int kind) {
+  int32_t i = 0;
   if (sa == 1 && sb == 1) {
     const int8_t *pa = (const int8_t *)(const void *)a, *pb = (const int8_t *)(const void *)b;
     int8_t *py = (int8_t *)(void *)y;
-    int32_t i = 0;
     for (; i + 2 <= n; i += 2)
-      mcuq_store4(py + 2 * i, fold16_two(f, mcuq_load4(pa + 2 * i), mcuq_load4(pb + 2 * i), neg,
-                                         kind));
-    if (i < n) y[i] = (int16_t)fold16_one(f, (uint32_t)(uint16_t)a[i], (uint32_t)(uint16_t)b[i],
-                                          neg, kind);
-    return;
+      mcuq_store4(py + 2 * i,
+                  fold16_two(f, mcuq_load4(pa + 2 * i), mcuq_load4(pb + 2 * i), kind));
   }
-  for (int32_t i = 0; i < n; ++i)
-    y[i] = (int16_t)fold16_one(f, (uint32_t)(uint16_t)a[(size_t)i * (size_t)sa],
-                               (uint32_t)(uint16_t)b[(size_t)i * (size_t)sb], neg, kind);
+  for (; i < n; ++i) {
+    const int32_t v = fold16_one(f, (uint32_t)(uint16_t)a[(size_t)i * (size_t)sa],
+                                 (uint32_t)(uint16_t)b[(size_t)i * (size_t)sb]);
+    y[i] = (int16_t)(v < f->lo ? f->lo : (v > f->hi ? f->hi : v));
+  }
 }
 
-static void fold16_run_any(const fold16_t *f, const int16_t *a, const int16_t *b, int16_t *y,
-                           int32_t n, int32_t sa, int32_t sb, int neg, int kind) {
-  if (neg) {
-    fold16_run(f, a, b, y, n, sa, sb, 1, 0); /* SUB with the larger scale first: any clamp */
-  } else if (kind == 1) {
-    fold16_run(f, a, b, y, n, sa, sb, 0, 1);
+/* One copy of the loop per clamp kind (fold16_two). */
+static void fold16_run_kind(const fold16_t *f, const int16_t *a, const int16_t *b, int16_t *y,
+                            int32_t n, int32_t sa, int32_t sb, int kind) {
+  if (kind == 1) {
+    fold16_run(f, a, b, y, n, sa, sb, 1);
   } else if (kind == 2) {
-    fold16_run(f, a, b, y, n, sa, sb, 0, 2);
+    fold16_run(f, a, b, y, n, sa, sb, 2);
   } else {
-    fold16_run(f, a, b, y, n, sa, sb, 0, 0);
+    fold16_run(f, a, b, y, n, sa, sb, 0);
   }
 }
 
@@ -142,10 +141,9 @@ static void fold16_run_any(const fold16_t *f, const int16_t *a, const int16_t *b
 static void fold16_walk(const mcuq_elementwise16_params_t *p, const int16_t *input1,
                         const int16_t *input2, int16_t *out) {
   const fold16_t f = {p->k_a, p->m_b, p->ra_b, p->e_b, p->m_o, p->ra_o, p->e_o, p->act_min,
-                      p->act_max};
-  const int kind = p->act_min == -32768 && p->act_max == 32767 ? 1
-                   : p->act_min == 0 && p->act_max == 32767    ? 2
-                                                               : 0;
+                      p->act_max, (uint32_t)(uint16_t)p->act_min * 0x10001u,
+                      (uint32_t)(uint16_t)p->act_max * 0x10001u};
+  const int kind = p->act_max != 32767 ? 0 : p->act_min == -32768 ? 1 : p->act_min == 0 ? 2 : 0;
   const int16_t *a = p->a_second ? input2 : input1, *b = p->a_second ? input1 : input2;
   const int32_t *sta = p->a_second ? p->stride2 : p->stride1;
   const int32_t *stb = p->a_second ? p->stride1 : p->stride2;
@@ -155,8 +153,8 @@ static void fold16_walk(const mcuq_elementwise16_params_t *p, const int16_t *inp
   for (int32_t d = 0; d < last; ++d) total *= p->shape[d];
   size_t oa = 0, ob = 0;
   for (int32_t i = 0; i < total; ++i) {
-    fold16_run_any(&f, a + oa, b + ob, out + (size_t)i * (size_t)inner, inner, sta[last],
-                   stb[last], p->b_neg, kind);
+    fold16_run_kind(&f, a + oa, b + ob, out + (size_t)i * (size_t)inner, inner, sta[last],
+                    stb[last], kind);
     for (int32_t d = last - 1; d >= 0; --d) { /* odometer over the outer dims (offsets only) */
       oa += (size_t)sta[d];
       ob += (size_t)stb[d];

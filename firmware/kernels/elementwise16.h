@@ -24,10 +24,10 @@ typedef struct {
    * the output have 1 <= e <= 31, where srdhm + rdbp is one SMMLAR (mcuq_fixedpoint.h's
    * mcuq_rqc2 derivation, acc = x << 15 doubled = x << 16):
    *   v_B = SMMLAR(x_B << 16, m_b, ra_b - [x_B < 0]) >> e_b,   ra_b = 2^(e_b - 1)
-   *   raw = x_A * k_a + v_B (b_neg: x_A * k_a - v_B),          k_a = +-2^14
+   *   raw = x_A * k_a + v_B   (ADD: k_a = 2^14; SUB: A is input 2, k_a = -2^14)
    *   out = SMMLAR(2 raw, m_o, ra_o - [raw < 0]) >> e_o,        |raw| <= 2^30
    * then the clamp. */
-  int32_t fast, a_second, k_a, b_neg;
+  int32_t fast, a_second, k_a;
   int32_t m_b, ra_b, e_b, m_o, ra_o, e_o;
 } mcuq_elementwise16_params_t;
 

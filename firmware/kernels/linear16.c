@@ -586,11 +586,7 @@ MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *in
 
 void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
                                   const int8_t *weights, int16_t *output) {
-  if (p->rq_mode == 0) {
-    mcuq_dw16_fast(p, input, weights, output, 0);
-  } else {
-    mcuq_dw16_fast(p, input, weights, output, p->rq_mode);
-  }
+  mcuq_dw16_fast(p, input, weights, output, p->rq_mode);
 }
 
 /* -- 64-bit sums (layers whose weights allow |sum| >= 2^31): SMLALD, TFLM's requantization -- */

@@ -5,28 +5,6 @@
 #include "mcuq_fixedpoint.h"
 
 /* Halfword-wise signed max of two packed int16 pairs (SSUB16 + SEL). */
-static inline uint32_t max16x2(uint32_t a, uint32_t b) {
-#if MCUQ_DSP
-  (void)__ssub16((int32_t)a, (int32_t)b);
-  return __sel(a, b);
-#else
-  const int16_t a0 = (int16_t)(a & 0xffffu), b0 = (int16_t)(b & 0xffffu);
-  const int16_t a1 = (int16_t)(a >> 16), b1 = (int16_t)(b >> 16);
-  return (uint32_t)(uint16_t)(a0 > b0 ? a0 : b0) | ((uint32_t)(uint16_t)(a1 > b1 ? a1 : b1) << 16);
-#endif
-}
-
-static inline uint32_t min16x2(uint32_t a, uint32_t b) {
-#if MCUQ_DSP
-  (void)__ssub16((int32_t)a, (int32_t)b);
-  return __sel(b, a);
-#else
-  const int16_t a0 = (int16_t)(a & 0xffffu), b0 = (int16_t)(b & 0xffffu);
-  const int16_t a1 = (int16_t)(a >> 16), b1 = (int16_t)(b >> 16);
-  return (uint32_t)(uint16_t)(a0 < b0 ? a0 : b0) | ((uint32_t)(uint16_t)(a1 < b1 ? a1 : b1) << 16);
-#endif
-}
-
 /* Per output pixel, the window's valid taps (ky0..ky1, kx0..kx1) walked once per pair of
  * channels (contiguous in NHWC): max as packed int16 pairs, averages as int32 sums. */
 static void pool16(const mcuq_pool16_params_t *p, const int16_t *input, int16_t *output,
@@ -61,9 +39,9 @@ static void pool16(const mcuq_pool16_params_t *p, const int16_t *input, int16_t 
             for (int32_t ky = 0; ky < ky1 - ky0; ++ky) {
               const int16_t *r = win + (size_t)ky * row_step + ch;
               for (int32_t kx = 0; kx < kx1 - kx0; ++kx)
-                acc = max16x2(acc, mcuq_load4((const int8_t *)(const void *)(r + (size_t)kx * c)));
+                acc = mcuq_max_s16x2(acc, mcuq_load4((const int8_t *)(const void *)(r + (size_t)kx * c)));
             }
-            mcuq_store4((int8_t *)(void *)(out + ch), min16x2(max16x2(acc, lo2), hi2));
+            mcuq_store4((int8_t *)(void *)(out + ch), mcuq_min_s16x2(mcuq_max_s16x2(acc, lo2), hi2));
           }
         }
         for (; ch < c; ++ch) {

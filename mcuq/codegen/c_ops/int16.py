@@ -347,7 +347,8 @@ def add16_fold(p) -> dict | None:
     arithmetic): one input ("A") rescales to exactly x << 14 (the larger scale: multiplier 2^30,
     shift 0), the other ("B") to SMMLAR's form with 1 <= e <= 31, proved equal to TFLM's
     rdbp(srdhm(x << 15, m), e) for all 65,536 int16 values (equal scales: B's x << 14 as
-    m = 2^31 - 1, e = 1), and the output shift is in 1..31 (a right shift)."""
+    m = 2^31 - 1, e = 1), and the output shift is in 1..31 (a right shift). SUB folds when
+    input 2 is A (raw = v_B - x_2 << 14)."""
     if p.op not in ("ADD", "SUB") or p.rounding != "double" or p.left_shift != 15:
         return None
     from ...reference import fixedpoint as fp
@@ -355,7 +356,8 @@ def add16_fold(p) -> dict | None:
     sm = fp.multiply_by_quantized_multiplier_smaller_than_one_exp
     ins = [(p.input1_multiplier, p.input1_shift), (p.input2_multiplier, p.input2_shift)]
     exact = [sm(_ALL16 << 15, m, s) for m, s in ins]
-    a = next((i for i in (0, 1) if np.array_equal(exact[i], _ALL16 << 14)), None)
+    order = (1, 0) if p.op == "SUB" else (0, 1)  # SUB folds only with A second
+    a = next((i for i in order if np.array_equal(exact[i], _ALL16 << 14)), None)
     eo = -int(p.output_shift)
     if a is None or not 1 <= eo <= 31 or not 0 <= p.output_multiplier < 2**31:
         return None
@@ -367,16 +369,17 @@ def add16_fold(p) -> dict | None:
             break
     else:
         return None
-    neg = p.op == "SUB"
-    return {"fast": 1, "a_second": a, "k_a": -16384 if neg and a == 1 else 16384,
-            "b_neg": int(neg and a == 0), "m_b": m_b, "ra_b": 1 << (e_b - 1), "e_b": e_b,
+    if p.op == "SUB" and a == 0:  # x1 << 14 - v_B: not this form (SUB folds with A second)
+        return None
+    return {"fast": 1, "a_second": a, "k_a": -16384 if p.op == "SUB" else 16384,
+            "m_b": m_b, "ra_b": 1 << (e_b - 1), "e_b": e_b,
             "m_o": int(p.output_multiplier), "ra_o": 1 << (eo - 1), "e_o": eo}
 
 
 _ELEMENTWISE = {"ADD": "mcuq_add_s16", "SUB": "mcuq_sub_s16", "MUL": "mcuq_mul_s16",
                 "MAXIMUM": "mcuq_maximum_s16", "MINIMUM": "mcuq_minimum_s16"}
-_NO_FOLD = {"fast": 0, "a_second": 0, "k_a": 0, "b_neg": 0, "m_b": 0, "ra_b": 0, "e_b": 0,
-            "m_o": 0, "ra_o": 0, "e_o": 0}
+_NO_FOLD = {"fast": 0, "a_second": 0, "k_a": 0, "m_b": 0, "ra_b": 0, "e_b": 0, "m_o": 0,
+            "ra_o": 0, "e_o": 0}
 
 
 @c_emitter("ADD:INT16", "SUB:INT16", "MUL:INT16", "MAXIMUM:INT16", "MINIMUM:INT16")
