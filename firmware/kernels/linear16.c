@@ -398,12 +398,12 @@ typedef struct {
 } mcuq_tap16_t;
 
 #if MCUQ_ASM
-/* One tap of 4 channels (depth_multiplier 1): x at xb + 2 xo bytes, two words. */
+/* One tap of 4 channels (depth_multiplier 1): x at xb + 2 xo bytes, two words (the second
+ * through xb4 = xb + 4 bytes). */
 #define MCUQ_DW16_TAP_ASM                                                                      \
   "ldrd %[x], %[wo], [%[t]], #8\n\t"                                                            \
-  "add %[x], %[xb], %[x], lsl #1\n\t"                                                          \
-  "ldr %[x01], [%[x]]\n\t"                                                                     \
-  "ldr %[x], [%[x], #4]\n\t"                                                                   \
+  "ldr %[x01], [%[xb], %[x], lsl #1]\n\t"                                                      \
+  "ldr %[x], [%[xb4], %[x], lsl #1]\n\t"                                                       \
   "ldr %[w], [%[wb], %[wo]]\n\t"                                                               \
   "sxtb16 %[wo], %[w]\n\t"                                                                     \
   "sxtb16 %[w], %[w], ror #8\n\t"                                                              \
@@ -425,7 +425,7 @@ typedef struct {
 #define MCUQ_DW16_OPERANDS                                                                     \
   : [t] "+r"(tap), [n] "+r"(n), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),    \
     [x] "=&r"(x), [wo] "=&r"(wo), [x01] "=&r"(x01), [w] "=&r"(w)                               \
-  : [wb] "r"(wb), [xb] "r"(xb)                                                                 \
+  : [wb] "r"(wb), [xb] "r"(xb), [xb4] "r"(xb4)                                                 \
   : "cc", "memory"
 #endif
 
@@ -452,8 +452,13 @@ MCUQ_INLINE void mcuq_dw16_sums(const mcuq_tap16_t *tap, int32_t n3, int32_t n,
     }
     if (n > 0)
       __asm__("1:\n\t" MCUQ_DW16_TAP1_ASM "subs %[n], %[n], #1\n\t"
-              "bne 1b\n\t" MCUQ_DW16_OPERANDS);
+              "bne 1b\n\t"
+              : [t] "+r"(tap), [n] "+r"(n), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                [a3] "+r"(a3), [x] "=&r"(x), [wo] "=&r"(wo), [x01] "=&r"(x01), [w] "=&r"(w)
+              : [wb] "r"(wb), [xb] "r"(xb)
+              : "cc", "memory");
   } else {
+    const int16_t *xb4 = xb + 2; /* channels 2, 3 of the block */
     if (n3 > 0) {
       int32_t n_ = n3;
       __asm__("1:\n\t" MCUQ_DW16_TAP_ASM MCUQ_DW16_TAP_ASM MCUQ_DW16_TAP_ASM
@@ -461,7 +466,7 @@ MCUQ_INLINE void mcuq_dw16_sums(const mcuq_tap16_t *tap, int32_t n3, int32_t n,
               "bne 1b\n\t"
               : [t] "+r"(tap), [n] "+r"(n_), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
                 [a3] "+r"(a3), [x] "=&r"(x), [wo] "=&r"(wo), [x01] "=&r"(x01), [w] "=&r"(w)
-              : [wb] "r"(wb), [xb] "r"(xb)
+              : [wb] "r"(wb), [xb] "r"(xb), [xb4] "r"(xb4)
               : "cc", "memory");
     }
     if (n > 0)
