@@ -295,9 +295,11 @@ static void mcuq_im2col16(const mcuq_conv16_params_t *p, const int16_t *img, int
       y0 + (p->k_h - 1) * p->dil_h < p->in_h) { /* the window inside: k_h row copies */
     const int16_t *src = img + ((size_t)y0 * (size_t)p->in_w + (size_t)x0) * (size_t)c;
     const size_t step = (size_t)p->dil_h * (size_t)p->in_w * (size_t)c;
-    for (int32_t ky = 0; ky < p->k_h; ++ky) /* indexed: no pointer one row past the image */
-      mcuq_copy16(dst + (size_t)ky * (size_t)row, src + (size_t)ky * step, row);
-    return;
+    for (int32_t ky = 0;;) { /* no step after the last row: src would leave the image */
+      mcuq_copy16(dst, src, row);
+      if (++ky == p->k_h) return;
+      dst += row, src += step;
+    }
   }
   for (int32_t ky = 0; ky < p->k_h; ++ky, dst += row) {
     const int32_t iy = y0 + ky * p->dil_h;

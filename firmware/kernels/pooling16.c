@@ -35,27 +35,38 @@ static void pool16(const mcuq_pool16_params_t *p, const int16_t *input, int16_t 
         if (!average) {
           for (; ch < 2 * pairs; ch += 2) {
             uint32_t acc = 0x80008000u; /* -32768 in both halves */
-            /* indexed, not stepped: no pointer a row or pixel past the image */
-            for (int32_t ky = 0; ky < ky1 - ky0; ++ky) {
-              const int16_t *r = win + (size_t)ky * row_step + ch;
-              for (int32_t kx = 0; kx < kx1 - kx0; ++kx)
-                acc = mcuq_max_s16x2(acc, mcuq_load4((const int8_t *)(const void *)(r + (size_t)kx * c)));
+            /* no step after the last row / tap: the pointers would leave the image */
+            const int16_t *r = win + ch;
+            for (int32_t ky = ky0;;) {
+              const int16_t *t = r;
+              for (int32_t kx = kx0;;) {
+                acc = mcuq_max_s16x2(acc, mcuq_load4((const int8_t *)(const void *)t));
+                if (++kx == kx1) break;
+                t += c;
+              }
+              if (++ky == ky1) break;
+              r += row_step;
             }
             mcuq_store4((int8_t *)(void *)(out + ch), mcuq_min_s16x2(mcuq_max_s16x2(acc, lo2), hi2));
           }
         }
         for (; ch < c; ++ch) {
           int32_t acc = average ? 0 : -32768;
-          for (int32_t ky = 0; ky < ky1 - ky0; ++ky) {
-            const int16_t *r = win + (size_t)ky * row_step + ch;
-            for (int32_t kx = 0; kx < kx1 - kx0; ++kx) {
-              const int32_t v = r[(size_t)kx * c];
+          const int16_t *r = win + ch;
+          for (int32_t ky = ky0;;) { /* as above: no step past the last row / tap */
+            const int16_t *t = r;
+            for (int32_t kx = kx0;;) {
+              const int32_t v = *t;
               if (average) {
                 acc += v;
               } else if (v > acc) {
                 acc = v;
               }
+              if (++kx == kx1) break;
+              t += c;
             }
+            if (++ky == ky1) break;
+            r += row_step;
           }
           if (average) {
             acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
