@@ -1237,9 +1237,11 @@ static inline const uint32_t *mcuq_dw_px_blocks(const mcuq_dw_px_ctx_t *ctx,
 }
 #endif
 
-static void mcuq_depthwise_px(const mcuq_conv_params_t *p, const int8_t *restrict input,
-                              const int8_t *restrict weights, const int32_t *restrict bias,
-                              int8_t *restrict output) {
+MCUQ_NOINLINE static void mcuq_depthwise_px(const mcuq_conv_params_t *p,
+                                            const int8_t *restrict input,
+                                            const int8_t *restrict weights,
+                                            const int32_t *restrict bias,
+                                            int8_t *restrict output) {
   const int32_t in_h = p->in_h, in_w = p->in_w, ch = p->out_c;
   const int32_t k_h = p->k_h, k_w = p->k_w, taps = k_h * k_w;
   const int32_t full = ch & ~3, tail = ch - full;
@@ -1441,9 +1443,11 @@ MCUQ_NOINLINE static void mcuq_dw_line_m4(const mcuq_dw_line_t *L) {
   }
 }
 
-static void mcuq_depthwise_rows(const mcuq_conv_params_t *p, const int8_t *restrict input,
-                                const int8_t *restrict weights, const int32_t *restrict bias,
-                                int8_t *restrict output) {
+MCUQ_NOINLINE static void mcuq_depthwise_rows(const mcuq_conv_params_t *p,
+                                              const int8_t *restrict input,
+                                              const int8_t *restrict weights,
+                                              const int32_t *restrict bias,
+                                              int8_t *restrict output) {
   const int32_t in_c = p->in_c, out_c = p->out_c, m = p->depth_multiplier;
   const int32_t k_h = p->k_h, taps = k_h * p->k_w, out_h = p->out_h, out_w = p->out_w;
   const int32_t dh = p->dil_h, sh = p->stride_h;

@@ -9,6 +9,7 @@
 #define MCUQ_CONV_COL_BUF 768   /* packed conv: largest k_padded */
 #define MCUQ_CONV_RING_BUF 1024 /* packed conv mode 3: largest ring of padded input rows, bytes */
 #define MCUQ_CONV_RING_KP_BUF 768 /* packed conv mode 3: largest k_padded */
+#define MCUQ_TAPS_RING_BUF 1024 /* short-patch conv (conv_taps.c): largest ring of int16 rows, bytes */
 #define MCUQ_DW_TAPS_BUF 96     /* depthwise fast paths: largest filter (k_h * k_w) */
 #define MCUQ_DW_CH_BUF 512      /* depthwise mode 1: most channels */
 #define MCUQ_DW_ROWS_BUF 2048   /* depthwise mode 2: largest ring of unpacked rows, bytes */

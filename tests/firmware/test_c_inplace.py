@@ -77,7 +77,7 @@ def _check(cases: list[Case], target: str) -> None:
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(failures[:6])
     methods = {m for c in cases for m in c.inplace.values()}
     assert methods == {"direct", "rows", "channels", "planar", "pixels", "pixels-reverse",
-                       "ring", "ring-reverse", "concat-reverse"}, methods
+                       "ring", "ring-reverse", "taps", "taps-reverse", "concat-reverse"}, methods
     paths = {p for c in cases for p in c.paths}
     assert {"conv/direct-1x1:in-place-forward", "conv/direct-1x1:in-place-reverse",
             "conv/ring:in-place-forward", "conv/ring:in-place-reverse"} <= paths

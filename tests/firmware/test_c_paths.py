@@ -116,14 +116,14 @@ def ring_cases() -> list[Case]:
     """Conv mode 3 and the one-call in-place convs on fixed first-layer shapes, so that every
     patch builder and both walk orders run whatever hypothesis draws: DS-CNN's 10x4 filter on
     one channel (one-word rows, widening: from the last pixel back), RGB 3x3 stride 2 (split
-    rows, narrowing: forward), a 1x3 filter on one channel at stride 2 (rows padded to a word,
-    input rows skipped), 4x3 on one channel (tails only), 3x4 on 2 channels (whole-word rows),
-    a widening 1x1 (by pixels, back), 9x9 on 4 channels (more filter-row words than the table
+    rows, narrowing: forward), a 1x11 filter on one channel at stride 2 (rows padded to words,
+    input rows skipped; shorter filters take the taps kernel), 4x3 on one channel (tails
+    only), 3x4 on 2 channels (whole-word rows), a widening 1x1 (by pixels, back), 9x9 on 4 channels (more filter-row words than the table
     of word addresses holds) and 3x3 dilated 2 on RGB (tap by tap)."""
     from tests.test_arena_plan import first_layer, pointwise_chain
 
     models = [first_layer(), first_layer(32, 32, 3, 8, (3, 3)),
-              first_layer(9, 7, 1, 6, (1, 3), 2, "SAME"),
+              first_layer(9, 13, 1, 6, (1, 11), 2, "SAME"),
               first_layer(6, 6, 2, 16, (3, 4), 1, "VALID"), pointwise_chain(4, 12, 8),
               first_layer(12, 12, 4, 4, (9, 9), 1, "VALID"),
               first_layer(10, 12, 3, 8, (3, 3), 1, "SAME", dil=2),
@@ -289,7 +289,8 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     preprocessor itself makes of the headers: one source of truth, checked end to end."""
     import subprocess
 
-    from mcuq.codegen.c_ops import conv, elementwise, fully_connected, int16, reduce, shape
+    from mcuq.codegen.c_ops import (conv, conv_taps, elementwise, fully_connected, int16,
+                                    reduce, shape)
     from mcuq.codegen.render import firmware_dir
 
     from mcuq.codegen.c_ops import requant
@@ -304,12 +305,17 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
               "MCUQ_CONV16_COL_MAX": int16.COL16_MAX, "MCUQ_RQ16_WORDS": int16.RQ16_WORDS,
               "MCUQ_DW16_TAPS_MAX": int16.DW16_TAPS_MAX,
               "MCUQ_ELEMENTWISE_MAX_RANK": elementwise.MAX_RANK,
-              "MCUQ_MEAN_MAX_KEPT": reduce.MAX_KEPT, "MCUQ_COPY_MAX_RANK": shape.MAX_RANK}
+              "MCUQ_MEAN_MAX_KEPT": reduce.MAX_KEPT, "MCUQ_COPY_MAX_RANK": shape.MAX_RANK,
+              "MCUQ_TAPS_WORDS": conv_taps.TAPS_WORDS, "MCUQ_TAPS_ROWS": conv_taps.TAPS_ROWS,
+              "MCUQ_TAPS_RING_MAX": conv_taps.TAPS_RING_MAX,
+              "MCUQ_TAPS_FULL_WORDS": conv_taps.FULL_WORDS,
+              "MCUQ_TAPS_CLAMP_WORDS": conv_taps.CLAMP_WORDS}
     src = tmp_path / "limits.c"
     src.write_text('#include <stdio.h>\n#include "conv.h"\n#include "elementwise.h"\n'
                    '#include "mcuq_fixedpoint.h"\n#include "fully_connected.h"\n'
                    '#include "packed.h"\n#include "linear16.h"\n'
-                   '#include "reduce.h"\n#include "shape.h"\nint main(void) {\n'
+                   '#include "reduce.h"\n#include "shape.h"\n#include "conv_taps.h"\n'
+                   'int main(void) {\n'
                    + "".join(f'  printf("{k} %ld\\n", (long)({k}));\n' for k in python)
                    + "  return 0;\n}\n")
     exe = tmp_path / "limits"
@@ -325,6 +331,7 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
     buffers = header_defines("mcuq_buffers.h")
     assert buffers == {"MCUQ_CONV_COL_BUF": conv.COL_MAX, "MCUQ_CONV_RING_BUF": conv.RING_MAX,
                        "MCUQ_CONV_RING_KP_BUF": conv.COL_MAX,
+                       "MCUQ_TAPS_RING_BUF": conv_taps.TAPS_RING_MAX,
                        "MCUQ_DW_TAPS_BUF": conv.DW_TAPS_MAX,
                        "MCUQ_DW_CH_BUF": conv.DW_CH_MAX, "MCUQ_DW_ROWS_BUF": conv.DW_ROWS_MAX,
                        "MCUQ_DW_PLANAR_BUF": conv.DW_ROWS_MAX,

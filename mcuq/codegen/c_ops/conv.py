@@ -9,6 +9,7 @@ from ...reference.fixedpoint import wrap_int32
 from ..climits import c_limit
 from ..cmodel import c_emitter
 from ..inplace import c_inplace_emitter
+from .conv_taps import as_taps, emit_taps, taps_inplace
 from .requant import generic_arrays, requant_paths, rq_table
 
 
@@ -209,6 +210,8 @@ def as_depthwise(p):
     if p.depthwise or p.input_shape[3] != 1 or p.filter_input_depth != 1:
         return None
     if p.weights.shape[1] * p.weights.shape[2] > 9:  # taller filters: im2col is cheaper
+        return None
+    if as_taps(p) is not None:  # short patches: the taps kernel (conv_taps.py) is cheaper
         return None
     out_c = p.output_shape[3]
     q = dataclasses.replace(p, depthwise=True, depth_multiplier=out_c, filter_input_depth=1,
@@ -684,7 +687,8 @@ def ring_inplace(p):
     (ring_order, as InPlace.order) writes no input byte before its last read; else None."""
     from ...memory import order_conflicts
 
-    if p.depthwise or as_depthwise(p) is not None or conv_mode(p)[0] != 3:
+    if p.depthwise or as_depthwise(p) is not None or conv_mode(p)[0] != 3 \
+            or as_taps(p) is not None:
         return None
     for reverse in (False, True):
         times = _order(ring_order(*ring_order_args(p), reverse=reverse), p)
@@ -701,6 +705,8 @@ def pixels_inplace(p):
     return method, lambda: _order(events, p)
 
 
+@c_inplace_emitter("taps", "CONV_2D", "DEPTHWISE_CONV_2D")
+@c_inplace_emitter("taps-reverse", "CONV_2D", "DEPTHWISE_CONV_2D")
 @c_inplace_emitter("pixels", "CONV_2D")
 @c_inplace_emitter("pixels-reverse", "CONV_2D")
 @c_inplace_emitter("ring", "CONV_2D")
@@ -708,7 +714,10 @@ def pixels_inplace(p):
 def emit_one_call(ctx, op, p, choice):
     """A conv in place in one call of mcuq_conv_s8_inplace (by pixels: mode 2; ring: mode 3)."""
     reverse = choice.method.endswith("-reverse")
-    if choice.method.startswith("pixels"):
+    if choice.method.startswith("taps"):
+        taps = taps_inplace(p)
+        ok = taps is not None and taps[0] == choice.method
+    elif choice.method.startswith("pixels"):
         ok = is_direct_inplace(p) and pixels_method(p) == choice.method
     else:
         ring = ring_inplace(p)
@@ -730,6 +739,11 @@ def emit_call(ctx, op, p, inplace: str = "", inplace_data: str | None = None):
     (emit_one_call: mcuq_conv_s8_inplace, walking its pixels that way); inplace_data:
     depthwise mode 3 or 4 in place over those bytes (mcuq_depthwise_planar_inplace,
     planar_inplace.py)."""
+    taps = as_taps(p)
+    if taps is not None:  # short patches (conv_taps.py), depthwise on one input channel too
+        if inplace_data is not None:
+            raise RuntimeError(f"{op.describe()}: in place (planar) but on the taps kernel")
+        return emit_taps(ctx, op, p, taps, inplace)
     ctx.use("conv")
     dw = as_depthwise(p)
     if dw is not None:  # a 1-channel CONV_2D runs as depthwise x out_c

@@ -8,6 +8,7 @@ import numpy as np
 from ..climits import c_multiplier
 from ..inplace import InPlace, c_inplace, c_inplace_emitter, op_bands, rows_option
 from .conv import is_direct_inplace, pixels_inplace, ring_inplace
+from .conv_taps import taps_inplace
 
 
 @c_inplace("CONV_2D", "DEPTHWISE_CONV_2D")
@@ -18,6 +19,8 @@ def conv_inplace(model, op, p):
     # CONV_2D in one call over the whole tensor, its byte order declared (conv.py): a 1x1
     # by pixel pairs, mode 3 (first layers) where its order is safe
     one_call = pixels_inplace(p) if is_direct_inplace(p) else ring_inplace(p)
+    if one_call is None:  # short patches (conv_taps.py), depthwise on one channel too
+        one_call = taps_inplace(p)
     if one_call is not None:
         options.insert(0, InPlace(op.index, 0, one_call[0], order=one_call[1]))
     if p.depthwise and p.depth_multiplier == 1 and n == 1 and out_c == in_c \
