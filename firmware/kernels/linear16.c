@@ -126,45 +126,59 @@ static inline int32_t mcuq_rq16(int32_t acc, const int32_t *rq, int32_t lo, int3
 #define MCUQ_NOINLINE
 #endif
 
-/* mcuq_rq16_pair in C (modes 1 and 2 of the Cortex-M build, every mode elsewhere): one copy. */
+#if !MCUQ_ASM
+/* mcuq_rq16_pair in C (builds without the assembly): one copy. */
 static MCUQ_NOINLINE void mcuq_rq16_pair_c(int32_t a0, int32_t a1, const int32_t *rq,
                                            int32_t lo, int32_t hi, int16_t *y, int mode) {
   y[0] = (int16_t)mcuq_rq16(a0, rq, lo, hi, mode);
   y[1] = (int16_t)mcuq_rq16(a1, rq + MCUQ_RQ16_WORDS, lo, hi, mode);
 }
+#endif
 
 /* Two consecutive channels' outputs (table entries rq[0 .. 2 * MCUQ_RQ16_WORDS)) stored at y
- * (any alignment). lo2/hi2: act_min/act_max in both halfwords. The Cortex-M build of mode 0:
- * SMLAL + SSAT #16 per channel, both packed (PKHBT) and clamped at once (SSUB16 + SEL). */
+ * (any alignment). lo2/hi2: act_min/act_max in both halfwords. The Cortex-M build: SMLAL (mode
+ * 1: then ASR by the post shift; mode 2: MLA of the q word) + SSAT #16 per channel, both packed
+ * (PKHBT) and clamped at once (SSUB16 + SEL). */
 MCUQ_INLINE void mcuq_rq16_pair(int32_t a0, int32_t a1, const int32_t *rq, int32_t lo,
                                 int32_t hi, uint32_t lo2, uint32_t hi2, int16_t *y,
                                 int mode) {
 #if MCUQ_ASM
+  uint32_t v, t, h, m;
+#define MCUQ_RQ16_PAIR_ASM(POST0, POST1)                                                       \
+  __asm__("ldrd %[t], %[h], [%[rq]]\n\t"                                                       \
+          "ldr %[m], [%[rq], #8]\n\t"                                                          \
+          "smlal %[t], %[h], %[a0], %[m]\n\t" POST0                                            \
+          "ssat %[v], #16, %[h]\n\t"                                                           \
+          "ldrd %[t], %[h], [%[rq], #16]\n\t"                                                  \
+          "ldr %[m], [%[rq], #24]\n\t"                                                         \
+          "smlal %[t], %[h], %[a1], %[m]\n\t" POST1                                            \
+          "ssat %[h], #16, %[h]\n\t"                                                           \
+          "pkhbt %[v], %[v], %[h], lsl #16\n\t"                                                \
+          "ssub16 %[t], %[v], %[lo2]\n\t"                                                      \
+          "sel %[v], %[v], %[lo2]\n\t"                                                         \
+          "ssub16 %[t], %[v], %[hi2]\n\t"                                                      \
+          "sel %[v], %[hi2], %[v]\n\t"                                                         \
+          : [v] "=&r"(v), [t] "=&r"(t), [h] "=&r"(h), [m] "=&r"(m)                              \
+          : [a0] "r"(a0), [a1] "r"(a1), [rq] "r"(rq), [lo2] "r"(lo2), [hi2] "r"(hi2),           \
+            "m"(*(const int32_t(*)[2 * MCUQ_RQ16_WORDS])rq)                                     \
+          : "cc")
+  /* mode 1: h >> post (word 3); mode 2: h + acc * q (word 3), mod 2^32 */
   if (mode == 0) {
-    uint32_t v, t, h, m;
-    __asm__("ldrd %[t], %[h], [%[rq]]\n\t"
-            "ldr %[m], [%[rq], #8]\n\t"
-            "smlal %[t], %[h], %[a0], %[m]\n\t"
-            "ssat %[v], #16, %[h]\n\t"
-            "ldrd %[t], %[h], [%[rq], #16]\n\t"
-            "ldr %[m], [%[rq], #24]\n\t"
-            "smlal %[t], %[h], %[a1], %[m]\n\t"
-            "ssat %[h], #16, %[h]\n\t"
-            "pkhbt %[v], %[v], %[h], lsl #16\n\t"
-            "ssub16 %[t], %[v], %[lo2]\n\t"
-            "sel %[v], %[v], %[lo2]\n\t"
-            "ssub16 %[t], %[v], %[hi2]\n\t"
-            "sel %[v], %[hi2], %[v]\n\t"
-            : [v] "=&r"(v), [t] "=&r"(t), [h] "=&r"(h), [m] "=&r"(m)
-            : [a0] "r"(a0), [a1] "r"(a1), [rq] "r"(rq), [lo2] "r"(lo2), [hi2] "r"(hi2),
-              "m"(*(const int32_t(*)[2 * MCUQ_RQ16_WORDS])rq)
-            : "cc");
-    mcuq_store4((int8_t *)(void *)y, v);
-    return;
+    MCUQ_RQ16_PAIR_ASM("", "");
+  } else if (mode == 1) {
+    MCUQ_RQ16_PAIR_ASM("ldr %[m], [%[rq], #12]\n\tasr %[h], %[h], %[m]\n\t",
+                       "ldr %[m], [%[rq], #28]\n\tasr %[h], %[h], %[m]\n\t");
+  } else {
+    MCUQ_RQ16_PAIR_ASM("ldr %[m], [%[rq], #12]\n\tmla %[h], %[a0], %[m], %[h]\n\t",
+                       "ldr %[m], [%[rq], #28]\n\tmla %[h], %[a1], %[m], %[h]\n\t");
   }
-#endif
+#undef MCUQ_RQ16_PAIR_ASM
+  mcuq_store4((int8_t *)(void *)y, v);
+  (void)lo, (void)hi;
+#else
   (void)lo2, (void)hi2;
   mcuq_rq16_pair_c(a0, a1, rq, lo, hi, y, mode);
+#endif
 }
 
 /* Dot products of nq blocks of 4 patch values: weights w (one word per channel and block,
@@ -281,8 +295,11 @@ static void mcuq_im2col16(const mcuq_conv16_params_t *p, const int16_t *img, int
       y0 + (p->k_h - 1) * p->dil_h < p->in_h) { /* the window inside: k_h row copies */
     const int16_t *src = img + ((size_t)y0 * (size_t)p->in_w + (size_t)x0) * (size_t)c;
     const size_t step = (size_t)p->dil_h * (size_t)p->in_w * (size_t)c;
-    for (int32_t ky = 0; ky < p->k_h; ++ky, dst += row, src += step) mcuq_copy16(dst, src, row);
-    return;
+    for (int32_t ky = 0;;) { /* no step after the last row: src would leave the image */
+      mcuq_copy16(dst, src, row);
+      if (++ky == p->k_h) return;
+      dst += row, src += step;
+    }
   }
   for (int32_t ky = 0; ky < p->k_h; ++ky, dst += row) {
     const int32_t iy = y0 + ky * p->dil_h;
@@ -373,95 +390,201 @@ void mcuq_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
   }
 }
 
-/* One tap of 4 channels: (x0, x1), (x2, x3) against the swizzled weight word. */
-#define MCUQ_DW16_TAP(XT, WV)                                                                  \
-  do {                                                                                         \
-    const uint32_t x01_ = mcuq_load4((const int8_t *)(const void *)(XT));                      \
-    const uint32_t x23_ = mcuq_load4((const int8_t *)(const void *)((XT) + 2));                \
-    const uint32_t wv_ = (WV), e_ = mcuq_sxtb16(wv_), o_ = mcuq_sxtb16_ror8(wv_);              \
-    a0 = mcuq_smlabb(x01_, e_, a0);                                                            \
-    a1 = mcuq_smlatt(x01_, e_, a1);                                                            \
-    a2 = mcuq_smlabb(x23_, o_, a2);                                                            \
-    a3 = mcuq_smlatt(x23_, o_, a3);                                                            \
-  } while (0)
+/* The taps of an output pixel's window that fall inside the image: the input offset (int16
+ * values) from the window's first such tap and the tap's weight word offset in bytes (k * 4,
+ * k = ky * k_w + kx). Taps in the padding are left out (their products are 0); pixels whose
+ * windows meet the image's edges alike share one list. */
+typedef struct {
+  int32_t xo;
+  int32_t wo;
+} mcuq_tap16_t;
 
-/* The same with depth_multiplier > 1: the 4 channels' inputs at offsets i[0..3]. */
-#define MCUQ_DW16_TAP_M(XT, WV)                                                                \
-  do {                                                                                         \
-    const uint32_t wv_ = (WV), e_ = mcuq_sxtb16(wv_), o_ = mcuq_sxtb16_ror8(wv_);              \
-    a0 = mcuq_smlabb((uint32_t)(int32_t)(XT)[i0], e_, a0);                                     \
-    a1 = mcuq_smlabt((uint32_t)(int32_t)(XT)[i1], e_, a1);                                     \
-    a2 = mcuq_smlabb((uint32_t)(int32_t)(XT)[i2], o_, a2);                                     \
-    a3 = mcuq_smlabt((uint32_t)(int32_t)(XT)[i3], o_, a3);                                     \
-  } while (0)
+#if MCUQ_ASM
+/* One tap of 4 channels (depth_multiplier 1): x at xb + 2 xo bytes, two words (the second
+ * through xb4 = xb + 4 bytes). */
+#define MCUQ_DW16_TAP_ASM                                                                      \
+  "ldrd %[x], %[wo], [%[t]], #8\n\t"                                                            \
+  "ldr %[x01], [%[xb], %[x], lsl #1]\n\t"                                                      \
+  "ldr %[x], [%[xb4], %[x], lsl #1]\n\t"                                                       \
+  "ldr %[w], [%[wb], %[wo]]\n\t"                                                               \
+  "sxtb16 %[wo], %[w]\n\t"                                                                     \
+  "sxtb16 %[w], %[w], ror #8\n\t"                                                              \
+  "smlabb %[a0], %[x01], %[wo], %[a0]\n\t"                                                     \
+  "smlatt %[a1], %[x01], %[wo], %[a1]\n\t"                                                     \
+  "smlabb %[a2], %[x], %[w], %[a2]\n\t"                                                        \
+  "smlatt %[a3], %[x], %[w], %[a3]\n\t"
+/* One tap of 4 channels reading one input channel (depth_multiplier % 4 == 0). */
+#define MCUQ_DW16_TAP1_ASM                                                                     \
+  "ldrd %[x], %[wo], [%[t]], #8\n\t"                                                            \
+  "ldrh %[x01], [%[xb], %[x], lsl #1]\n\t"                                                      \
+  "ldr %[w], [%[wb], %[wo]]\n\t"                                                               \
+  "sxtb16 %[wo], %[w]\n\t"                                                                     \
+  "sxtb16 %[w], %[w], ror #8\n\t"                                                              \
+  "smlabb %[a0], %[x01], %[wo], %[a0]\n\t"                                                     \
+  "smlabt %[a1], %[x01], %[wo], %[a1]\n\t"                                                     \
+  "smlabb %[a2], %[x01], %[w], %[a2]\n\t"                                                      \
+  "smlabt %[a3], %[x01], %[w], %[a3]\n\t"
+#define MCUQ_DW16_OPERANDS                                                                     \
+  : [t] "+r"(tap), [n] "+r"(n), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),    \
+    [x] "=&r"(x), [wo] "=&r"(wo), [x01] "=&r"(x01), [w] "=&r"(w)                               \
+  : [wb] "r"(wb), [xb] "r"(xb), [xb4] "r"(xb4)                                                 \
+  : "cc", "memory"
+#endif
+
+/* Sums of 4 channels over the n taps (n3 = n / 3 of them in threes): x at xb + tap->xo (4
+ * channels), weights at wb + tap->wo (one word, bytes (c0, c2, c1, c3)). one:
+ * depth_multiplier % 4 == 0, the 4 channels read one input channel (at xb + tap->xo). */
+MCUQ_INLINE void mcuq_dw16_sums(const mcuq_tap16_t *tap, int32_t n3, int32_t n,
+                                const int8_t *wb, const int16_t *xb, int one, int32_t *a) {
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#if MCUQ_ASM
+  int32_t x, wo;
+  uint32_t x01, w;
+  n -= 3 * n3;
+  if (one) {
+    if (n3 > 0) {
+      int32_t n_ = n3;
+      __asm__("1:\n\t" MCUQ_DW16_TAP1_ASM MCUQ_DW16_TAP1_ASM MCUQ_DW16_TAP1_ASM
+              "subs %[n], %[n], #1\n\t"
+              "bne 1b\n\t"
+              : [t] "+r"(tap), [n] "+r"(n_), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                [a3] "+r"(a3), [x] "=&r"(x), [wo] "=&r"(wo), [x01] "=&r"(x01), [w] "=&r"(w)
+              : [wb] "r"(wb), [xb] "r"(xb)
+              : "cc", "memory");
+    }
+    if (n > 0)
+      __asm__("1:\n\t" MCUQ_DW16_TAP1_ASM "subs %[n], %[n], #1\n\t"
+              "bne 1b\n\t"
+              : [t] "+r"(tap), [n] "+r"(n), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                [a3] "+r"(a3), [x] "=&r"(x), [wo] "=&r"(wo), [x01] "=&r"(x01), [w] "=&r"(w)
+              : [wb] "r"(wb), [xb] "r"(xb)
+              : "cc", "memory");
+  } else {
+    const int16_t *xb4 = xb + 2; /* channels 2, 3 of the block */
+    if (n3 > 0) {
+      int32_t n_ = n3;
+      __asm__("1:\n\t" MCUQ_DW16_TAP_ASM MCUQ_DW16_TAP_ASM MCUQ_DW16_TAP_ASM
+              "subs %[n], %[n], #1\n\t"
+              "bne 1b\n\t"
+              : [t] "+r"(tap), [n] "+r"(n_), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                [a3] "+r"(a3), [x] "=&r"(x), [wo] "=&r"(wo), [x01] "=&r"(x01), [w] "=&r"(w)
+              : [wb] "r"(wb), [xb] "r"(xb), [xb4] "r"(xb4)
+              : "cc", "memory");
+    }
+    if (n > 0)
+      __asm__("1:\n\t" MCUQ_DW16_TAP_ASM "subs %[n], %[n], #1\n\t"
+              "bne 1b\n\t" MCUQ_DW16_OPERANDS);
+  }
+#else
+  (void)n3;
+  for (int32_t k = 0; k < n; ++k) {
+    const int8_t *xk = (const int8_t *)(const void *)(xb + tap[k].xo);
+    const uint32_t wv = mcuq_load4(wb + tap[k].wo);
+    const uint32_t e = mcuq_sxtb16(wv), o = mcuq_sxtb16_ror8(wv);
+    if (one) {
+      const uint32_t x0 = (uint32_t)(uint16_t)xb[tap[k].xo];
+      a0 = mcuq_smlabb(x0, e, a0);
+      a1 = mcuq_smlabt(x0, e, a1);
+      a2 = mcuq_smlabb(x0, o, a2);
+      a3 = mcuq_smlabt(x0, o, a3);
+    } else {
+      const uint32_t x01 = mcuq_load4(xk), x23 = mcuq_load4(xk + 4);
+      a0 = mcuq_smlabb(x01, e, a0);
+      a1 = mcuq_smlatt(x01, e, a1);
+      a2 = mcuq_smlabb(x23, o, a2);
+      a3 = mcuq_smlatt(x23, o, a3);
+    }
+  }
+#endif
+  a[0] = a0;
+  a[1] = a1;
+  a[2] = a2;
+  a[3] = a3;
+}
+
+/* mcuq_dw16_sums for other multipliers: channels ch .. ch + 3 read inputs ch / m .. (ch + 3) /
+ * m (C, one channel at a time). */
+static void mcuq_dw16_sums_m(const mcuq_tap16_t *tap, int32_t n, const int8_t *wb,
+                             const int16_t *base, int32_t ch, int32_t m, int32_t *a) {
+  static const int32_t byte_of[4] = {0, 2, 1, 3};
+  for (int32_t j = 0; j < 4; ++j) {
+    int32_t acc = 0;
+    for (int32_t t = 0; t < n; ++t)
+      acc += (int32_t)base[tap[t].xo + (ch + j) / m] * (int32_t)wb[tap[t].wo + byte_of[j]];
+    a[j] = acc;
+  }
+}
+
+/* The window's rows ky0 .. ky1 - 1 and columns kx0 .. kx1 - 1 inside the image (empty ranges
+ * when none is). */
+static inline void mcuq_dw16_range(int32_t o0, int32_t k, int32_t dil, int32_t size,
+                                   int32_t *k0, int32_t *k1) {
+  int32_t a = 0, b = k;
+  while (a < b && o0 + a * dil < 0) ++a;
+  while (b > a && o0 + (b - 1) * dil >= size) --b;
+  *k0 = a;
+  *k1 = b;
+}
 
 MCUQ_INLINE void mcuq_dw16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
                                 const int8_t *weights, int16_t *output, int mode) {
+  mcuq_tap16_t tap[MCUQ_DW16_TAPS_BUF];
   const int32_t cin = p->in_c, cout = p->out_c, m = p->depth_multiplier;
   const int32_t taps = p->k_h * p->k_w, lo = p->act_min, hi = p->act_max;
   const int32_t full = cout & ~3;
+  const int one = m % 4 == 0; /* every block of 4 channels reads one input channel */
   const uint32_t lo2 = mcuq_rep2(lo), hi2 = mcuq_rep2(hi);
-  const uint32_t *w_all = (const uint32_t *)(const void *)weights;
+  int32_t key = -1, nt = 0, n3 = 0; /* the list's window: (ky0, ky1, kx0, kx1) packed */
+  int16_t *out = output;
   for (int32_t n = 0; n < p->batches; ++n) {
     const int16_t *img = input + (size_t)n * (size_t)p->in_h * (size_t)p->in_w * (size_t)cin;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       const int32_t y0 = oy * p->stride_h - p->pad_h;
-      int32_t ky0 = 0, ky1 = p->k_h;
-      while (ky0 < ky1 && y0 + ky0 * p->dil_h < 0) ++ky0;
-      while (ky1 > ky0 && y0 + (ky1 - 1) * p->dil_h >= p->in_h) --ky1;
-      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+      int32_t ky0, ky1;
+      mcuq_dw16_range(y0, p->k_h, p->dil_h, p->in_h, &ky0, &ky1);
+      for (int32_t ox = 0; ox < p->out_w; ++ox, out += cout) {
         const int32_t x0 = ox * p->stride_w - p->pad_w;
-        int32_t kx0 = 0, kx1 = p->k_w;
-        while (kx0 < kx1 && x0 + kx0 * p->dil_w < 0) ++kx0;
-        while (kx1 > kx0 && x0 + (kx1 - 1) * p->dil_w >= p->in_w) --kx1;
-        int16_t *out = output + (((size_t)n * p->out_h + oy) * p->out_w + ox) * cout;
-        const int16_t *base = ky0 < ky1 && kx0 < kx1
-                                  ? img + ((size_t)(y0 + ky0 * p->dil_h) * p->in_w +
-                                           (size_t)(x0 + kx0 * p->dil_w)) * cin
-                                  : img; /* no tap inside: the sums stay 0 */
-        const size_t row_step = (size_t)p->dil_h * p->in_w * cin;
-        const size_t tap_step = (size_t)p->dil_w * cin;
-        const int32_t nkx = kx1 - kx0;
-        const int32_t *rq = p->rq;
-        const uint32_t *wb = w_all;
-        int32_t ch = 0;
-        for (; ch < full; ch += 4, wb += taps, rq += 4 * MCUQ_RQ16_WORDS) {
-          int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-          const uint32_t *wr = wb + ky0 * p->k_w + kx0;
-          if (m == 1) {
-            const int16_t *xr = base + ch;
-            for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += p->k_w) {
-              if (nkx == 3) { /* the common 3-wide row, unrolled */
-                MCUQ_DW16_TAP(xr, wr[0]);
-                MCUQ_DW16_TAP(xr + tap_step, wr[1]);
-                MCUQ_DW16_TAP(xr + 2 * tap_step, wr[2]);
-                continue;
-              }
-              const int16_t *xt = xr;
-              for (int32_t kx = 0; kx < nkx; ++kx, xt += tap_step) MCUQ_DW16_TAP(xt, wr[kx]);
+        int32_t kx0, kx1;
+        mcuq_dw16_range(x0, p->k_w, p->dil_w, p->in_w, &kx0, &kx1);
+        const int32_t k = (ky0 * (p->k_h + 1) + ky1) * (p->k_w + 1) * (p->k_w + 1) +
+                          kx0 * (p->k_w + 1) + kx1; /* < 2^23: k_h * k_w <= 1024 */
+        if (k != key) {
+          key = k, nt = 0;
+          for (int32_t ky = ky0; ky < ky1; ++ky)
+            for (int32_t kx = kx0; kx < kx1; ++kx, ++nt) {
+              tap[nt].xo = ((ky - ky0) * p->dil_h * p->in_w + (kx - kx0) * p->dil_w) * cin;
+              tap[nt].wo = 4 * (ky * p->k_w + kx);
             }
-          } else {
-            const int32_t i0 = ch / m, i1 = (ch + 1) / m, i2 = (ch + 2) / m, i3 = (ch + 3) / m;
-            const int16_t *xr = base;
-            for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += p->k_w) {
-              const int16_t *xt = xr;
-              for (int32_t kx = 0; kx < nkx; ++kx, xt += tap_step) MCUQ_DW16_TAP_M(xt, wr[kx]);
-            }
-          }
-          mcuq_rq16_pair(a0, a1, rq, lo, hi, lo2, hi2, out + ch, mode);
-          mcuq_rq16_pair(a2, a3, rq + 2 * MCUQ_RQ16_WORDS, lo, hi, lo2, hi2, out + ch + 2, mode);
+          n3 = nt / 3;
         }
-        for (int32_t j = 0; ch < cout; ++ch, ++j, rq += MCUQ_RQ16_WORDS) {
-          static const int32_t byte_of[4] = {0, 2, 1, 3};
-          const int8_t *wbytes = (const int8_t *)(const void *)wb + byte_of[j];
-          int32_t a = 0;
-          const int16_t *xr = base + ch / m;
-          for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step) {
-            const int16_t *xt = xr;
-            for (int32_t kx = kx0; kx < kx1; ++kx, xt += tap_step)
-              a += (int32_t)*xt * (int32_t)wbytes[4 * (ky * p->k_w + kx)];
+        if (nt == 0) { /* no tap inside: every sum 0 */
+          for (int32_t ch = 0; ch < cout; ++ch)
+            out[ch] = (int16_t)mcuq_rq16(0, p->rq + ch * MCUQ_RQ16_WORDS, lo, hi, mode);
+          continue;
+        }
+        const size_t iy = (size_t)(y0 + ky0 * p->dil_h), ix = (size_t)(x0 + kx0 * p->dil_w);
+        const int16_t *base = img + (iy * (size_t)p->in_w + ix) * (size_t)cin;
+        const int32_t *rq = p->rq;
+        const int8_t *wb = weights;
+        int32_t ch = 0;
+        for (; ch < full; ch += 4, rq += 4 * MCUQ_RQ16_WORDS) {
+          int32_t a[4];
+          if (m == 1 || one) {
+            mcuq_dw16_sums(tap, n3, nt, wb, base + (m == 1 ? ch : ch / m), one, a);
+          } else {
+            mcuq_dw16_sums_m(tap, nt, wb, base, ch, m, a);
           }
-          out[ch] = (int16_t)mcuq_rq16(a, rq, lo, hi, mode);
+          mcuq_rq16_pair(a[0], a[1], rq, lo, hi, lo2, hi2, out + ch, mode);
+          mcuq_rq16_pair(a[2], a[3], rq + 2 * MCUQ_RQ16_WORDS, lo, hi, lo2, hi2, out + ch + 2,
+                         mode);
+          if (ch + 4 < cout) wb += 4 * taps; /* never past the last block */
+        }
+        for (int32_t j = 0; ch < cout; ++ch, ++j) { /* the last block's channels, one by one */
+          static const int32_t byte_of[4] = {0, 2, 1, 3};
+          int32_t acc = 0;
+          for (int32_t t = 0; t < nt; ++t)
+            acc += (int32_t)base[tap[t].xo + ch / m] * (int32_t)wb[tap[t].wo + byte_of[j]];
+          out[ch] = (int16_t)mcuq_rq16(acc, rq + j * MCUQ_RQ16_WORDS, lo, hi, mode);
         }
       }
     }
@@ -496,7 +619,7 @@ void mcuq_conv_s16_wide(const mcuq_conv16_params_t *p, const int16_t *input,
                         const int8_t *weights, const int64_t *bias, int16_t *output) {
   union {
     uint32_t align;
-    int16_t v[2 * MCUQ_CONV16_COL_BUF];
+    int16_t v[MCUQ_CONV16_COL_BUF]; /* one patch */
   } col;
   const int32_t pixels = p->out_h * p->out_w, nq = p->k_pad >> 2;
   if (!p->direct) {

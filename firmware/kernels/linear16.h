@@ -90,7 +90,12 @@ void mcuq_conv_s16_wide(const mcuq_conv16_params_t *p, const int16_t *input,
                         const int8_t *weights, const int64_t *bias, int16_t *output);
 
 /* DEPTHWISE_CONV_2D with the table: weights per block of 4 output channels (the last
- * zero-padded), per tap (ky, kx) one word, bytes (w[c], w[c+2], w[c+1], w[c+3]). */
+ * zero-padded), per tap (ky, kx) one word, bytes (w[c], w[c+2], w[c+1], w[c+3]). Per output
+ * pixel it lists the taps inside the image (a stack array of MCUQ_DW16_TAPS_BUF entries,
+ * 8 bytes each; filters of at most MCUQ_DW16_TAPS_MAX taps), then per block of 4 channels
+ * runs over that list: depth_multiplier 1 (4 channels from two words) or a multiple of 4 (one
+ * input channel per block); other multipliers in C. */
+#define MCUQ_DW16_TAPS_MAX 1024
 void mcuq_depthwise_conv_s16_fast(const mcuq_conv16_params_t *p, const int16_t *input,
                                   const int8_t *weights, int16_t *output);
 

@@ -16,5 +16,6 @@
 #define MCUQ_DW_PLANAR_BUF 2048 /* depthwise mode 3: its ring, bytes (4: no op takes mode 3, not built) */
 #define MCUQ_FC_SCRATCH_BUF 2048 /* fully connected: largest unpacked input row, bytes */
 #define MCUQ_CONV16_COL_BUF 1024 /* 16x8 conv/fully connected: largest k_pad (int16, 2 patches) */
+#define MCUQ_DW16_TAPS_BUF 1024 /* 16x8 depthwise: largest filter (k_h * k_w), 8 bytes per tap */
 
 #endif

@@ -121,6 +121,32 @@ static inline int32_t mcuq_smlatt(uint32_t a, uint32_t b, int32_t acc) {
 #endif
 }
 
+/* halfwise signed max of 2 packed int16 (SSUB16 + SEL). */
+static inline uint32_t mcuq_max_s16x2(uint32_t a, uint32_t b) {
+#if MCUQ_DSP
+  (void)__ssub16((int32_t)a, (int32_t)b);
+  return __sel(a, b);
+#else
+  const int16_t a0 = (int16_t)(a & 0xffffu), b0 = (int16_t)(b & 0xffffu);
+  const int16_t a1 = (int16_t)(a >> 16), b1 = (int16_t)(b >> 16);
+  return (uint32_t)(uint16_t)(a0 > b0 ? a0 : b0) |
+         ((uint32_t)(uint16_t)(a1 > b1 ? a1 : b1) << 16);
+#endif
+}
+
+/* halfwise signed min of 2 packed int16. */
+static inline uint32_t mcuq_min_s16x2(uint32_t a, uint32_t b) {
+#if MCUQ_DSP
+  (void)__ssub16((int32_t)a, (int32_t)b);
+  return __sel(b, a);
+#else
+  const int16_t a0 = (int16_t)(a & 0xffffu), b0 = (int16_t)(b & 0xffffu);
+  const int16_t a1 = (int16_t)(a >> 16), b1 = (int16_t)(b >> 16);
+  return (uint32_t)(uint16_t)(a0 < b0 ? a0 : b0) |
+         ((uint32_t)(uint16_t)(a1 < b1 ? a1 : b1) << 16);
+#endif
+}
+
 /* bytewise signed max of 4 packed int8 (SSUB8 + SEL). */
 static inline uint32_t mcuq_max_s8x4(uint32_t a, uint32_t b) {
 #if MCUQ_DSP

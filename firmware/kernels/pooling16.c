@@ -5,28 +5,6 @@
 #include "mcuq_fixedpoint.h"
 
 /* Halfword-wise signed max of two packed int16 pairs (SSUB16 + SEL). */
-static inline uint32_t max16x2(uint32_t a, uint32_t b) {
-#if MCUQ_DSP
-  (void)__ssub16((int32_t)a, (int32_t)b);
-  return __sel(a, b);
-#else
-  const int16_t a0 = (int16_t)(a & 0xffffu), b0 = (int16_t)(b & 0xffffu);
-  const int16_t a1 = (int16_t)(a >> 16), b1 = (int16_t)(b >> 16);
-  return (uint32_t)(uint16_t)(a0 > b0 ? a0 : b0) | ((uint32_t)(uint16_t)(a1 > b1 ? a1 : b1) << 16);
-#endif
-}
-
-static inline uint32_t min16x2(uint32_t a, uint32_t b) {
-#if MCUQ_DSP
-  (void)__ssub16((int32_t)a, (int32_t)b);
-  return __sel(b, a);
-#else
-  const int16_t a0 = (int16_t)(a & 0xffffu), b0 = (int16_t)(b & 0xffffu);
-  const int16_t a1 = (int16_t)(a >> 16), b1 = (int16_t)(b >> 16);
-  return (uint32_t)(uint16_t)(a0 < b0 ? a0 : b0) | ((uint32_t)(uint16_t)(a1 < b1 ? a1 : b1) << 16);
-#endif
-}
-
 /* Per output pixel, the window's valid taps (ky0..ky1, kx0..kx1) walked once per pair of
  * channels (contiguous in NHWC): max as packed int16 pairs, averages as int32 sums. */
 static void pool16(const mcuq_pool16_params_t *p, const int16_t *input, int16_t *output,
@@ -57,28 +35,38 @@ static void pool16(const mcuq_pool16_params_t *p, const int16_t *input, int16_t 
         if (!average) {
           for (; ch < 2 * pairs; ch += 2) {
             uint32_t acc = 0x80008000u; /* -32768 in both halves */
+            /* no step after the last row / tap: the pointers would leave the image */
             const int16_t *r = win + ch;
-            for (int32_t ky = ky0; ky < ky1; ++ky, r += row_step) {
+            for (int32_t ky = ky0;;) {
               const int16_t *t = r;
-              for (int32_t kx = kx0; kx < kx1; ++kx, t += c)
-                acc = max16x2(acc, mcuq_load4((const int8_t *)(const void *)t));
+              for (int32_t kx = kx0;;) {
+                acc = mcuq_max_s16x2(acc, mcuq_load4((const int8_t *)(const void *)t));
+                if (++kx == kx1) break;
+                t += c;
+              }
+              if (++ky == ky1) break;
+              r += row_step;
             }
-            mcuq_store4((int8_t *)(void *)(out + ch), min16x2(max16x2(acc, lo2), hi2));
+            mcuq_store4((int8_t *)(void *)(out + ch), mcuq_min_s16x2(mcuq_max_s16x2(acc, lo2), hi2));
           }
         }
         for (; ch < c; ++ch) {
           int32_t acc = average ? 0 : -32768;
           const int16_t *r = win + ch;
-          for (int32_t ky = ky0; ky < ky1; ++ky, r += row_step) {
+          for (int32_t ky = ky0;;) { /* as above: no step past the last row / tap */
             const int16_t *t = r;
-            for (int32_t kx = kx0; kx < kx1; ++kx, t += c) {
+            for (int32_t kx = kx0;;) {
               const int32_t v = *t;
               if (average) {
                 acc += v;
               } else if (v > acc) {
                 acc = v;
               }
+              if (++kx == kx1) break;
+              t += c;
             }
+            if (++ky == ky1) break;
+            r += row_step;
           }
           if (average) {
             acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;

@@ -163,12 +163,14 @@ def fully_connected16_models(draw, limit: str | None = None) -> bytes:
 
 @st.composite
 def conv16_models(draw, depthwise: bool = False, limit: str | None = None,
-                  wide_channels: bool = False, pointwise: bool = False) -> bytes:
+                  wide_channels: bool = False, pointwise: bool = False,
+                  multipliers: tuple[int, ...] = (1, 1, 2, 3, 4, 8)) -> bytes:
     """limit: weights around the int32 limit of the sums (limit_rows): CONV_2D 3x3 filters
     over 58-64 input channels per group, DEPTHWISE_CONV_2D 23x23 filters. wide_channels:
     CONV_2D with 1-24 input and 1-9 output channels (longer patches, more channel pairs).
     pointwise: a 1x1 CONV_2D (any stride, no dilation) over 4-24 input channels, multiples
-    of 4 (the fast kernel reads the pixels in place)."""
+    of 4 (the fast kernel reads the pixels in place). multipliers: the depthwise
+    depth_multiplier drawn from."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if limit and depthwise:
         g = draw(geometry(kernel=(23, 23), hw_max=25))
@@ -183,7 +185,7 @@ def conv16_models(draw, depthwise: bool = False, limit: str | None = None,
         g = draw(geometry(k_max=3, hw_max=8))
     n = draw(st.integers(1, 2))
     if depthwise:
-        cin, mult = draw(st.integers(1, 5)), draw(st.sampled_from([1, 1, 2, 3]))
+        cin, mult = draw(st.integers(1, 9)), draw(st.sampled_from(multipliers))
         if limit:
             cin = draw(st.integers(1, 3))
         cout, wshape, groups = cin * mult, None, 1
@@ -349,6 +351,42 @@ def elementwise16_models(draw, op: str | None = None, broadcast: bool | None = N
         b.op(op, [x1, x2], [y])
     else:
         b.op(op, [x1, x2], [y], fused_activation_function=draw(st.sampled_from(ACTIVATIONS)))
+    b.output(y)
+    return b.build()
+
+
+@st.composite
+def add16_models(draw, op: str | None = None) -> bytes:
+    """int16 ADD/SUB for the folded kernel (elementwise16.c): runs of up to 75 elements (odd
+    and even), broadcasts (ones, shorter, scalar), equal scales (both inputs exactly x << 14),
+    either input the larger scale, output scales from 0.6x to 30x the larger input's (and
+    rarely far smaller: an output shift of 0, the generic arithmetic), every activation."""
+    op = op or draw(st.sampled_from(["ADD", "SUB"]))
+    rank = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=rank - 1, max_size=rank - 1))) + (
+        draw(st.integers(1, 75)),)
+    kind = draw(st.sampled_from(["same", "same", "ones", "shorter", "scalar"]))
+    other = list(shape)
+    if kind == "ones":
+        other = [1 if draw(st.booleans()) else d for d in other]
+    elif kind == "shorter":
+        other = other[draw(st.integers(0, len(other))):] or [1]
+    elif kind == "scalar":
+        other = [1]
+    s1 = draw(log_scale(-5, -2))
+    s2 = s1 if draw(st.integers(0, 3)) == 0 else draw(log_scale(-5, -2))
+    big = max(s1, s2)
+    tiny = draw(st.integers(0, 9)) == 0
+    so = f32(big * (2.0 ** -draw(st.integers(12, 13)) if tiny
+                    else 10.0 ** draw(st.floats(-0.2, 1.5))))
+    shapes = (tuple(other), shape) if draw(st.booleans()) else (shape, tuple(other))
+    b = ModelBuilder()
+    x1 = b.input("a", shapes[0], "INT16", scale=s1, zero_point=0)
+    x2 = b.input("b", shapes[1], "INT16", scale=s2, zero_point=0)
+    out = tuple(int(d) for d in np.broadcast_shapes(*shapes))
+    y = b.tensor("y", out, "INT16", scale=so, zero_point=0)
+    acts = ("NONE", "RELU") if tiny else ACTIVATIONS  # RELU6's bound would overflow int32
+    b.op(op, [x1, x2], [y], fused_activation_function=draw(st.sampled_from(acts)))
     b.output(y)
     return b.build()
 

@@ -108,6 +108,7 @@ def test_int32_limit_of_the_sums_c_cortex_m4(cortex_m4):
 def _fast_cases(per_kind: int) -> list[Case]:
     return collect_cases16(
         (S16.fully_connected16_models(), S16.conv16_models(), S16.conv16_models(depthwise=True),
+         S16.conv16_models(depthwise=True, multipliers=(3, 4, 8)),
          S16.conv16_models(wide_channels=True), S16.conv16_models(pointwise=True),
          S16.conv16_models(limit="edge") | S16.fully_connected16_models(limit="edge")
          | S16.conv16_models(depthwise=True, limit="edge")),
@@ -122,4 +123,5 @@ def test_fast_kernels_c_fallback_cortex_m4(cortex_m4, flags):
         failures[:10])
     hits = Counter(p for c in cases for p in set(c.paths))
     assert {"conv16/fast", "conv16/fast-direct", "depthwise16/fast", "fully_connected16/fast",
+            "depthwise16/fast-multiplier", "depthwise16/fast-multiplier4",
             "fully_connected16/fast-direct", "linear16/rq-post", "linear16/rq-wrap"} <= set(hits), hits

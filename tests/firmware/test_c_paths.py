@@ -304,6 +304,7 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
               "MCUQ_LUT_MAX_BITS": C_MAX_BITS,
               "MCUQ_FC_SCRATCH_MAX": fully_connected.SCRATCH_MAX,
               "MCUQ_CONV16_COL_MAX": int16.COL16_MAX, "MCUQ_RQ16_WORDS": int16.RQ16_WORDS,
+              "MCUQ_DW16_TAPS_MAX": int16.DW16_TAPS_MAX,
               "MCUQ_ELEMENTWISE_MAX_RANK": elementwise.MAX_RANK,
               "MCUQ_MEAN_MAX_KEPT": reduce.MAX_KEPT, "MCUQ_COPY_MAX_RANK": shape.MAX_RANK,
               "MCUQ_TAPS_WORDS": conv_taps.TAPS_WORDS, "MCUQ_TAPS_ROWS": conv_taps.TAPS_ROWS,
@@ -336,4 +337,5 @@ def test_python_limits_are_the_c_headers_values(tmp_path, host_cc):
                        "MCUQ_DW_CH_BUF": conv.DW_CH_MAX, "MCUQ_DW_ROWS_BUF": conv.DW_ROWS_MAX,
                        "MCUQ_DW_PLANAR_BUF": conv.DW_ROWS_MAX,
                        "MCUQ_FC_SCRATCH_BUF": fully_connected.SCRATCH_MAX,
-                       "MCUQ_CONV16_COL_BUF": int16.COL16_MAX}
+                       "MCUQ_CONV16_COL_BUF": int16.COL16_MAX,
+                       "MCUQ_DW16_TAPS_BUF": int16.DW16_TAPS_MAX}

@@ -152,7 +152,7 @@ def test_generated_projects_size_the_kernel_stack_buffers_to_their_layers(tmp_pa
         "MCUQ_CONV_COL_BUF": 72, "MCUQ_CONV_RING_BUF": 4, "MCUQ_CONV_RING_KP_BUF": 4,
         "MCUQ_DW_TAPS_BUF": 4, "MCUQ_DW_CH_BUF": 4,
         "MCUQ_DW_ROWS_BUF": 4, "MCUQ_DW_PLANAR_BUF": 4, "MCUQ_FC_SCRATCH_BUF": 4,
-        "MCUQ_CONV16_COL_BUF": 4, "MCUQ_TAPS_RING_BUF": 4}
+        "MCUQ_CONV16_COL_BUF": 4, "MCUQ_TAPS_RING_BUF": 4, "MCUQ_DW16_TAPS_BUF": 4}
 
 
 def test_a_project_whose_fc_rows_are_all_too_deep_for_the_scratch_builds(cortex_m4):

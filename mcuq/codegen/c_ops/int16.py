@@ -133,6 +133,10 @@ _RQ_COMMENT = "K lo, K hi, m, post (or q) per channel: bias and multiplier folde
 COL16_MAX = c_limit("linear16.h", "MCUQ_CONV16_COL_MAX")
 
 
+#: the largest depthwise filter (k_h * k_w) the fast kernel lists the taps of (linear16.h)
+DW16_TAPS_MAX = c_limit("linear16.h", "MCUQ_DW16_TAPS_MAX")
+
+
 def _col_buf() -> int:
     return COL16_MAX
 
@@ -212,13 +216,15 @@ def _fast_conv(ctx, op, p):
     if not p.depthwise:
         return _pair_kernel(ctx, op, p, rows, p.bias, fields, "conv16", direct)
     table = rq16_table(p.multiplier, p.shift, p.bias) if int32_sums(rows) else None
-    if table is None:
+    if table is None or k_h * k_w > DW16_TAPS_MAX:
         return None
+    ctx.need("MCUQ_DW16_TAPS_BUF", k_h * k_w)  # the pixel's taps inside the image
     rq, wrap = table
     params = ctx.params("mcuq_conv16_params_t", dict(
         fields, rq_mode=_rq_mode(rq, wrap), rq=ctx.array("rq", rq, comment=_RQ_COMMENT)))
-    ctx.path("depthwise16/fast" + ("" if p.depth_multiplier == 1 else "-multiplier"),
-             *_rq_paths(rq, wrap))
+    m = p.depth_multiplier
+    ctx.path("depthwise16/fast" + ("" if m == 1 else "-multiplier4" if m % 4 == 0
+                                   else "-multiplier"), *_rq_paths(rq, wrap))
     w = ctx.array("weights", depthwise_blocks16(p.weights),
                   comment="per 4 channels and tap one word, bytes (c0, c2, c1, c3)")
     return [f"mcuq_depthwise_conv_s16_fast({params}, {ctx.ptr(op.inputs[0])}, "
@@ -326,6 +332,56 @@ _ELEMENTWISE = {"ADD": "mcuq_add_s16", "SUB": "mcuq_sub_s16", "MUL": "mcuq_mul_s
                 "MAXIMUM": "mcuq_maximum_s16", "MINIMUM": "mcuq_minimum_s16"}
 
 
+#: every int16 value, for the exhaustive checks of add16_fold
+_ALL16 = np.arange(-32768, 32768, dtype=np.int64)
+
+
+def _fold_input(x2: np.ndarray, m: int, e: int) -> np.ndarray:
+    """numpy model of elementwise16.c's mcuq_rescale2 (x2 = 2x, int64 arrays)."""
+    y = (1 << (e - 1)) - (x2 < 0)
+    return (y * (1 << 32) + x2 * m + (1 << 31)) >> 32 >> e
+
+
+def add16_fold(p) -> dict | None:
+    """The folded form's fields (elementwise16.h) for an int16 ADD/SUB, or None (the generic
+    arithmetic): one input ("A") rescales to exactly x << 14 (the larger scale: multiplier 2^30,
+    shift 0), the other ("B") to SMMLAR's form with 1 <= e <= 31, proved equal to TFLM's
+    rdbp(srdhm(x << 15, m), e) for all 65,536 int16 values (equal scales: B's x << 14 as
+    m = 2^31 - 1, e = 1), and the output shift is in 1..31 (a right shift). SUB folds when
+    input 2 is A (raw = v_B - x_2 << 14)."""
+    if p.op not in ("ADD", "SUB") or p.rounding != "double" or p.left_shift != 15:
+        return None
+    from ...reference import fixedpoint as fp
+
+    sm = fp.multiply_by_quantized_multiplier_smaller_than_one_exp
+    ins = [(p.input1_multiplier, p.input1_shift), (p.input2_multiplier, p.input2_shift)]
+    exact = [sm(_ALL16 << 15, m, s) for m, s in ins]
+    order = (1, 0) if p.op == "SUB" else (0, 1)  # SUB folds only with A second
+    a = next((i for i in order if np.array_equal(exact[i], _ALL16 << 14)), None)
+    eo = -int(p.output_shift)
+    if a is None or not 1 <= eo <= 31 or not 0 <= p.output_multiplier < 2**31:
+        return None
+    m_b, shift_b = ins[1 - a]
+    for cand in ((int(m_b), -int(shift_b)), (2**31 - 1, 1)):
+        if 0 <= cand[0] < 2**31 and 1 <= cand[1] <= 31 and np.array_equal(
+                _fold_input(_ALL16 << 16, *cand), exact[1 - a]):
+            m_b, e_b = cand
+            break
+    else:
+        return None
+    if p.op == "SUB" and a == 0:  # x1 << 14 - v_B: not this form (SUB folds with A second)
+        return None
+    return {"fast": 1, "a_second": a, "k_a": -16384 if p.op == "SUB" else 16384,
+            "m_b": m_b, "ra_b": 1 << (e_b - 1), "e_b": e_b,
+            "m_o": int(p.output_multiplier), "ra_o": 1 << (eo - 1), "e_o": eo}
+
+
+_ELEMENTWISE = {"ADD": "mcuq_add_s16", "SUB": "mcuq_sub_s16", "MUL": "mcuq_mul_s16",
+                "MAXIMUM": "mcuq_maximum_s16", "MINIMUM": "mcuq_minimum_s16"}
+_NO_FOLD = {"fast": 0, "a_second": 0, "k_a": 0, "m_b": 0, "ra_b": 0, "e_b": 0, "m_o": 0,
+            "ra_o": 0, "e_o": 0}
+
+
 @c_emitter("ADD:INT16", "SUB:INT16", "MUL:INT16", "MAXIMUM:INT16", "MINIMUM:INT16")
 def emit_elementwise(ctx, op, p):
     from .elementwise import broadcast_walk
@@ -337,15 +393,17 @@ def emit_elementwise(ctx, op, p):
         return "{" + ", ".join(str(int(x)) for x in list(v) + [0] * (7 - len(v))) + "}"
 
     m, s = c_multiplier(p.output_multiplier, p.output_shift)
+    fold = add16_fold(p)
     params = ctx.params("mcuq_elementwise16_params_t", {
         "left_shift": p.left_shift,
         "input1_multiplier": p.input1_multiplier, "input1_shift": p.input1_shift,
         "input2_multiplier": p.input2_multiplier, "input2_shift": p.input2_shift,
         "output_multiplier": m, "output_shift": s, "act_min": p.act_min, "act_max": p.act_max,
         "rank": len(extents), "shape": arr(extents), "stride1": arr(st1),
-        "stride2": arr(st2)})
+        "stride2": arr(st2), **(fold or _NO_FOLD)})
     ctx.path(f"elementwise16/{op.opcode.lower()}",
-             *(["elementwise16/broadcast"] if tuple(p.shape1) != tuple(p.shape2) else []))
+             *(["elementwise16/broadcast"] if tuple(p.shape1) != tuple(p.shape2) else []),
+             *(["elementwise16/folded"] if fold else []))
     return [f"{_ELEMENTWISE[op.opcode]}({params}, {ctx.ptr(op.inputs[0])}, "
             f"{ctx.ptr(op.inputs[1])}, {ctx.ptr(op.outputs[0], True)});"]
 
