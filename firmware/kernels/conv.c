@@ -399,13 +399,7 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
 #define MCUQ_CP_FN(NAME, L, C)                                                               \
   void NAME(const mcuq_conv_params_t *p, const uint32_t *x, const uint32_t *w,              \
             const int32_t *bias, int8_t *oa, int8_t *ob);                                    \
-  __asm__("\t.pushsection .text." #NAME ",\"ax\",%progbits\n\t"                              \
-          ".syntax unified\n\t"                                                              \
-          ".thumb\n\t"                                                                       \
-          ".balign 4\n\t"                                                                    \
-          ".global " #NAME "\n\t"                                                            \
-          ".type " #NAME ", %function\n\t"                                                   \
-          ".thumb_func\n" #NAME ":\n\t"                                                      \
+  __asm__(MCUQ_ASM_FUNC_BEGIN(NAME)                                                          \
           "push {r4-r11, lr}\n\t"                                                            \
           "ldrd r4, r5, [sp, #36]\n\t" /* oa, ob */                                          \
           "cbz r5, 0f\n\t"                                                                   \
@@ -431,8 +425,7 @@ typedef char mcuq_conv_offsets_check[offsetof(mcuq_conv_params_t, out_c) == 24 &
           "bne 1b\n\t"                                                                       \
           "add sp, sp, #40\n\t"                                                              \
           "pop {r4-r11, pc}\n\t" MCUQ_CP_TABLE                                               \
-          ".size " #NAME ", .-" #NAME "\n\t"                                                 \
-          ".popsection\n");
+          MCUQ_ASM_FUNC_END(NAME));
 /* Their stack (mcuq/footprint.py reads these lines; 9 registers saved, the 10-word frame):
  * mcuq-asm-frame: mcuq_conv_pairs8_m4 76
  * mcuq-asm-frame: mcuq_conv_pairs8s_m4 76

@@ -65,13 +65,7 @@ typedef struct {
                 "strb r0, [r3], #1\n\t"
 #define MCUQ_TAPS_FN(NAME, C)                                                                 \
   void NAME(const uint32_t *x, const int32_t *t, const int32_t *end, int8_t *out);           \
-  __asm__("\t.pushsection .text." #NAME ",\"ax\",%progbits\n\t"                               \
-          ".syntax unified\n\t"                                                               \
-          ".thumb\n\t"                                                                        \
-          ".balign 4\n\t"                                                                     \
-          ".global " #NAME "\n\t"                                                             \
-          ".type " #NAME ", %function\n\t"                                                    \
-          ".thumb_func\n" #NAME ":\n\t"                                                       \
+  __asm__(MCUQ_ASM_FUNC_BEGIN(NAME)                                                           \
           "push {r4-r11, lr}\n\t"                                                             \
           "ldm r0, {r4, r5, r6, r7, r8}\n\t"                                                  \
           "tst r1, #1\n\t"                                                                    \
@@ -81,8 +75,7 @@ typedef struct {
           "cmp r1, r2\n\t"                                                                    \
           "bne 1b\n\t"                                                                        \
           "pop {r4-r11, pc}\n\t"                                                              \
-          ".size " #NAME ", .-" #NAME "\n\t"                                                  \
-          ".popsection\n");
+          MCUQ_ASM_FUNC_END(NAME));
 /* One output row of a layer whose filter rows are 3 taps (3x3 on one channel, 3x1 on three)
  * and k_h == 3: per pixel its patch from the three ring rows (three LDR of tap pairs, the last
  * taps: LDR, LDR, PKHBT and LDR), then every channel as above. The state lives in the frame
@@ -91,13 +84,7 @@ typedef struct {
 typedef char mcuq_taps_row_check[sizeof(mcuq_taps_row_t) == 32 ? 1 : -1];
 #define MCUQ_TAPS_ROW_FN(NAME, C)                                                             \
   void NAME(const mcuq_taps_row_t *r);                                                        \
-  __asm__("\t.pushsection .text." #NAME ",\"ax\",%progbits\n\t"                              \
-          ".syntax unified\n\t"                                                               \
-          ".thumb\n\t"                                                                        \
-          ".balign 4\n\t"                                                                     \
-          ".global " #NAME "\n\t"                                                             \
-          ".type " #NAME ", %function\n\t"                                                    \
-          ".thumb_func\n" #NAME ":\n\t"                                                       \
+  __asm__(MCUQ_ASM_FUNC_BEGIN(NAME)                                                           \
           "push {r4-r11, lr}\n\t"                                                             \
           "ldm r0, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"                                      \
           "push {r1, r2, r3, r4, r5, r6, r7, r8}\n"                                            \
@@ -128,8 +115,7 @@ typedef char mcuq_taps_row_check[sizeof(mcuq_taps_row_t) == 32 ? 1 : -1];
           "bne 1b\n\t"                                                                         \
           "add sp, sp, #32\n\t"                                                                \
           "pop {r4-r11, pc}\n\t"                                                               \
-          ".size " #NAME ", .-" #NAME "\n\t"                                                   \
-          ".popsection\n");
+          MCUQ_ASM_FUNC_END(NAME));
 /* Their stack (mcuq/footprint.py reads these lines; 9 registers saved, the 8-word frame):
  * mcuq-asm-frame: mcuq_taps_full_m4 36
  * mcuq-asm-frame: mcuq_taps_clamp_m4 36

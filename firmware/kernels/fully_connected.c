@@ -327,13 +327,7 @@ MCUQ_FC_INLINE void mcuq_fc_small(const mcuq_fc_small_params_t *p, const int8_t 
 #define MCUQ_FC_SMALL_FN(NAME, C)                                                            \
   void NAME(const mcuq_fc_small_params_t *p, const int8_t *input, int8_t *output,           \
             uint32_t *xs);                                                                   \
-  __asm__("\t.pushsection .text." #NAME ",\"ax\",%progbits\n\t"                              \
-          ".syntax unified\n\t"                                                              \
-          ".thumb\n\t"                                                                       \
-          ".balign 4\n\t"                                                                    \
-          ".global " #NAME "\n\t"                                                            \
-          ".type " #NAME ", %function\n\t"                                                   \
-          ".thumb_func\n" #NAME ":\n\t"                                                      \
+  __asm__(MCUQ_ASM_FUNC_BEGIN(NAME)                                                          \
           "push {r4-r11, lr}\n\t"                                                            \
           "sub sp, sp, #24\n\t"                                                              \
           "mov lr, r3\n\t"                                                                   \
@@ -436,8 +430,7 @@ MCUQ_FC_INLINE void mcuq_fc_small(const mcuq_fc_small_params_t *p, const int8_t 
           MCUQ_FC_RQ("r10", "r4", "r5", "r6") MCUQ_FC_STORE1_##C                             \
           "str r1, [sp, #8]\n\t"                                                             \
           "b 9b\n\t"                                                                         \
-          ".size " #NAME ", .-" #NAME "\n\t"                                                 \
-          ".popsection\n");
+          MCUQ_ASM_FUNC_END(NAME));
 /* Their stack (mcuq/footprint.py reads these lines; 9 registers saved, the 6-word frame):
  * mcuq-asm-frame: mcuq_fc_small_m4 60
  * mcuq-asm-frame: mcuq_fc_small_full_m4 60 */

@@ -33,6 +33,13 @@
 #define MCUQ_ASM 0
 #endif
 
+/* A whole function in assembly (a file-scope __asm__ of MCUQ_ASM builds): its own section, Thumb-2
+ * state and global symbol, then its body, then MCUQ_ASM_FUNC_END (the symbol's size). */
+#define MCUQ_ASM_FUNC_BEGIN(NAME)                                                              \
+  "\t.pushsection .text." #NAME ",\"ax\",%progbits\n\t.syntax unified\n\t.thumb\n\t"         \
+  ".balign 4\n\t.global " #NAME "\n\t.type " #NAME ", %function\n\t.thumb_func\n" #NAME ":\n\t"
+#define MCUQ_ASM_FUNC_END(NAME) ".size " #NAME ", .-" #NAME "\n\t.popsection\n"
+
 /* -- packed int8/int16 helpers: Cortex-M DSP instructions, portable C elsewhere ----------- */
 
 /* 4 bytes from any address, little-endian (unaligned LDR on Cortex-M4). */
