@@ -9,7 +9,7 @@ from ...reference.fixedpoint import wrap_int32
 from ..climits import c_limit
 from ..cmodel import c_emitter
 from ..inplace import c_inplace_emitter
-from .conv_taps import as_taps, emit_taps, taps_inplace
+from .conv_taps import as_taps, emit_taps, one_channel_conv, taps_inplace
 from .requant import generic_arrays, requant_paths, rq_table
 
 
@@ -217,6 +217,15 @@ def as_depthwise(p):
     q = dataclasses.replace(p, depthwise=True, depth_multiplier=out_c, filter_input_depth=1,
                             weights=np.ascontiguousarray(p.weights.transpose(3, 1, 2, 0)))
     return q if conv_mode(q)[0] == 2 else None
+
+
+def as_ring_conv(p):
+    """A DEPTHWISE_CONV_2D on one input channel with a long filter (more taps than the taps
+    kernel takes: micro_speech's 10x8 x 8) as the CONV_2D it equals, when that runs on conv
+    mode 3 (the ring: the per-pixel patch shared by every output channel, the packed channel
+    loop); else None."""
+    q = one_channel_conv(p) if as_taps(p) is None else None
+    return q if q is not None and conv_mode(q)[0] == 3 else None
 
 
 def _axis_windows(out: int, stride: int, pad: int, taps: int, dil: int, size: int):
@@ -687,8 +696,11 @@ def ring_inplace(p):
     (ring_order, as InPlace.order) writes no input byte before its last read; else None."""
     from ...memory import order_conflicts
 
-    if p.depthwise or as_depthwise(p) is not None or conv_mode(p)[0] != 3 \
-            or as_taps(p) is not None:
+    if p.depthwise:
+        p = as_ring_conv(p)
+        if p is None:
+            return None
+    if as_depthwise(p) is not None or conv_mode(p)[0] != 3 or as_taps(p) is not None:
         return None
     for reverse in (False, True):
         times = _order(ring_order(*ring_order_args(p), reverse=reverse), p)
@@ -709,8 +721,8 @@ def pixels_inplace(p):
 @c_inplace_emitter("taps-reverse", "CONV_2D", "DEPTHWISE_CONV_2D")
 @c_inplace_emitter("pixels", "CONV_2D")
 @c_inplace_emitter("pixels-reverse", "CONV_2D")
-@c_inplace_emitter("ring", "CONV_2D")
-@c_inplace_emitter("ring-reverse", "CONV_2D")
+@c_inplace_emitter("ring", "CONV_2D", "DEPTHWISE_CONV_2D")
+@c_inplace_emitter("ring-reverse", "CONV_2D", "DEPTHWISE_CONV_2D")
 def emit_one_call(ctx, op, p, choice):
     """A conv in place in one call of mcuq_conv_s8_inplace (by pixels: mode 2; ring: mode 3)."""
     reverse = choice.method.endswith("-reverse")
@@ -745,6 +757,10 @@ def emit_call(ctx, op, p, inplace: str = "", inplace_data: str | None = None):
             raise RuntimeError(f"{op.describe()}: in place (planar) but on the taps kernel")
         return emit_taps(ctx, op, p, taps, inplace)
     ctx.use("conv")
+    ring = as_ring_conv(p)
+    if ring is not None:  # a long filter on one channel: the conv ring
+        ctx.path("depthwise/as-conv-ring")
+        p = ring
     dw = as_depthwise(p)
     if dw is not None:  # a 1-channel CONV_2D runs as depthwise x out_c
         ctx.path("conv/as-depthwise-x4")

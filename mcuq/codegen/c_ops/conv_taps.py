@@ -40,6 +40,15 @@ def ring_bytes(p, rows3: bool = False) -> int:
     return 2 * (3 if rows3 else p.weights.shape[1] + 1) * stride
 
 
+def one_channel_conv(p):
+    """A DEPTHWISE_CONV_2D on one input channel as the CONV_2D it equals (output channels =
+    depth multiplier, weights 1HWO -> OHW1); None for more input channels."""
+    if not p.depthwise or p.input_shape[3] != 1:
+        return None
+    return dataclasses.replace(p, depthwise=False, depth_multiplier=1, filter_input_depth=1,
+                               weights=np.ascontiguousarray(p.weights.transpose(3, 1, 2, 0)))
+
+
 def as_taps(p):
     """The CONV_2D params the taps kernel runs for this CONV_2D or DEPTHWISE_CONV_2D (a
     depthwise layer on one input channel as the conv with depth_multiplier outputs), or None:
@@ -47,10 +56,9 @@ def as_taps(p):
     within TAPS_RING_MAX; not a direct 1x1 (conv mode 2)."""
     n, in_h, in_w, in_c = p.input_shape
     if p.depthwise:
-        if in_c != 1:
+        p = one_channel_conv(p)
+        if p is None:
             return None
-        p = dataclasses.replace(p, depthwise=False, depth_multiplier=1, filter_input_depth=1,
-                                weights=np.ascontiguousarray(p.weights.transpose(3, 1, 2, 0)))
     elif p.filter_input_depth != in_c:
         return None
     _, k_h, k_w, _ = p.weights.shape
