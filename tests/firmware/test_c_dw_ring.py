@@ -5,12 +5,10 @@ the reference on the host (ASan + UBSan) and on Cortex-M4 (QEMU; and with -DMCUQ
 both requantizations, in place in one call ("ring"/"ring-reverse", the order the arena plan
 replays) and not (batch 2), with exotic requantization channels."""
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
 
-from mcuq.testing import strategies as S
 from mcuq.testing.cbatch import Case, run_batch
 from tests.exactness import EXAMPLES
-from tests.firmware.test_c_taps import taps_models
+from tests.firmware.test_c_taps import taps_cases
 
 #: (batch, h, w, k_h, k_w, in_c, out_c, stride_h, stride_w, padding, depthwise)
 GEOMETRIES = [
@@ -25,24 +23,9 @@ REQUIRED = {"depthwise/as-conv-ring", "conv/ring", "conv/ring:in-place-forward",
             "conv/ring:in-place-reverse"}
 
 
-def ring_cases(per_geometry: int = PER_GEOMETRY) -> list[Case]:
-    cases: list[Case] = []
-    for i, geometry in enumerate(GEOMETRIES):
-        act = S.ACTIVATIONS[i % len(S.ACTIVATIONS)]
-        for exotic in (False, True) if i % 2 else (False,):
-            @settings(max_examples=per_geometry, deadline=None, database=None,
-                      phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-            @given(S.cases(taps_models(geometry, exotic, act)))
-            def collect(case):
-                cases.append(Case(*case))
-
-            collect()
-    return cases
-
-
 @pytest.fixture(scope="module")
 def cases():
-    return ring_cases()
+    return taps_cases(PER_GEOMETRY, GEOMETRIES, exotic_every=2)
 
 
 def _check(cases: list[Case], failures: list[str]) -> None:

@@ -71,11 +71,14 @@ def taps_models(draw, geometry, exotic: bool, act: str) -> bytes:
                         act)
 
 
-def taps_cases(per_geometry: int = PER_GEOMETRY) -> list[Case]:
+def taps_cases(per_geometry: int = PER_GEOMETRY, geometries=GEOMETRIES,
+               exotic_every: int = 4) -> list[Case]:
+    """per_geometry models of each geometry (taps_models), every exotic_every-th geometry
+    (from the second) also with exotic channels; activations in turn."""
     cases: list[Case] = []
-    for i, geometry in enumerate(GEOMETRIES):  # every fourth also with exotic channels
+    for i, geometry in enumerate(geometries):
         act = S.ACTIVATIONS[i % len(S.ACTIVATIONS)]
-        for exotic in (False, True) if i % 4 == 1 else (False,):
+        for exotic in (False, True) if i % exotic_every == 1 else (False,):
             @settings(max_examples=per_geometry, deadline=None, database=None,
                       phases=[Phase.generate], suppress_health_check=list(HealthCheck))
             @given(S.cases(taps_models(geometry, exotic, act)))
